@@ -1,0 +1,92 @@
+/**
+ * Hono adapter (`latchkey/hono`): translation only. `latchkey(manager)` puts the request's
+ * {@link RequestAuth} in `c.var.auth`, runs the handler, then appends the `Set-Cookie` headers the
+ * core decided and turns store failures into 503. The guards and the CSRF check call the core.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<LatchkeyEnv<User>>();
+ * app.use(latchkey(manager), csrfProtection());
+ * app.get('/dashboard', loginRequired(), async (c) => c.text(`Hello ${(await c.var.auth.user())!.name}`));
+ * ```
+ *
+ * @module hono
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AnonymousUser } from './anonymous.ts';
+import { isServiceUnavailable } from './errors.ts';
+import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
+import type { LoginManager } from './manager.ts';
+import type { GuardOptions, RequestAuth } from './request-auth.ts';
+import { wantsJson } from './request.ts';
+
+/** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
+export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };
+
+function authOf(c: Context): RequestAuth<unknown, unknown> {
+  const auth = c.get('auth') as RequestAuth<unknown, unknown> | undefined;
+  if (!auth) throw new TypeError('latchkey(manager) must run before this middleware');
+  return auth;
+}
+
+/** Makes the request's auth context and commits its cookies after the handler. */
+export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): MiddlewareHandler<LatchkeyEnv<U, R>> {
+  return async function latchkeyMiddleware(c, next) {
+    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+    const auth = manager.forRequest(c.req.raw, { remoteAddress: env?.incoming?.socket?.remoteAddress ?? null });
+    c.set('auth', auth);
+    await next();
+    if (c.error && isServiceUnavailable(c.error)) {
+      c.res = serviceUnavailableResponse(wantsJson(c.req.raw));
+    }
+    const cookies = auth.setCookies();
+    if (cookies.length === 0 && !auth.used) return;
+    try {
+      appendAuthHeaders(c.res.headers, cookies);
+    } catch {
+      c.res = new Response(c.res.body, c.res); // headers of a fetched Response are immutable
+      appendAuthHeaders(c.res.headers, cookies);
+    }
+  };
+}
+
+function appendAuthHeaders(headers: Headers, cookies: readonly string[]): void {
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
+  // Responses that depend on who is logged in must not be cached (SEC-25).
+  if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+  headers.append('vary', 'Cookie');
+}
+
+/** Flask-Login's `login_required`: anonymous requests get the unauthorized response. */
+export function loginRequired(options: GuardOptions = {}): MiddlewareHandler {
+  return async function loginRequiredMiddleware(c, next) {
+    const denied = await authOf(c).requireLogin(options);
+    if (denied) return denied;
+    await next();
+  };
+}
+
+/** Flask-Login's `fresh_login_required`: stale logins get the needs-refresh response. */
+export function freshLoginRequired(options: GuardOptions = {}): MiddlewareHandler {
+  return async function freshLoginRequiredMiddleware(c, next) {
+    const denied = await authOf(c).requireLogin({ ...options, fresh: true });
+    if (denied) return denied;
+    await next();
+  };
+}
+
+/** Refuses cross-site unsafe requests and forms without a valid `_csrf` token with 403. */
+export function csrfProtection(): MiddlewareHandler {
+  return async function csrfProtectionMiddleware(c, next) {
+    const check = await authOf(c).checkCsrf(async () => {
+      try {
+        const field = (await c.req.parseBody())['_csrf'];
+        return typeof field === 'string' ? field : null;
+      } catch {
+        return null; // an unparseable body carries no token
+      }
+    });
+    if (!check.ok) return forbiddenResponse(wantsJson(c.req.raw), check.reason);
+    await next();
+  };
+}

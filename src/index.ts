@@ -1,0 +1,26 @@
+/**
+ * latchkey: login and session management for TypeScript web apps. Flask-Login's API on hashed,
+ * revocable server-side sessions. Named re-exports only; adapters and stores live behind their
+ * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/sqlite`, `latchkey/testing`).
+ *
+ * @module latchkey
+ */
+export { createLoginManager, LoginManager } from './manager.ts';
+export type { CreateLoginManagerOptions, DenyHandler, RequestInit } from './manager.ts';
+export type { LoginManagerOptions, ResolvedOptions, SessionProtection } from './options.ts';
+export { RequestAuth } from './request-auth.ts';
+export type { CsrfCheck, GuardOptions, LoginOptions, SessionInfo } from './request-auth.ts';
+export { anonymousUser } from './anonymous.ts';
+export type { AnonymousUser } from './anonymous.ts';
+export type { LoginEventListener, LoginEventName, LoginEvents } from './events.ts';
+export { LatchkeyError, StoreTimeoutError, StoreUnavailableError, isServiceUnavailable } from './errors.ts';
+export type { AnyLatchkeyError } from './errors.ts';
+export { loginUrl, makeNextParam, safeNext } from './next.ts';
+export { hasJsonBody, isSafeMethod, wantsJson } from './request.ts';
+export type { RequestLike } from './request.ts';
+export { checkRequestOrigin } from './csrf.ts';
+export type { FlashMessage } from './flash.ts';
+export { parseDuration } from './duration.ts';
+export { readCookies, serializeCookie } from './cookie.ts';
+export type { CookieAttributes } from './cookie.ts';
+export type { NewRememberToken, NewSession, RememberStore, RememberUse, Session, SessionStore, SessionUpdate, Store } from './store.ts';

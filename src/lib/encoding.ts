@@ -1,0 +1,40 @@
+/**
+ * Token encoding and hashing. Tokens are random bytes in base64url without padding (RFC 4648 §5),
+ * stored only as SHA-256 digests; digests are compared in constant time.
+ *
+ * @module lib/encoding
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** base64url without padding (RFC 4648 §5). */
+export function encodeBase64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
+/** True when `value` is base64url text of exactly `length` characters. */
+export function isBase64url(value: string, length: number): boolean {
+  return value.length === length && BASE64URL.test(value);
+}
+
+/** base64url SHA-256 of a UTF-8 string: how token secrets are stored (security.md SEC-21). */
+export function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/** base64url HMAC-SHA-256 of `message` under `key`. */
+export function hmacSha256(key: Uint8Array, message: string): string {
+  return createHmac('sha256', key).update(message).digest('base64url');
+}
+
+/**
+ * Constant-time equality of two strings. `timingSafeEqual` throws on unequal lengths
+ * (ERR_CRYPTO_TIMING_SAFE_EQUAL_LENGTH, SEC-04), so lengths are compared first: a length is not
+ * a secret here, every token and digest has a fixed length.
+ */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

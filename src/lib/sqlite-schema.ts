@@ -1,0 +1,155 @@
+/**
+ * The tables of `latchkey/sqlite`, their migrations, and every statement the store prepares. The
+ * schema version lives in a `<prefix>meta` table rather than `PRAGMA user_version`, because the
+ * file may be the app's own database and `user_version` is the app's to use. Times are INTEGER ms
+ * since the epoch; booleans are 0/1; only SHA-256 digests of secrets are stored (SEC-21, SEC-36).
+ * Both tables are `WITHOUT ROWID`, so a lookup by id is one B-tree search (getSession runs on
+ * every authenticated request).
+ *
+ * @module lib/sqlite-schema
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+/**
+ * Migration `n` takes the schema from version `n` to `n + 1`. Append new ones; never edit one that
+ * has shipped. The schema version of a database is the number of migrations applied to it.
+ */
+const MIGRATIONS: ReadonlyArray<(prefix: string) => string> = [
+  // Version 1.
+  (p) => `
+    CREATE TABLE IF NOT EXISTS ${p}sessions (
+      id TEXT NOT NULL PRIMARY KEY,
+      secret_hash TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      fresh INTEGER NOT NULL,
+      remember_series TEXT,
+      identifier TEXT,
+      user_agent TEXT,
+      ip_address TEXT,
+      created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      absolute_expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${p}sessions_user_id ON ${p}sessions (user_id, created_at);
+    CREATE INDEX IF NOT EXISTS ${p}sessions_expires_at ON ${p}sessions (expires_at);
+    CREATE TABLE IF NOT EXISTS ${p}remember_tokens (
+      series TEXT NOT NULL PRIMARY KEY,
+      validator_hash TEXT NOT NULL,
+      previous_hash TEXT,
+      rotated_at INTEGER,
+      user_id TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      last_used_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${p}remember_tokens_user_id ON ${p}remember_tokens (user_id);
+    CREATE INDEX IF NOT EXISTS ${p}remember_tokens_expires_at ON ${p}remember_tokens (expires_at);
+  `,
+];
+
+/** The schema version this code reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Runs `work` inside `BEGIN IMMEDIATE … COMMIT`. IMMEDIATE takes the write lock up front, so two
+ * processes wait for each other through the busy timeout instead of failing with SQLITE_BUSY when
+ * a read lock cannot be upgraded (https://sqlite.org/lang_transaction.html). Rolls back on error.
+ */
+export function transaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      if (db.isTransaction) db.exec('ROLLBACK');
+    } catch {
+      // The original error says more than a failed rollback; SQLite rolls back on close anyway.
+    }
+    throw error;
+  }
+}
+
+/**
+ * Prepares `sql` to give rows as objects of numbers and strings with bare named parameters,
+ * whatever defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…).
+ */
+export function prepare(db: DatabaseSync, sql: string): StatementSync {
+  const statement = db.prepare(sql);
+  statement.setReadBigInts(false); // ms timestamps are far below 2^53
+  statement.setReturnArrays(false);
+  statement.setAllowBareNamedParameters(true);
+  statement.setAllowUnknownNamedParameters(false);
+  return statement;
+}
+
+/** Creates or upgrades the tables, once, under the write lock so two starting processes agree. */
+export function migrate(db: DatabaseSync, prefix: string): void {
+  transaction(db, () => {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${prefix}meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    const row = prepare(db, `SELECT value FROM ${prefix}meta WHERE key = 'schema_version'`).get();
+    const version = row === undefined ? 0 : Number(row.value);
+    if (!Number.isSafeInteger(version) || version < 0 || version > SCHEMA_VERSION) {
+      throw new Error(`${prefix}meta says schema version ${String(row?.value)}; this latchkey knows ${SCHEMA_VERSION}: upgrade latchkey`);
+    }
+    for (const migration of MIGRATIONS.slice(version)) db.exec(migration(prefix));
+    prepare(db, `INSERT INTO ${prefix}meta (key, value) VALUES ('schema_version', ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));
+  });
+}
+
+/** Session columns under the names of {@link Session}'s fields. */
+const SESSION = `id, secret_hash AS secretHash, user_id AS userId, fresh, remember_series AS rememberSeries,
+  identifier, user_agent AS userAgent, ip_address AS ipAddress, created_at AS createdAt,
+  last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt`;
+
+/** Every statement the store runs, prepared once per connection. Parameters are named. */
+export function prepareStatements(db: DatabaseSync, p: string) {
+  const s = `${p}sessions`;
+  const r = `${p}remember_tokens`;
+  const statement = (sql: string): StatementSync => prepare(db, sql);
+  return Object.freeze({
+    insertSession: statement(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
+        user_agent, ip_address, created_at, last_seen_at, expires_at, absolute_expires_at)
+      VALUES (:id, :secretHash, :userId, :fresh, :rememberSeries, :identifier, :userAgent, :ipAddress,
+        :now, :now, :expiresAt, :absoluteExpiresAt)
+      RETURNING ${SESSION}`),
+    selectSession: statement(`SELECT ${SESSION} FROM ${s} WHERE id = :id`),
+    deleteSessionIfExpired: statement(`DELETE FROM ${s} WHERE id = :id AND expires_at <= :now`),
+    // One conditional statement: atomic across processes, and a deleted or expired row matches
+    // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).
+    updateSession: statement(`UPDATE ${s} SET
+        fresh = coalesce(:fresh, fresh),
+        identifier = iif(:setIdentifier, :identifier, identifier),
+        last_seen_at = iif(:idleTimeout IS NULL, last_seen_at, max(last_seen_at, :now)),
+        expires_at = iif(:idleTimeout IS NULL, expires_at,
+          max(expires_at, min(:now + :idleTimeout, absolute_expires_at)))
+      WHERE id = :id AND expires_at > :now
+      RETURNING ${SESSION}`),
+    // `live` tells the caller whether the row was still a session or already expired garbage.
+    deleteSession: statement(`DELETE FROM ${s} WHERE id = :id RETURNING expires_at > :now AS live`),
+    listUserSessions: statement(`SELECT ${SESSION} FROM ${s}
+      WHERE user_id = :userId AND expires_at > :now ORDER BY created_at DESC`),
+    deleteUserSessions: statement(`DELETE FROM ${s} WHERE user_id = :userId AND id IS NOT :exceptId
+      RETURNING expires_at > :now AS live`),
+    deleteExpiredSessions: statement(`DELETE FROM ${s} WHERE expires_at <= :now`),
+
+    insertToken: statement(`INSERT INTO ${r} (series, validator_hash, user_id, created_at, expires_at)
+      VALUES (:series, :validatorHash, :userId, :now, :expiresAt)`),
+    selectToken: statement(`SELECT validator_hash AS validatorHash, previous_hash AS previousHash,
+        rotated_at AS rotatedAt, user_id AS userId, expires_at AS expiresAt
+      FROM ${r} WHERE series = :series`),
+    rotateToken: statement(`UPDATE ${r} SET previous_hash = validator_hash, validator_hash = :next,
+        rotated_at = :now, last_used_at = :now
+      WHERE series = :series`),
+    deleteToken: statement(`DELETE FROM ${r} WHERE series = :series RETURNING expires_at > :now AS live`),
+    deleteUserTokens: statement(`DELETE FROM ${r} WHERE user_id = :userId RETURNING expires_at > :now AS live`),
+    deleteExpiredTokens: statement(`DELETE FROM ${r} WHERE expires_at <= :now`),
+
+    ping: statement('SELECT 1'),
+  });
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,161 @@
+/**
+ * The login manager: Flask-Login's `LoginManager`. It holds the validated options, the store and
+ * the event listeners, makes a {@link RequestAuth} for each request, and offers the operations
+ * that are not tied to a request: listing and revoking a user's sessions, and the per-user
+ * invalidation (Flask-Login's "alternative id") that a password change or a deactivation calls to
+ * end every session and remember-me series of a user at once (ASVS 7.4.3, SEC-32, SEC-33).
+ *
+ * @module manager
+ */
+import { anonymousUser as defaultAnonymous, type AnonymousUser } from './anonymous.ts';
+import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from './events.ts';
+import { guardStore } from './lib/guarded-store.ts';
+import { signValue, verifyValue } from './signed.ts';
+import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
+import { RequestAuth, toSessionInfo, type SessionInfo } from './request-auth.ts';
+import type { RequestLike } from './request.ts';
+
+/** A handler that replaces the default unauthorized or needs-refresh response. */
+export type DenyHandler<U, R> = (auth: RequestAuth<U, R>) => Response | Promise<Response>;
+
+/** Options of {@link createLoginManager}: the manager's options plus the two custom handlers. */
+export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, R> {
+  /** Flask-Login's `unauthorized_handler`: the response for anonymous visitors on protected routes. */
+  unauthorizedHandler?: DenyHandler<U, R>;
+  /** Flask-Login's `needs_refresh_handler`: the response for stale logins on fresh-only routes. */
+  needsRefreshHandler?: DenyHandler<U, R>;
+}
+
+/** What a request context shares with its manager. Internal. */
+export interface Core<U, R> {
+  readonly options: ResolvedOptions<U, R>;
+  readonly store: ReturnType<typeof guardStore>;
+  readonly events: LoginEventEmitter<U>;
+  readonly anonymousUser: () => R;
+  readonly unauthorizedHandler: DenyHandler<U, R> | null;
+  readonly needsRefreshHandler: DenyHandler<U, R> | null;
+  revokeSession(userId: string, sessionId: string): Promise<boolean>;
+  revokeUserSessions(userId: string, exceptSessionId?: string): Promise<{ sessions: number; rememberTokens: number }>;
+}
+
+/** What an adapter passes along with the request. */
+export interface RequestInit {
+  /** The socket's peer address, for session lists and (with trustProxy) as the last hop. */
+  remoteAddress?: string | null;
+  /** Called with each `Set-Cookie` value as soon as it is decided. */
+  onSetCookie?: (setCookie: string) => void;
+  /** Called once, when the request first reads or changes authentication state (its response must not be cached). */
+  onUse?: () => void;
+}
+
+/** A configured login manager. Make one per app with {@link createLoginManager}. */
+export class LoginManager<U, R = AnonymousUser> {
+  /** The validated options, frozen. */
+  readonly options: ResolvedOptions<U, R>;
+  readonly #core: Core<U, R>;
+
+  constructor(options: CreateLoginManagerOptions<U, R>) {
+    this.options = resolveOptions(options);
+    const store = guardStore(this.options.store, this.options.storeTimeout);
+    const factory = this.options.anonymousUser ?? (() => defaultAnonymous as R);
+    const handler = (name: string, value: DenyHandler<U, R> | undefined) => {
+      if (value !== undefined && typeof value !== 'function') throw new TypeError(`${name} must be a function`);
+      return value ?? null;
+    };
+    this.#core = Object.freeze({
+      options: this.options,
+      store,
+      events: new LoginEventEmitter<U>(),
+      anonymousUser: factory,
+      unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),
+      needsRefreshHandler: handler('needsRefreshHandler', options.needsRefreshHandler),
+      revokeSession: (userId: string, sessionId: string) => this.revokeSession(userId, sessionId),
+      revokeUserSessions: async (userId: string, exceptSessionId?: string) => ({
+        sessions: await store.deleteUserSessions(userId, exceptSessionId),
+        rememberTokens: await store.deleteUserRememberTokens(userId),
+      }),
+    });
+    Object.freeze(this);
+  }
+
+  /**
+   * The authentication context of one request. Adapters call this; apps rarely need to.
+   *
+   * @example
+   * ```ts
+   * const auth = manager.forRequest(request, { remoteAddress: '127.0.0.1' });
+   * ```
+   */
+  forRequest(request: RequestLike, init: RequestInit = {}): RequestAuth<U, R> {
+    return new RequestAuth(this.#core, request, init);
+  }
+
+  /** Subscribes to an event (Flask-Login's signals); returns the unsubscribe function. */
+  on<E extends LoginEventName>(event: E, listener: LoginEventListener<U, E>): () => void {
+    return this.#core.events.on(event, listener);
+  }
+
+  /** The user's live sessions, newest first (for an admin page; no session is `current`). */
+  async listUserSessions(userId: string): Promise<SessionInfo[]> {
+    const sessions = await this.#core.store.listUserSessions(userId);
+    return sessions.map((s) => toSessionInfo(s, null));
+  }
+
+  /** Ends one session if it belongs to `userId`; false otherwise. */
+  async revokeSession(userId: string, sessionId: string): Promise<boolean> {
+    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
+    const session = await this.#core.store.getSession(sessionId);
+    if (!session || session.userId !== userId) return false;
+    await this.#core.store.deleteSession(sessionId);
+    if (session.rememberSeries) await this.#core.store.deleteRememberToken(session.rememberSeries);
+    return true;
+  }
+
+  /**
+   * Ends every session and remember-me series of a user ("log out everywhere"): call it when the
+   * password changes, the account is disabled or deleted (ASVS 7.4.3, SEC-32, SEC-33).
+   * `exceptSessionId` keeps one session (the one changing the password); its remember-me series
+   * ends too: use `RequestAuth.revokeOtherSessions` to keep this browser's.
+   */
+  async revokeUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<{ sessions: number; rememberTokens: number }> {
+    return this.#core.revokeUserSessions(userId, options.exceptSessionId);
+  }
+
+  /**
+   * Signs a string with the manager's secret (Flask-Login's `encode_cookie`), for values an app
+   * keeps in cookies of its own. Latchkey's own remember-me cookie does not use it: it is a
+   * server-side series, revocable, where Flask-Login's is this signature over the user id.
+   */
+  encodeCookie(payload: string): string {
+    if (typeof payload !== 'string') throw new TypeError('encodeCookie takes a string');
+    return signValue(this.options.keys, 'cookie', payload);
+  }
+
+  /** The payload of a value made by {@link encodeCookie}, or null if it was altered (`decode_cookie`). */
+  decodeCookie(cookie: string): string | null {
+    const payload = verifyValue(this.options.keys, 'cookie', typeof cookie === 'string' ? cookie : undefined);
+    return typeof payload === 'string' ? payload : null;
+  }
+
+  /** Resolves when the store answers within the store timeout; for health checks. */
+  async ping(): Promise<void> {
+    await this.#core.store.ping();
+  }
+}
+
+/**
+ * Makes a login manager.
+ *
+ * @example
+ * ```ts
+ * const manager = createLoginManager({
+ *   store: new SqliteStore({ path: 'app.db' }),
+ *   secret: process.env.SECRET_KEY!,
+ *   loadUser: (id) => db.findUser(id),
+ *   loginView: '/login',
+ * });
+ * ```
+ */
+export function createLoginManager<U, R = AnonymousUser>(options: CreateLoginManagerOptions<U, R>): LoginManager<U, R> {
+  return new LoginManager(options);
+}

@@ -1,0 +1,1001 @@
+/**
+ * The HTTP behaviour suite: Flask-Login's test scenarios (flask-login.md §3, cited by the line of
+ * tests/test_login.py) and security.md's session, remember-me and CSRF requirements (cited by
+ * number), run against the route table of test/support/harness.ts. Every adapter runs it
+ * unchanged. Each test builds its own manager, store and clock.
+ *
+ * @module test/behaviour-suite
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLoginManager, type CreateLoginManagerOptions, type LoginManager } from '../src/manager.ts';
+import { SqliteStore } from '../src/sqlite.ts';
+import type { Store } from '../src/store.ts';
+import { loginTestUser } from '../src/testing.ts';
+import { TestClient } from './support/client.ts';
+import { USERS, type Harness, type MakeHarness, type TestUser } from './support/harness.ts';
+
+const SECRET = 'behaviour-suite-secret-0123456789abcdef';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const HTML = { accept: 'text/html,application/xhtml+xml' };
+
+interface Setup {
+  readonly harness: Harness;
+  readonly manager: LoginManager<TestUser>;
+  readonly store: Store;
+  readonly events: Array<[string, any]>;
+  readonly clock: { now: number };
+  client(headers?: Record<string, string>): TestClient;
+  advance(ms: number): void;
+  count(event: string): number;
+}
+
+type Options = Partial<CreateLoginManagerOptions<TestUser, any>>;
+
+/** Session and remember cookies as the jar names them over plain HTTP. */
+const SESSION = 'session';
+const REMEMBER = 'remember_token';
+
+export function describeBehaviour(adapter: string, make: MakeHarness): void {
+  async function setup(t: { after(fn: () => unknown): void }, options: Options = {}, wrapStore?: (s: Store) => Store): Promise<Setup> {
+    const clock = { now: Date.UTC(2026, 0, 5, 12) };
+    const sqlite = new SqliteStore({ path: ':memory:', now: () => clock.now, sweepInterval: 0 });
+    const store = wrapStore ? wrapStore(sqlite) : sqlite;
+    const manager = createLoginManager<TestUser, any>({
+      store,
+      secret: SECRET,
+      loadUser: (id) => USERS[id] ?? null,
+      sessionProtection: null,
+      now: () => clock.now,
+      ...options,
+    });
+    const events: Array<[string, any]> = [];
+    for (const name of ['loggedIn', 'loggedOut', 'loadedFromCookie', 'loadedFromRequest', 'loginConfirmed', 'unauthorized',
+      'needsRefresh', 'accessed', 'sessionProtected', 'loginFailed', 'rememberTheft'] as const) {
+      manager.on(name, (payload) => events.push([name, payload]));
+    }
+    const harness = await make(manager);
+    t.after(async () => {
+      await harness.close();
+      await sqlite.close();
+    });
+    return {
+      harness, manager, store, events, clock,
+      client: (headers) => new TestClient(harness, headers),
+      advance: (ms) => { clock.now += ms; },
+      count: (event) => events.filter(([name]) => name === event).length,
+    };
+  }
+
+  describe(`${adapter}: lazy loading (flask-login 125-154, 885, 1047)`, () => {
+    it('a route that never reads the user sets no cookie and emits no accessed event', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const before = s.count('accessed');
+      const res = await client.fetch('/');
+      assert.equal(await res.text(), 'public');
+      assert.deepEqual(res.headers.getSetCookie(), []);
+      assert.equal(s.count('accessed'), before);
+    });
+
+    it('reading the user emits exactly one accessed event per request', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const before = s.count('accessed');
+      const { body } = await client.json('/whoami');
+      assert.equal(body.user, 'Notch');
+      assert.equal(s.count('accessed'), before + 1);
+    });
+
+    it('anonymous visitors create no session record and get no cookie (R-09, flask-login 1010)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'basic' });
+      const client = s.client();
+      for (let i = 0; i < 20; i++) {
+        const res = await client.fetch('/whoami');
+        assert.deepEqual(res.headers.getSetCookie(), []);
+      }
+      assert.deepEqual(await s.store.listUserSessions('1'), []);
+      assert.equal(s.count('sessionProtected'), 0);
+    });
+  });
+
+  describe(`${adapter}: login (flask-login 318-366, 573, 587)`, () => {
+    it('with no cookies the current user is the anonymous user (318, 322)', async (t) => {
+      const s = await setup(t);
+      const { body } = await s.client().json('/whoami');
+      assert.deepEqual(body, { user: null, anonymous: true, fresh: false, remembered: false });
+    });
+
+    it('logs an active user in, fresh and not remembered, and the session cookie carries it (327, 573, 601)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      assert.equal(await client.login('1'), true);
+      const { body } = await client.json('/whoami');
+      assert.deepEqual(body, { user: 'Notch', anonymous: false, fresh: true, remembered: false });
+    });
+
+    it('a login with fresh=false is authenticated but not fresh (334)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      const { body } = await client.json('/whoami');
+      assert.equal(body.user, 'Notch');
+      assert.equal(body.fresh, false);
+    });
+
+    it('emits loggedIn once with the user (341)', async (t) => {
+      const s = await setup(t);
+      await s.client().login('1');
+      const logins = s.events.filter(([name]) => name === 'loggedIn');
+      assert.equal(logins.length, 1);
+      assert.equal(logins[0]?.[1].user.name, 'Notch');
+    });
+
+    it('refuses an inactive user unless forced (347, 353)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      assert.equal(await client.login('3'), false);
+      assert.equal((await client.json('/whoami')).body.user, null);
+      assert.equal(await client.login('3', { force: true }), true);
+      // Forced in, but an inactive user is not authenticated on later requests (flask-login #530).
+      assert.equal((await client.json('/whoami')).body.user, null);
+    });
+
+    it('a user that loadUser no longer finds is anonymous (587)', async (t) => {
+      const users = new Map(Object.entries(USERS));
+      const s = await setup(t, { loadUser: (id) => users.get(id) ?? null });
+      const client = s.client();
+      await client.login('2');
+      users.delete('2');
+      assert.equal((await client.json('/whoami')).body.user, null);
+    });
+
+    it('a user id that is not ASCII round-trips (1456, 1463)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('佐藤', { remember: true });
+      client.restartBrowser();
+      assert.equal((await client.json('/whoami')).body.user, 'Müller');
+    });
+  });
+
+  describe(`${adapter}: request loader (flask-login 358, 366, 1181-1230, 761)`, () => {
+    const byKey = (request: { headers: { get(n: string): string | null } }) => {
+      const key = request.headers.get('x-api-key');
+      return key === 'steve-key' ? USERS['2'] : null;
+    };
+
+    it('authenticates per request, emits loadedFromRequest and creates no session', async (t) => {
+      const s = await setup(t, { requestLoader: byKey });
+      const client = s.client();
+      const res = await client.json('/protected', { headers: { 'x-api-key': 'steve-key' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.message, 'Hello, Steve!');
+      assert.deepEqual(res.response.headers.getSetCookie(), []);
+      assert.equal(s.count('loadedFromRequest'), 1);
+      assert.deepEqual(await s.store.listUserSessions('2'), []);
+      // Not persisted: the next request without the key is anonymous (1230).
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('an unknown key is anonymous (366, 1213)', async (t) => {
+      const s = await setup(t, { requestLoader: byKey });
+      assert.equal((await s.client().json('/protected', { headers: { 'x-api-key': 'nope' } })).status, 401);
+    });
+
+    it('works with no loadUser at all (1181-1193)', async (t) => {
+      const s = await setup(t, { loadUser: undefined, requestLoader: byKey });
+      assert.equal((await s.client().json('/protected', { headers: { 'x-api-key': 'steve-key' } })).status, 200);
+    });
+
+    it('an invalid remember cookie does not block the request loader (flask-login #901)', async (t) => {
+      const s = await setup(t, { requestLoader: byKey });
+      const res = await s.client().json('/protected', {
+        headers: { 'x-api-key': 'steve-key', cookie: `${REMEMBER}=${'A'.repeat(22)}.${'B'.repeat(43)}` },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.message, 'Hello, Steve!');
+    });
+  });
+
+  describe(`${adapter}: logout (flask-login 377-390, 580, 771)`, () => {
+    it('ends the session: the user is anonymous and loggedOut carries them (383, 580)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      assert.equal((await client.post('/logout')).status, 200);
+      assert.equal((await client.json('/whoami')).body.user, null);
+      const outs = s.events.filter(([name]) => name === 'loggedOut');
+      assert.equal(outs.length, 1);
+      assert.equal(outs[0]?.[1].user.name, 'Notch');
+    });
+
+    it('emits loggedOut with no user when nobody was logged in (390)', async (t) => {
+      const s = await setup(t);
+      await s.client().post('/logout');
+      assert.equal(s.events.find(([name]) => name === 'loggedOut')?.[1].user, null);
+    });
+
+    it('replaying the session cookie after logout is refused (SEC-30, SEC-31, flask-login #480)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const stolen = client.cookie;
+      await client.post('/logout');
+      const replay = await s.client().json('/protected', { headers: { cookie: stolen } });
+      assert.equal(replay.status, 401);
+    });
+
+    it('deletes the remember-me cookie and its series, even without a session (771, flask-login #600)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { remember: true });
+      const remembered = client.jar.get(REMEMBER) as string;
+      const res = await client.post('/logout');
+      const cleared = res.response.headers.getSetCookie();
+      assert.ok(cleared.some((c) => c.startsWith(`${SESSION}=;`) && c.includes('Max-Age=0')));
+      assert.ok(cleared.some((c) => c.startsWith(`${REMEMBER}=;`) && c.includes('Max-Age=0')));
+      const replay = await s.client().json('/whoami', { headers: { cookie: `${REMEMBER}=${remembered}` } });
+      assert.equal(replay.body.user, null);
+    });
+  });
+
+  describe(`${adapter}: unauthorized (flask-login 401-550, 1503, 1516)`, () => {
+    it('answers 401 without a login view and emits unauthorized once (401, 446)', async (t) => {
+      const s = await setup(t);
+      const res = await s.client().fetch('/protected', { headers: HTML });
+      assert.equal(res.status, 401);
+      assert.equal(s.count('unauthorized'), 1);
+    });
+
+    it('redirects browsers to the login view with next and flashes the message (451, 407)', async (t) => {
+      const s = await setup(t, { loginView: '/login' });
+      const client = s.client();
+      const res = await client.fetch('/protected?a=1&b=2', { headers: HTML });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), '/login?next=%2Fprotected%3Fa%3D1%26b%3D2');
+      const { body } = await client.json('/flashes');
+      assert.deepEqual(body.flashes, [{ category: 'message', message: 'Please log in to access this page.' }]);
+    });
+
+    it('uses the custom message, category and localize hook (407, 418)', async (t) => {
+      const s = await setup(t, { loginView: '/login', loginMessage: 'Log in!', loginMessageCategory: 'info', localize: () => 'Einloggen' });
+      const client = s.client();
+      await client.fetch('/protected', { headers: HTML });
+      assert.deepEqual((await client.json('/flashes')).body.flashes, [{ category: 'info', message: 'Einloggen' }]);
+    });
+
+    it('answers JSON 401 {message} to API clients, never a redirect (app-contract, SEC-48)', async (t) => {
+      const s = await setup(t, { loginView: '/login' });
+      const res = await s.client().json('/protected', { headers: { accept: '*/*' } });
+      assert.equal(res.status, 401);
+      assert.deepEqual(res.body, { message: 'Please log in to access this page.' });
+      assert.equal(res.response.headers.get('cache-control'), 'no-store');
+    });
+
+    it('uses a custom unauthorized handler (436)', async (t) => {
+      const s = await setup(t, { unauthorizedHandler: () => new Response('This is secret!', { status: 401 }) });
+      const res = await s.client().fetch('/protected');
+      assert.equal(res.status, 401);
+      assert.equal(await res.text(), 'This is secret!');
+      assert.equal(s.count('unauthorized'), 1);
+    });
+
+    it('keeps next in a signed cookie with useSessionForNext, and nextTarget reads it once (463)', async (t) => {
+      const s = await setup(t, { loginView: '/login', useSessionForNext: true });
+      const client = s.client();
+      const res = await client.fetch('/protected?x=1', { headers: HTML });
+      assert.equal(res.headers.get('location'), '/login');
+      assert.equal((await client.json('/next')).body.target, '/protected?x=1');
+      assert.equal((await client.json('/next')).body.target, '/dashboard');
+    });
+
+    it('uses per-router login views, and null for a 401 API router (495, 550)', async (t) => {
+      const s = await setup(t, { loginView: '/app_login' });
+      const client = s.client();
+      assert.equal((await client.fetch('/protected', { headers: HTML })).headers.get('location'), '/app_login?next=%2Fprotected');
+      assert.equal((await client.fetch('/admin/protected', { headers: HTML })).headers.get('location'), '/admin/login?next=%2Fadmin%2Fprotected');
+      assert.equal((await client.fetch('/api/protected', { headers: HTML })).status, 401);
+    });
+
+    it('pins the redirect host with forceHostForRedirects (1503, 1516)', async (t) => {
+      const s = await setup(t, { loginView: '/login', forceHostForRedirects: 'good.com' });
+      const res = await s.client().fetch('/protected', { headers: { ...HTML, host: 'bad.com' } });
+      assert.equal(res.headers.get('location'), '//good.com/login?next=%2Fprotected');
+    });
+
+    it('lets OPTIONS through so CORS preflights work (206)', async (t) => {
+      const s = await setup(t);
+      const res = await s.client().json('/protected', { method: 'OPTIONS' });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.message, 'preflight');
+    });
+  });
+
+  describe(`${adapter}: fresh logins (flask-login 785-879, 1101; SEC-35)`, () => {
+    it('anonymous: 401; fresh login: 200; restored from remember-me: 403 JSON; after confirmLogin: 200 (1101)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      assert.equal((await client.json('/fresh')).status, 401);
+      await client.login('1', { remember: true });
+      assert.equal((await client.json('/fresh')).status, 200);
+      client.restartBrowser();
+      const stale = await client.json('/fresh');
+      assert.equal(stale.status, 403);
+      assert.deepEqual(stale.body, { message: 'Please reauthenticate to access this page.' });
+      assert.equal(s.count('needsRefresh'), 1);
+      assert.equal((await client.post('/confirm')).body.ok, true);
+      assert.equal(s.count('loginConfirmed'), 1);
+      assert.equal((await client.json('/fresh')).status, 200);
+      // Confirmed logins stay remembered (869).
+      assert.equal((await client.json('/whoami')).body.remembered, true);
+    });
+
+    it('a remembered login is fresh and remembered at once (flask-login #654)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { remember: true });
+      const { body } = await client.json('/whoami');
+      assert.equal(body.fresh, true);
+      assert.equal(body.remembered, true);
+    });
+
+    it('redirects browsers to the refresh view with next and the flashed message (802, 815, 840)', async (t) => {
+      const s = await setup(t, { refreshView: '/reauth', localize: (m) => (m.startsWith('Please re') ? 'Aktualisieren' : m) });
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      const res = await client.fetch('/fresh', { headers: HTML });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.get('location'), '/reauth?next=%2Ffresh');
+      assert.deepEqual((await client.json('/flashes')).body.flashes, [{ category: 'message', message: 'Aktualisieren' }]);
+    });
+
+    it('answers 401 to browsers without a refresh view (834), and uses a custom handler (785)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      assert.equal((await client.fetch('/fresh', { headers: HTML })).status, 401);
+      const custom = await setup(t, { needsRefreshHandler: () => new Response('Needs Refresh!', { status: 403 }) });
+      const other = custom.client();
+      await other.login('1', { fresh: false });
+      assert.equal(await (await other.fetch('/fresh')).text(), 'Needs Refresh!');
+    });
+
+    it('keeps next in the signed cookie for the refresh view with useSessionForNext (853)', async (t) => {
+      const s = await setup(t, { refreshView: '/reauth', useSessionForNext: true });
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      assert.equal((await client.fetch('/fresh', { headers: HTML })).headers.get('location'), '/reauth');
+      assert.equal((await client.json('/next')).body.target, '/fresh');
+    });
+
+    it('a login stops being fresh after freshTimeout, and confirmLogin renews it (SEC-35)', async (t) => {
+      const s = await setup(t, { freshTimeout: '10m' });
+      const client = s.client();
+      await client.login('1');
+      s.advance(9 * MINUTE);
+      assert.equal((await client.json('/fresh')).status, 200);
+      s.advance(MINUTE);
+      assert.equal((await client.json('/fresh')).status, 403);
+      await client.post('/confirm');
+      assert.equal((await client.json('/fresh')).status, 200);
+    });
+
+    it('confirmLogin issues a new session token and the old one stops working (SEC-23)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      const before = client.cookie;
+      await client.post('/confirm');
+      assert.notEqual(client.cookie, before);
+      assert.equal((await s.client().json('/protected', { headers: { cookie: before } })).status, 401);
+    });
+  });
+
+  describe(`${adapter}: remember me (flask-login 609-753, 894; SEC-36…SEC-41)`, () => {
+    it('restores a non-fresh, remembered login after the browser restarts, once (609, 746, 753)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { remember: true });
+      client.restartBrowser();
+      const { body, response } = await client.json('/whoami');
+      assert.deepEqual(body, { user: 'Notch', anonymous: false, fresh: false, remembered: true });
+      assert.equal(s.count('loadedFromCookie'), 1);
+      assert.ok(response.headers.getSetCookie().some((c) => c.startsWith(`${SESSION}=`)), 'a new session cookie');
+      await client.json('/whoami');
+      assert.equal(s.count('loadedFromCookie'), 1, 'the restored session carries on');
+    });
+
+    it('sets the remember cookie persistent and the session cookie not (SEC-24, SEC-36, 631)', async (t) => {
+      const s = await setup(t);
+      const res = await s.client().post('/login', { id: '1', remember: true });
+      const cookies = res.response.headers.getSetCookie();
+      const session = cookies.find((c) => c.startsWith(`${SESSION}=`)) as string;
+      const remember = cookies.find((c) => c.startsWith(`${REMEMBER}=`)) as string;
+      assert.doesNotMatch(session, /Max-Age|Expires/);
+      assert.match(remember, /Max-Age=2592000; Expires=/);
+      const expires = Date.parse(/Expires=([^;]+)/.exec(remember)?.[1] as string);
+      assert.ok(Math.abs(expires - (s.clock.now + 30 * 24 * HOUR)) < 10_000);
+      for (const cookie of [session, remember]) assert.match(cookie, /; Path=\/; HttpOnly; SameSite=Lax$/);
+    });
+
+    it('honours a per-login duration and a custom cookie name (620, 631, 646)', async (t) => {
+      const s = await setup(t, { cookieNames: { remember: 'remember' }, rememberDuration: '2d' });
+      const client = s.client();
+      const res = await client.post('/login', { id: '1', remember: true, duration: '7h' });
+      assert.ok(res.response.headers.getSetCookie().some((c) => c.startsWith('remember=') && c.includes('Max-Age=25200')));
+      client.restartBrowser();
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+    });
+
+    it('treats a forged remember cookie as absent and clears it (894, SEC-37)', async (t) => {
+      const s = await setup(t);
+      const res = await s.client().json('/whoami', { headers: { cookie: `${REMEMBER}=foo` } });
+      assert.equal(res.body.user, null);
+      assert.ok(res.response.headers.getSetCookie().some((c) => c.startsWith(`${REMEMBER}=;`)));
+    });
+
+    it('rotates the validator on every restore: the previous cookie only works within the grace window (SEC-37, SEC-39)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { remember: true });
+      const first = client.jar.get(REMEMBER);
+      client.restartBrowser();
+      await client.json('/whoami');
+      const second = client.jar.get(REMEMBER);
+      assert.notEqual(first, second);
+      // A parallel request carrying the old cookie, within 30 s: logged in, no rotation, no cookie.
+      const parallel = await s.client().json('/whoami', { headers: { cookie: `${REMEMBER}=${first}` } });
+      assert.equal(parallel.body.user, 'Notch');
+      assert.deepEqual(parallel.response.headers.getSetCookie(), []);
+      assert.equal(s.count('rememberTheft'), 0);
+    });
+
+    it('detects a stolen remember cookie and ends every session of the user (SEC-38, attacker)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const copied = victim.jar.get(REMEMBER);
+      const laptop = s.client();
+      await laptop.login('1');
+      // The victim's browser restarts and rotates the validator.
+      victim.restartBrowser();
+      assert.equal((await victim.json('/whoami')).body.user, 'Notch');
+      s.advance(31_000);
+      // The attacker replays the copy after the grace window.
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, copied as string);
+      assert.equal((await attacker.json('/protected')).status, 401);
+      assert.equal(s.count('rememberTheft'), 1);
+      assert.equal(s.events.find(([n]) => n === 'rememberTheft')?.[1].userId, '1');
+      // Every session and series of the user is gone, the victim's and the laptop's too.
+      assert.equal((await victim.json('/protected')).status, 401);
+      assert.equal((await laptop.json('/protected')).status, 401);
+      victim.restartBrowser();
+      assert.equal((await victim.json('/protected')).status, 401);
+    });
+
+    it('detects the theft the other way round: the attacker used it first (SEC-38)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, victim.jar.get(REMEMBER) as string);
+      assert.equal((await attacker.json('/whoami')).body.user, 'Notch');
+      s.advance(31_000);
+      victim.restartBrowser();
+      assert.equal((await victim.json('/whoami')).body.user, null);
+      assert.equal(s.count('rememberTheft'), 1);
+      assert.equal((await attacker.json('/protected')).status, 401);
+    });
+
+    it('ten parallel restores with one cookie: all logged in, one rotation, no theft (SEC-39, R-05)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1', { remember: true });
+      const cookie = `${REMEMBER}=${client.jar.get(REMEMBER)}`;
+      const results = await Promise.all(Array.from({ length: 10 }, () => s.client().json('/whoami', { headers: { cookie } })));
+      assert.ok(results.every((r) => r.body.user === 'Notch'));
+      const rotated = results.filter((r) => r.response.headers.getSetCookie().some((c) => c.startsWith(`${REMEMBER}=`)));
+      assert.equal(rotated.length, 1);
+      assert.equal(s.count('rememberTheft'), 0);
+    });
+
+    it('expires with its lifetime: rotation never extends it (SEC-36)', async (t) => {
+      const s = await setup(t, { rememberDuration: '2d' });
+      const client = s.client();
+      await client.login('1', { remember: true });
+      s.advance(24 * HOUR);
+      client.restartBrowser();
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+      s.advance(24 * HOUR);
+      client.restartBrowser();
+      assert.equal((await client.json('/whoami')).body.user, null);
+    });
+  });
+
+  describe(`${adapter}: session protection (flask-login 909-1001, #248)`, () => {
+    const ua = (name: string) => ({ 'user-agent': name });
+
+    it('basic: the same browser stays fresh; another User-Agent makes the login non-fresh (909, 927, 936)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'basic' });
+      const client = s.client(ua('Firefox'));
+      await client.login('1');
+      assert.equal((await client.json('/whoami')).body.fresh, true);
+      const other = await s.client(ua('curl')).json('/whoami', { headers: { cookie: client.cookie } });
+      assert.equal(other.body.user, 'Notch');
+      assert.equal(other.body.fresh, false);
+      assert.equal(s.count('sessionProtected'), 1);
+    });
+
+    it('strong: another User-Agent ends the session (987, 1001)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'strong' });
+      const client = s.client(ua('Firefox'));
+      await client.login('1');
+      const stolen = client.cookie;
+      assert.equal((await s.client(ua('curl')).json('/whoami', { headers: { cookie: stolen } })).body.user, null);
+      assert.equal(s.count('sessionProtected'), 1);
+      assert.equal((await client.json('/whoami')).body.user, null, 'the session is gone for everyone');
+    });
+
+    it('strong: a login restored from remember-me survives the next request (flask-login #248, 945, 957)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'strong' });
+      const client = s.client(ua('Firefox'));
+      await client.login('1', { remember: true });
+      client.restartBrowser();
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+      assert.equal(s.count('sessionProtected'), 0);
+    });
+
+    it('does not depend on the client IP, so mobile users are not logged out (flask-login #192)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'strong', trustProxy: true });
+      const client = s.client(ua('Phone'));
+      await client.login('1');
+      const moved = await client.json('/whoami', { headers: { 'x-forwarded-for': '203.0.113.9' } });
+      assert.equal(moved.body.user, 'Notch');
+      assert.equal(moved.body.fresh, true);
+    });
+  });
+
+  describe(`${adapter}: test helper (flask-login 1565-1625, #586, #674)`, () => {
+    for (const protection of [null, 'basic', 'strong'] as const) {
+      it(`loginTestUser stays valid and fresh under session protection ${protection}`, async (t) => {
+        const s = await setup(t, { sessionProtection: protection });
+        const cookie = await loginTestUser(s.manager, USERS['1'] as TestUser);
+        const { body } = await s.client().json('/whoami', { headers: { cookie } });
+        assert.equal(body.user, 'Notch');
+        assert.equal(body.fresh, true);
+      });
+    }
+
+    it('loginTestUser honours fresh: false and a User-Agent (1577)', async (t) => {
+      const s = await setup(t, { sessionProtection: 'strong' });
+      const cookie = await loginTestUser(s.manager, USERS['2'] as TestUser, { fresh: false, userAgent: 'TestAgent' });
+      const { body } = await s.client({ 'user-agent': 'TestAgent' }).json('/whoami', { headers: { cookie } });
+      assert.equal(body.user, 'Steve');
+      assert.equal(body.fresh, false);
+    });
+  });
+
+  describe(`${adapter}: session tokens and cookies (SEC-19…SEC-27)`, () => {
+    it('the session cookie is an opaque id.secret token and the store holds only the secret\'s SHA-256 (SEC-19, SEC-20, SEC-21)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const value = client.jar.get(SESSION) as string;
+      assert.match(value, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+      const [id, secret] = value.split('.') as [string, string];
+      const stored = await s.store.getSession(id);
+      assert.ok(stored);
+      assert.notEqual(stored.secretHash, secret);
+      const { createHash } = await import('node:crypto');
+      assert.equal(stored.secretHash, createHash('sha256').update(secret).digest('base64url'));
+      assert.ok(!value.includes('Notch') && !value.includes('1.'));
+    });
+
+    it('a random or forged cookie is anonymous and creates no record (SEC-22)', async (t) => {
+      const s = await setup(t);
+      const res = await s.client().json('/whoami', { headers: { cookie: `${SESSION}=${'a'.repeat(22)}.${'b'.repeat(43)}` } });
+      assert.equal(res.body.user, null);
+      assert.deepEqual(await s.store.listUserSessions('1'), []);
+    });
+
+    it('a token whose secret was tampered with is refused (attacker)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const [id, secret] = (client.jar.get(SESSION) as string).split('.') as [string, string];
+      const flipped = secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A');
+      const res = await s.client().json('/protected', { headers: { cookie: `${SESSION}=${id}.${flipped}` } });
+      assert.equal(res.status, 401);
+    });
+
+    it('login issues a new token: a planted or pre-login cookie is never authenticated (SEC-23, fixation)', async (t) => {
+      const s = await setup(t);
+      const attacker = s.client();
+      await attacker.login('2');
+      const planted = attacker.jar.get(SESSION) as string;
+      // The victim's browser carries the attacker's session cookie and logs in as itself.
+      const victim = s.client();
+      victim.jar.set(SESSION, planted);
+      await victim.login('1');
+      assert.notEqual(victim.jar.get(SESSION), planted);
+      assert.equal((await attacker.json('/whoami')).body.user, null, 'the planted session ended');
+      assert.equal((await victim.json('/whoami')).body.user, 'Notch');
+    });
+
+    it('over HTTPS the cookies are Secure with the __Host- prefix, and un-prefixed ones are ignored (SEC-24)', async (t) => {
+      const s = await setup(t, { trustProxy: true });
+      const https = { 'x-forwarded-proto': 'https' };
+      const client = s.client(https);
+      const res = await client.post('/login', { id: '1', remember: true });
+      const cookies = res.response.headers.getSetCookie();
+      assert.ok(cookies.some((c) => /^__Host-session=[^;]+; Path=\/; Secure; HttpOnly; SameSite=Lax$/.test(c)));
+      assert.ok(cookies.some((c) => /^__Host-remember_token=[^;]+; Max-Age=\d+; Expires=[^;]+; Path=\/; Secure; HttpOnly; SameSite=Lax$/.test(c)));
+      assert.equal((await client.json('/whoami')).body.user, 'Notch');
+      // The same token without the prefix, as a sibling subdomain could plant it, is not read.
+      const planted = `session=${client.jar.get('__Host-session')}`;
+      assert.equal((await s.client(https).json('/whoami', { headers: { cookie: planted } })).body.user, null);
+    });
+
+    it('marks authenticated responses no-store (SEC-25)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const res = await client.fetch('/protected');
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+    });
+
+    const hostile: Array<[string, (good: string) => string]> = [
+      ['empty', () => `${SESSION}=`],
+      ['one character', () => `${SESSION}=a`],
+      ['4 KB', () => `${SESSION}=${'a'.repeat(4096)}`],
+      ['8 KB', () => `${SESSION}=${'a'.repeat(8192)}`],
+      ['base64 +/= characters', () => `${SESSION}=${'+/='.repeat(22)}`],
+      ['%00', () => `${SESSION}=%00`],
+      ['quotes', () => `${SESSION}="abc"`],
+      ['spaces and commas', () => `${SESSION}=a b,c`],
+      ['two session cookies, good first', (good) => `${SESSION}=${good}; ${SESSION}=${'x'.repeat(66)}`],
+      ['two session cookies, bad first', (good) => `${SESSION}=${'x'.repeat(66)}; ${SESSION}=${good}`],
+      ['lower-case __host- prefix', (good) => `__host-session=${good}`],
+      ['extra dot', (good) => `${SESSION}=${good}.x`],
+      ['non-UTF-8 bytes', () => `${SESSION}=\u00ff\u00fe`],
+    ];
+    for (const [name, cookie] of hostile) {
+      it(`a hostile session cookie (${name}) is treated as absent, never a 500 (SEC-27)`, async (t) => {
+        const s = await setup(t);
+        const client = s.client();
+        await client.login('1');
+        const good = client.jar.get(SESSION) as string;
+        const res = await s.client().json('/whoami', { headers: { cookie: cookie(good) } });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.user, null);
+      });
+    }
+  });
+
+  describe(`${adapter}: timeouts (SEC-28…SEC-30)`, () => {
+    it('an idle session ends after idleTimeout, enforced by the server (SEC-28, SEC-30)', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m' });
+      const client = s.client();
+      await client.login('1');
+      s.advance(29 * MINUTE);
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(29 * MINUTE);
+      assert.equal((await client.json('/protected')).status, 200, 'activity slid the expiry');
+      s.advance(30 * MINUTE);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('a session ends at the absolute timeout whatever the activity, exactly at the boundary (SEC-29)', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m', absoluteTimeout: '24h' });
+      const client = s.client();
+      await client.login('1');
+      for (let elapsed = 0; elapsed < 24 * HOUR - 10 * MINUTE; elapsed += 10 * MINUTE) {
+        s.advance(10 * MINUTE);
+        assert.equal((await client.json('/protected')).status, 200, `at ${elapsed / MINUTE + 10} min`);
+      }
+      s.advance(10 * MINUTE - 1);
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(1);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('writes the sliding expiry at most once a minute: most requests only read (STYLE §4)', async (t) => {
+      let updates = 0;
+      const s = await setup(t, {}, (store) => ({
+        ...bindStore(store),
+        updateSession: (id, update) => { updates++; return store.updateSession(id, update); },
+      }));
+      const client = s.client();
+      await client.login('1');
+      for (let i = 0; i < 30; i++) {
+        s.advance(5_000);
+        await client.json('/protected');
+      }
+      assert.ok(updates >= 2 && updates <= 3, `${updates} writes in 150 s`);
+    });
+  });
+
+  describe(`${adapter}: logout everywhere and session lists (SEC-32, SEC-33, SEC-34)`, () => {
+    it('lists the user\'s sessions with device and marks the current one', async (t) => {
+      const s = await setup(t);
+      const a = s.client({ 'user-agent': 'Browser A' });
+      const b = s.client({ 'user-agent': 'Browser B' });
+      await a.login('1');
+      await b.login('1');
+      const { body } = await a.json('/sessions');
+      assert.equal(body.sessions.length, 2);
+      assert.deepEqual(body.sessions.map((x: any) => x.userAgent).sort(), ['Browser A', 'Browser B']);
+      assert.equal(body.sessions.find((x: any) => x.current).userAgent, 'Browser A');
+      assert.ok(body.sessions.every((x: any) => !('secretHash' in x)));
+    });
+
+    it('revokes one session of the user, and not someone else\'s', async (t) => {
+      const s = await setup(t);
+      const a = s.client();
+      const b = s.client();
+      const other = s.client();
+      await a.login('1');
+      await b.login('1');
+      await other.login('2');
+      const bId = (b.jar.get(SESSION) as string).split('.')[0];
+      const otherId = (other.jar.get(SESSION) as string).split('.')[0];
+      assert.equal((await a.post('/revoke', { id: otherId })).body.ok, false);
+      assert.equal((await other.json('/protected')).status, 200);
+      assert.equal((await a.post('/revoke', { id: bId })).body.ok, true);
+      assert.equal((await b.json('/protected')).status, 401);
+      assert.equal((await a.json('/protected')).status, 200);
+    });
+
+    it('revokes every other session and remember-me series, keeping this browser logged in (SEC-32, SEC-33)', async (t) => {
+      const s = await setup(t);
+      const here = s.client();
+      const there = s.client();
+      await here.login('1', { remember: true });
+      await there.login('1', { remember: true });
+      const before = here.cookie;
+      assert.equal((await here.post('/revoke-others')).body.ended, 1);
+      assert.notEqual(here.cookie, before, 'this browser got new tokens');
+      assert.equal((await here.json('/protected')).status, 200);
+      assert.equal((await there.json('/protected')).status, 401);
+      there.restartBrowser();
+      assert.equal((await there.json('/protected')).status, 401, 'their remember-me ended too');
+      here.restartBrowser();
+      assert.equal((await here.json('/protected')).status, 200, 'ours was renewed');
+    });
+
+    it('manager.revokeUserSessions ends everything of a user, e.g. on a password change', async (t) => {
+      const s = await setup(t);
+      const a = s.client();
+      await a.login('1', { remember: true });
+      const result = await s.manager.revokeUserSessions('1');
+      assert.deepEqual(result, { sessions: 1, rememberTokens: 1 });
+      assert.equal((await a.json('/protected')).status, 401);
+      a.restartBrowser();
+      assert.equal((await a.json('/protected')).status, 401);
+    });
+  });
+
+  describe(`${adapter}: CSRF (SEC-42…SEC-47)`, () => {
+    async function formToken(client: TestClient): Promise<string> {
+      return (await client.json('/csrf')).body.token;
+    }
+    const form = (token: string | null, headers: Record<string, string> = {}) => ({
+      method: 'POST',
+      headers: { ...FORM, ...headers },
+      body: token === null ? 'x=1' : `_csrf=${encodeURIComponent(token)}`,
+    });
+
+    it('accepts a same-origin form with its token, before and after login (SEC-43, SEC-44)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      const anon = await formToken(client);
+      assert.equal((await client.fetch('/form', form(anon, { origin: s.harness.origin }))).status, 200);
+      await client.login('1');
+      const authed = await formToken(client);
+      assert.notEqual(authed, anon, 'the token changes with the session');
+      assert.equal((await client.fetch('/form', form(authed, { origin: s.harness.origin }))).status, 200);
+      assert.equal((await client.fetch('/form', form(anon))).status, 403, 'the pre-login token died at login');
+    });
+
+    it('refuses a form without a token with 403 (SEC-43)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const res = await client.fetch('/form', form(null));
+      assert.equal(res.status, 403);
+    });
+
+    it('refuses a cross-site form POST even with a valid token (SEC-45, attacker)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const token = await formToken(client);
+      const refused: Array<Record<string, string>> = [
+        { origin: 'https://evil.example' },
+        { origin: 'null' },
+        { origin: `${s.harness.origin}.evil.com` },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+      ];
+      for (const headers of refused) {
+        const res = await client.fetch('/form', form(token, headers));
+        assert.equal(res.status, 403, JSON.stringify(headers));
+      }
+    });
+
+    it('refuses a JSON write from another origin, and allows one with no Origin (curl) (SEC-46)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      assert.equal((await client.post('/flash', { message: 'x' }, { origin: 'https://evil.example' })).status, 403);
+      assert.equal((await client.post('/flash', { message: 'x' }, { 'sec-fetch-site': 'cross-site' })).status, 403);
+      assert.equal((await client.post('/flash', { message: 'x' })).status, 200);
+      assert.equal((await client.post('/flash', { message: 'x' }, { origin: s.harness.origin })).status, 200);
+    });
+
+    it('refuses the token of another session, a truncated or mutated token, and a token in the query (SEC-43)', async (t) => {
+      const s = await setup(t);
+      const alice = s.client();
+      const mallory = s.client();
+      await alice.login('1');
+      await mallory.login('2');
+      const own = await formToken(alice);
+      const theirs = await formToken(mallory);
+      assert.equal((await alice.fetch('/form', form(theirs))).status, 403);
+      assert.equal((await alice.fetch('/form', form(own.slice(0, -1)))).status, 403);
+      assert.equal((await alice.fetch('/form', form(own.toUpperCase()))).status, 403);
+      assert.equal((await alice.fetch(`/form?_csrf=${own}`, form(null))).status, 403);
+      assert.equal((await alice.fetch('/form', form(own))).status, 200);
+    });
+
+    it('binds the pre-login token to its own browser: a token from browser X fails in browser Y (SEC-44)', async (t) => {
+      const s = await setup(t);
+      const x = s.client();
+      const y = s.client();
+      const tokenX = await formToken(x);
+      await formToken(y);
+      assert.equal((await y.fetch('/form', form(tokenX))).status, 403);
+      assert.equal((await x.fetch('/form', form(tokenX))).status, 200);
+    });
+
+    it('accepts the token in the X-CSRF-Token header', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const token = await formToken(client);
+      const res = await client.fetch('/form', { method: 'POST', headers: { ...FORM, 'x-csrf-token': token }, body: 'x=1' });
+      assert.equal(res.status, 200);
+    });
+  });
+
+  describe(`${adapter}: flash messages (SEC-50)`, () => {
+    it('shows a message once, with its category', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.post('/flash', { message: '<img src=x onerror=alert(1)>', category: 'error' });
+      assert.deepEqual((await client.json('/flashes')).body.flashes, [{ category: 'error', message: '<img src=x onerror=alert(1)>' }]);
+      assert.deepEqual((await client.json('/flashes')).body.flashes, []);
+    });
+
+    it('keeps messages across a login, and drops them at logout', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.post('/flash', { message: 'before login' });
+      await client.login('1');
+      assert.equal((await client.json('/flashes')).body.flashes.length, 1);
+      await client.post('/flash', { message: 'for Notch only' });
+      await client.post('/logout');
+      await client.login('2');
+      assert.deepEqual((await client.json('/flashes')).body.flashes, []);
+    });
+
+    it('ignores a flash cookie not signed by the app (attacker)', async (t) => {
+      const s = await setup(t);
+      const payload = Buffer.from(JSON.stringify([['message', 'Your account is locked, call +1 555']])).toString('base64url');
+      const res = await s.client().json('/flashes', { headers: { cookie: `lk-flash=${payload}.${'A'.repeat(43)}` } });
+      assert.deepEqual(res.body.flashes, []);
+    });
+  });
+
+  describe(`${adapter}: next targets (SEC-49)`, () => {
+    for (const [next, expected] of [
+      ['/account?tab=2', '/account?tab=2'],
+      ['https://evil.com', '/dashboard'],
+      ['//evil.com', '/dashboard'],
+      ['/\\evil.com', '/dashboard'],
+      ['javascript:alert(1)', '/dashboard'],
+    ] as const) {
+      it(`nextTarget turns ${JSON.stringify(next)} into ${expected}`, async (t) => {
+        const s = await setup(t);
+        const { body } = await s.client().json(`/next?next=${encodeURIComponent(next)}`);
+        assert.equal(body.target, expected);
+      });
+    }
+
+    it('nextTarget refuses a next given twice (parameter pollution)', async (t) => {
+      const s = await setup(t);
+      const { body } = await s.client().json('/next?next=/a&next=//evil.com');
+      assert.equal(body.target, '/dashboard');
+    });
+  });
+
+  describe(`${adapter}: store failures (R-01, R-03, security.md §5.6)`, () => {
+    it('answers 503 with Retry-After when the store fails, never anonymous, and public routes keep working', async (t) => {
+      let broken = false;
+      const s = await setup(t, {}, (store) => failWhen(store, () => broken));
+      const client = s.client();
+      await client.login('1');
+      broken = true;
+      const res = await client.json('/protected');
+      assert.equal(res.status, 503);
+      assert.equal(res.response.headers.get('retry-after'), '5');
+      assert.ok(!res.response.headers.getSetCookie().some((c) => c.includes('Max-Age=0')), 'a 503 does not log anyone out');
+      assert.equal((await client.fetch('/')).status, 200);
+      broken = false;
+      assert.equal((await client.json('/protected')).status, 200, 'service resumes');
+    });
+
+    it('answers 503 within storeTimeout when the store hangs', async (t) => {
+      let hang = false;
+      const s = await setup(t, { storeTimeout: 100 }, (store) => hangWhen(store, () => hang));
+      const client = s.client();
+      await client.login('1');
+      hang = true;
+      const started = performance.now();
+      const res = await client.json('/protected');
+      assert.equal(res.status, 503);
+      assert.ok(performance.now() - started < 2_000);
+    });
+
+    it('logout while the store is down answers 503 and still clears this browser\'s cookies (§5.6)', async (t) => {
+      let broken = false;
+      const s = await setup(t, {}, (store) => failWhen(store, () => broken));
+      const client = s.client();
+      await client.login('1', { remember: true });
+      broken = true;
+      const res = await client.post('/logout');
+      assert.equal(res.status, 503);
+      const cleared = res.response.headers.getSetCookie();
+      assert.ok(cleared.some((c) => c.startsWith(`${SESSION}=;`)));
+      assert.ok(cleared.some((c) => c.startsWith(`${REMEMBER}=;`)));
+    });
+  });
+}
+
+/** The store's methods bound to it, so a spread copy keeps working. */
+function bindStore(store: Store): Store {
+  const bound: Record<string, unknown> = {};
+  for (const key of ['createSession', 'getSession', 'updateSession', 'deleteSession', 'listUserSessions', 'deleteUserSessions',
+    'createRememberToken', 'useRememberToken', 'deleteRememberToken', 'deleteUserRememberTokens', 'ping'] as const) {
+    const method = store[key] as ((...args: unknown[]) => unknown) | undefined;
+    if (method) bound[key] = method.bind(store);
+  }
+  return bound as unknown as Store;
+}
+
+/** Fault injection: the real store, except that every call rejects while `broken()` says so. */
+function failWhen(store: Store, broken: () => boolean): Store {
+  const bound = bindStore(store) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const faulty: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(bound)) {
+    faulty[key] = (...args: unknown[]) => (broken() ? Promise.reject(new Error('ECONNREFUSED (injected)')) : method(...args));
+  }
+  return faulty as unknown as Store;
+}
+
+/** Fault injection: the real store, except that calls never settle while `hang()` says so. */
+function hangWhen(store: Store, hang: () => boolean): Store {
+  const bound = bindStore(store) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const faulty: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(bound)) {
+    faulty[key] = (...args: unknown[]) => (hang() ? new Promise(() => {}) : method(...args));
+  }
+  return faulty as unknown as Store;
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDuration } from '../src/duration.ts';
+import { createLoginManager } from '../src/manager.ts';
+import { MemoryStore } from '../src/memory-store.ts';
+import { checkRequestOrigin } from '../src/csrf.ts';
+import { wantsJson } from '../src/request.ts';
+import { anonymousUser } from '../src/anonymous.ts';
+
+const base = () => ({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null });
+
+describe('parseDuration', () => {
+  it('reads the units the app contract lists', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('30m'), 1_800_000);
+    assert.equal(parseDuration('24h'), 86_400_000);
+    assert.equal(parseDuration('30d'), 2_592_000_000);
+    assert.equal(parseDuration(1234), 1234);
+  });
+
+  it('refuses anything else', () => {
+    for (const bad of ['', '30', '1.5h', '-1m', '30 m', '30M', '1w', 'abc', -1, 1.5, NaN, Infinity, null, undefined, {}, ['30m']]) {
+      assert.equal(parseDuration(bad), null, String(bad));
+    }
+  });
+});
+
+describe('createLoginManager options (STYLE §7)', () => {
+  it('needs loadUser or requestLoader: flask-login 175 raises "Missing user_loader or request_loader"', () => {
+    assert.throws(() => createLoginManager({ store: new MemoryStore(), secret: 's'.repeat(32) }), /loadUser or requestLoader/);
+  });
+
+  it('throws TypeError at construction for every misuse, never on the request path', () => {
+    const bad: Array<Record<string, unknown>> = [
+      { secret: 'short' },
+      { secret: [] },
+      { store: {} },
+      { store: null },
+      { sessionProtection: 'paranoid' },
+      { idleTimeout: '1.5h' },
+      { idleTimeout: '2d', absoluteTimeout: '1d' },
+      { rememberDuration: '500d' },
+      { sameSite: 'None' },
+      { loginView: 'login' },
+      { cookieNames: { session: 'same', remember: 'same' } },
+      { cookieNames: { session: 'bad name' } },
+      { trustedOrigins: ['https://app.example.com/path'] },
+      { forceHostForRedirects: 'evil.com/path' },
+      { loadUser: 'not a function' },
+      { unauthorizedHandler: 42 },
+    ];
+    for (const override of bad) {
+      assert.throws(() => createLoginManager({ ...base(), ...override } as never), TypeError, JSON.stringify(override));
+    }
+  });
+
+  it('freezes the resolved options and does not keep the caller\'s object', () => {
+    const options = { ...base(), idleTimeout: '5m' };
+    const manager = createLoginManager(options);
+    assert.ok(Object.isFrozen(manager.options));
+    assert.equal(manager.options.idleTimeout, 300_000);
+    options.idleTimeout = '1m';
+    assert.equal(manager.options.idleTimeout, 300_000);
+    assert.equal(manager.options.sessionProtection, 'basic');
+    assert.equal(manager.options.absoluteTimeout, 86_400_000);
+  });
+
+  it('encodeCookie/decodeCookie round-trip and refuse tampering (flask-login 1291-1343)', () => {
+    const manager = createLoginManager(base());
+    const cookie = manager.encodeCookie('1');
+    assert.equal(manager.decodeCookie(cookie), '1');
+    assert.equal(manager.decodeCookie('Foo|BAD_BASH'), null);
+    assert.equal(manager.decodeCookie('no bar'), null);
+    assert.equal(manager.decodeCookie(cookie.replace(/^./, 'x')), null);
+  });
+});
+
+describe('anonymous user (flask-login 1395)', () => {
+  it('is not active, not authenticated, anonymous, with no id', () => {
+    assert.deepEqual({ ...anonymousUser }, { isAuthenticated: false, isActive: false, isAnonymous: true, id: null });
+    assert.ok(Object.isFrozen(anonymousUser));
+  });
+});
+
+describe('checkRequestOrigin (SEC-45)', () => {
+  const req = (headers: Record<string, string>) => new Request('https://app.example.com/x', { method: 'POST', headers });
+  const allowed = ['https://app.example.com'];
+
+  it('allows the app\'s own origin and clients that send neither header', () => {
+    assert.equal(checkRequestOrigin(req({ origin: 'https://app.example.com' }), allowed), null);
+    assert.equal(checkRequestOrigin(req({ 'sec-fetch-site': 'same-origin' }), allowed), null);
+    assert.equal(checkRequestOrigin(req({ 'sec-fetch-site': 'none' }), allowed), null);
+    assert.equal(checkRequestOrigin(req({}), allowed), null);
+  });
+
+  it('refuses other origins, look-alikes, a scheme downgrade, null and cross-site fetch metadata', () => {
+    const refused: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'https://app.example.com.evil.com' },
+      { origin: 'http://app.example.com' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of refused) {
+      assert.notEqual(checkRequestOrigin(req(headers), allowed), null, JSON.stringify(headers));
+    }
+  });
+});
+
+describe('wantsJson (app-contract "Representations")', () => {
+  const req = (headers: Record<string, string>) => new Request('http://x/', { headers });
+  it('is true for JSON bodies and clients that do not list text/html', () => {
+    assert.equal(wantsJson(req({ accept: '*/*' })), true);
+    assert.equal(wantsJson(req({})), true);
+    assert.equal(wantsJson(req({ accept: 'text/html', 'content-type': 'application/json' })), true);
+    assert.equal(wantsJson(req({ accept: 'text/html,application/xhtml+xml,*/*;q=0.8' })), false);
+  });
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = join(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function sources(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}
+
+describe('the package', () => {
+  it('has zero runtime dependencies: frameworks and drivers are optional peers', () => {
+    assert.deepEqual(Object.keys(pkg.dependencies ?? {}), []);
+    for (const peer of Object.keys(pkg.peerDependencies ?? {})) assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, peer);
+    assert.equal(pkg.engines.node, '>=24');
+  });
+
+  it('exports every subpath it documents, each pointing at an existing source file', () => {
+    for (const [subpath, target] of Object.entries<any>(pkg.exports)) {
+      assert.ok(readFileSync(join(root, target.source), 'utf8').length > 0, subpath);
+      assert.match(target.default, /^\.\/dist\/.+\.js$/);
+    }
+  });
+
+  it('keeps the core free of frameworks and drivers: only node: built-ins and relative imports at run time', () => {
+    for (const file of sources('src')) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const match of text.matchAll(/^import\s+(type\s+)?[^'"]*from\s+'([^']+)'/gm)) {
+        const [, typeOnly, specifier] = match as unknown as [string, string | undefined, string];
+        if (typeOnly) continue;
+        assert.ok(specifier.startsWith('node:') || specifier.startsWith('./') || specifier.startsWith('../'), `${file} imports ${specifier}`);
+      }
+    }
+  });
+});

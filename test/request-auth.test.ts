@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLoginManager } from '../src/manager.ts';
+import { MemoryStore } from '../src/memory-store.ts';
+
+const manager = createLoginManager<{ id?: unknown; name: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null });
+const auth = () => manager.forRequest(new Request('http://localhost/'));
+
+describe('login() misuse throws TypeError (flask-login 685, 708, 1372)', () => {
+  it('a user without an id and no getUserId: flask-login raises NotImplementedError (1372)', async () => {
+    await assert.rejects(auth().login({ name: 'x' }), TypeError);
+  });
+
+  it('a duration that is not one: flask-login answers 500 (685, 708); latchkey throws TypeError at the call', async () => {
+    await assert.rejects(auth().login({ id: 1, name: 'x' }, { remember: true, duration: '123' }), TypeError);
+  });
+
+  it('a valid numeric id is stored as a string, as get_id() returns', async () => {
+    const a = auth();
+    assert.equal(await a.login({ id: 7, name: 'x' }), true);
+    const sessions = await manager.listUserSessions('7');
+    assert.equal(sessions.length, 1);
+  });
+});
+
+describe('a request whose URL does not parse (malformed Host) is refused cleanly, never a 500', () => {
+  const headers = (h: Record<string, string>) => ({ get: (name: string) => h[name] ?? null });
+  const broken = (h: Record<string, string> = {}) =>
+    manager.forRequest({ method: 'POST', url: 'http://bad host:99999/x?next=/a', headers: headers(h) });
+
+  it('has no origin, so no same-origin trust: an Origin header is refused', async () => {
+    const auth = broken({ origin: 'http://bad host:99999', 'content-type': 'application/json' });
+    assert.equal(auth.origin, null);
+    assert.equal((await auth.checkCsrf(() => null)).ok, false);
+  });
+
+  it('nextTarget gives the fallback and unauthorized still answers', async () => {
+    const auth = broken({ accept: 'text/html' });
+    assert.equal(auth.nextTarget(undefined, '/home'), '/home');
+    const res = await auth.unauthorized({ loginView: '/login' });
+    assert.equal(res.status, 303);
+  });
+});

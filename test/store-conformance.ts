@@ -1,0 +1,538 @@
+/**
+ * The store conformance suite: every {@link Store} (memory, SQLite, PostgreSQL, Redis) runs these
+ * tests unchanged, so the manager can rely on one set of semantics. Each test builds its own store
+ * through `makeStore` with its own clock, starting at a fixed time, and moves that clock
+ * explicitly. Ids and user ids are fresh random values, so tests against a shared real server
+ * never see each other's rows. `makeStore` should turn background sweeps off: with per-test clocks,
+ * one test's sweep would otherwise delete another's rows on a shared server.
+ *
+ * @module test/store-conformance
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { NewSession, Store } from '../src/store.ts';
+
+export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const IDLE = 30 * MINUTE;
+const ABSOLUTE = DAY;
+const GRACE = 30 * SECOND;
+
+interface TestClock {
+  readonly now: () => number;
+  advance(ms: number): void;
+}
+
+function makeClock(): TestClock {
+  let time = T0;
+  return {
+    now: () => time,
+    advance(ms) {
+      time += ms;
+    },
+  };
+}
+
+/** A public id as the manager makes them: 16 random bytes, base64url. */
+function randomId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** SHA-256 of a fresh 32-byte secret, base64url: what the manager hands a store. */
+function randomHash(): string {
+  return createHash('sha256').update(randomBytes(32)).digest('base64url');
+}
+
+function newSession(fields: Partial<NewSession> = {}): NewSession {
+  return {
+    id: randomId(),
+    secretHash: randomHash(),
+    userId: randomId(),
+    fresh: true,
+    rememberSeries: null,
+    identifier: null,
+    userAgent: 'Mozilla/5.0 (conformance)',
+    ipAddress: '192.0.2.7',
+    idleTimeout: IDLE,
+    absoluteTimeout: ABSOLUTE,
+    ...fields,
+  };
+}
+
+/** Registers the conformance suite for one store implementation. */
+export function describeStoreConformance(name: string, makeStore: MakeStore): void {
+  async function withStore(test: (store: Store, clock: TestClock) => Promise<void>): Promise<void> {
+    const clock = makeClock();
+    const { store, cleanup } = await makeStore(clock);
+    try {
+      await test(store, clock);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  describe(`${name} conforms to the Store contract`, () => {
+    describe('sessions', () => {
+      it('stamps createdAt, lastSeenAt and both expiries from its own clock and returns every field (R-08)', () =>
+        withStore(async (store) => {
+          const input = newSession({ fresh: false, rememberSeries: randomId(), identifier: randomHash() });
+          const created = await store.createSession(input);
+          const expected = {
+            id: input.id,
+            secretHash: input.secretHash,
+            userId: input.userId,
+            fresh: false,
+            rememberSeries: input.rememberSeries,
+            identifier: input.identifier,
+            userAgent: input.userAgent,
+            ipAddress: input.ipAddress,
+            createdAt: T0,
+            lastSeenAt: T0,
+            expiresAt: T0 + IDLE,
+            absoluteExpiresAt: T0 + ABSOLUTE,
+          };
+          assert.deepEqual({ ...created }, expected);
+          assert.deepEqual({ ...(await store.getSession(input.id)) }, expected);
+        }));
+
+      it('round-trips null optional fields and fresh: true', () =>
+        withStore(async (store) => {
+          const input = newSession({ userAgent: null, ipAddress: null });
+          await store.createSession(input);
+          const got = await store.getSession(input.id);
+          assert.ok(got);
+          assert.equal(got.fresh, true);
+          assert.equal(got.rememberSeries, null);
+          assert.equal(got.identifier, null);
+          assert.equal(got.userAgent, null);
+          assert.equal(got.ipAddress, null);
+        }));
+
+      it('keeps exactly the secret hash it was given, never anything derived from a raw secret (SEC-21)', () =>
+        withStore(async (store) => {
+          const secret = randomBytes(32).toString('base64url');
+          const secretHash = createHash('sha256').update(secret).digest('base64url');
+          const input = newSession({ secretHash });
+          await store.createSession(input);
+          const got = await store.getSession(input.id);
+          assert.equal(got?.secretHash, secretHash);
+          assert.ok(!JSON.stringify(got).includes(secret));
+        }));
+
+      it('caps expiresAt at the absolute expiry when the idle timeout is longer (SEC-29)', () =>
+        withStore(async (store) => {
+          const created = await store.createSession(newSession({ idleTimeout: 2 * HOUR, absoluteTimeout: HOUR }));
+          assert.equal(created.expiresAt, T0 + HOUR);
+          assert.equal(created.absoluteExpiresAt, T0 + HOUR);
+        }));
+
+      it('returns null for an unknown id (SEC-22)', () =>
+        withStore(async (store) => {
+          assert.equal(await store.getSession(randomId()), null);
+        }));
+
+      it('refuses to overwrite an existing session with a duplicate id: the create rejects and the session is unchanged', () =>
+        withStore(async (store) => {
+          const original = newSession();
+          await store.createSession(original);
+          const attacker = newSession({ id: original.id });
+          await assert.rejects(store.createSession(attacker));
+          const got = await store.getSession(original.id);
+          assert.equal(got?.userId, original.userId);
+          assert.equal(got?.secretHash, original.secretHash);
+        }));
+
+      it('is valid 1 ms before its idle expiry and gone exactly at it, row deleted (SEC-28, SEC-29 inclusive boundary)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          clock.advance(IDLE - 1);
+          assert.equal((await store.getSession(input.id))?.id, input.id);
+          clock.advance(1);
+          assert.equal(await store.getSession(input.id), null);
+          assert.deepEqual(await store.listUserSessions(input.userId), []);
+          assert.equal(await store.getSession(input.id), null);
+        }));
+
+      it('cannot be kept alive past the absolute timeout by a touch every 10 minutes: gone at exactly 24 h (SEC-29)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          for (let elapsed = 10 * MINUTE; elapsed < ABSOLUTE; elapsed += 10 * MINUTE) {
+            clock.advance(10 * MINUTE);
+            const touched = await store.updateSession(input.id, { idleTimeout: IDLE });
+            assert.ok(touched, `alive at ${elapsed / MINUTE} min`);
+            assert.ok(touched.expiresAt <= T0 + ABSOLUTE);
+          }
+          clock.advance(10 * MINUTE - 1);
+          assert.ok(await store.getSession(input.id), 'alive 1 ms before the absolute expiry');
+          clock.advance(1);
+          assert.equal(await store.getSession(input.id), null);
+          assert.equal(await store.updateSession(input.id, { idleTimeout: IDLE }), null);
+        }));
+
+      it('a touch sets lastSeenAt to now and moves expiresAt forward to now + idleTimeout (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          clock.advance(20 * MINUTE);
+          const touched = await store.updateSession(input.id, { idleTimeout: IDLE });
+          assert.equal(touched?.lastSeenAt, T0 + 20 * MINUTE);
+          assert.equal(touched?.expiresAt, T0 + 20 * MINUTE + IDLE);
+          assert.equal(touched?.createdAt, T0);
+          assert.equal(touched?.absoluteExpiresAt, T0 + ABSOLUTE);
+          clock.advance(IDLE - 1);
+          assert.ok(await store.getSession(input.id), 'the touch extended the session');
+        }));
+
+      it('a touch never moves expiresAt past absoluteExpiresAt (R-06)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession({ absoluteTimeout: HOUR });
+          await store.createSession(input);
+          clock.advance(20 * MINUTE);
+          assert.equal((await store.updateSession(input.id, { idleTimeout: IDLE }))?.expiresAt, T0 + 50 * MINUTE);
+          clock.advance(20 * MINUTE);
+          const touched = await store.updateSession(input.id, { idleTimeout: IDLE });
+          assert.equal(touched?.expiresAt, T0 + HOUR);
+          assert.equal(touched?.absoluteExpiresAt, T0 + HOUR);
+        }));
+
+      it('a touch with a shorter idle timeout never moves expiresAt backwards (R-06)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          clock.advance(MINUTE);
+          await store.updateSession(input.id, { idleTimeout: IDLE });
+          clock.advance(MINUTE);
+          const touched = await store.updateSession(input.id, { idleTimeout: 5 * MINUTE });
+          assert.equal(touched?.expiresAt, T0 + MINUTE + IDLE);
+          assert.equal(touched?.lastSeenAt, T0 + 2 * MINUTE);
+        }));
+
+      it('updates fresh and identifier and leaves absent fields, including the expiry, alone', () =>
+        withStore(async (store, clock) => {
+          const input = newSession({ identifier: randomHash() });
+          const created = await store.createSession(input);
+          clock.advance(5 * MINUTE);
+          const stale = await store.updateSession(input.id, { fresh: false });
+          assert.deepEqual({ ...stale }, { ...created, fresh: false });
+          const cleared = await store.updateSession(input.id, { identifier: null });
+          assert.deepEqual({ ...cleared }, { ...created, fresh: false, identifier: null });
+          const identifier = randomHash();
+          const set = await store.updateSession(input.id, { identifier, fresh: true });
+          assert.deepEqual({ ...set }, { ...created, identifier });
+          assert.deepEqual({ ...(await store.getSession(input.id)) }, { ...created, identifier });
+        }));
+
+      it('does not bring back a session deleted by a concurrent logout: updateSession returns null and creates nothing (SEC-34)', () =>
+        withStore(async (store) => {
+          const input = newSession();
+          await store.createSession(input);
+          const loaded = await store.getSession(input.id); // request 1 loads the session
+          assert.ok(loaded);
+          assert.equal(await store.deleteSession(input.id), true); // request 2 logs out
+          assert.equal(await store.updateSession(input.id, { idleTimeout: IDLE, fresh: true }), null);
+          assert.equal(await store.updateSession(input.id, {}), null);
+          assert.equal(await store.getSession(input.id), null);
+          assert.deepEqual(await store.listUserSessions(input.userId), []);
+        }));
+
+      it('does not revive an expired session: updateSession returns null (SEC-34, R-06)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          clock.advance(IDLE);
+          assert.equal(await store.updateSession(input.id, { idleTimeout: IDLE }), null);
+          assert.equal(await store.getSession(input.id), null);
+        }));
+
+      it('deleteSession returns true once and then false, and the session is gone (SEC-31)', () =>
+        withStore(async (store) => {
+          const input = newSession();
+          await store.createSession(input);
+          assert.equal(await store.deleteSession(input.id), true);
+          assert.equal(await store.deleteSession(input.id), false);
+          assert.equal(await store.getSession(input.id), null);
+          assert.equal(await store.deleteSession(randomId()), false);
+        }));
+
+      it('deleteSession of an already expired session returns false: it had already ended (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const input = newSession();
+          await store.createSession(input);
+          clock.advance(IDLE);
+          assert.equal(await store.deleteSession(input.id), false);
+        }));
+
+      it("lists only that user's unexpired sessions, most recently created first (SEC-32)", () =>
+        withStore(async (store, clock) => {
+          const userId = randomId();
+          const first = await store.createSession(newSession({ userId }));
+          clock.advance(MINUTE);
+          const short = await store.createSession(newSession({ userId, idleTimeout: MINUTE }));
+          clock.advance(MINUTE);
+          const second = await store.createSession(newSession({ userId }));
+          clock.advance(MINUTE);
+          const third = await store.createSession(newSession({ userId }));
+          await store.createSession(newSession()); // another user's
+          clock.advance(MINUTE); // `short` has expired
+          const listed = await store.listUserSessions(userId);
+          assert.deepEqual(
+            listed.map((s) => s.id),
+            [third.id, second.id, first.id],
+          );
+          assert.ok(!listed.some((s) => s.id === short.id));
+          assert.deepEqual({ ...listed[2] }, { ...first });
+          assert.deepEqual(await store.listUserSessions(randomId()), []);
+        }));
+
+      it('deleteUserSessions ends every session of the user except exceptId, counts them, and leaves other users alone (SEC-32, SEC-33)', () =>
+        withStore(async (store) => {
+          const userId = randomId();
+          const kept = await store.createSession(newSession({ userId }));
+          await store.createSession(newSession({ userId }));
+          await store.createSession(newSession({ userId }));
+          const other = await store.createSession(newSession());
+          assert.equal(await store.deleteUserSessions(userId, kept.id), 2);
+          assert.deepEqual(
+            (await store.listUserSessions(userId)).map((s) => s.id),
+            [kept.id],
+          );
+          assert.ok(await store.getSession(kept.id));
+          assert.ok(await store.getSession(other.id));
+        }));
+
+      it('deleteUserSessions without exceptId ends all of them and returns 0 when none are left (SEC-33)', () =>
+        withStore(async (store) => {
+          const userId = randomId();
+          const a = await store.createSession(newSession({ userId }));
+          const b = await store.createSession(newSession({ userId }));
+          const other = await store.createSession(newSession());
+          assert.equal(await store.deleteUserSessions(userId), 2);
+          assert.equal(await store.getSession(a.id), null);
+          assert.equal(await store.getSession(b.id), null);
+          assert.deepEqual(await store.listUserSessions(userId), []);
+          assert.equal(await store.deleteUserSessions(userId), 0);
+          assert.ok(await store.getSession(other.id));
+        }));
+
+      it('hands out snapshots: changing a returned session does not change the stored one', () =>
+        withStore(async (store) => {
+          const input = newSession();
+          const created = await store.createSession(input);
+          const got = await store.getSession(input.id);
+          for (const session of [created, got]) {
+            try {
+              (session as { userId: string }).userId = 'attacker';
+              (session as { expiresAt: number }).expiresAt = Number.MAX_SAFE_INTEGER;
+            } catch {
+              // frozen: the assignment throws in strict mode, which is fine too
+            }
+          }
+          const again = await store.getSession(input.id);
+          assert.equal(again?.userId, input.userId);
+          assert.equal(again?.expiresAt, T0 + IDLE);
+        }));
+
+      it('rejects durations that are not positive integer milliseconds with TypeError (misuse)', () =>
+        withStore(async (store) => {
+          for (const bad of [Number.NaN, Infinity, -1, 0, 1.5]) {
+            await assert.rejects(store.createSession(newSession({ idleTimeout: bad })), TypeError);
+            await assert.rejects(store.createSession(newSession({ absoluteTimeout: bad })), TypeError);
+          }
+          const input = newSession();
+          await store.createSession(input);
+          await assert.rejects(store.updateSession(input.id, { idleTimeout: Number.NaN }), TypeError);
+          assert.equal((await store.getSession(input.id))?.expiresAt, T0 + IDLE);
+        }));
+    });
+
+    describe('remember-me tokens', () => {
+      async function createToken(store: Store, fields: { userId?: string; lifetime?: number } = {}) {
+        const token = {
+          series: randomId(),
+          validatorHash: randomHash(),
+          userId: fields.userId ?? randomId(),
+          lifetime: fields.lifetime ?? 30 * DAY,
+        };
+        const { expiresAt } = await store.createRememberToken(token);
+        return { ...token, expiresAt };
+      }
+
+      it('createRememberToken returns now + lifetime on the store clock (SEC-36, R-08)', () =>
+        withStore(async (store) => {
+          const token = await createToken(store, { lifetime: 14 * DAY });
+          assert.equal(token.expiresAt, T0 + 14 * DAY);
+        }));
+
+      it('using the current validator is valid and rotates it atomically: the next one becomes current (SEC-37)', () =>
+        withStore(async (store, clock) => {
+          const token = await createToken(store);
+          const next = randomHash();
+          clock.advance(HOUR);
+          assert.deepEqual(await store.useRememberToken(token.series, token.validatorHash, next, GRACE), {
+            status: 'valid',
+            userId: token.userId,
+            expiresAt: token.expiresAt,
+          });
+          clock.advance(HOUR);
+          assert.deepEqual(await store.useRememberToken(token.series, next, randomHash(), GRACE), {
+            status: 'valid',
+            userId: token.userId,
+            expiresAt: token.expiresAt,
+          });
+        }));
+
+      it('rotation never extends the life of the series (SEC-36)', () =>
+        withStore(async (store, clock) => {
+          const token = await createToken(store, { lifetime: DAY });
+          let validator = token.validatorHash;
+          for (let i = 0; i < 3; i++) {
+            clock.advance(6 * HOUR);
+            const next = randomHash();
+            const use = await store.useRememberToken(token.series, validator, next, GRACE);
+            assert.equal(use?.status, 'valid');
+            assert.equal(use?.status === 'valid' ? use.expiresAt : null, T0 + DAY);
+            validator = next;
+          }
+          clock.advance(6 * HOUR); // exactly T0 + DAY
+          assert.equal(await store.useRememberToken(token.series, validator, randomHash(), GRACE), null);
+        }));
+
+      it('the replaced validator counts as grace, changing nothing, until 1 ms before the window ends (SEC-39)', () =>
+        withStore(async (store, clock) => {
+          const token = await createToken(store);
+          const next = randomHash();
+          await store.useRememberToken(token.series, token.validatorHash, next, GRACE);
+          clock.advance(GRACE - 1);
+          assert.deepEqual(await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE), {
+            status: 'grace',
+            userId: token.userId,
+            expiresAt: token.expiresAt,
+          });
+          // Nothing rotated: the current validator is still the one the first request set.
+          assert.equal((await store.useRememberToken(token.series, next, randomHash(), GRACE))?.status, 'valid');
+        }));
+
+      it('an attacker replaying the replaced validator after the grace window gets stolen and the series is gone (SEC-38)', () =>
+        withStore(async (store, clock) => {
+          const token = await createToken(store);
+          const next = randomHash();
+          await store.useRememberToken(token.series, token.validatorHash, next, GRACE);
+          clock.advance(GRACE); // the window is inclusive at its end, like every expiry (SEC-29)
+          assert.deepEqual(await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE), {
+            status: 'stolen',
+            userId: token.userId,
+          });
+          // Not even the victim's current validator opens it any more.
+          assert.equal(await store.useRememberToken(token.series, next, randomHash(), GRACE), null);
+        }));
+
+      it('a zero grace window treats the replaced validator as theft at once (SEC-38, SEC-39)', () =>
+        withStore(async (store) => {
+          const token = await createToken(store);
+          await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE);
+          assert.equal((await store.useRememberToken(token.series, token.validatorHash, randomHash(), 0))?.status, 'stolen');
+        }));
+
+      it('an attacker guessing a validator that was never issued gets stolen and the series is deleted (SEC-38)', () =>
+        withStore(async (store) => {
+          const token = await createToken(store);
+          assert.deepEqual(await store.useRememberToken(token.series, randomHash(), randomHash(), GRACE), {
+            status: 'stolen',
+            userId: token.userId,
+          });
+          assert.equal(await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.deleteRememberToken(token.series), false);
+        }));
+
+      it('an expired series gives null, valid 1 ms before, and is deleted (SEC-37, SEC-29)', () =>
+        withStore(async (store, clock) => {
+          const early = await createToken(store, { lifetime: DAY });
+          const late = await createToken(store, { lifetime: DAY });
+          clock.advance(DAY - 1);
+          assert.equal((await store.useRememberToken(early.series, early.validatorHash, randomHash(), GRACE))?.status, 'valid');
+          clock.advance(1);
+          assert.equal(await store.useRememberToken(late.series, late.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.useRememberToken(late.series, late.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.deleteRememberToken(late.series), false);
+        }));
+
+      it('an unknown series gives null (SEC-37)', () =>
+        withStore(async (store) => {
+          assert.equal(await store.useRememberToken(randomId(), randomHash(), randomHash(), GRACE), null);
+        }));
+
+      it('ten concurrent uses of the current validator give exactly one valid and nine grace, never stolen (R-05, SEC-39)', () =>
+        withStore(async (store) => {
+          const token = await createToken(store);
+          const nexts = Array.from({ length: 10 }, randomHash);
+          const uses = await Promise.all(
+            nexts.map((next) => store.useRememberToken(token.series, token.validatorHash, next, GRACE)),
+          );
+          const statuses = uses.map((use) => use?.status);
+          assert.equal(statuses.filter((s) => s === 'valid').length, 1, String(statuses));
+          assert.equal(statuses.filter((s) => s === 'grace').length, 9, String(statuses));
+          for (const use of uses) assert.equal(use?.userId, token.userId);
+          // The winner's next validator is the current one.
+          const winner = nexts[statuses.indexOf('valid')] as string;
+          assert.equal((await store.useRememberToken(token.series, winner, randomHash(), GRACE))?.status, 'valid');
+        }));
+
+      it('deleteRememberToken returns true once and then false, and the series no longer works (SEC-40)', () =>
+        withStore(async (store) => {
+          const token = await createToken(store);
+          assert.equal(await store.deleteRememberToken(token.series), true);
+          assert.equal(await store.deleteRememberToken(token.series), false);
+          assert.equal(await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.deleteRememberToken(randomId()), false);
+        }));
+
+      it('deleteUserRememberTokens ends every series of the user, counts them, and leaves other users alone (SEC-40)', () =>
+        withStore(async (store) => {
+          const userId = randomId();
+          const a = await createToken(store, { userId });
+          const b = await createToken(store, { userId });
+          const other = await createToken(store);
+          assert.equal(await store.deleteUserRememberTokens(userId), 2);
+          assert.equal(await store.useRememberToken(a.series, a.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.useRememberToken(b.series, b.validatorHash, randomHash(), GRACE), null);
+          assert.equal(await store.deleteUserRememberTokens(userId), 0);
+          assert.equal((await store.useRememberToken(other.series, other.validatorHash, randomHash(), GRACE))?.status, 'valid');
+        }));
+
+      it('remember tokens and sessions are separate: deleting a user\'s sessions leaves the series, and the reverse (SEC-40)', () =>
+        withStore(async (store) => {
+          const userId = randomId();
+          const token = await createToken(store, { userId });
+          const session = await store.createSession(newSession({ userId, rememberSeries: token.series }));
+          assert.equal(await store.deleteUserSessions(userId), 1);
+          assert.equal(await store.deleteUserRememberTokens(userId), 1);
+          assert.equal(await store.getSession(session.id), null);
+        }));
+
+      it('rejects a lifetime or grace that is not integer milliseconds with TypeError (misuse)', () =>
+        withStore(async (store) => {
+          await assert.rejects(createToken(store, { lifetime: Number.NaN }), TypeError);
+          await assert.rejects(createToken(store, { lifetime: 0 }), TypeError);
+          const token = await createToken(store);
+          await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), -1), TypeError);
+          await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), Number.NaN), TypeError);
+          assert.equal((await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE))?.status, 'valid');
+        }));
+    });
+
+    describe('health', () => {
+      it('ping resolves while the backend answers (R-01)', () =>
+        withStore(async (store) => {
+          await store.ping?.();
+        }));
+    });
+  });
+}

@@ -1,0 +1,296 @@
+/**
+ * `latchkey/sqlite`: the conformance suite on a temporary file and on `:memory:`, then what only
+ * SQLite has: WAL and busy timeout (R-03, R-11), a versioned schema, sweeps (R-09), option
+ * checks, coded driver failures (R-01, R-02) and two processes on one file (R-11).
+ */
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { SqliteStore } from '../src/sqlite.ts';
+import type { SqliteStoreOptions } from '../src/sqlite.ts';
+import type { NewSession } from '../src/store.ts';
+import { describeStoreConformance } from './store-conformance.ts';
+
+function tempDir(): { dir: string; file: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-sqlite-'));
+  return { dir, file: join(dir, 'sessions.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describeStoreConformance('SqliteStore on a file', async (clock) => {
+  const temp = tempDir();
+  const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      temp.remove();
+    },
+  };
+});
+
+describeStoreConformance('SqliteStore in memory', async (clock) => {
+  const store = new SqliteStore({ path: ':memory:', now: clock.now, sweepInterval: 0 });
+  return { store, cleanup: () => store.close() };
+});
+
+const T0 = Date.UTC(2030, 0, 1);
+let counter = 0;
+function session(fields: Partial<NewSession> = {}): NewSession {
+  counter += 1;
+  return {
+    id: `session-${counter}`,
+    secretHash: `hash-${counter}`,
+    userId: 'user-1',
+    fresh: true,
+    rememberSeries: null,
+    identifier: null,
+    userAgent: null,
+    ipAddress: null,
+    idleTimeout: 30 * 60_000,
+    absoluteTimeout: 24 * 3_600_000,
+    ...fields,
+  };
+}
+
+/** Runs `test` with a store on a fresh file, a second raw connection to inspect it, and a clock. */
+async function withFile(
+  test: (t: { store: SqliteStore; db: DatabaseSync; file: string; clock: { time: number } }) => Promise<void>,
+  options: Partial<SqliteStoreOptions> = {},
+): Promise<void> {
+  const temp = tempDir();
+  const clock = { time: T0 };
+  const store = new SqliteStore({ path: temp.file, now: () => clock.time, sweepInterval: 0, ...options } as SqliteStoreOptions);
+  const db = new DatabaseSync(temp.file, { timeout: 5_000 });
+  try {
+    await test({ store, db, file: temp.file, clock });
+  } finally {
+    await store.close();
+    db.close();
+    temp.remove();
+  }
+}
+
+function count(db: DatabaseSync, table: string): number {
+  return Number(db.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
+}
+
+describe('SqliteStore', () => {
+  it('puts a file database in WAL mode (R-11)', () =>
+    withFile(async ({ store, db }) => {
+      await store.ping();
+      assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+    }));
+
+  it('creates its schema once: a second store on the same file shares the data and schema version 1', () =>
+    withFile(async ({ store, db, file, clock }) => {
+      await store.createSession(session({ id: 'shared' }));
+      const second = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
+      try {
+        assert.equal((await second.getSession('shared'))?.id, 'shared');
+      } finally {
+        await second.close();
+      }
+      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '1');
+      const indexes = db
+        .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'latchkey_%' ORDER BY name`)
+        .all()
+        .map((row) => row.name);
+      assert.deepEqual(indexes, [
+        'latchkey_remember_tokens_expires_at',
+        'latchkey_remember_tokens_user_id',
+        'latchkey_sessions_expires_at',
+        'latchkey_sessions_user_id',
+      ]);
+    }));
+
+  it('refuses a database whose schema is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>
+    withFile(async ({ store, db, file }) => {
+      await store.ping();
+      db.exec(`UPDATE latchkey_meta SET value = '99' WHERE key = 'schema_version'`);
+      const newer = new SqliteStore({ path: file, sweepInterval: 0 });
+      try {
+        await assert.rejects(newer.ping(), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+      } finally {
+        await newer.close();
+      }
+    }));
+
+  it('keeps its tables under tablePrefix, next to the app tables', () =>
+    withFile(
+      async ({ store, db }) => {
+        await store.ping();
+        const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => r.name);
+        assert.deepEqual(tables, ['auth_meta', 'auth_remember_tokens', 'auth_sessions']);
+      },
+      { tablePrefix: 'auth_' },
+    ));
+
+  it('deletes an expired session row as getSession finds it (SEC-28)', () =>
+    withFile(async ({ store, db, clock }) => {
+      await store.createSession(session({ id: 'old' }));
+      clock.time += 30 * 60_000;
+      assert.equal(await store.getSession('old'), null);
+      assert.equal(count(db, 'latchkey_sessions'), 0);
+    }));
+
+  it('deleteExpired removes expired sessions and remember tokens, returns how many, and keeps live ones (R-09)', () =>
+    withFile(async ({ store, db, clock }) => {
+      await store.createSession(session({ idleTimeout: 60_000 }));
+      await store.createSession(session({ idleTimeout: 60_000 }));
+      await store.createSession(session({ id: 'live' }));
+      await store.createRememberToken({ series: 'old', validatorHash: 'h', userId: 'u', lifetime: 60_000 });
+      await store.createRememberToken({ series: 'new', validatorHash: 'h', userId: 'u', lifetime: 3_600_000 });
+      clock.time += 60_000;
+      assert.equal(await store.deleteExpired(), 3);
+      assert.equal(count(db, 'latchkey_sessions'), 1);
+      assert.equal(count(db, 'latchkey_remember_tokens'), 1);
+      assert.equal(await store.deleteExpired(), 0);
+      assert.ok(await store.getSession('live'));
+    }));
+
+  it('sweeps expired rows in the background every sweepInterval ms (R-09)', () =>
+    withFile(
+      async ({ store, db, clock }) => {
+        await store.createSession(session({ idleTimeout: 60_000 }));
+        clock.time += 60_000;
+        for (let i = 0; i < 100 && count(db, 'latchkey_sessions') > 0; i++) await sleep(10);
+        assert.equal(count(db, 'latchkey_sessions'), 0);
+      },
+      { sweepInterval: 10 },
+    ));
+
+  it('rejects misused options with TypeError at construction', () => {
+    const bad: unknown[] = [
+      undefined,
+      {},
+      { path: '' },
+      { path: ':memory:', database: new DatabaseSync(':memory:') },
+      { database: {} },
+      { path: ':memory:', now: 5 },
+      { path: ':memory:', busyTimeout: -1 },
+      { path: ':memory:', busyTimeout: 1.5 },
+      { path: ':memory:', sweepInterval: Number.NaN },
+      { path: ':memory:', sweepInterval: 2 ** 31 },
+      { path: ':memory:', tablePrefix: 'latchkey-' },
+      { path: ':memory:', tablePrefix: '1st_' },
+      { path: ':memory:', tablePrefix: 'x; DROP TABLE users; --' },
+      { path: ':memory:', tablePrefix: '' },
+    ];
+    for (const options of bad) {
+      assert.throws(() => new SqliteStore(options as SqliteStoreOptions), TypeError, JSON.stringify(options));
+    }
+  });
+
+  it('a closed store rejects every method with ERR_LATCHKEY_STORE_UNAVAILABLE, and close is idempotent (R-01)', async () => {
+    const store = new SqliteStore({ path: ':memory:', sweepInterval: 0 });
+    await store.createSession(session({ id: 'before-close' }));
+    await store.close();
+    await store.close();
+    await assert.rejects(store.getSession('before-close'), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    await assert.rejects(store.createSession(session()), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    await assert.rejects(store.useRememberToken('s', 'v', 'n', 0), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    await assert.rejects(store.ping(), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+  });
+
+  it('turns a real driver failure (the connection closed underneath it) into ERR_LATCHKEY_STORE_UNAVAILABLE with the cause kept (R-01)', async () => {
+    const db = new DatabaseSync(':memory:');
+    const store = new SqliteStore({ database: db, sweepInterval: 0 });
+    await store.createSession(session({ id: 'x' }));
+    db.close();
+    const error = await store.getSession('x').then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e as Error & { code: string; cause: Error & { code: string } },
+    );
+    assert.equal(error.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+    assert.equal(error.cause.code, 'ERR_INVALID_STATE'); // node:sqlite's own error
+    await store.close();
+  });
+
+  it('rejects, not throws, when the file cannot be opened, and recovers once it can (R-01, R-02)', async () => {
+    const temp = tempDir();
+    const store = new SqliteStore({ path: join(temp.dir, 'missing', 'sessions.db'), sweepInterval: 0 });
+    try {
+      await assert.rejects(store.ping(), (e: Error & { code: string; cause: unknown }) => {
+        assert.equal(e.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+        assert.ok(e.cause instanceof Error);
+        return true;
+      });
+      mkdirSync(join(temp.dir, 'missing'));
+      await store.ping();
+      assert.equal(await store.getSession('nobody'), null);
+    } finally {
+      await store.close();
+      temp.remove();
+    }
+  });
+
+  it("shares an app's connection without closing it and gives it a busy timeout when it has none (R-03)", async () => {
+    const temp = tempDir();
+    const db = new DatabaseSync(temp.file);
+    try {
+      db.exec('CREATE TABLE users (id TEXT PRIMARY KEY)');
+      const store = new SqliteStore({ database: db, sweepInterval: 0 });
+      await store.createSession(session({ id: 'app' }));
+      await store.close();
+      assert.equal(db.isOpen, true);
+      assert.equal(db.prepare('PRAGMA busy_timeout').get()?.timeout, 5_000);
+      assert.equal(count(db, 'latchkey_sessions'), 1);
+    } finally {
+      db.close();
+      temp.remove();
+    }
+  });
+
+  it('gives numbers and objects on an app connection opened with readBigInts, returnArrays and no bare parameters', async () => {
+    const db = new DatabaseSync(':memory:', { readBigInts: true, returnArrays: true, allowBareNamedParameters: false });
+    const store = new SqliteStore({ database: db, sweepInterval: 0, now: () => T0 });
+    try {
+      await store.createSession(session({ id: 'typed', fresh: false }));
+      const got = await store.getSession('typed');
+      assert.equal(got?.createdAt, T0);
+      assert.equal(got?.fresh, false);
+      assert.equal((await store.listUserSessions('user-1'))[0]?.expiresAt, T0 + 30 * 60_000);
+    } finally {
+      await store.close();
+      db.close();
+    }
+  });
+
+  it('two processes on one file, 500 session cycles each at once, both finish without SQLITE_BUSY (R-11)', { timeout: 120_000 }, async () => {
+    const temp = tempDir();
+    try {
+      const script = new URL('./fixtures/sqlite-worker.ts', import.meta.url);
+      const workers = [0, 1].map(() => {
+        const child = fork(script, [temp.file, '500'], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout?.resume();
+        const exit = once(child, 'exit');
+        return { child, exit, stderr: () => stderr };
+      });
+      // A worker that dies while creating the schema must fail the test, not leave it waiting.
+      await Promise.all(
+        workers.map(({ child, exit, stderr }) =>
+          Promise.race([once(child, 'message'), exit.then(() => assert.fail(`worker exited early: ${stderr()}`))]),
+        ),
+      );
+      for (const { child } of workers) child.send('go');
+      const codes = await Promise.all(workers.map(({ exit }) => exit));
+      for (const [i, worker] of workers.entries()) {
+        assert.doesNotMatch(worker.stderr(), /SQLITE_BUSY|database is locked/i);
+        assert.deepEqual(codes[i], [0, null], worker.stderr());
+      }
+      const db = new DatabaseSync(temp.file);
+      assert.equal(count(db, 'latchkey_sessions'), 0);
+      db.close();
+    } finally {
+      temp.remove();
+    }
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The behaviour suite's route table (see harness.ts) on Hono, through `latchkey/hono`.
+ *
+ * @module test/support/hono-app
+ */
+import { Hono } from 'hono';
+import { csrfProtection, freshLoginRequired, latchkey, loginRequired, type LatchkeyEnv } from '../../src/hono.ts';
+import type { LoginManager } from '../../src/manager.ts';
+import { USERS, type Harness, type TestUser } from './harness.ts';
+
+export function buildHonoApp(manager: LoginManager<TestUser>): Hono<LatchkeyEnv<TestUser>> {
+  const app = new Hono<LatchkeyEnv<TestUser>>();
+  app.use(latchkey(manager), csrfProtection());
+  app.get('/', (c) => c.text('public'));
+  app.get('/whoami', async (c) => {
+    const auth = c.var.auth;
+    const user = await auth.user();
+    const current = await auth.currentUser();
+    return c.json({
+      user: user?.name ?? null,
+      anonymous: (current as { isAnonymous?: boolean }).isAnonymous === true,
+      fresh: await auth.isFresh(),
+      remembered: await auth.isRemembered(),
+    });
+  });
+  app.on(['GET', 'OPTIONS'], '/protected', loginRequired(), async (c) => {
+    const user = await c.var.auth.user();
+    return c.json({ message: user ? `Hello, ${user.name}!` : 'preflight' });
+  });
+  app.get('/fresh', freshLoginRequired(), (c) => c.json({ ok: true }));
+  app.get('/admin/protected', loginRequired({ loginView: '/admin/login' }), (c) => c.json({ ok: true }));
+  app.get('/api/protected', loginRequired({ loginView: null }), (c) => c.json({ ok: true }));
+  app.post('/login', async (c) => {
+    const body = await c.req.json();
+    const user = USERS[body.id];
+    if (!user) return c.json({ ok: false });
+    const ok = await c.var.auth.login(user, { remember: body.remember, fresh: body.fresh, force: body.force, duration: body.duration });
+    return c.json({ ok });
+  });
+  app.post('/logout', async (c) => c.json({ ok: await c.var.auth.logout() }));
+  app.post('/confirm', async (c) => c.json({ ok: await c.var.auth.confirmLogin() }));
+  app.post('/revoke-others', async (c) => c.json({ ended: await c.var.auth.revokeOtherSessions() }));
+  app.post('/revoke', async (c) => c.json({ ok: await c.var.auth.revokeSession((await c.req.json()).id) }));
+  app.get('/sessions', async (c) => c.json({ sessions: await c.var.auth.listSessions() }));
+  app.get('/csrf', async (c) => c.json({ token: await c.var.auth.csrfToken() }));
+  app.post('/form', (c) => c.text('accepted'));
+  app.post('/flash', async (c) => {
+    const body = await c.req.json();
+    c.var.auth.flash(body.message, body.category);
+    return c.json({ ok: true });
+  });
+  app.get('/flashes', (c) => c.json({ flashes: c.var.auth.getFlashedMessages() }));
+  app.get('/next', (c) => c.json({ target: c.var.auth.nextTarget(undefined, '/dashboard') }));
+  return app;
+}
+
+/** A harness that calls `app.request` directly: no server, no socket. */
+export async function makeHonoHarness(manager: LoginManager<TestUser>): Promise<Harness> {
+  const app = buildHonoApp(manager);
+  return {
+    origin: 'http://localhost',
+    fetch: async (path, init) => app.request(path, init),
+    close: async () => {},
+  };
+}
