@@ -1,11 +1,10 @@
 /**
  * Typed events: Flask-Login's nine blinker signals, plus `loginFailed` and `rememberTheft`.
- * Listeners run synchronously, in subscription order, when the event happens; an exception in a
- * listener propagates to the caller, as with Node's EventEmitter, so a broken audit hook is seen
- * rather than silently skipped.
+ * Listeners run synchronously, when the event happens (see lib/emitter.ts).
  *
  * @module events
  */
+import { Emitter } from './lib/emitter.ts';
 import type { RequestLike } from './request.ts';
 
 /** Every event and its payload. `U` is the app's user type. */
@@ -37,38 +36,5 @@ export interface LoginEvents<U> {
 export type LoginEventName = keyof LoginEvents<unknown>;
 export type LoginEventListener<U, E extends LoginEventName> = (payload: LoginEvents<U>[E]) => void;
 
-/** A minimal typed emitter; one per login manager. */
-export class LoginEventEmitter<U> {
-  readonly #listeners = new Map<LoginEventName, Array<(payload: never) => void>>();
-
-  /**
-   * Subscribes to an event; returns a function that unsubscribes.
-   *
-   * @example
-   * ```ts
-   * const off = auth.on('loggedIn', ({ user }) => audit('login', user.id));
-   * ```
-   */
-  on<E extends LoginEventName>(event: E, listener: LoginEventListener<U, E>): () => void {
-    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
-    const list = this.#listeners.get(event) ?? [];
-    list.push(listener as (payload: never) => void);
-    this.#listeners.set(event, list);
-    return () => {
-      const index = list.indexOf(listener as (payload: never) => void);
-      if (index >= 0) list.splice(index, 1);
-    };
-  }
-
-  /** True when at least one listener waits for `event`: lets callers skip work nobody reads. */
-  has(event: LoginEventName): boolean {
-    return (this.#listeners.get(event)?.length ?? 0) > 0;
-  }
-
-  /** Calls the listeners of `event` with `payload`. */
-  emit<E extends LoginEventName>(event: E, payload: LoginEvents<U>[E]): void {
-    const list = this.#listeners.get(event);
-    if (!list) return;
-    for (const listener of [...list]) (listener as LoginEventListener<U, E>)(payload);
-  }
-}
+/** The login manager's emitter. */
+export class LoginEventEmitter<U> extends Emitter<LoginEvents<U>> {}

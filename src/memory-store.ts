@@ -1,17 +1,22 @@
 /**
- * **FOR TESTS ONLY.** An in-memory {@link Store}: two Maps and a per-user index, in one process.
+ * **FOR TESTS ONLY.** An in-memory {@link Store}: Maps and per-user indexes, in one process.
  * It keeps nothing across a restart and shares nothing between processes, so behind more than one
  * app instance a logout on one would not reach the other, and a restart logs everyone out
  * (security.md R-07; express-session's MemoryStore "will leak memory … does not scale past a
  * single process"). Use `latchkey/sqlite`, PostgreSQL or Redis for anything that serves users.
  *
- * It passes the same conformance suite as the real stores (`test/store-conformance.ts`), so tests
- * written against it exercise the real semantics: the store's clock, inclusive expiry (SEC-29),
- * no resurrection (SEC-34), atomic remember-me rotation (R-05). Each method runs to completion
- * without an `await`, which is what makes it atomic here.
+ * It also keeps the throttle's failure counters ({@link CounterStore}), per process only, so a
+ * throttle on it does not limit attempts spread over several instances (R-07).
+ *
+ * It passes the same conformance suites as the real stores (`test/store-conformance.ts`,
+ * `test/counter-conformance.ts`), so tests written against it exercise the real semantics: the
+ * store's clock, inclusive expiry (SEC-29), no resurrection (SEC-34), atomic remember-me rotation
+ * and counter increments (R-05). Each method runs to completion without an `await`, which is what
+ * makes it atomic here.
  *
  * @module memory-store
  */
+import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
 import type {
@@ -31,6 +36,14 @@ interface RememberRecord {
   validatorHash: string;
   previousHash: string | null;
   rotatedAt: number | null;
+}
+
+/** The stored state of a failure counter; handed out only as a frozen {@link CounterState} copy. */
+interface CounterRecord {
+  count: number;
+  readonly firstAt: number;
+  lastAt: number;
+  expiresAt: number;
 }
 
 /** Durations reach the store as milliseconds; NaN or a negative number is a caller's bug. */
@@ -54,12 +67,13 @@ function requireMs(name: string, value: number, min: number): void {
  * time += 31 * 60_000; // move the store's clock past an idle timeout
  * ```
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, CounterStore {
   readonly #now: () => number;
   readonly #sessions = new Map<string, Session>();
   readonly #sessionsByUser = new Map<string, Set<string>>();
   readonly #tokens = new Map<string, RememberRecord>();
   readonly #tokensByUser = new Map<string, Set<string>>();
+  readonly #counters = new Map<string, CounterRecord>();
   #closed = false;
 
   /** @param options.now the store's clock in ms since the epoch (default `Date.now`). */
@@ -217,6 +231,32 @@ export class MemoryStore implements Store {
     return count;
   }
 
+  async recordFailure(key: string, ttl: number): Promise<CounterState> {
+    const now = this.#open();
+    requireMs('ttl', ttl, 1);
+    const record = this.#liveCounter(key, now);
+    if (record === null) {
+      const created: CounterRecord = { count: 1, firstAt: now, lastAt: now, expiresAt: now + ttl };
+      this.#counters.set(key, created);
+      return toCounterState(created);
+    }
+    // Sliding expiry that never moves backwards, nor lastAt, should the clock step back.
+    record.count += 1;
+    record.lastAt = Math.max(record.lastAt, now);
+    record.expiresAt = Math.max(record.expiresAt, now + ttl);
+    return toCounterState(record);
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    const record = this.#liveCounter(key, this.#open());
+    return record === null ? null : toCounterState(record);
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    this.#open();
+    this.#counters.delete(key);
+  }
+
   async ping(): Promise<void> {
     this.#open();
   }
@@ -228,6 +268,7 @@ export class MemoryStore implements Store {
     this.#sessionsByUser.clear();
     this.#tokens.clear();
     this.#tokensByUser.clear();
+    this.#counters.clear();
   }
 
   /** The store's time, or a rejection once closed. */
@@ -245,6 +286,15 @@ export class MemoryStore implements Store {
     return null;
   }
 
+  /** The counter while `now < expiresAt`; an expired one is deleted as it is found. */
+  #liveCounter(key: string, now: number): CounterRecord | null {
+    const record = this.#counters.get(key);
+    if (record === undefined) return null;
+    if (now < record.expiresAt) return record;
+    this.#counters.delete(key);
+    return null;
+  }
+
   #removeSession(session: Session): void {
     this.#sessions.delete(session.id);
     removeFromIndex(this.#sessionsByUser, session.userId, session.id);
@@ -254,6 +304,10 @@ export class MemoryStore implements Store {
     this.#tokens.delete(record.series);
     removeFromIndex(this.#tokensByUser, record.userId, record.series);
   }
+}
+
+function toCounterState(record: CounterRecord): CounterState {
+  return Object.freeze({ count: record.count, firstAt: record.firstAt, lastAt: record.lastAt });
 }
 
 function addToIndex(index: Map<string, Set<string>>, userId: string, key: string): void {

@@ -26,6 +26,8 @@ import type { Session } from './store.ts';
 
 /** How long a session may go without its sliding expiry being written (STYLE.md §4). */
 const TOUCH_INTERVAL = 60_000;
+/** SHA-256 of recent User-Agent strings: the fingerprint is computed on every authenticated request. */
+const FINGERPRINTS = new Map<string, string>();
 /** User-Agent strings kept for the session list are cut to this many characters. */
 const MAX_USER_AGENT = 512;
 
@@ -613,7 +615,14 @@ export class RequestAuth<U, R> {
 
   /** Session-protection fingerprint: the User-Agent only, never the IP (Flask-Login #192, #700). */
   #identifier(): string {
-    return sha256(this.request.headers.get('user-agent') ?? '');
+    const userAgent = this.request.headers.get('user-agent') ?? '';
+    let fingerprint = FINGERPRINTS.get(userAgent);
+    if (fingerprint === undefined) {
+      fingerprint = sha256(userAgent);
+      if (FINGERPRINTS.size >= 1024) FINGERPRINTS.clear(); // a bounded cache: clients reuse a handful of User-Agents
+      FINGERPRINTS.set(userAgent, fingerprint);
+    }
+    return fingerprint;
   }
 
   #forwarded(header: string, last = false): string | null {

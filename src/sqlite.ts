@@ -1,11 +1,12 @@
 /**
- * `latchkey/sqlite`: a {@link Store} on Node's built-in `node:sqlite`, with no dependencies. It is
- * for one host: several processes may share the file (WAL journal, a busy timeout, write
- * transactions that take the lock up front; security.md R-03, R-11), several hosts may not (use
- * PostgreSQL or Redis). The schema is created on first use and versioned in a `<prefix>meta` table.
- * Every driver failure rejects with a coded {@link StoreUnavailableError} that keeps the driver's
- * error as `cause`, so a broken database reads as "try again" (503), never as "nobody is logged
- * in" (R-01). Misuse throws `TypeError`.
+ * `latchkey/sqlite`: a {@link Store} and {@link CounterStore} (the login throttle's failure
+ * counters) on Node's built-in `node:sqlite`, with no dependencies. It is for one host: several
+ * processes may share the file (WAL journal, a busy timeout, write transactions that take the
+ * lock up front; security.md R-03, R-11), several hosts may not (use PostgreSQL or Redis). The
+ * schema is created on first use and versioned in a `<prefix>meta` table. Every driver failure
+ * rejects with a coded {@link StoreUnavailableError} that keeps the driver's error as `cause`, so a
+ * broken database reads as "try again" (503), never as "nobody is logged in" (R-01). Misuse throws
+ * `TypeError`.
  *
  * The clock: SQLite has no server of its own; `unixepoch()` in SQL reads the clock of the host
  * that runs the query. Every process on a SQLite file runs on that one host, so `Date.now()` here
@@ -16,6 +17,7 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLOutputValue } from 'node:sqlite';
+import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
 import { migrate, prepare, prepareStatements, transaction } from './lib/sqlite-schema.ts';
@@ -101,7 +103,9 @@ function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
 type Row = Record<string, SQLOutputValue>;
 
 function toSession(row: Row): Session {
-  return Object.freeze({ ...row, fresh: row.fresh === 1 } as unknown as Session);
+  // The row is a new object of node:sqlite's, ours to finish: no copy on the hot path.
+  (row as { fresh: unknown }).fresh = row.fresh === 1;
+  return Object.freeze(row) as unknown as Session;
 }
 
 /** How many of the rows a `DELETE … RETURNING expires_at > :now AS live` removed were still live. */
@@ -110,7 +114,7 @@ function countLive(rows: Row[]): number {
 }
 
 /**
- * Sessions and remember-me tokens in SQLite, for one host.
+ * Sessions, remember-me tokens and throttle counters in SQLite, for one host.
  *
  * @example
  * ```ts
@@ -121,7 +125,7 @@ function countLive(rows: Row[]): number {
  * process.on('SIGTERM', () => store.close());
  * ```
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, CounterStore {
   readonly #options: ResolvedOptions;
   #db: DatabaseSync | null = null;
   #statements: Statements | null = null;
@@ -254,7 +258,38 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes every expired session and remember token and returns how many rows went (R-09). The
+   * One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: a single statement takes SQLite's write lock
+   * before it reads, so increments from any number of processes on the file are never lost (R-05,
+   * R-07) and each caller gets its own count back.
+   */
+  async recordFailure(key: string, ttl: number): Promise<CounterState> {
+    requireMs('ttl', ttl, 1);
+    return this.#run('recordFailure', (st, now) =>
+      Object.freeze({ ...(st.recordFailure.get({ key, now, expiresAt: now + ttl }) as Row) } as unknown as CounterState),
+    );
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    return this.#run('getCounter', (st, now) => {
+      const row = st.selectCounter.get({ key });
+      if (row === undefined) return null;
+      if (now < (row.expiresAt as number)) {
+        return Object.freeze({ count: row.count, firstAt: row.firstAt, lastAt: row.lastAt } as CounterState);
+      }
+      st.deleteCounterIfExpired.run({ key, now }); // valid while now < expiresAt; expired reads as absent
+      return null;
+    });
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    return this.#run('clearCounter', (st) => {
+      st.deleteCounter.run({ key });
+    });
+  }
+
+  /**
+   * Deletes every expired session, remember token and throttle counter and returns how many rows
+   * went (R-09). The
    * background sweep calls it every `sweepInterval` ms; call it yourself from a job if you
    * disable that.
    */
@@ -262,7 +297,8 @@ export class SqliteStore implements Store {
     return this.#run('deleteExpired', (st, now) => {
       const sessions = st.deleteExpiredSessions.run({ now }).changes;
       const tokens = st.deleteExpiredTokens.run({ now }).changes;
-      return Number(sessions) + Number(tokens);
+      const counters = st.deleteExpiredCounters.run({ now }).changes;
+      return Number(sessions) + Number(tokens) + Number(counters);
     });
   }
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStore } from '../src/memory-store.ts';
+import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
 describeStoreConformance('MemoryStore', async (clock) => ({
@@ -24,3 +25,8 @@ describe('MemoryStore', () => {
     assert.throws(() => new MemoryStore({ now: 5 as unknown as () => number }), TypeError);
   });
 });
+
+describeCounterConformance('MemoryStore', async (clock) => ({
+  store: new MemoryStore({ now: clock.now }),
+  cleanup: async () => {},
+}));

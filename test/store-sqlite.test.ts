@@ -1,7 +1,8 @@
 /**
- * `latchkey/sqlite`: the conformance suite on a temporary file and on `:memory:`, then what only
- * SQLite has: WAL and busy timeout (R-03, R-11), a versioned schema, sweeps (R-09), option
- * checks, coded driver failures (R-01, R-02) and two processes on one file (R-11).
+ * `latchkey/sqlite`: the conformance suites (sessions on a temporary file and on `:memory:`,
+ * counters on a temporary file), then what only SQLite has: WAL and busy timeout (R-03, R-11), a
+ * versioned schema, sweeps (R-09), option checks, coded driver failures (R-01, R-02) and two
+ * processes on one file (R-07, R-11).
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
@@ -15,6 +16,7 @@ import { describe, it } from 'node:test';
 import { SqliteStore } from '../src/sqlite.ts';
 import type { SqliteStoreOptions } from '../src/sqlite.ts';
 import type { NewSession } from '../src/store.ts';
+import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
 function tempDir(): { dir: string; file: string; remove: () => void } {
@@ -87,7 +89,7 @@ describe('SqliteStore', () => {
       assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
     }));
 
-  it('creates its schema once: a second store on the same file shares the data and schema version 1', () =>
+  it('creates its schema once: a second store on the same file shares the data and schema version 2', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'shared' }));
       const second = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
@@ -96,12 +98,13 @@ describe('SqliteStore', () => {
       } finally {
         await second.close();
       }
-      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '1');
+      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '2');
       const indexes = db
         .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'latchkey_%' ORDER BY name`)
         .all()
         .map((row) => row.name);
       assert.deepEqual(indexes, [
+        'latchkey_counters_expires_at',
         'latchkey_remember_tokens_expires_at',
         'latchkey_remember_tokens_user_id',
         'latchkey_sessions_expires_at',
@@ -126,7 +129,7 @@ describe('SqliteStore', () => {
       async ({ store, db }) => {
         await store.ping();
         const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => r.name);
-        assert.deepEqual(tables, ['auth_meta', 'auth_remember_tokens', 'auth_sessions']);
+        assert.deepEqual(tables, ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions']);
       },
       { tablePrefix: 'auth_' },
     ));
@@ -289,6 +292,110 @@ describe('SqliteStore', () => {
       const db = new DatabaseSync(temp.file);
       assert.equal(count(db, 'latchkey_sessions'), 0);
       db.close();
+    } finally {
+      temp.remove();
+    }
+  });
+});
+
+describeCounterConformance('SqliteStore on a file', async (clock) => {
+  const temp = tempDir();
+  const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      temp.remove();
+    },
+  };
+});
+
+describe('SqliteStore throttle counters', () => {
+  it('upgrades a schema-version-1 file to version 2: adds the counters table and keeps the sessions', () =>
+    withFile(async ({ store, db, file, clock }) => {
+      await store.createSession(session({ id: 'from-v1' }));
+      await store.close();
+      // Put the file back in the state version 1 left it in.
+      db.exec(`DROP TABLE latchkey_counters; UPDATE latchkey_meta SET value = '1' WHERE key = 'schema_version'`);
+      const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
+      try {
+        assert.equal((await upgraded.getSession('from-v1'))?.id, 'from-v1');
+        assert.equal((await upgraded.recordFailure('k', 60_000)).count, 1);
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '2');
+      } finally {
+        await upgraded.close();
+      }
+    }));
+
+  it('deleteExpired also removes expired counters and keeps live ones (R-09)', () =>
+    withFile(async ({ store, db, clock }) => {
+      await store.recordFailure('short-1', 60_000);
+      await store.recordFailure('short-2', 60_000);
+      await store.recordFailure('long', 3_600_000);
+      clock.time += 60_000;
+      assert.equal(await store.deleteExpired(), 2);
+      assert.equal(count(db, 'latchkey_counters'), 1);
+      assert.equal((await store.getCounter('long'))?.count, 1);
+    }));
+
+  it('deletes an expired counter row as getCounter finds it', () =>
+    withFile(async ({ store, db, clock }) => {
+      await store.recordFailure('old', 60_000);
+      clock.time += 60_000;
+      assert.equal(await store.getCounter('old'), null);
+      assert.equal(count(db, 'latchkey_counters'), 0);
+    }));
+
+  it('a closed store rejects the counter methods with ERR_LATCHKEY_STORE_UNAVAILABLE (R-01, SEC-55)', async () => {
+    const store = new SqliteStore({ path: ':memory:', sweepInterval: 0 });
+    await store.recordFailure('k', 60_000);
+    await store.close();
+    await assert.rejects(store.recordFailure('k', 60_000), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    await assert.rejects(store.getCounter('k'), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    await assert.rejects(store.clearCounter('k'), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+  });
+
+  it('two processes on one file, 200 failures each on one key at once: the count is 400 and every count 1..400 was handed out once (R-07, R-05)', { timeout: 120_000 }, async () => {
+    const temp = tempDir();
+    try {
+      const script = new URL('./fixtures/counter-worker.ts', import.meta.url);
+      const key = 'throttle:login:account:shared';
+      const workers = [0, 1].map(() => {
+        const child = fork(script, [temp.file, key, '200'], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+        let stderr = '';
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout?.resume();
+        const exit = once(child, 'exit');
+        return { child, exit, stderr: () => stderr };
+      });
+      await Promise.all(
+        workers.map(({ child, exit, stderr }) =>
+          Promise.race([once(child, 'message'), exit.then(() => assert.fail(`worker exited early: ${stderr()}`))]),
+        ),
+      );
+      const results = workers.map(({ child, exit, stderr }) =>
+        Promise.race([
+          once(child, 'message').then(([message]) => (message as { counts: number[] }).counts),
+          exit.then(() => assert.fail(`worker exited without its counts: ${stderr()}`)),
+        ]),
+      );
+      for (const { child } of workers) child.send('go');
+      const counts = await Promise.all(results);
+      const codes = await Promise.all(workers.map(({ exit }) => exit));
+      for (const [i, worker] of workers.entries()) {
+        assert.doesNotMatch(worker.stderr(), /SQLITE_BUSY|database is locked/i);
+        assert.deepEqual(codes[i], [0, null], worker.stderr());
+      }
+      assert.deepEqual(
+        counts.flat().sort((a, b) => a - b),
+        Array.from({ length: 400 }, (_, i) => i + 1),
+      );
+      const store = new SqliteStore({ path: temp.file, sweepInterval: 0 });
+      try {
+        assert.equal((await store.getCounter(key))?.count, 400);
+      } finally {
+        await store.close();
+      }
     } finally {
       temp.remove();
     }

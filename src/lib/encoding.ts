@@ -4,7 +4,7 @@
  *
  * @module lib/encoding
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -20,7 +20,7 @@ export function isBase64url(value: string, length: number): boolean {
 
 /** base64url SHA-256 of a UTF-8 string: how token secrets are stored (security.md SEC-21). */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url'); // one-shot: half the cost of createHash().update().digest()
 }
 
 /** base64url HMAC-SHA-256 of `message` under `key`. */

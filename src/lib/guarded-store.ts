@@ -5,48 +5,78 @@
  * hung request or an anonymous user (security.md R-01, R-03; express-session `storeReady`,
  * connect-redis #373/#400).
  *
+ * Deadlines are enforced by one watchdog timer per wrapped store, ticking every timeout/10 while
+ * calls are pending, rather than a timer per call: a store call is on every authenticated request,
+ * and arming and clearing a timer each time was a measurable share of it.
+ *
  * @module lib/guarded-store
  */
 import { LatchkeyError, StoreTimeoutError, StoreUnavailableError } from '../errors.ts';
 import type { Store } from '../store.ts';
 
-function guard<T>(call: string, timeout: number, run: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let operation: Promise<T>;
-  try {
-    operation = run();
-  } catch (error) {
-    operation = Promise.reject(error);
-  }
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(`store.${call}() did not answer within ${timeout} ms`)), timeout);
-  });
-  return Promise.race([operation, deadline]).then(
-    (value) => {
-      clearTimeout(timer);
-      return value;
-    },
-    (error: unknown) => {
-      clearTimeout(timer);
-      if (error instanceof LatchkeyError || error instanceof TypeError) throw error;
-      throw new StoreUnavailableError(`store.${call}() failed`, { cause: error });
-    },
-  );
+interface Pending {
+  readonly call: string;
+  readonly deadline: number;
+  readonly reject: (error: unknown) => void;
 }
 
 /** The same store, with a deadline and coded errors on every call. */
 export function guardStore(store: Store, timeout: number): Required<Omit<Store, 'close'>> {
+  const pending = new Set<Pending>();
+  const tick = Math.max(5, Math.min(1000, Math.floor(timeout / 10)));
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+
+  const check = () => {
+    const now = performance.now();
+    for (const entry of pending) {
+      if (now >= entry.deadline) {
+        pending.delete(entry);
+        entry.reject(new StoreTimeoutError(`store.${entry.call}() did not answer within ${timeout} ms`));
+      }
+    }
+    if (pending.size === 0 && watchdog !== null) {
+      clearInterval(watchdog);
+      watchdog = null;
+    }
+  };
+
+  const guard = <T>(call: string, run: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const entry: Pending = { call, deadline: performance.now() + timeout, reject };
+      pending.add(entry);
+      if (watchdog === null) {
+        watchdog = setInterval(check, tick);
+        watchdog.unref(); // a pending store call must not keep the process alive
+      }
+      let operation: Promise<T>;
+      try {
+        operation = run();
+      } catch (error) {
+        operation = Promise.reject(error);
+      }
+      operation.then(
+        (value) => {
+          pending.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.delete(entry);
+          reject(error instanceof LatchkeyError || error instanceof TypeError ? error : new StoreUnavailableError(`store.${call}() failed`, { cause: error }));
+        },
+      );
+    });
+
   return Object.freeze({
-    createSession: (s) => guard('createSession', timeout, () => store.createSession(s)),
-    getSession: (id) => guard('getSession', timeout, () => store.getSession(id)),
-    updateSession: (id, u) => guard('updateSession', timeout, () => store.updateSession(id, u)),
-    deleteSession: (id) => guard('deleteSession', timeout, () => store.deleteSession(id)),
-    listUserSessions: (u) => guard('listUserSessions', timeout, () => store.listUserSessions(u)),
-    deleteUserSessions: (u, e) => guard('deleteUserSessions', timeout, () => store.deleteUserSessions(u, e)),
-    createRememberToken: (t) => guard('createRememberToken', timeout, () => store.createRememberToken(t)),
-    useRememberToken: (s, v, n, g) => guard('useRememberToken', timeout, () => store.useRememberToken(s, v, n, g)),
-    deleteRememberToken: (s) => guard('deleteRememberToken', timeout, () => store.deleteRememberToken(s)),
-    deleteUserRememberTokens: (u) => guard('deleteUserRememberTokens', timeout, () => store.deleteUserRememberTokens(u)),
-    ping: () => guard('ping', timeout, () => (store.ping ? store.ping() : Promise.resolve())),
+    createSession: (s) => guard('createSession', () => store.createSession(s)),
+    getSession: (id) => guard('getSession', () => store.getSession(id)),
+    updateSession: (id, u) => guard('updateSession', () => store.updateSession(id, u)),
+    deleteSession: (id) => guard('deleteSession', () => store.deleteSession(id)),
+    listUserSessions: (u) => guard('listUserSessions', () => store.listUserSessions(u)),
+    deleteUserSessions: (u, e) => guard('deleteUserSessions', () => store.deleteUserSessions(u, e)),
+    createRememberToken: (t) => guard('createRememberToken', () => store.createRememberToken(t)),
+    useRememberToken: (s, v, n, g) => guard('useRememberToken', () => store.useRememberToken(s, v, n, g)),
+    deleteRememberToken: (s) => guard('deleteRememberToken', () => store.deleteRememberToken(s)),
+    deleteUserRememberTokens: (u) => guard('deleteUserRememberTokens', () => store.deleteUserRememberTokens(u)),
+    ping: () => guard('ping', () => (store.ping ? store.ping() : Promise.resolve())),
   } satisfies Required<Omit<Store, 'close'>>);
 }

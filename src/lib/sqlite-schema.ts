@@ -2,9 +2,10 @@
  * The tables of `latchkey/sqlite`, their migrations, and every statement the store prepares. The
  * schema version lives in a `<prefix>meta` table rather than `PRAGMA user_version`, because the
  * file may be the app's own database and `user_version` is the app's to use. Times are INTEGER ms
- * since the epoch; booleans are 0/1; only SHA-256 digests of secrets are stored (SEC-21, SEC-36).
- * Both tables are `WITHOUT ROWID`, so a lookup by id is one B-tree search (getSession runs on
- * every authenticated request).
+ * since the epoch; booleans are 0/1; only SHA-256 digests of secrets are stored (SEC-21, SEC-36),
+ * and the throttle's counters are keyed by keyed hashes, never by an email or IP (SEC-69).
+ * Every table is `WITHOUT ROWID`, so a lookup by key is one B-tree search (getSession runs on
+ * every authenticated request, getCounter on every login attempt).
  *
  * @module lib/sqlite-schema
  */
@@ -45,6 +46,17 @@ const MIGRATIONS: ReadonlyArray<(prefix: string) => string> = [
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${p}remember_tokens_user_id ON ${p}remember_tokens (user_id);
     CREATE INDEX IF NOT EXISTS ${p}remember_tokens_expires_at ON ${p}remember_tokens (expires_at);
+  `,
+  // Version 2: the throttle's failure counters (SEC-51, SEC-53), swept by expires_at (R-09).
+  (p) => `
+    CREATE TABLE IF NOT EXISTS ${p}counters (
+      key TEXT NOT NULL PRIMARY KEY,
+      count INTEGER NOT NULL,
+      first_at INTEGER NOT NULL,
+      last_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${p}counters_expires_at ON ${p}counters (expires_at);
   `,
 ];
 
@@ -109,6 +121,7 @@ const SESSION = `id, secret_hash AS secretHash, user_id AS userId, fresh, rememb
 export function prepareStatements(db: DatabaseSync, p: string) {
   const s = `${p}sessions`;
   const r = `${p}remember_tokens`;
+  const c = `${p}counters`;
   const statement = (sql: string): StatementSync => prepare(db, sql);
   return Object.freeze({
     insertSession: statement(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
@@ -147,6 +160,24 @@ export function prepareStatements(db: DatabaseSync, p: string) {
     deleteToken: statement(`DELETE FROM ${r} WHERE series = :series RETURNING expires_at > :now AS live`),
     deleteUserTokens: statement(`DELETE FROM ${r} WHERE user_id = :userId RETURNING expires_at > :now AS live`),
     deleteExpiredTokens: statement(`DELETE FROM ${r} WHERE expires_at <= :now`),
+
+    // One statement, so one atomic step under SQLite's write lock, across processes (R-05, R-07).
+    // SET expressions read the row as it was before the update. A live row (expires_at > :now)
+    // counts on, an expired one starts again at 1; the expiry slides and, like last_at, never
+    // moves backwards.
+    recordFailure: statement(`INSERT INTO ${c} (key, count, first_at, last_at, expires_at)
+      VALUES (:key, 1, :now, :now, :expiresAt)
+      ON CONFLICT (key) DO UPDATE SET
+        count = iif(expires_at > :now, count + 1, 1),
+        first_at = iif(expires_at > :now, first_at, :now),
+        last_at = iif(expires_at > :now, max(last_at, :now), :now),
+        expires_at = iif(expires_at > :now, max(expires_at, :expiresAt), :expiresAt)
+      RETURNING count, first_at AS firstAt, last_at AS lastAt`),
+    selectCounter: statement(`SELECT count, first_at AS firstAt, last_at AS lastAt, expires_at AS expiresAt
+      FROM ${c} WHERE key = :key`),
+    deleteCounterIfExpired: statement(`DELETE FROM ${c} WHERE key = :key AND expires_at <= :now`),
+    deleteCounter: statement(`DELETE FROM ${c} WHERE key = :key`),
+    deleteExpiredCounters: statement(`DELETE FROM ${c} WHERE expires_at <= :now`),
 
     ping: statement('SELECT 1'),
   });

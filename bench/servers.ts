@@ -1,0 +1,124 @@
+/**
+ * One benchmark server, chosen by argv, for `bench/protected.ts` (which starts each in its own
+ * process and loads it from another):
+ *
+ *   node --conditions=source bench/servers.ts bare       # Hono + @hono/node-server, GET /bare, no latchkey
+ *   node --conditions=source bench/servers.ts protected  # + latchkey(manager), loginRequired(), GET /protected
+ *
+ * `protected` keeps sessions in a `SqliteStore` on a temporary file and loads the user from a real
+ * `users` table in the same file through `node:sqlite` (a prepared SELECT on every request, as
+ * Flask-Login's `user_loader` does). On start each server prints one JSON line to stdout:
+ * `{"port":…,"cookie":"…","userAgent":"…"}`; the cookie is a valid session made with
+ * `loginTestUser` for that User-Agent (session protection 'basic' compares it), and is empty for
+ * `bare`. NODE_ENV defaults to production. Listens on 127.0.0.1, port PORT or a free one. Stops on SIGTERM / SIGINT and removes
+ * its temporary directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { latchkey, loginRequired, type LatchkeyEnv } from '../src/hono.ts';
+import { createLoginManager } from '../src/manager.ts';
+import { SqliteStore } from '../src/sqlite.ts';
+import { loginTestUser } from '../src/testing.ts';
+
+/** The User-Agent the load generator sends: the session is bound to its fingerprint. */
+const BENCH_USER_AGENT = 'latchkey-bench/1.0';
+
+interface User {
+  id: number;
+  name: string;
+}
+
+type Started = { fetch: Hono['fetch']; cookie: string; close: () => Promise<void> };
+
+function bare(): Started {
+  const app = new Hono();
+  app.get('/bare', (c) => c.json({ message: 'Hello, bench!' }));
+  return { fetch: app.fetch, cookie: '', close: async () => {} };
+}
+
+async function protectedServer(): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const path = join(dir, 'app.db');
+
+  // The app's own table, in the same file as the store's, on the app's own connection.
+  const db = new DatabaseSync(path, { timeout: 5_000 });
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+  const { lastInsertRowid } = db.prepare('INSERT INTO users (name) VALUES (?)').run('alice');
+  const selectUser = db.prepare('SELECT id, name FROM users WHERE id = ?');
+
+  const store = new SqliteStore({ path });
+  const manager = createLoginManager<User>({
+    store,
+    secret: 'latchkey-bench-secret-0123456789abcdef-0123456789abcdef',
+    sessionProtection: 'basic',
+    loadUser: (id) => {
+      const row = selectUser.get(Number(id));
+      return row === undefined ? null : { id: row.id as number, name: row.name as string };
+    },
+  });
+
+  const app = new Hono<LatchkeyEnv<User>>();
+  app.use(latchkey(manager));
+  app.get('/protected', loginRequired(), async (c) => {
+    const user = (await c.var.auth.user()) as User;
+    return c.json({ message: `Hello, ${user.name}!` });
+  });
+
+  const user = selectUser.get(Number(lastInsertRowid));
+  if (user === undefined) throw new Error('the user row was not written');
+  const cookie = await loginTestUser(manager, { id: user.id as number, name: user.name as string }, { userAgent: BENCH_USER_AGENT });
+
+  return {
+    fetch: app.fetch,
+    cookie,
+    close: async () => {
+      await store.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  const kind = process.argv[2];
+  if (kind !== 'bare' && kind !== 'protected') {
+    process.stderr.write('usage: node --conditions=source bench/servers.ts bare|protected\n');
+    process.exit(2);
+  }
+  const started = kind === 'bare' ? bare() : await protectedServer();
+  const port = Number(process.env.PORT ?? 0);
+  const server = serve({ fetch: started.fetch, hostname: '127.0.0.1', port }, (info) => {
+    process.stdout.write(`${JSON.stringify({ port: info.port, cookie: started.cookie, userAgent: BENCH_USER_AGENT })}\n`);
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    // Keep-alive connections would hold close() open; the driver has finished with them.
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    started.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Started by the driver with a stdin pipe: if the driver dies without signalling, the pipe
+  // closes, and the server does not outlive it.
+  if (process.env.LATCHKEY_BENCH_CHILD === '1') process.stdin.on('end', stop).on('error', stop).resume();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
