@@ -20,6 +20,15 @@ export class LatchkeyError extends Error {
 }
 
 /**
+ * Something the request needs is down or saturated, so the answer is 503 with `Retry-After`
+ * ("try again later"), never a guess at the user's state. The adapters turn every subclass into
+ * that 503.
+ */
+export class ServiceUnavailableError extends LatchkeyError {
+  override readonly code: string = 'ERR_LATCHKEY_UNAVAILABLE';
+}
+
+/**
  * A store (SQLite, PostgreSQL, Redis) failed: the adapters answer 503 with `Retry-After`.
  *
  * @example
@@ -27,7 +36,7 @@ export class LatchkeyError extends Error {
  * try { await ctx.user() } catch (e) { if (e instanceof StoreUnavailableError) … }
  * ```
  */
-export class StoreUnavailableError extends LatchkeyError {
+export class StoreUnavailableError extends ServiceUnavailableError {
   override readonly code: string = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
 }
 
@@ -37,9 +46,9 @@ export class StoreTimeoutError extends StoreUnavailableError {
 }
 
 /** Any error of latchkey's, for exhaustive narrowing on `code`. */
-export type AnyLatchkeyError = LatchkeyError | StoreUnavailableError | StoreTimeoutError;
+export type AnyLatchkeyError = LatchkeyError | ServiceUnavailableError | StoreUnavailableError | StoreTimeoutError;
 
-/** True for failures that mean "try again later" (HTTP 503), as opposed to bugs. */
-export function isServiceUnavailable(error: unknown): error is StoreUnavailableError {
-  return error instanceof StoreUnavailableError;
+/** True for failures that mean "try again later" (HTTP 503): a store down, the hasher saturated. */
+export function isServiceUnavailable(error: unknown): error is ServiceUnavailableError {
+  return error instanceof ServiceUnavailableError;
 }

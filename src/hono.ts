@@ -18,7 +18,7 @@ import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
 import type { LoginManager } from './manager.ts';
 import type { GuardOptions, RequestAuth } from './request-auth.ts';
-import { wantsJson } from './request.ts';
+import { wantsJson, type RequestLike } from './request.ts';
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
 export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };
@@ -29,11 +29,36 @@ function authOf(c: Context): RequestAuth<unknown, unknown> {
   return auth;
 }
 
+/** What @hono/node-server puts in `c.env.incoming`: Node's request, whose headers are a plain object. */
+interface IncomingLike {
+  headers?: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string };
+}
+
+/**
+ * On @hono/node-server, reads headers from Node's plain header object: reading `c.req.raw.headers`
+ * would make the server build a full `Headers` object for every request, which cost more than
+ * everything latchkey does per request (measured with bench/protected.ts).
+ */
+function fromIncoming(raw: Request, headers: Record<string, string | string[] | undefined>): RequestLike {
+  return {
+    method: raw.method,
+    url: raw.url,
+    headers: {
+      get(name: string): string | null {
+        const value = headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+  };
+}
+
 /** Makes the request's auth context and commits its cookies after the handler. */
 export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): MiddlewareHandler<LatchkeyEnv<U, R>> {
   return async function latchkeyMiddleware(c, next) {
-    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-    const auth = manager.forRequest(c.req.raw, { remoteAddress: env?.incoming?.socket?.remoteAddress ?? null });
+    const incoming = (c.env as { incoming?: IncomingLike } | undefined)?.incoming;
+    const request = incoming?.headers ? fromIncoming(c.req.raw, incoming.headers) : c.req.raw;
+    const auth = manager.forRequest(request, { remoteAddress: incoming?.socket?.remoteAddress ?? null });
     c.set('auth', auth);
     await next();
     if (c.error && isServiceUnavailable(c.error)) {

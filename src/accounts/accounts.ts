@@ -1,0 +1,336 @@
+/**
+ * Accounts: registration, password login, password change, deactivation and the import of
+ * accounts hashed elsewhere, on a replaceable {@link UserStore}. What Flask-Login leaves to each
+ * app (docs: "does not handle registration"), done to NIST SP 800-63B-4 and OWASP:
+ * - one canonical form of identifiers for uniqueness, login and lookup (SEC-18);
+ * - the password policy checked before any hashing, argon2id with rehash on login (SEC-01…SEC-09);
+ * - the same answer and the same cost (one verification) for an unknown user, a wrong password
+ *   and an inactive account (SEC-13, SEC-14);
+ * - per-account and per-IP throttling before verification, failing closed (SEC-51…SEC-56);
+ * - a password change that ends every other session and remember-me series (SEC-10, SEC-33).
+ * Expected outcomes are discriminated results; store failures throw coded errors (a 503).
+ *
+ * @module accounts/accounts
+ */
+import { Emitter } from '../lib/emitter.ts';
+import type { LoginManager } from '../manager.ts';
+import { PasswordHasher } from '../passwords/hasher.ts';
+import type { RequestAuth } from '../request-auth.ts';
+import type { LoginThrottle } from '../throttle.ts';
+import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
+import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
+import type { UserRecord, UserStore } from './user-store.ts';
+
+/** Events of the accounts module (SEC-56, SEC-68). Payloads never hold a password or a hash. */
+export interface AccountEvents {
+  registered: { readonly user: UserRecord };
+  /** `reason` is for logs only: the client always sees the same answer (SEC-13). */
+  loginFailed: { readonly login: string; readonly ip: string | null; readonly reason: 'unknown' | 'password' | 'inactive' };
+  throttled: { readonly login: string; readonly ip: string | null; readonly scope: 'account' | 'ip' | 'locked'; readonly retryAfter: number };
+  passwordChanged: { readonly user: UserRecord };
+  passwordRehashed: { readonly user: UserRecord };
+  /** A rehash could not be written; the login went on (SEC-03). */
+  rehashFailed: { readonly user: UserRecord; readonly error: unknown };
+}
+
+/** Field errors, keyed by the form field they belong to. */
+export type FieldErrors = Readonly<Record<string, string>>;
+
+export type RegisterResult =
+  | { readonly ok: true; readonly user: UserRecord }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
+  | { readonly ok: false; readonly reason: 'exists' };
+
+export type AuthenticateResult =
+  | { readonly ok: true; readonly user: UserRecord }
+  /** Unknown login, wrong password or inactive account: indistinguishable on purpose (SEC-13). */
+  | { readonly ok: false; readonly reason: 'invalid' }
+  | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number }
+  /** Input that could never be a login (not a string, oversized): refused before any hashing. */
+  | { readonly ok: false; readonly reason: 'malformed'; readonly errors: FieldErrors };
+
+export type ChangePasswordResult =
+  | { readonly ok: true; readonly user: UserRecord; readonly sessionsEnded: number }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
+  | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number };
+
+/** Options of {@link createAccounts}. */
+export interface AccountsOptions {
+  users: UserStore;
+  /**
+   * The login throttle (`createLoginThrottle`), or `false` to run without one: only when
+   * something in front (a proxy, a WAF) throttles logins per account and per IP (SEC-51, SEC-53).
+   */
+  throttle: LoginThrottle | false;
+  /** Ends sessions on password change and deactivation (and `auth` below keeps this browser's). */
+  manager?: LoginManager<any, any>;
+  /** @default new PasswordHasher() (argon2id m=19456 KiB, t=2, p=1) */
+  hasher?: PasswordHasher;
+  /** @default createPasswordPolicy({ appName }) (15 code points minimum) */
+  policy?: PasswordPolicy;
+  /** Refused as part of passwords (SEC-08). */
+  appName?: string;
+}
+
+const NAME_MAX = 100;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A display name: NFKC, trimmed, 1…100 code points, no control characters. */
+function checkName(input: unknown): { ok: true; value: string } | { ok: false; reason: string } {
+  if (typeof input !== 'string') return { ok: false, reason: 'Name must be a string.' };
+  if (input.length > 4 * NAME_MAX || !input.isWellFormed()) return { ok: false, reason: `Name must be at most ${NAME_MAX} characters.` };
+  const value = input.normalize('NFKC').trim();
+  if (value.length === 0) return { ok: false, reason: 'Name is required.' };
+  if ([...value].length > NAME_MAX) return { ok: false, reason: `Name must be at most ${NAME_MAX} characters.` };
+  if (CONTROL.test(value)) return { ok: false, reason: 'Name must not contain control characters.' };
+  return { ok: true, value };
+}
+
+/** Email or username, chosen by the presence of `@` (usernames cannot contain one). */
+function canonicalLogin(input: unknown): { ok: true; value: string } | { ok: false; reason: string } {
+  if (typeof input !== 'string') return { ok: false, reason: 'Login must be a string.' };
+  return input.includes('@') ? canonicalizeEmail(input) : canonicalizeUsername(input);
+}
+
+/** The accounts of an app. Make one with {@link createAccounts}. */
+export class Accounts {
+  readonly #users: UserStore;
+  readonly #throttle: LoginThrottle | null;
+  readonly #manager: LoginManager<any, any> | null;
+  readonly #hasher: PasswordHasher;
+  readonly #policy: PasswordPolicy;
+  readonly #events = new Emitter<AccountEvents>();
+  /**
+   * Accounts with a password verification under way in this process. The throttle counts failures
+   * after each verification, so a burst of parallel attempts would all pass its check first; one
+   * verification per account at a time closes that gap (SEC-51: 200 parallel wrong attempts must
+   * not reach the hasher 200 times).
+   */
+  readonly #verifying = new Set<string>();
+
+  constructor(options: AccountsOptions) {
+    if (!options || typeof options !== 'object') throw new TypeError('createAccounts needs options');
+    if (!options.users || typeof options.users.getUserByLogin !== 'function') throw new TypeError('users must be a UserStore');
+    if (options.throttle === undefined || options.throttle === null) {
+      throw new TypeError('throttle is required: pass createLoginThrottle(…), or false when something in front throttles logins');
+    }
+    if (options.throttle !== false && typeof options.throttle.check !== 'function') throw new TypeError('throttle must be a LoginThrottle');
+    this.#users = options.users;
+    this.#throttle = options.throttle === false ? null : options.throttle;
+    this.#manager = options.manager ?? null;
+    this.#hasher = options.hasher ?? new PasswordHasher();
+    this.#policy = options.policy ?? createPasswordPolicy({ appName: options.appName });
+    Object.freeze(this);
+  }
+
+  /** Subscribes to an account event; returns the unsubscribe function. */
+  on<E extends keyof AccountEvents>(event: E, listener: (payload: AccountEvents[E]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** The account with this id (for the login manager's `loadUser`). */
+  loadUser(id: string): Promise<UserRecord | null> {
+    return this.#users.getUserById(id);
+  }
+
+  /**
+   * Registers an account. Field errors come back together, each with its reason; an address or
+   * username already taken gives `exists`, decided by the store's unique index (R-04).
+   */
+  async register(input: { email?: unknown; name?: unknown; password?: unknown; username?: unknown }): Promise<RegisterResult> {
+    const errors: Record<string, string> = {};
+    const email = canonicalizeEmail(input.email);
+    if (!email.ok) errors.email = email.reason;
+    const name = checkName(input.name);
+    if (!name.ok) errors.name = name.reason;
+    let username: { ok: true; value: string } | null = null;
+    if (input.username !== undefined && input.username !== null && input.username !== '') {
+      const checked = canonicalizeUsername(input.username);
+      if (checked.ok) username = checked;
+      else errors.username = checked.reason;
+    }
+    const password = this.#policy.check(input.password, {
+      email: email.ok ? email.value : undefined,
+      name: name.ok ? name.value : undefined,
+      username: username?.value,
+    });
+    if (!password.ok) errors.password = password.reason;
+    if (!email.ok || !name.ok || !password.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    const typed = (input.email as string).normalize('NFKC').trim();
+    const user = await this.#users.createUser({
+      email: typed,
+      emailCanonical: email.value,
+      username: username ? (input.username as string).normalize('NFKC').trim() : null,
+      usernameCanonical: username?.value ?? null,
+      name: name.value,
+      passwordHash: await this.#hasher.hash(password.password),
+    });
+    if (user === null) return { ok: false, reason: 'exists' };
+    this.#events.emit('registered', { user });
+    return { ok: true, user };
+  }
+
+  /**
+   * Checks a login (email or username) and password. Exactly one password verification per
+   * attempt whatever the outcome (SEC-14); throttled before verifying (SEC-12, SEC-51); a stored
+   * hash of older parameters or another scheme is replaced by argon2id (SEC-03).
+   */
+  async authenticate(input: { login?: unknown; password?: unknown; ip?: string | null }): Promise<AuthenticateResult> {
+    const login = canonicalLogin(input.login);
+    if (!login.ok) return { ok: false, reason: 'malformed', errors: { login: login.reason } };
+    const limits = this.#policy.limits(input.password);
+    if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
+    const password = normalizePassword(input.password as string);
+    const ip = input.ip ?? null;
+    if (this.#throttle) {
+      const verdict = await this.#throttle.check({ account: login.value, ip });
+      if (!verdict.ok) {
+        this.#events.emit('throttled', { login: login.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
+        return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
+      }
+    }
+    if (this.#verifying.has(login.value)) {
+      this.#events.emit('throttled', { login: login.value, ip, scope: 'account', retryAfter: 1 });
+      return { ok: false, reason: 'throttled', retryAfter: 1 };
+    }
+    this.#verifying.add(login.value);
+    try {
+      return await this.#verify(login.value, password, ip);
+    } finally {
+      this.#verifying.delete(login.value);
+    }
+  }
+
+  async #verify(login: string, password: string, ip: string | null): Promise<AuthenticateResult> {
+    const user = await this.#users.getUserByLogin(login);
+    let failure: 'unknown' | 'password' | 'inactive' | null = null;
+    let rehash = false;
+    if (user === null) {
+      await this.#hasher.verifyDummy(password);
+      failure = 'unknown';
+    } else {
+      const verdict = await this.#hasher.verify(password, user.passwordHash);
+      rehash = verdict.needsRehash;
+      if (!verdict.ok) failure = 'password';
+      else if (!user.isActive) failure = 'inactive';
+    }
+    if (failure !== null || user === null) {
+      await this.#throttle?.recordFailure({ account: login, ip });
+      this.#events.emit('loginFailed', { login, ip, reason: failure ?? 'unknown' });
+      return { ok: false, reason: 'invalid' };
+    }
+    await this.#throttle?.recordSuccess({ account: login });
+    return { ok: true, user: rehash ? await this.#rehash(user, password) : user };
+  }
+
+  /**
+   * Changes a password: the current one is required and throttled like a login (SEC-10), the new
+   * one meets the policy, and every other session and remember-me series of the user ends
+   * (SEC-33). With `auth`, this browser stays logged in under a new token; without, every session
+   * of the user ends.
+   */
+  async changePassword(input: {
+    userId: string;
+    currentPassword?: unknown;
+    newPassword?: unknown;
+    auth?: RequestAuth<any, any>;
+    ip?: string | null;
+  }): Promise<ChangePasswordResult> {
+    const user = await this.#users.getUserById(input.userId);
+    if (user === null) throw new TypeError(`changePassword: no account ${input.userId}`);
+    const current = this.#policy.limits(input.currentPassword);
+    if (!current.ok) return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
+    const next = this.#policy.check(input.newPassword, { email: user.email, name: user.name, username: user.username ?? undefined });
+    const ip = input.ip ?? null;
+    if (this.#throttle) {
+      const verdict = await this.#throttle.check({ account: user.emailCanonical, ip });
+      if (!verdict.ok) return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
+    }
+    const verdict = await this.#hasher.verify(normalizePassword(input.currentPassword as string), user.passwordHash);
+    if (!verdict.ok) {
+      await this.#throttle?.recordFailure({ account: user.emailCanonical, ip });
+      return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
+    }
+    if (!next.ok) return { ok: false, reason: 'invalid', errors: { new_password: next.reason } };
+    const hash = await this.#hasher.hash(next.password);
+    await this.#users.updatePasswordHash(user.id, hash);
+    const updated: UserRecord = Object.freeze({ ...user, passwordHash: hash });
+    let sessionsEnded = 0;
+    if (input.auth) sessionsEnded = await input.auth.revokeOtherSessions();
+    else if (this.#manager) sessionsEnded = (await this.#manager.revokeUserSessions(user.id)).sessions;
+    this.#events.emit('passwordChanged', { user: updated });
+    return { ok: true, user: updated, sessionsEnded };
+  }
+
+  /** Deactivates an account and ends all its sessions and remember-me series (SEC-32). */
+  async deactivate(userId: string): Promise<boolean> {
+    const changed = await this.#users.setUserActive(userId, false);
+    if (changed && this.#manager) await this.#manager.revokeUserSessions(userId);
+    return changed;
+  }
+
+  /**
+   * Stores an account hashed elsewhere (werkzeug, Django, bcrypt, argon2) as is: its owner logs in
+   * with the old password and the hash becomes argon2id at that login. Identifiers are checked and
+   * canonicalised as at registration; the password policy cannot be (there is no password).
+   */
+  async importUser(input: { email?: unknown; name?: unknown; username?: unknown; passwordHash: string; isActive?: boolean }): Promise<RegisterResult> {
+    const errors: Record<string, string> = {};
+    const email = canonicalizeEmail(input.email);
+    if (!email.ok) errors.email = email.reason;
+    const name = checkName(input.name ?? (typeof input.username === 'string' ? input.username : input.email));
+    if (!name.ok) errors.name = name.reason;
+    let username: string | null = null;
+    if (typeof input.username === 'string' && input.username !== '') {
+      const checked = canonicalizeUsername(input.username);
+      if (checked.ok) username = checked.value;
+      else errors.username = checked.reason;
+    }
+    if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) {
+      errors.password = 'Password hash must be a non-empty string.';
+    }
+    if (!email.ok || !name.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    const user = await this.#users.createUser({
+      email: (input.email as string).normalize('NFKC').trim(),
+      emailCanonical: email.value,
+      username: username === null ? null : (input.username as string).normalize('NFKC').trim(),
+      usernameCanonical: username,
+      name: name.value,
+      passwordHash: input.passwordHash,
+      isActive: input.isActive !== false,
+    });
+    return user === null ? { ok: false, reason: 'exists' } : { ok: true, user };
+  }
+
+  /** Replaces an outdated hash; a failed write never fails the login (SEC-03). */
+  async #rehash(user: UserRecord, password: string): Promise<UserRecord> {
+    try {
+      const hash = await this.#hasher.hash(password);
+      if (!(await this.#users.updatePasswordHash(user.id, hash, user.passwordHash))) return user;
+      const updated: UserRecord = Object.freeze({ ...user, passwordHash: hash });
+      this.#events.emit('passwordRehashed', { user: updated });
+      return updated;
+    } catch (error) {
+      this.#events.emit('rehashFailed', { user, error });
+      return user;
+    }
+  }
+}
+
+/**
+ * Makes the accounts module.
+ *
+ * @example
+ * ```ts
+ * const accounts = createAccounts({
+ *   users: new SqliteUserStore({ path: './data/app.db' }),
+ *   throttle: createLoginThrottle({ store, secret }),
+ *   manager,
+ *   appName: 'Acme',
+ * });
+ * const result = await accounts.authenticate({ login: form.login, password: form.password, ip: auth.clientIp });
+ * ```
+ */
+export function createAccounts(options: AccountsOptions): Accounts {
+  return new Accounts(options);
+}

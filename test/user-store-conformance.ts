@@ -1,0 +1,112 @@
+/**
+ * The user store contract (src/accounts/user-store.ts), as a suite every implementation runs
+ * unchanged: SQLite now, PostgreSQL later. Each test makes its own store and uses random
+ * addresses, so runs against a shared server never collide.
+ *
+ * @module test/user-store-conformance
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { NewUser, UserStore } from '../src/accounts/user-store.ts';
+
+function newUser(overrides: Partial<NewUser> = {}): NewUser {
+  const tag = randomUUID().slice(0, 8);
+  return {
+    email: `Ada.${tag}@Example.com`,
+    emailCanonical: `ada.${tag}@example.com`,
+    username: null,
+    usernameCanonical: null,
+    name: 'Ada Lovelace',
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+    ...overrides,
+  };
+}
+
+export function describeUserStoreConformance(name: string, makeStore: () => Promise<{ store: UserStore; cleanup: () => Promise<void> }>): void {
+  describe(`user store conformance: ${name}`, () => {
+    async function fresh(t: { after(fn: () => unknown): void }): Promise<UserStore> {
+      const { store, cleanup } = await makeStore();
+      t.after(cleanup);
+      return store;
+    }
+
+    it('creates an account and reads it back by id, canonical email and canonical username', async (t) => {
+      const store = await fresh(t);
+      const input = newUser({ username: `Ada_${randomUUID().slice(0, 6)}` });
+      const withUsername = { ...input, usernameCanonical: input.username!.toLowerCase() };
+      const created = await store.createUser(withUsername);
+      assert.ok(created);
+      assert.equal(created.email, input.email);
+      assert.equal(created.isActive, true);
+      assert.equal(typeof created.id, 'string');
+      assert.deepEqual(await store.getUserById(created.id), created);
+      assert.deepEqual(await store.getUserByLogin(input.emailCanonical), created);
+      assert.deepEqual(await store.getUserByLogin(withUsername.usernameCanonical), created);
+    });
+
+    it('answers null for unknown or malformed ids and logins', async (t) => {
+      const store = await fresh(t);
+      for (const id of ['999999999', 'abc', '', "1' OR '1'='1", '-1', '1.5']) assert.equal(await store.getUserById(id), null, id);
+      for (const login of ['nobody@example.com', "' OR '1'='1", '%', '_']) assert.equal(await store.getUserByLogin(login), null, login);
+    });
+
+    it('refuses a second account with the same canonical email or username: null, never an error (R-04)', async (t) => {
+      const store = await fresh(t);
+      const first = newUser({ username: 'x', usernameCanonical: `u${randomUUID().slice(0, 8)}` });
+      assert.ok(await store.createUser(first));
+      assert.equal(await store.createUser(newUser({ emailCanonical: first.emailCanonical })), null);
+      assert.equal(await store.createUser(newUser({ username: 'y', usernameCanonical: first.usernameCanonical })), null);
+    });
+
+    it('allows many accounts without a username', async (t) => {
+      const store = await fresh(t);
+      assert.ok(await store.createUser(newUser()));
+      assert.ok(await store.createUser(newUser()));
+    });
+
+    it('twenty concurrent registrations of one email make exactly one account (R-04)', async (t) => {
+      const store = await fresh(t);
+      const input = newUser();
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.createUser({ ...input })));
+      assert.equal(results.filter((r) => r !== null).length, 1);
+    });
+
+    it('replaces a password hash, and with `expected` only if it is unchanged', async (t) => {
+      const store = await fresh(t);
+      const user = (await store.createUser(newUser()))!;
+      assert.equal(await store.updatePasswordHash(user.id, 'new-hash', 'not-the-current-one'), false);
+      assert.equal((await store.getUserById(user.id))!.passwordHash, user.passwordHash);
+      assert.equal(await store.updatePasswordHash(user.id, 'new-hash', user.passwordHash), true);
+      assert.equal(await store.updatePasswordHash(user.id, 'newer-hash'), true);
+      assert.equal((await store.getUserById(user.id))!.passwordHash, 'newer-hash');
+      assert.equal(await store.updatePasswordHash('999999999', 'x'), false);
+    });
+
+    it('deactivates and reactivates an account', async (t) => {
+      const store = await fresh(t);
+      const user = (await store.createUser(newUser()))!;
+      assert.equal(await store.setUserActive(user.id, false), true);
+      assert.equal((await store.getUserById(user.id))!.isActive, false);
+      assert.equal(await store.setUserActive(user.id, true), true);
+      assert.equal((await store.getUserById(user.id))!.isActive, true);
+      assert.equal(await store.setUserActive('999999999', false), false);
+    });
+
+    it('lists accounts in id order with limit and offset', async (t) => {
+      const store = await fresh(t);
+      const a = (await store.createUser(newUser()))!;
+      const b = (await store.createUser(newUser()))!;
+      const ids = (await store.listUsers({ limit: 100_000 })).map((u) => u.id);
+      assert.ok(ids.indexOf(a.id) < ids.indexOf(b.id));
+      const page = await store.listUsers({ limit: 1, offset: ids.indexOf(b.id) });
+      assert.deepEqual(page.map((u) => u.id), [b.id]);
+    });
+
+    it('stores SQL metacharacters and Unicode as plain data (SEC-73)', async (t) => {
+      const store = await fresh(t);
+      const user = (await store.createUser(newUser({ name: `Robert'); DROP TABLE users;-- 佐藤 😀` })))!;
+      assert.equal((await store.getUserById(user.id))!.name, `Robert'); DROP TABLE users;-- 佐藤 😀`);
+    });
+  });
+}
