@@ -71,8 +71,7 @@ function putCookie(res: Response, cookie: string): void {
 /** A response that depends on who is logged in must not be cached (SEC-25). */
 function markPrivate(res: Response): void {
   if (res.headersSent) return;
-  res.setHeader('cache-control', 'no-store');
-  res.vary('Cookie');
+  res.setHeader('cache-control', 'no-store'); // no-store keeps every cache out: no Vary needed
 }
 
 /** Sends a web `Response` of the core's on `res`, keeping the `Set-Cookie` headers already there. */

@@ -35,6 +35,12 @@ interface IncomingLike {
   socket?: { remoteAddress?: string };
 }
 
+/** And `c.env.outgoing`: Node's response. */
+interface OutgoingLike {
+  readonly headersSent: boolean;
+  setHeader(name: string, value: string): unknown;
+}
+
 /**
  * On @hono/node-server, reads headers from Node's plain header object: reading `c.req.raw.headers`
  * would make the server build a full `Headers` object for every request, which cost more than
@@ -56,7 +62,8 @@ function fromIncoming(raw: Request, headers: Record<string, string | string[] | 
 /** Makes the request's auth context and commits its cookies after the handler. */
 export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): MiddlewareHandler<LatchkeyEnv<U, R>> {
   return async function latchkeyMiddleware(c, next) {
-    const incoming = (c.env as { incoming?: IncomingLike } | undefined)?.incoming;
+    const env = c.env as { incoming?: IncomingLike; outgoing?: OutgoingLike } | undefined;
+    const incoming = env?.incoming;
     const request = incoming?.headers ? fromIncoming(c.req.raw, incoming.headers) : c.req.raw;
     const auth = manager.forRequest(request, { remoteAddress: incoming?.socket?.remoteAddress ?? null });
     c.set('auth', auth);
@@ -65,7 +72,16 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
       c.res = serviceUnavailableResponse(wantsJson(c.req.raw));
     }
     const cookies = auth.setCookies();
-    if (cookies.length === 0 && !auth.used) return;
+    if (cookies.length === 0) {
+      if (!auth.used) return;
+      // Only `Cache-Control` to add: on @hono/node-server, set it on Node's response, which
+      // `writeHead` merges (a header the app set on its Response still wins). Touching
+      // `c.res.headers` would make the server rebuild the response the slow way.
+      if (env?.outgoing && !env.outgoing.headersSent) {
+        env.outgoing.setHeader('cache-control', NO_STORE);
+        return;
+      }
+    }
     try {
       appendAuthHeaders(c.res.headers, cookies);
     } catch {
@@ -75,11 +91,15 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
   };
 }
 
+/**
+ * Responses that depend on who is logged in must not be cached (SEC-25). `no-store` keeps every
+ * cache out, so no `Vary: Cookie` is needed beside it.
+ */
+const NO_STORE = 'no-store';
+
 function appendAuthHeaders(headers: Headers, cookies: readonly string[]): void {
   for (const cookie of cookies) headers.append('set-cookie', cookie);
-  // Responses that depend on who is logged in must not be cached (SEC-25).
-  if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
-  headers.append('vary', 'Cookie');
+  if (!headers.has('cache-control')) headers.set('cache-control', NO_STORE);
 }
 
 /** Flask-Login's `login_required`: anonymous requests get the unauthorized response. */

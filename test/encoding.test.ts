@@ -33,6 +33,15 @@ describe('encoding helpers against oracles (STYLE §14)', () => {
     assert.equal(safeEqual('abc', 'abcd'), false);
     assert.equal(safeEqual('', ''), true);
   });
+
+  it('safeEqual agrees with crypto.timingSafeEqual on 2 000 random pairs', async () => {
+    const { timingSafeEqual } = await import('node:crypto');
+    for (let i = 0; i < 2000; i++) {
+      const a = randomBytes(32).toString('base64url');
+      const b = i % 2 === 0 ? a : a.slice(0, -1) + (a.endsWith('A') ? 'B' : 'A');
+      assert.equal(safeEqual(a, b), timingSafeEqual(Buffer.from(a), Buffer.from(b)));
+    }
+  });
 });
 
 describe('tokens (SEC-19)', () => {

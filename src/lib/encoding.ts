@@ -4,7 +4,7 @@
  *
  * @module lib/encoding
  */
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -29,12 +29,14 @@ export function hmacSha256(key: Uint8Array, message: string): string {
 }
 
 /**
- * Constant-time equality of two strings. `timingSafeEqual` throws on unequal lengths
- * (ERR_CRYPTO_TIMING_SAFE_EQUAL_LENGTH, SEC-04), so lengths are compared first: a length is not
- * a secret here, every token and digest has a fixed length.
+ * Constant-time equality of two strings (SEC-04): every character is compared whatever the first
+ * difference, without allocating. Lengths are compared first: no length is a secret here, every
+ * token and digest latchkey compares has a fixed length. Runs on every authenticated request,
+ * where `timingSafeEqual` would first copy both strings into Buffers.
  */
 export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -3,6 +3,7 @@
  *
  * @module test/support/hono-app
  */
+import { once } from 'node:events';
 import { Hono } from 'hono';
 import { csrfProtection, freshLoginRequired, latchkey, loginRequired, type LatchkeyEnv } from '../../src/hono.ts';
 import type { LoginManager } from '../../src/manager.ts';
@@ -61,5 +62,28 @@ export async function makeHonoHarness(manager: LoginManager<TestUser>): Promise<
     origin: 'http://localhost',
     fetch: async (path, init) => app.request(path, init),
     close: async () => {},
+  };
+}
+
+/** The same app behind a real @hono/node-server on 127.0.0.1: the path production takes. */
+export async function makeHonoServerHarness(manager: LoginManager<TestUser>): Promise<Harness> {
+  const app = buildHonoApp(manager);
+  const { serve } = await import('@hono/node-server');
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  if (!server.listening) await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    // Node's fetch sends `User-Agent: node` unless told otherwise; tests expect none by default.
+    fetch: (path, init) => {
+      const headers = new Headers(init?.headers);
+      if (!headers.has('user-agent')) headers.set('user-agent', '');
+      return fetch(`${origin}${path}`, { ...init, headers, redirect: 'manual' });
+    },
+    close: () => new Promise<void>((resolve) => {
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      server.close(() => resolve());
+    }),
   };
 }
