@@ -368,3 +368,6 @@ export class SqliteStore implements Store, CounterStore {
     }
   }
 }
+
+export { SqliteUserStore } from './sqlite-user-store.ts';
+export type { SqliteUserStoreOptions } from './sqlite-user-store.ts';

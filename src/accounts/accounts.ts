@@ -73,6 +73,8 @@ export interface AccountsOptions {
 }
 
 const NAME_MAX = 100;
+/** Attempts on one account that may wait behind the one being verified. */
+const MAX_QUEUED = 16;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A display name: NFKC, trimmed, 1…100 code points, no control characters. */
@@ -101,12 +103,13 @@ export class Accounts {
   readonly #policy: PasswordPolicy;
   readonly #events = new Emitter<AccountEvents>();
   /**
-   * Accounts with a password verification under way in this process. The throttle counts failures
-   * after each verification, so a burst of parallel attempts would all pass its check first; one
-   * verification per account at a time closes that gap (SEC-51: 200 parallel wrong attempts must
-   * not reach the hasher 200 times).
+   * Attempts on one account run one after another in this process: the throttle counts a failure
+   * after its verification, so parallel attempts would all pass its check first. Queued, each
+   * attempt sees the failures before it (SEC-51: a burst of 200 wrong passwords reaches the hasher
+   * a handful of times, then the throttle answers). A queue longer than {@link MAX_QUEUED} is
+   * refused at once, so one account cannot pile up work.
    */
-  readonly #verifying = new Set<string>();
+  readonly #queues = new Map<string, { tail: Promise<void>; length: number }>();
 
   constructor(options: AccountsOptions) {
     if (!options || typeof options !== 'object') throw new TypeError('createAccounts needs options');
@@ -182,22 +185,37 @@ export class Accounts {
     if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
     const password = normalizePassword(input.password as string);
     const ip = input.ip ?? null;
-    if (this.#throttle) {
-      const verdict = await this.#throttle.check({ account: login.value, ip });
-      if (!verdict.ok) {
-        this.#events.emit('throttled', { login: login.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
-        return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
+    return this.#serialized(login.value, ip, async () => {
+      if (this.#throttle) {
+        const verdict = await this.#throttle.check({ account: login.value, ip });
+        if (!verdict.ok) {
+          this.#events.emit('throttled', { login: login.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
+          return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
+        }
       }
-    }
-    if (this.#verifying.has(login.value)) {
-      this.#events.emit('throttled', { login: login.value, ip, scope: 'account', retryAfter: 1 });
+      return this.#verify(login.value, password, ip);
+    });
+  }
+
+  /** Runs `attempt` after the earlier attempts on `account` in this process have finished. */
+  async #serialized(account: string, ip: string | null, attempt: () => Promise<AuthenticateResult>): Promise<AuthenticateResult> {
+    const queue = this.#queues.get(account) ?? { tail: Promise.resolve(), length: 0 };
+    if (queue.length >= MAX_QUEUED) {
+      this.#events.emit('throttled', { login: account, ip, scope: 'account', retryAfter: 1 });
       return { ok: false, reason: 'throttled', retryAfter: 1 };
     }
-    this.#verifying.add(login.value);
+    const previous = queue.tail;
+    let release!: () => void;
+    queue.tail = new Promise<void>((resolve) => { release = resolve; });
+    queue.length++;
+    this.#queues.set(account, queue);
     try {
-      return await this.#verify(login.value, password, ip);
+      await previous;
+      return await attempt();
     } finally {
-      this.#verifying.delete(login.value);
+      queue.length--;
+      if (queue.length === 0) this.#queues.delete(account);
+      release();
     }
   }
 

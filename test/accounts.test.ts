@@ -1,0 +1,302 @@
+/**
+ * The accounts module on real SQLite stores: registration, login, rehash, password change,
+ * deactivation and import, with security.md's numbers in the test names.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createAccounts, type AccountEvents } from '../src/accounts/accounts.ts';
+import type { UserStore } from '../src/accounts/user-store.ts';
+import { createLoginManager } from '../src/manager.ts';
+import { PasswordHasher } from '../src/passwords/hasher.ts';
+import { SqliteStore } from '../src/sqlite.ts';
+import { SqliteUserStore } from '../src/sqlite-user-store.ts';
+import { createLoginThrottle } from '../src/throttle.ts';
+
+const SECRET = 'accounts-test-secret-0123456789abcdef!!';
+const GOOD = 'correct horse battery staple';
+const vectors: Array<{ scheme: string; password: string; hash: string }> = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'vectors', 'password-hashes.json'), 'utf8'),
+);
+
+/** A real hasher that counts its verifications (SEC-14: exactly one per attempt). */
+class CountingHasher extends PasswordHasher {
+  verifications = 0;
+  hashes = 0;
+  override async hash(password: string): Promise<string> {
+    this.hashes++;
+    return super.hash(password);
+  }
+  override async verify(password: string, stored: string) {
+    this.verifications++;
+    return super.verify(password, stored);
+  }
+  override async verifyDummy(password: string): Promise<void> {
+    this.verifications++;
+    return super.verifyDummy(password);
+  }
+}
+
+async function setup(t: { after(fn: () => unknown): void }, overrides: { users?: UserStore; throttle?: false } = {}) {
+  const clock = { now: Date.UTC(2026, 0, 5) };
+  const store = new SqliteStore({ path: ':memory:', now: () => clock.now, sweepInterval: 0 });
+  const sqliteUsers = new SqliteUserStore({ path: ':memory:' });
+  const users = overrides.users ?? sqliteUsers;
+  const hasher = new CountingHasher();
+  const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => users.getUserById(id), now: () => clock.now });
+  const throttle = overrides.throttle === false ? false : createLoginThrottle({ store, secret: SECRET, now: () => clock.now });
+  const accounts = createAccounts({ users, throttle, manager, hasher, appName: 'Latchkey' });
+  const events: Array<[keyof AccountEvents, unknown]> = [];
+  for (const name of ['registered', 'loginFailed', 'throttled', 'passwordChanged', 'passwordRehashed', 'rehashFailed'] as const) {
+    accounts.on(name, (payload) => events.push([name, payload]));
+  }
+  t.after(async () => {
+    await store.close();
+    await sqliteUsers.close();
+  });
+  return { accounts, users, hasher, manager, store, clock, events };
+}
+
+describe('register', () => {
+  it('creates an account with an argon2id hash and emits registered (SEC-01)', async (t) => {
+    const s = await setup(t);
+    const result = await s.accounts.register({ email: 'Ada@Example.com', name: 'Ada', password: GOOD });
+    assert.ok(result.ok);
+    assert.equal(result.user.email, 'Ada@Example.com');
+    assert.equal(result.user.emailCanonical, 'ada@example.com');
+    assert.match(result.user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal(s.events[0]?.[0], 'registered');
+  });
+
+  it('refuses every bad field at once, each with its reason, without hashing (SEC-05, SEC-72, SEC-75)', async (t) => {
+    const s = await setup(t);
+    const result = await s.accounts.register({ email: 'not-an-email', name: '', password: 'short' });
+    assert.equal(result.ok, false);
+    assert.ok(!result.ok && result.reason === 'invalid');
+    if (!result.ok && result.reason === 'invalid') {
+      assert.deepEqual(Object.keys(result.errors).sort(), ['email', 'name', 'password']);
+      assert.match(result.errors.password as string, /at least 15/);
+    }
+    assert.equal(s.hasher.hashes, 0);
+  });
+
+  it('refuses JSON type confusion in every field (SEC-72)', async (t) => {
+    const s = await setup(t);
+    for (const bad of [{ $ne: null }, ['a', 'b'], 123456789012345, true, null]) {
+      const result = await s.accounts.register({ email: bad, name: bad, password: bad });
+      assert.ok(!result.ok && result.reason === 'invalid', JSON.stringify(bad));
+    }
+  });
+
+  it('refuses a common password and one built from the email or app name, with the reason (SEC-08)', async (t) => {
+    const s = await setup(t);
+    for (const password of ['passwordpassword1', '123456789012345', 'Latchkey2025!Latchkey', 'adalovelaceadalovelace']) {
+      const result = await s.accounts.register({ email: 'adalovelace@example.com', name: 'Ada', password });
+      assert.ok(!result.ok && result.reason === 'invalid', password);
+      if (!result.ok && result.reason === 'invalid') assert.ok(result.errors.password, password);
+    }
+  });
+
+  it('answers exists for an address already registered, in any case or Unicode form (SEC-18, R-04)', async (t) => {
+    const s = await setup(t);
+    assert.ok((await s.accounts.register({ email: 'big@example.com', name: 'A', password: GOOD })).ok);
+    for (const email of ['BIG@example.com', 'ᴮᴵᴳ@example.com', 'ｂｉｇ@example.com']) {
+      const again = await s.accounts.register({ email, name: 'B', password: GOOD });
+      assert.deepEqual(again, { ok: false, reason: 'exists' }, email);
+    }
+  });
+
+  it('keeps look-alikes that are different addresses apart: mıke is not mike (SEC-18)', async (t) => {
+    const s = await setup(t);
+    assert.ok((await s.accounts.register({ email: 'mike@example.com', name: 'Mike', password: GOOD })).ok);
+    assert.ok((await s.accounts.register({ email: 'mıke@example.com', name: 'Other', password: GOOD })).ok);
+  });
+
+  it('ten concurrent registrations of one address make one account and nine clean "exists" (R-04)', async (t) => {
+    const s = await setup(t);
+    const results = await Promise.all(Array.from({ length: 10 }, () => s.accounts.register({ email: 'race@example.com', name: 'R', password: GOOD })));
+    assert.equal(results.filter((r) => r.ok).length, 1);
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'exists').length, 9);
+  });
+});
+
+describe('authenticate', () => {
+  async function withUser(t: { after(fn: () => unknown): void }) {
+    const s = await setup(t);
+    const registered = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', username: 'ada', password: GOOD });
+    assert.ok(registered.ok);
+    s.hasher.verifications = 0;
+    return { ...s, user: registered.user };
+  }
+
+  it('logs in by email or username, in any case (SEC-18)', async (t) => {
+    const s = await withUser(t);
+    for (const login of ['ada@example.com', 'ADA@Example.COM', 'ada', 'ADA']) {
+      const result = await s.accounts.authenticate({ login, password: GOOD });
+      assert.ok(result.ok, login);
+    }
+  });
+
+  it('answers unknown user, wrong password and inactive account alike, each after exactly one verification (SEC-13, SEC-14)', async (t) => {
+    const s = await withUser(t);
+    const inactive = await s.accounts.register({ email: 'off@example.com', name: 'Off', password: GOOD });
+    assert.ok(inactive.ok);
+    await s.users.setUserActive(inactive.user.id, false);
+    s.hasher.verifications = 0;
+    const outcomes = [];
+    for (const attempt of [
+      { login: 'nobody@example.com', password: GOOD },
+      { login: 'ada@example.com', password: `${GOOD}!` },
+      { login: 'off@example.com', password: GOOD },
+    ]) {
+      const before = s.hasher.verifications;
+      outcomes.push(await s.accounts.authenticate(attempt));
+      assert.equal(s.hasher.verifications - before, 1, attempt.login);
+    }
+    assert.deepEqual(outcomes, [{ ok: false, reason: 'invalid' }, { ok: false, reason: 'invalid' }, { ok: false, reason: 'invalid' }]);
+    assert.deepEqual(s.events.filter(([n]) => n === 'loginFailed').map(([, p]) => (p as { reason: string }).reason), ['unknown', 'password', 'inactive']);
+  });
+
+  it('refuses an oversized or non-string password before any hashing (SEC-06, SEC-72)', async (t) => {
+    const s = await withUser(t);
+    for (const password of ['x'.repeat(1_000_000), 'x'.repeat(257), { $ne: null }, ['a'], 123, null]) {
+      const started = performance.now();
+      const result = await s.accounts.authenticate({ login: 'ada@example.com', password });
+      assert.equal(result.ok, false);
+      assert.ok(!result.ok && result.reason === 'malformed');
+      assert.ok(performance.now() - started < 100);
+    }
+    assert.equal(s.hasher.verifications, 0);
+  });
+
+  it('verifies the whole password: a prefix fails (SEC-06), trailing space matters and NFKC forms match (SEC-09)', async (t) => {
+    const s = await setup(t);
+    const long = 'The quick brown fox jumps over the lazy dog; sphinx of black quartz, judge my vow! Pack my box with five dozen liquor jugs, how vexingly quick daft zebras jump while the five boxing wizards jump quickly.'.slice(0, 200);
+    assert.ok((await s.accounts.register({ email: 'long@example.com', name: 'L', password: long })).ok);
+    assert.equal((await s.accounts.authenticate({ login: 'long@example.com', password: long.slice(0, 199) })).ok, false);
+    assert.equal((await s.accounts.authenticate({ login: 'long@example.com', password: long })).ok, true);
+    const nfc = 'café crème brûlée au four';
+    assert.ok((await s.accounts.register({ email: 'nfc@example.com', name: 'N', password: nfc })).ok);
+    assert.equal((await s.accounts.authenticate({ login: 'nfc@example.com', password: nfc.normalize('NFD') })).ok, true);
+    assert.equal((await s.accounts.authenticate({ login: 'nfc@example.com', password: `${nfc} ` })).ok, false);
+  });
+
+  it('throttles after five failures with a growing delay, the same for unknown accounts (SEC-51, SEC-17)', async (t) => {
+    const s = await withUser(t);
+    for (const login of ['ada@example.com', 'ghost@example.com']) {
+      for (let i = 0; i < 5; i++) assert.deepEqual(await s.accounts.authenticate({ login, password: 'wrong wrong wrong' }), { ok: false, reason: 'invalid' });
+      const throttled = await s.accounts.authenticate({ login, password: GOOD });
+      assert.ok(!throttled.ok && throttled.reason === 'throttled', login);
+      if (!throttled.ok && throttled.reason === 'throttled') assert.equal(throttled.retryAfter, 1);
+    }
+    s.clock.now += 1000;
+    assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD })).ok, 'the right password after the wait');
+  });
+
+  it('lets a burst of 200 parallel wrong passwords reach the hasher only a handful of times (SEC-51, SEC-12)', async (t) => {
+    const s = await withUser(t);
+    const results = await Promise.all(Array.from({ length: 200 }, () => s.accounts.authenticate({ login: 'ada@example.com', password: 'wrong wrong wrong' })));
+    assert.ok(s.hasher.verifications <= 6, `${s.hasher.verifications} verifications`);
+    assert.ok(results.every((r) => !r.ok));
+    assert.ok(results.filter((r) => !r.ok && r.reason === 'throttled').length >= 194);
+  });
+
+  it('fails closed when the throttle store is down: a coded 503 error, never a login (SEC-55)', async (t) => {
+    const s = await withUser(t);
+    await s.store.close();
+    await assert.rejects(s.accounts.authenticate({ login: 'ada@example.com', password: GOOD }), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+  });
+});
+
+describe('rehash and import (SEC-03)', () => {
+  it('a werkzeug-hashed user (real werkzeug fixture) logs in with the old password and is stored as argon2id after', async (t) => {
+    const s = await setup(t);
+    const fixture = vectors.find((v) => v.scheme === 'werkzeug-pbkdf2' && v.password === GOOD)!;
+    const imported = await s.accounts.importUser({ email: 'flask@example.com', name: 'Flask', passwordHash: fixture.hash });
+    assert.ok(imported.ok);
+    const result = await s.accounts.authenticate({ login: 'flask@example.com', password: GOOD });
+    assert.ok(result.ok);
+    const stored = (await s.users.getUserById(imported.user.id))!;
+    assert.match(stored.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.ok(s.events.some(([n]) => n === 'passwordRehashed'));
+    assert.ok((await s.accounts.authenticate({ login: 'flask@example.com', password: GOOD })).ok, 'and again, on argon2id');
+  });
+
+  it('imports werkzeug scrypt, Django and bcrypt hashes that then log in (SEC-03)', async (t) => {
+    const s = await setup(t);
+    let n = 0;
+    for (const scheme of ['werkzeug-scrypt', 'django-pbkdf2', 'bcrypt']) {
+      const fixture = vectors.find((v) => v.scheme === scheme && v.password.length > 0 && v.password.length <= 64 && !v.password.includes('\u0000'))!;
+      const email = `user${n++}@example.com`;
+      assert.ok((await s.accounts.importUser({ email, name: scheme, passwordHash: fixture.hash })).ok, scheme);
+      assert.ok((await s.accounts.authenticate({ login: email, password: fixture.password })).ok, scheme);
+    }
+  });
+
+  it('a wrong password never rewrites the stored hash (SEC-03)', async (t) => {
+    const s = await setup(t);
+    const fixture = vectors.find((v) => v.scheme === 'werkzeug-pbkdf2' && v.password === GOOD)!;
+    const imported = await s.accounts.importUser({ email: 'keep@example.com', name: 'K', passwordHash: fixture.hash });
+    assert.ok(imported.ok);
+    await s.accounts.authenticate({ login: 'keep@example.com', password: 'not the password at all' });
+    assert.equal((await s.users.getUserById(imported.user.id))!.passwordHash, fixture.hash);
+  });
+
+  it('a failed rehash write does not fail the login (SEC-03)', async (t) => {
+    const real = new SqliteUserStore({ path: ':memory:' });
+    t.after(() => real.close());
+    // Fault injection on the real store: only the rehash write fails.
+    const users: UserStore = {
+      createUser: (u) => real.createUser(u),
+      getUserById: (id) => real.getUserById(id),
+      getUserByLogin: (l) => real.getUserByLogin(l),
+      updatePasswordHash: async () => { throw new Error('disk full (injected)'); },
+      setUserActive: (id, a) => real.setUserActive(id, a),
+      listUsers: (o) => real.listUsers(o),
+    };
+    const s = await setup(t, { users });
+    const fixture = vectors.find((v) => v.scheme === 'werkzeug-pbkdf2' && v.password === GOOD)!;
+    assert.ok((await s.accounts.importUser({ email: 'x@example.com', name: 'X', passwordHash: fixture.hash })).ok);
+    assert.ok((await s.accounts.authenticate({ login: 'x@example.com', password: GOOD })).ok);
+    assert.ok(s.events.some(([n]) => n === 'rehashFailed'));
+  });
+});
+
+describe('changePassword and deactivate (SEC-10, SEC-32, SEC-33)', () => {
+  it('needs the current password, checks the new one, and ends every session of the user', async (t) => {
+    const s = await setup(t);
+    const registered = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
+    assert.ok(registered.ok);
+    const auth = s.manager.forRequest(new Request('http://localhost/'));
+    await auth.login(registered.user, { remember: true });
+    const wrong = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: 'nope nope nope nope', newPassword: 'a brand new passphrase' });
+    assert.ok(!wrong.ok && wrong.reason === 'invalid' && 'current_password' in wrong.errors);
+    const weak = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'short' });
+    assert.ok(!weak.ok && weak.reason === 'invalid' && 'new_password' in weak.errors);
+    const done = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
+    assert.ok(done.ok);
+    assert.deepEqual(await s.manager.listUserSessions(registered.user.id), []);
+    assert.equal((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD })).ok, false);
+    assert.equal((await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' })).ok, true);
+    assert.ok(s.events.some(([n]) => n === 'passwordChanged'));
+  });
+
+  it('deactivation ends all sessions and the user can no longer log in (SEC-32)', async (t) => {
+    const s = await setup(t);
+    const registered = await s.accounts.register({ email: 'bye@example.com', name: 'Bye', password: GOOD });
+    assert.ok(registered.ok);
+    await s.manager.forRequest(new Request('http://localhost/')).login(registered.user);
+    assert.equal(await s.accounts.deactivate(registered.user.id), true);
+    assert.deepEqual(await s.manager.listUserSessions(registered.user.id), []);
+    assert.deepEqual(await s.accounts.authenticate({ login: 'bye@example.com', password: GOOD }), { ok: false, reason: 'invalid' });
+  });
+});
+
+describe('createAccounts options', () => {
+  it('requires an explicit throttle decision (TypeError), and accepts false', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    assert.throws(() => createAccounts({ users } as never), TypeError);
+    assert.ok(createAccounts({ users, throttle: false }));
+  });
+});
