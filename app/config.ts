@@ -1,0 +1,155 @@
+/**
+ * The reference app's configuration, from environment variables (app-contract.md, "Starting
+ * it"). Everything is checked at start; each problem is one line naming the variable, and the app
+ * refuses to start while there is any. Nothing re-reads the environment later.
+ *
+ * @module app/config
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseDuration } from 'latchkey';
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** `sqlite:<path>` or `postgres://…`. */
+  readonly databaseUrl: string;
+  /** Where sessions, remember tokens and throttle counters live: same as databaseUrl, or `redis://…`. */
+  readonly sessionStoreUrl: string;
+  readonly secretKey: string;
+  /** The app's origin, e.g. `http://127.0.0.1:3000`. */
+  readonly publicUrl: string;
+  readonly trustProxy: boolean;
+  readonly idleTimeout: number;
+  readonly absoluteTimeout: number;
+  readonly rememberDuration: number;
+  readonly passwordMinLength: number;
+  readonly production: boolean;
+  /** Lines to print at start (a generated key, and so on). */
+  readonly warnings: readonly string[];
+}
+
+export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; problems: string[] };
+
+const BOOLEAN: Readonly<Record<string, boolean>> = { '1': true, true: true, yes: true, on: true, '0': false, false: false, no: false, off: false, '': false };
+
+/**
+ * Reads the configuration from `env`. `SECRET_KEY`, when unset outside production, is generated
+ * once into `DATA_DIR/secret_key` (mode 0600) and reused on the next start.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigResult {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const production = env.NODE_ENV === 'production';
+
+  const port = Number(env.PORT ?? '3000');
+  if (!/^\d{1,5}$/.test(env.PORT ?? '3000') || port > 65535) problems.push(`PORT: "${env.PORT}" is not a port number (0-65535)`);
+  const host = env.HOST ?? '127.0.0.1';
+  if (host === '' || /[\s/]/.test(host)) problems.push(`HOST: "${host}" is not a host name or address`);
+
+  const dataDir = resolve(cwd, env.DATA_DIR ?? './data');
+  const databaseUrl = env.DATABASE_URL ?? `sqlite:${join(dataDir, 'app.db')}`;
+  if (!/^sqlite:.+/.test(databaseUrl) && !isPostgresUrl(databaseUrl)) {
+    problems.push(`DATABASE_URL: "${redact(databaseUrl)}" must be sqlite:<path> or postgres://…`);
+  }
+  const sessionStoreUrl = env.SESSION_STORE ?? databaseUrl;
+  if (sessionStoreUrl !== databaseUrl && !isRedisUrl(sessionStoreUrl) && !isPostgresUrl(sessionStoreUrl) && !/^sqlite:.+/.test(sessionStoreUrl)) {
+    problems.push(`SESSION_STORE: "${redact(sessionStoreUrl)}" must be redis://…, postgres://… or sqlite:<path>`);
+  }
+
+  const duration = (name: string, fallback: string): number => {
+    const raw = env[name] ?? fallback;
+    const ms = parseDuration(raw);
+    if (ms === null || ms < 1000) {
+      problems.push(`${name}: "${raw}" is not a duration such as 500ms, 90s, 30m, 24h or 30d (at least 1s)`);
+      return parseDuration(fallback) as number;
+    }
+    return ms;
+  };
+  const idleTimeout = duration('SESSION_IDLE_TIMEOUT', '30m');
+  const absoluteTimeout = duration('SESSION_ABSOLUTE_TIMEOUT', '24h');
+  if (idleTimeout > absoluteTimeout) problems.push('SESSION_IDLE_TIMEOUT: must not be longer than SESSION_ABSOLUTE_TIMEOUT');
+  const rememberDuration = duration('REMEMBER_DURATION', '30d');
+  if (rememberDuration > 400 * 86_400_000) problems.push('REMEMBER_DURATION: browsers cap cookies at 400 days');
+
+  const minRaw = env.PASSWORD_MIN_LENGTH ?? '15';
+  const passwordMinLength = Number(minRaw);
+  if (!/^\d{1,3}$/.test(minRaw) || passwordMinLength < 8 || passwordMinLength > 64) {
+    problems.push(`PASSWORD_MIN_LENGTH: "${minRaw}" must be a whole number from 8 to 64 (NIST SP 800-63B-4 never allows less than 8)`);
+  }
+
+  const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
+  const trustProxy = BOOLEAN[trustRaw];
+  if (trustProxy === undefined) problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true or false`);
+
+  const publicUrl = env.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const parsed = URL.parse(publicUrl);
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== publicUrl.replace(/\/$/, '')) {
+    problems.push(`PUBLIC_URL: "${publicUrl}" must be an origin such as https://app.example.com (no path)`);
+  }
+
+  let secretKey = env.SECRET_KEY ?? '';
+  if (env.SECRET_KEY !== undefined) {
+    if (Buffer.byteLength(secretKey) < 32) problems.push('SECRET_KEY: must be at least 32 bytes of random data (e.g. `openssl rand -hex 32`)');
+  } else if (production) {
+    problems.push('SECRET_KEY: required when NODE_ENV=production (a generated key would change with every new machine and log everyone out)');
+  } else if (problems.length === 0) {
+    const file = join(dataDir, 'secret_key');
+    try {
+      if (existsSync(file)) {
+        secretKey = readFileSync(file, 'utf8').trim();
+      } else {
+        mkdirSync(dataDir, { recursive: true });
+        secretKey = randomBytes(32).toString('hex');
+        writeFileSync(file, `${secretKey}\n`, { mode: 0o600 });
+        chmodSync(file, 0o600);
+        warnings.push(`SECRET_KEY is not set: generated one into ${file}. Set SECRET_KEY in production.`);
+      }
+      if (Buffer.byteLength(secretKey) < 32) problems.push(`SECRET_KEY: the key in ${file} is shorter than 32 bytes`);
+    } catch (error) {
+      problems.push(`DATA_DIR: cannot keep the generated secret key in ${dataDir} (${(error as Error).message})`);
+    }
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: Object.freeze({
+      port,
+      host,
+      dataDir,
+      databaseUrl,
+      sessionStoreUrl,
+      secretKey,
+      publicUrl: publicUrl.replace(/\/$/, ''),
+      trustProxy: trustProxy as boolean,
+      idleTimeout,
+      absoluteTimeout,
+      rememberDuration,
+      passwordMinLength,
+      production,
+      warnings,
+    }),
+  };
+}
+
+/** The file path of a `sqlite:` URL, relative paths against `cwd`. */
+export function sqlitePath(url: string, cwd = process.cwd()): string {
+  const path = url.slice('sqlite:'.length);
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}
+
+function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url) && URL.canParse(url);
+}
+
+function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\//.test(url) && URL.canParse(url);
+}
+
+/** A URL for messages, without its password. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
