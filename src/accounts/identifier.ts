@@ -24,6 +24,7 @@
  *
  * @module accounts/identifier
  */
+import { countCodePoints, utf8Length } from '../lib/unicode.ts';
 
 /** The outcome of canonicalising an identifier: the key to store and look up, or why not. */
 export type CanonicalIdentifier = { ok: true; value: string } | { ok: false; reason: string };
@@ -160,21 +161,7 @@ function trimSpaces(s: string): string {
   return s.slice(start, end);
 }
 
-function countCodePoints(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
-/** UTF-8 length of a well-formed string, as RFC 5321 counts octets. */
-function utf8Length(s: string): number {
-  let bytes = 0;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) as number;
-    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  }
-  return bytes;
-}
 
 function refuse(reason: string): CanonicalIdentifier {
   return { ok: false, reason };

@@ -26,6 +26,7 @@
  */
 
 import { loadCommonPasswords } from './common-passwords.ts';
+import { countCodePoints, utf8Length } from '../lib/unicode.ts';
 
 /** Words about the user that their password must not be made of. */
 export interface PasswordContext {
@@ -229,26 +230,7 @@ function integerOption(name: string, value: unknown, fallback: number, min: numb
   return value;
 }
 
-function countCodePoints(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
 
-/** UTF-8 length; a lone surrogate counts 3 bytes, as its U+FFFD replacement would. */
-function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
 
 function refuse(code: PasswordRefusalCode, reason: string): PasswordCheck {
   return Object.freeze({ ok: false, code, reason });
