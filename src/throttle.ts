@@ -30,7 +30,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { CounterStore } from './counter-store.ts';
 import { requireDuration } from './duration.ts';
-import { LatchkeyError, StoreUnavailableError } from './errors.ts';
+import { createDeadlineGuard } from './lib/guarded-store.ts';
 import { hmacSha256 } from './lib/encoding.ts';
 
 /** What {@link createLoginThrottle} takes. Durations are `'1s'`, `'15m'`, `'30d'` or ms. */
@@ -41,6 +41,8 @@ export interface LoginThrottleOptions {
   readonly secret: Uint8Array | string;
   /** The clock, ms since the epoch; must be the store's (see the module doc). Default `Date.now`. */
   readonly now?: () => number;
+  /** A counter-store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503, R-03). Default `'2s'`. */
+  readonly storeTimeout?: string | number;
   /** Keeps counters of different endpoints apart (`'login'`, `'reset'`…, SEC-53). Default `'login'`. */
   readonly scope?: string;
   readonly account?: {
@@ -149,6 +151,7 @@ function resolveOptions(options: LoginThrottleOptions) {
     ttl: requireDuration('account.ttl', account.ttl ?? '30d', maxDelay),
     maxFailures: requireCount('ip.maxFailures', ip.maxFailures ?? 50, 1, Number.MAX_SAFE_INTEGER),
     window: requireDuration('ip.window', ip.window ?? '15m', 1_000),
+    storeTimeout: requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1),
   });
 }
 
@@ -191,16 +194,6 @@ function expandIPv6(address: string): number[] {
   return words;
 }
 
-/** Runs a store call; a rejection that is not already coded becomes a {@link StoreUnavailableError} (SEC-55). */
-async function guarded<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (cause) {
-    if (cause instanceof LatchkeyError || cause instanceof TypeError) throw cause;
-    throw new StoreUnavailableError(`throttle: store.${operation}() failed`, { cause });
-  }
-}
-
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1_000));
 }
@@ -222,6 +215,8 @@ function seconds(ms: number): number {
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
   const o: Resolved = resolveOptions(options);
   const { store } = o;
+  // A counter store that accepts connections and never answers must not hang logins (R-03).
+  const guarded = createDeadlineGuard(o.storeTimeout, 'throttle: store');
 
   function keysOf(attempt: unknown, withIp: boolean): { account: string; ip: string | null } {
     if (typeof attempt !== 'object' || attempt === null) throw new TypeError('throttle: pass { account, ip }');

@@ -436,3 +436,14 @@ describe('createLoginThrottle options', () => {
     await assert.rejects(throttle.recordSuccess(null as unknown as { account: string }), TypeError);
   });
 });
+
+describe('throttle deadline (R-03)', () => {
+  it('a counter store that never answers fails with ERR_LATCHKEY_STORE_TIMEOUT within storeTimeout, never hangs a login', async () => {
+    // Fault injection: a store that accepts the call and never answers, as a blackholed port does.
+    const silent = { recordFailure: () => new Promise<never>(() => {}), getCounter: () => new Promise<never>(() => {}), clearCounter: () => new Promise<never>(() => {}) };
+    const throttle = createLoginThrottle({ store: silent, secret: 's'.repeat(32), storeTimeout: 100 });
+    const started = performance.now();
+    await assert.rejects(throttle.check({ account: 'a@example.com', ip: null }), { code: 'ERR_LATCHKEY_STORE_TIMEOUT' });
+    assert.ok(performance.now() - started < 1000);
+  });
+});

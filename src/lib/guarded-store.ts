@@ -20,8 +20,15 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** The same store, with a deadline and coded errors on every call. */
-export function guardStore(store: Store, timeout: number): Required<Omit<Store, 'close'>> {
+/** Runs store calls with a deadline and coded errors: `guard('getSession', () => store.getSession(id))`. */
+export type DeadlineGuard = <T>(call: string, run: () => Promise<T>) => Promise<T>;
+
+/**
+ * A guard whose calls each answer within `timeout` ms or reject with {@link StoreTimeoutError},
+ * and whose rejections become {@link StoreUnavailableError} (TypeErrors and latchkey's own coded
+ * errors pass through). `label` names the caller in messages.
+ */
+export function createDeadlineGuard(timeout: number, label = 'store'): DeadlineGuard {
   const pending = new Set<Pending>();
   const tick = Math.max(5, Math.min(1000, Math.floor(timeout / 10)));
   let watchdog: ReturnType<typeof setInterval> | null = null;
@@ -31,7 +38,7 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
     for (const entry of pending) {
       if (now >= entry.deadline) {
         pending.delete(entry);
-        entry.reject(new StoreTimeoutError(`store.${entry.call}() did not answer within ${timeout} ms`));
+        entry.reject(new StoreTimeoutError(`${label}.${entry.call}() did not answer within ${timeout} ms`));
       }
     }
     if (pending.size === 0 && watchdog !== null) {
@@ -40,7 +47,7 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
     }
   };
 
-  const guard = <T>(call: string, run: () => Promise<T>): Promise<T> =>
+  return <T>(call: string, run: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const entry: Pending = { call, deadline: performance.now() + timeout, reject };
       pending.add(entry);
@@ -61,11 +68,15 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
         },
         (error: unknown) => {
           pending.delete(entry);
-          reject(error instanceof LatchkeyError || error instanceof TypeError ? error : new StoreUnavailableError(`store.${call}() failed`, { cause: error }));
+          reject(error instanceof LatchkeyError || error instanceof TypeError ? error : new StoreUnavailableError(`${label}.${call}() failed`, { cause: error }));
         },
       );
     });
+}
 
+/** The same store, with a deadline and coded errors on every call. */
+export function guardStore(store: Store, timeout: number): Required<Omit<Store, 'close'>> {
+  const guard = createDeadlineGuard(timeout);
   return Object.freeze({
     createSession: (s) => guard('createSession', () => store.createSession(s)),
     getSession: (id) => guard('getSession', () => store.getSession(id)),

@@ -1,0 +1,98 @@
+/**
+ * How `latchkey/redis` talks to a client it does not import: one `sendCommand(args)` method, which
+ * node-redis clients have as is and an ioredis client gets from a one-line adapter. Scripts run by
+ * `EVALSHA`, falling back to `EVAL` (which also caches the script) when the server answers
+ * NOSCRIPT: after a restart, a failover or `SCRIPT FLUSH`. Also the decoding of script replies into
+ * the frozen records the contract hands out.
+ *
+ * @module lib/redis-commands
+ */
+import type { CounterState } from '../counter-store.ts';
+import type { Session } from '../store.ts';
+import type { RedisScript } from './redis-scripts.ts';
+
+/**
+ * The one method latchkey needs of a Redis client: send a command given as strings and resolve
+ * with the reply (strings, integers, nulls and arrays of them), or reject.
+ */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** True for the server's NOSCRIPT error reply, whichever client class carries it. */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** Runs `script` with `keys` and `args`: EVALSHA, and EVAL when the server does not have it yet. */
+export async function runScript(client: RedisCommander, script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await client.sendCommand(['EVALSHA', script.sha1, ...tail]);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return await client.sendCommand(['EVAL', script.source, ...tail]);
+  }
+}
+
+/** A reply that is not the shape the script returns: a server or client we do not understand. */
+export function unexpected(reply: unknown): Error {
+  return new Error(`unexpected reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`);
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8'); // clients that return Buffers
+  if (typeof value === 'number') return String(value);
+  throw unexpected(value);
+}
+
+function integer(value: unknown): number {
+  const n = Number(text(value));
+  if (!Number.isSafeInteger(n)) throw unexpected(value);
+  return n;
+}
+
+/** The strings of an array reply. */
+export function strings(reply: unknown): string[] {
+  if (!Array.isArray(reply)) throw unexpected(reply);
+  return reply.map(text);
+}
+
+/** A session hash, as `HGETALL` gives it inside a script (field, value, field, value…). */
+export function toSession(reply: unknown): Session {
+  const pairs = strings(reply);
+  const fields = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) fields.set(pairs[i] as string, pairs[i + 1] as string);
+  const required = (name: string): string => {
+    const value = fields.get(name);
+    if (value === undefined) throw unexpected(reply);
+    return value;
+  };
+  return Object.freeze({
+    id: required('id'),
+    secretHash: required('secretHash'),
+    userId: required('userId'),
+    fresh: required('fresh') === '1',
+    rememberSeries: fields.get('rememberSeries') ?? null,
+    identifier: fields.get('identifier') ?? null,
+    userAgent: fields.get('userAgent') ?? null,
+    ipAddress: fields.get('ipAddress') ?? null,
+    createdAt: integer(required('createdAt')),
+    lastSeenAt: integer(required('lastSeenAt')),
+    expiresAt: integer(required('expiresAt')),
+    absoluteExpiresAt: integer(required('absoluteExpiresAt')),
+  });
+}
+
+/** `{ count, firstAt, lastAt }` as the counter scripts return it. */
+export function toCounter(reply: unknown): CounterState {
+  const [count, firstAt, lastAt] = strings(reply).map(integer);
+  if (lastAt === undefined) throw unexpected(reply);
+  return Object.freeze({ count: count as number, firstAt: firstAt as number, lastAt });
+}
+
+/** An integer reply (or its decimal text). */
+export function toInteger(reply: unknown): number {
+  return integer(reply);
+}

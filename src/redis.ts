@@ -1,0 +1,302 @@
+/**
+ * `latchkey/redis`: a {@link Store} and {@link CounterStore} on Redis (7, or 6), for apps on
+ * several hosts. It imports no Redis client: the app passes its own connected client, anything
+ * with `sendCommand(args)` (node-redis as is, ioredis through a one-line adapter), and keeps
+ * ownership of it. Every operation that reads before it writes is one Lua script, so it is atomic
+ * across instances (R-05, SEC-34, SEC-39, SEC-51); see `lib/redis-scripts.ts`.
+ *
+ * The clock is the Redis server's (`TIME`, inside the scripts), so app instances with skewed
+ * clocks agree on when a session ends (R-08); a `now` option replaces it, for tests. Records keep
+ * their `expiresAt` and scripts compare it (valid while `now < expiresAt`, SEC-29); every key also
+ * gets a TTL, so nothing outlives its record by more than Redis's expiry cycle (R-09).
+ *
+ * Keys, under `prefix` (default `latchkey:`), hold only ids and SHA-256 digests, never a raw token
+ * (SEC-21): `s:<id>` a session, `u:<userId>` a user's sessions, `r:<series>` a remember-me series,
+ * `ru:<userId>` a user's series, `c:<key>` a throttle counter (its key a keyed hash, SEC-69).
+ *
+ * Redis must not evict (R-10): with any `maxmemory-policy` but `noeviction`, a full Redis silently
+ * drops throttle counters (a lock lifts) and user indexes (a "log out everywhere" misses sessions).
+ * Check with {@link checkEvictionPolicy} at start. Redis without persistence (AOF or RDB) logs
+ * everyone out when it restarts (R-13). On Redis Cluster, give the prefix a hash tag
+ * (`'{latchkey}:'`): scripts reach a user's records through their index, so all keys must share
+ * one slot. Failures of the client or server reject with a coded {@link StoreUnavailableError}
+ * that keeps the client's error as `cause` (R-01); misuse throws `TypeError`.
+ *
+ * @module redis
+ */
+import type { CounterState, CounterStore } from './counter-store.ts';
+import { StoreUnavailableError } from './errors.ts';
+import { runScript, strings, toCounter, toInteger, toSession, unexpected } from './lib/redis-commands.ts';
+import type { RedisCommander } from './lib/redis-commands.ts';
+import { SCRIPTS } from './lib/redis-scripts.ts';
+import type { RedisScript } from './lib/redis-scripts.ts';
+import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+
+export type { RedisCommander } from './lib/redis-commands.ts';
+export { checkEvictionPolicy } from './lib/redis-eviction.ts';
+export type { EvictionCheck } from './lib/redis-eviction.ts';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A connected client, shared with the app, which owns it: `close()` leaves it open. A node-redis
+   * client fits as it is (see the example for its options). Wrap ioredis as
+   * `{ sendCommand: (args) => redis.call(args[0], ...args.slice(1)) }`, and give it
+   * `enableOfflineQueue: false`, a `connectTimeout` and an `'error'` listener for the same reasons.
+   * A client-side `keyPrefix` is fine: the scripts derive every key from the declared ones.
+   * A node-redis cluster client has another `sendCommand` signature and is not supported.
+   */
+  readonly client: RedisCommander;
+  /** Prepended to every key: 1 to 100 characters. Default `'latchkey:'`. */
+  readonly prefix?: string;
+  /**
+   * The store's clock, ms since the epoch. Default: the Redis server's `TIME` (R-08). For tests:
+   * key TTLs still run on Redis's own clock, as durations from this one.
+   */
+  readonly now?: () => number;
+}
+
+/**
+ * Longest duration accepted, in ms (about 31,700 years): Lua computes `now + duration` in doubles,
+ * which are exact integers only below 2^53 ms.
+ */
+const MAX_DURATION = 1e15;
+
+function requireMs(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_DURATION) {
+    throw new TypeError(`${name} must be an integer number of milliseconds from ${min} to ${MAX_DURATION}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function requireString(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
+  return value;
+}
+
+function toSessionOrNull(reply: unknown): Session | null {
+  return reply === null ? null : toSession(reply);
+}
+
+function isOne(reply: unknown): boolean {
+  return toInteger(reply) === 1;
+}
+
+/** The field/value pairs of a new session's hash; a null field is left out and reads back as null. */
+function sessionFields(session: NewSession): string[] {
+  const fields = [
+    'id', requireString('id', session.id),
+    'secretHash', requireString('secretHash', session.secretHash),
+    'userId', requireString('userId', session.userId),
+    'fresh', session.fresh ? '1' : '0',
+  ];
+  for (const name of ['rememberSeries', 'identifier', 'userAgent', 'ipAddress'] as const) {
+    const value = session[name];
+    if (value !== null) fields.push(name, requireString(name, value));
+  }
+  return fields;
+}
+
+/**
+ * Sessions, remember-me tokens and throttle counters in Redis, shared by every app instance.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisStore, checkEvictionPolicy } from 'latchkey/redis';
+ *
+ * const client = createClient({
+ *   url: process.env.REDIS_URL,
+ *   // Fail fast while Redis is down instead of queueing without bound (node-redis #2205, #1039),
+ *   // and keep reconnecting every ≤ 2 s, so the app recovers on its own when Redis is back (R-02).
+ *   socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
+ *   disableOfflineQueue: true,
+ *   commandsQueueMaxLength: 1000,
+ * });
+ * // An unhandled 'error' event would crash the process on the first lost connection.
+ * client.on('error', (error) => logger.warn({ err: error }, 'redis'));
+ * await client.connect();
+ *
+ * const check = await checkEvictionPolicy(client);
+ * if (!check.ok) throw new Error(check.message); // or log it, if you must run on it (R-10)
+ *
+ * const store = new RedisStore({ client });
+ * const manager = createLoginManager({ store, … });
+ * const throttle = createLoginThrottle({ store, … });
+ * ```
+ */
+export class RedisStore implements Store, CounterStore {
+  readonly #client: RedisCommander;
+  readonly #prefix: string;
+  readonly #now: (() => number) | null;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options are required');
+    const { client } = options;
+    if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+      throw new TypeError('RedisStore: client must have sendCommand(args) (a node-redis client, or an adapter)');
+    }
+    const prefix = options.prefix ?? 'latchkey:';
+    if (typeof prefix !== 'string' || prefix.length < 1 || prefix.length > 100) {
+      throw new TypeError('RedisStore: prefix must be a string of 1 to 100 characters');
+    }
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new TypeError('RedisStore: now must be a function returning ms');
+    }
+    this.#client = client;
+    this.#prefix = prefix;
+    this.#now = options.now ?? null;
+    Object.freeze(this);
+  }
+
+  async createSession(session: NewSession): Promise<Session> {
+    const idleTimeout = requireMs('idleTimeout', session.idleTimeout, 1);
+    const absoluteTimeout = requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    const keys = [this.#key('s:', session.id), this.#key('u:', session.userId)];
+    const args = [session.id, String(idleTimeout), String(absoluteTimeout), ...sessionFields(session)];
+    return this.#run('createSession', SCRIPTS.createSession, keys, args, (reply) => {
+      // A duplicate id is refused, never overwritten; like SqliteStore's primary key, it rejects.
+      if (reply === null) throw new StoreUnavailableError('RedisStore.createSession(): a session with this id exists');
+      const [createdAt, expiresAt, absoluteExpiresAt] = strings(reply).map(toInteger) as [number, number, number];
+      return Object.freeze({
+        id: session.id,
+        secretHash: session.secretHash,
+        userId: session.userId,
+        fresh: session.fresh,
+        rememberSeries: session.rememberSeries,
+        identifier: session.identifier,
+        userAgent: session.userAgent,
+        ipAddress: session.ipAddress,
+        createdAt,
+        lastSeenAt: createdAt,
+        expiresAt,
+        absoluteExpiresAt,
+      });
+    });
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    return this.#run('getSession', SCRIPTS.getSession, [this.#key('s:', id)], [id], toSessionOrNull);
+  }
+
+  async updateSession(id: string, update: SessionUpdate): Promise<Session | null> {
+    const idle = update.idleTimeout === undefined ? '' : String(requireMs('idleTimeout', update.idleTimeout, 1));
+    const fresh = update.fresh === undefined ? '' : update.fresh ? '1' : '0';
+    const { identifier } = update;
+    const mode = identifier === undefined ? '' : identifier === null ? 'null' : 'set';
+    const value = mode === 'set' ? requireString('identifier', identifier) : '';
+    const args = [id, idle, fresh, mode, value];
+    return this.#run('updateSession', SCRIPTS.updateSession, [this.#key('s:', id)], args, toSessionOrNull);
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    return this.#run('deleteSession', SCRIPTS.deleteSession, [this.#key('s:', id)], [id], isOne);
+  }
+
+  async listUserSessions(userId: string): Promise<Session[]> {
+    return this.#run('listUserSessions', SCRIPTS.listUserSessions, [this.#key('u:', userId)], [userId], (reply) => {
+      if (!Array.isArray(reply)) throw unexpected(reply);
+      return reply.map(toSession).sort((a, b) => b.createdAt - a.createdAt); // most recently created first
+    });
+  }
+
+  async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {
+    const except = exceptId === undefined ? ['0', ''] : ['1', requireString('exceptId', exceptId)];
+    const keys = [this.#key('u:', userId)];
+    return this.#run('deleteUserSessions', SCRIPTS.deleteUserSessions, keys, [userId, ...except], toInteger);
+  }
+
+  async createRememberToken(token: NewRememberToken): Promise<{ expiresAt: number }> {
+    const lifetime = requireMs('lifetime', token.lifetime, 1);
+    const keys = [this.#key('r:', token.series), this.#key('ru:', token.userId)];
+    const args = [token.series, String(lifetime), requireString('validatorHash', token.validatorHash), token.userId];
+    return this.#run('createRememberToken', SCRIPTS.createRememberToken, keys, args, (reply) => {
+      if (reply === null) throw new StoreUnavailableError('RedisStore.createRememberToken(): this series exists');
+      return { expiresAt: toInteger(reply) };
+    });
+  }
+
+  /** One script: the read, the constant-time comparison and the rotation are one atomic step (R-05). */
+  async useRememberToken(series: string, validatorHash: string, nextValidatorHash: string, grace: number): Promise<RememberUse | null> {
+    requireMs('grace', grace, 0);
+    const args = [
+      series,
+      requireString('validatorHash', validatorHash),
+      requireString('nextValidatorHash', nextValidatorHash),
+      String(grace),
+    ];
+    return this.#run('useRememberToken', SCRIPTS.useRememberToken, [this.#key('r:', series)], args, (reply): RememberUse | null => {
+      if (reply === null) return null;
+      const [status, userId, expiresAt] = strings(reply);
+      if (status === 'stolen' && userId !== undefined) return Object.freeze({ status, userId });
+      if ((status === 'valid' || status === 'grace') && userId !== undefined && expiresAt !== undefined) {
+        return Object.freeze({ status, userId, expiresAt: toInteger(expiresAt) });
+      }
+      throw unexpected(reply);
+    });
+  }
+
+  async deleteRememberToken(series: string): Promise<boolean> {
+    return this.#run('deleteRememberToken', SCRIPTS.deleteRememberToken, [this.#key('r:', series)], [series], isOne);
+  }
+
+  async deleteUserRememberTokens(userId: string): Promise<number> {
+    return this.#run('deleteUserRememberTokens', SCRIPTS.deleteUserRememberTokens, [this.#key('ru:', userId)], [userId], toInteger);
+  }
+
+  /** One script: read, increment and slide the expiry atomically, so no failure is lost (R-05). */
+  async recordFailure(key: string, ttl: number): Promise<CounterState> {
+    requireMs('ttl', ttl, 1);
+    return this.#run('recordFailure', SCRIPTS.recordFailure, [this.#key('c:', key)], [String(ttl)], toCounter);
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    return this.#run('getCounter', SCRIPTS.getCounter, [this.#key('c:', key)], [], (reply) => (reply === null ? null : toCounter(reply)));
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    await this.#call('clearCounter', () => this.#client.sendCommand(['DEL', this.#key('c:', key)]), () => undefined);
+  }
+
+  /** Resolves when Redis answers `PING`. */
+  async ping(): Promise<void> {
+    await this.#call('ping', () => this.#client.sendCommand(['PING']), () => undefined);
+  }
+
+  /** Stops the store: later calls reject. The client is the app's and stays connected. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #key(kind: string, id: string): string {
+    return this.#prefix + kind + requireString('id', id);
+  }
+
+  /** The clock argument of every script: the injected clock's ms, or '' for the server's TIME. */
+  #clock(): string {
+    if (this.#now === null) return '';
+    const now = this.#now();
+    if (!Number.isSafeInteger(now)) throw new TypeError(`RedisStore: now() must return integer ms, got ${String(now)}`);
+    return String(now);
+  }
+
+  #run<T>(operation: string, script: RedisScript, keys: string[], args: string[], decode: (reply: unknown) => T): Promise<T> {
+    const clock = this.#clock();
+    return this.#call(operation, () => runScript(this.#client, script, keys, [clock, ...args]), decode);
+  }
+
+  /**
+   * Sends and decodes. Client and server failures, and replies that cannot be read, become
+   * {@link StoreUnavailableError} with the original as `cause`: never a null that reads as "absent".
+   */
+  async #call<T>(operation: string, send: () => Promise<unknown>, decode: (reply: unknown) => T): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError(`RedisStore.${operation}(): the store is closed`);
+    try {
+      return decode(await send());
+    } catch (cause) {
+      if (cause instanceof StoreUnavailableError) throw cause;
+      throw new StoreUnavailableError(`RedisStore.${operation}() failed`, { cause });
+    }
+  }
+}
