@@ -10,6 +10,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from 'latchkey';
 
+/** The site's name: shown in pages, and refused as part of passwords (SEC-08) by the app and the CLI alike. */
+export const APP_NAME = 'Latchkey';
+
 export interface AppConfig {
   readonly port: number;
   readonly host: string;
@@ -48,6 +51,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
   if (!/^\d{1,5}$/.test(env.PORT ?? '3000') || port > 65535) problems.push(`PORT: "${env.PORT}" is not a port number (0-65535)`);
   const host = env.HOST ?? '127.0.0.1';
   if (host === '' || /[\s/]/.test(host)) problems.push(`HOST: "${host}" is not a host name or address`);
+  // The default PUBLIC_URL is made of PORT and HOST: when they are wrong, that is the one problem to report.
+  const addressOk = problems.length === 0;
 
   const dataDir = resolve(cwd, env.DATA_DIR ?? './data');
   const databaseUrl = env.DATABASE_URL ?? `sqlite:${join(dataDir, 'app.db')}`;
@@ -86,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
 
   const publicUrl = env.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const parsed = URL.parse(publicUrl);
-  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== publicUrl.replace(/\/$/, '')) {
+  if ((env.PUBLIC_URL !== undefined || addressOk) && (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== publicUrl.replace(/\/$/, ''))) {
     problems.push(`PUBLIC_URL: "${publicUrl}" must be an origin such as https://app.example.com (no path)`);
   }
 

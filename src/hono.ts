@@ -68,7 +68,8 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
     const auth = manager.forRequest(request, { remoteAddress: incoming?.socket?.remoteAddress ?? null });
     c.set('auth', auth);
     await next();
-    if (c.error && isServiceUnavailable(c.error)) {
+    // A store or the hasher is down: 503, unless the app's own error handler already said so.
+    if (c.error && isServiceUnavailable(c.error) && c.res.status !== 503) {
       c.res = serviceUnavailableResponse(wantsJson(c.req.raw));
     }
     const cookies = auth.setCookies();
@@ -120,7 +121,10 @@ export function freshLoginRequired(options: GuardOptions = {}): MiddlewareHandle
   };
 }
 
-/** Refuses cross-site unsafe requests and forms without a valid `_csrf` token with 403. */
+/**
+ * Refuses cross-site unsafe requests and forms without a valid `_csrf` token with 403. It reads
+ * form bodies to find the token: put Hono's `bodyLimit()` before it (ASVS 15.3.6, SEC-74).
+ */
 export function csrfProtection(): MiddlewareHandler {
   return async function csrfProtectionMiddleware(c, next) {
     const check = await authOf(c).checkCsrf(async () => {

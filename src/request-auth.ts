@@ -49,6 +49,11 @@ export interface GuardOptions {
   loginView?: string | null;
   /** Override the manager's refreshView; null answers 401. */
   refreshView?: string | null;
+  /**
+   * Where to come back to after logging in or re-authenticating, instead of this request's URL:
+   * for POST-only routes, whose URL cannot be opened with GET (a same-origin path).
+   */
+  next?: string;
 }
 
 /** A session of the user's, as shown in an account page (no secret material). */
@@ -339,7 +344,7 @@ export class RequestAuth<U, R> {
     this.#core.events.emit('unauthorized', { request: this.request });
     if (this.#core.unauthorizedHandler) return this.#core.unauthorizedHandler(this);
     const view = options.loginView === undefined ? o.loginView : options.loginView;
-    return this.#deny(401, view, o.loginMessage, o.loginMessageCategory);
+    return this.#deny(401, view, o.loginMessage, o.loginMessageCategory, options.next);
   }
 
   /** The response for a stale login on a fresh-only route (Flask-Login's `needs_refresh`): JSON 403 or a redirect. */
@@ -348,10 +353,10 @@ export class RequestAuth<U, R> {
     this.#core.events.emit('needsRefresh', { request: this.request });
     if (this.#core.needsRefreshHandler) return this.#core.needsRefreshHandler(this);
     const view = options.refreshView === undefined ? o.refreshView : options.refreshView;
-    return this.#deny(403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory);
+    return this.#deny(403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory, options.next);
   }
 
-  #deny(jsonStatus: 401 | 403, view: string | null, text: string | null, category: string): Response {
+  #deny(jsonStatus: 401 | 403, view: string | null, text: string | null, category: string, nextPath?: string): Response {
     const o = this.#core.options;
     const message = text === null ? null : o.localize(text);
     if (wantsJson(this.request)) return jsonResponse(jsonStatus, { message: message ?? 'Unauthorized' });
@@ -359,11 +364,14 @@ export class RequestAuth<U, R> {
     if (message) this.flash(message, category);
     const forceHost = o.forceHostForRedirects ?? undefined;
     const url = URL.parse(this.request.url);
+    if (nextPath !== undefined && (typeof nextPath !== 'string' || !nextPath.startsWith('/') || nextPath.startsWith('//'))) {
+      throw new TypeError('the guard option next must be a same-origin path such as "/account"');
+    }
     if (o.useSessionForNext && url !== null) {
-      this.#setCookie('lk-next', signValue(o.keys, 'next', url.pathname + url.search));
+      this.#setCookie('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
       return redirectResponse(this.request.method, loginUrl(view, { forceHost }));
     }
-    const next = makeNextParam(view, this.request.url);
+    const next = nextPath ?? makeNextParam(view, this.request.url);
     return redirectResponse(this.request.method, loginUrl(view, { next, forceHost }));
   }
 
@@ -432,7 +440,8 @@ export class RequestAuth<U, R> {
   }
 
   /**
-   * Checks an unsafe request for CSRF: origin first, then, unless the body is JSON, the token
+   * Checks an unsafe request for CSRF: origin first, then, unless the body is JSON or the request
+   * has no Content-Type (curl's `-X POST`, a `fetch` without body), the token
    * from the `X-CSRF-Token` header or `readFormToken()` (the `_csrf` form field; never the query
    * string, SEC-43). Safe methods always pass.
    */
@@ -443,7 +452,9 @@ export class RequestAuth<U, R> {
     const allowed = o.trustedOrigins.length > 0 ? o.trustedOrigins : self === null ? [] : [self];
     const refused = checkRequestOrigin(this.request, allowed);
     if (refused) return { ok: false, reason: refused };
-    if (hasJsonBody(this.request)) return { ok: true };
+    // A JSON body cannot come cross-site without a CORS preflight (SEC-46); neither can a request
+    // with no Content-Type at all (an HTML form always sends one), whose Origin was checked above.
+    if (hasJsonBody(this.request) || this.request.headers.get('content-type') === null) return { ok: true };
     const token = this.request.headers.get('x-csrf-token') ?? (await readFormToken());
     const { session } = await this.#resolve();
     const nonce = this.#cookie('lk-csrf');

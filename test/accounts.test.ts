@@ -103,8 +103,14 @@ describe('register', () => {
     assert.ok((await s.accounts.register({ email: 'big@example.com', name: 'A', password: GOOD })).ok);
     for (const email of ['BIG@example.com', 'ᴮᴵᴳ@example.com', 'ｂｉｇ@example.com']) {
       const again = await s.accounts.register({ email, name: 'B', password: GOOD });
-      assert.deepEqual(again, { ok: false, reason: 'exists' }, email);
+      assert.deepEqual(again, { ok: false, reason: 'exists', field: 'email' }, email);
     }
+  });
+
+  it('says which identifier is taken: a username in use gives field username', async (t) => {
+    const s = await setup(t);
+    assert.ok((await s.accounts.register({ email: 'one@example.com', name: 'One', username: 'taken', password: GOOD })).ok);
+    assert.deepEqual(await s.accounts.register({ email: 'two@example.com', name: 'Two', username: 'TAKEN', password: GOOD }), { ok: false, reason: 'exists', field: 'username' });
   });
 
   it('keeps look-alikes that are different addresses apart: mıke is not mike (SEC-18)', async (t) => {
@@ -232,6 +238,17 @@ describe('rehash and import (SEC-03)', () => {
       assert.ok((await s.accounts.importUser({ email, name: scheme, passwordHash: fixture.hash })).ok, scheme);
       assert.ok((await s.accounts.authenticate({ login: email, password: fixture.password })).ok, scheme);
     }
+  });
+
+  it('a legacy hash of a password that is not in NFKC form still verifies, and is rehashed from the NFKC form (SEC-09)', async (t) => {
+    const s = await setup(t);
+    const { pbkdf2Sync } = await import('node:crypto');
+    const typed = 'ｆｕｌｌｗｉｄｔｈ passphrase here'; // NFKC turns the full-width letters into ASCII
+    const hash = `pbkdf2:sha256:1000$salt$${pbkdf2Sync(typed, 'salt', 1000, 32, 'sha256').toString('hex')}`;
+    const imported = await s.accounts.importUser({ email: 'wide@example.com', name: 'W', passwordHash: hash });
+    assert.ok(imported.ok);
+    assert.ok((await s.accounts.authenticate({ login: 'wide@example.com', password: typed })).ok);
+    assert.ok((await s.accounts.authenticate({ login: 'wide@example.com', password: typed.normalize('NFKC') })).ok, 'the NFKC form after the rehash');
   });
 
   it('a wrong password never rewrites the stored hash (SEC-03)', async (t) => {

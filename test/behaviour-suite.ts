@@ -865,6 +865,14 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       assert.equal((await x.fetch('/form', form(tokenX))).status, 200);
     });
 
+    it('lets a POST without Content-Type through on the origin check alone, as curl -X POST sends it (SEC-45)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      assert.equal((await client.fetch('/form', { method: 'POST' })).status, 200);
+      assert.equal((await client.fetch('/form', { method: 'POST', headers: { origin: 'https://evil.example' } })).status, 403);
+    });
+
     it('accepts the token in the X-CSRF-Token header', async (t) => {
       const s = await setup(t);
       const client = s.client();

@@ -41,3 +41,13 @@ describe('a request whose URL does not parse (malformed Host) is refused cleanly
     assert.equal(res.status, 303);
   });
 });
+
+describe('guard option next (POST-only routes)', () => {
+  it('sends the user back to the given path instead of the request URL', async () => {
+    const m = createLoginManager<{ id: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null, refreshView: '/reauth', loginView: '/login' });
+    const a = m.forRequest(new Request('http://localhost/account/password', { method: 'POST', headers: { accept: 'text/html' } }));
+    assert.equal((await a.needsRefresh({ next: '/account' })).headers.get('location'), '/reauth?next=%2Faccount');
+    assert.equal((await a.unauthorized({ next: '/account' })).headers.get('location'), '/login?next=%2Faccount');
+    await assert.rejects(a.unauthorized({ next: '//evil.com' }), TypeError);
+  });
+});

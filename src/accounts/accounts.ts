@@ -39,7 +39,8 @@ export type FieldErrors = Readonly<Record<string, string>>;
 export type RegisterResult =
   | { readonly ok: true; readonly user: UserRecord }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
-  | { readonly ok: false; readonly reason: 'exists' };
+  /** The canonical email or username belongs to another account already; `field` says which. */
+  | { readonly ok: false; readonly reason: 'exists'; readonly field: 'email' | 'username' };
 
 export type AuthenticateResult =
   | { readonly ok: true; readonly user: UserRecord }
@@ -168,7 +169,7 @@ export class Accounts {
       name: name.value,
       passwordHash: await this.#hasher.hash(password.password),
     });
-    if (user === null) return { ok: false, reason: 'exists' };
+    if (user === null) return this.#taken(email.value);
     this.#events.emit('registered', { user });
     return { ok: true, user };
   }
@@ -183,7 +184,8 @@ export class Accounts {
     if (!login.ok) return { ok: false, reason: 'malformed', errors: { login: login.reason } };
     const limits = this.#policy.limits(input.password);
     if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
-    const password = normalizePassword(input.password as string);
+    const raw = input.password as string;
+    const password = normalizePassword(raw);
     const ip = input.ip ?? null;
     return this.#serialized(login.value, ip, async () => {
       if (this.#throttle) {
@@ -193,7 +195,7 @@ export class Accounts {
           return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
         }
       }
-      return this.#verify(login.value, password, ip);
+      return this.#verify(login.value, password, raw, ip);
     });
   }
 
@@ -219,7 +221,7 @@ export class Accounts {
     }
   }
 
-  async #verify(login: string, password: string, ip: string | null): Promise<AuthenticateResult> {
+  async #verify(login: string, password: string, raw: string, ip: string | null): Promise<AuthenticateResult> {
     const user = await this.#users.getUserByLogin(login);
     let failure: 'unknown' | 'password' | 'inactive' | null = null;
     let rehash = false;
@@ -227,7 +229,12 @@ export class Accounts {
       await this.#hasher.verifyDummy(password);
       failure = 'unknown';
     } else {
-      const verdict = await this.#hasher.verify(password, user.passwordHash);
+      let verdict = await this.#hasher.verify(password, user.passwordHash);
+      // Hashes imported from werkzeug, Django or bcrypt were made from the password as typed, not
+      // its NFKC form (SEC-09): try that too, then the rehash below stores the NFKC form.
+      if (!verdict.ok && raw !== password && !/^\$(argon2|scrypt\$)/.test(user.passwordHash)) {
+        verdict = await this.#hasher.verify(raw, user.passwordHash);
+      }
       rehash = verdict.needsRehash;
       if (!verdict.ok) failure = 'password';
       else if (!user.isActive) failure = 'inactive';
@@ -317,7 +324,13 @@ export class Accounts {
       passwordHash: input.passwordHash,
       isActive: input.isActive !== false,
     });
-    return user === null ? { ok: false, reason: 'exists' } : { ok: true, user };
+    return user === null ? this.#taken(email.value) : { ok: true, user };
+  }
+
+  /** Which identifier a refused insert collided on: one extra read, on the conflict path only. */
+  async #taken(emailCanonical: string): Promise<RegisterResult> {
+    const owner = await this.#users.getUserByLogin(emailCanonical);
+    return { ok: false, reason: 'exists', field: owner !== null && owner.emailCanonical === emailCanonical ? 'email' : 'username' };
   }
 
   /** Replaces an outdated hash; a failed write never fails the login (SEC-03). */

@@ -1,0 +1,114 @@
+/**
+ * The reference app (app-contract.md): the login manager, throttle and accounts on the stores the
+ * configuration opened, and every route, on Hono. Middleware order, outermost first:
+ * 1. security headers, on every answer including errors (SEC-64);
+ * 2. latchkey: `c.var.auth`, cookies committed after the handler, store failures as 503;
+ * 3. the method table: 404 / 405 before any body is read (SEC-65);
+ * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler.
+ * Errors that escape a handler: a store or hasher that is down is a 503 with `Retry-After`; anything
+ * else is a 500 with a generic message and a request id, logged with its stack (SEC-66).
+ *
+ * @module app/app
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { createAccounts, createLoginManager, createLoginThrottle, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
+import { latchkey } from 'latchkey/hono';
+import { APP_NAME, type AppConfig } from './config.ts';
+import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
+import { methodTable, securityHeaders } from './middleware.ts';
+import { STYLESHEET_URL } from './static.ts';
+import { accountRoutes } from './routes/account.ts';
+import { authRoutes } from './routes/auth.ts';
+import { healthRoute } from './routes/health.ts';
+import { pageRoutes } from './routes/pages.ts';
+import type { AppStores } from './stores.ts';
+
+/** A structured log line (SEC-70: JSON, so a value cannot forge a line). */
+export type LogEntry = Record<string, unknown>;
+
+export interface CreateAppOptions {
+  readonly config: AppConfig;
+  readonly stores: AppStores;
+  /** The clock of the login manager and the throttle, ms since the epoch. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Where error lines go. Default: one JSON line on stderr. */
+  readonly log?: (entry: LogEntry) => void;
+}
+
+export interface App {
+  readonly app: Hono<AppEnv>;
+  readonly manager: LoginManager<UserRecord>;
+  readonly accounts: Accounts;
+}
+
+function logToStderr(entry: LogEntry): void {
+  process.stderr.write(`${JSON.stringify(entry)}\n`);
+}
+
+/** Builds the app; nothing listens until the caller serves `app.fetch`. */
+export async function createApp(options: CreateAppOptions): Promise<App> {
+  const { config, stores } = options;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? logToStderr;
+
+  let accounts: Accounts | undefined;
+  const manager = createLoginManager<UserRecord>({
+    store: stores.sessions,
+    secret: config.secretKey,
+    loadUser: (id) => (accounts as Accounts).loadUser(id),
+    loginView: '/login',
+    refreshView: '/reauth',
+    trustProxy: config.trustProxy,
+    trustedOrigins: [config.publicUrl],
+    idleTimeout: config.idleTimeout,
+    absoluteTimeout: config.absoluteTimeout,
+    rememberDuration: config.rememberDuration,
+    now,
+  });
+  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now });
+  accounts = createAccounts({
+    users: stores.users,
+    throttle,
+    manager,
+    policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
+  });
+
+  const deps: Deps = { config, stores, manager, accounts };
+  const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];
+
+  const app = new Hono<AppEnv>();
+  app.use(securityHeaders(), latchkey(manager) as unknown as Handler, methodTable(routes));
+  for (const route of routes) {
+    for (const method of ['GET', 'POST'] as const) {
+      const chain = route[method];
+      if (chain) app.on(method, route.path, ...(chain as [Handler, ...Handler[]]));
+    }
+  }
+  app.notFound((c) => problem(c, 404, 'Page not found.'));
+  app.onError((error, c) => {
+    const asJson = wantsJson(c.req.raw);
+    if (isServiceUnavailable(error)) {
+      return plainError(asJson, 503, 'The service is temporarily unavailable. Please try again shortly.', { 'retry-after': '5' });
+    }
+    const requestId = randomUUID();
+    log({ level: 'error', time: new Date().toISOString(), request_id: requestId, method: c.req.method, path: c.req.path, error: error.name, message: error.message, stack: error.stack });
+    return plainError(asJson, 500, `Something went wrong on our side. If it keeps happening, quote request id ${requestId}.`, {}, requestId);
+  });
+  return { app, manager, accounts };
+}
+
+/**
+ * The 500 and 503 pages: no stack, no error message, no path (SEC-66), only an id to find the log
+ * line. Built without the layout, which reads the session: the store may be what failed. The
+ * message is ours, never the error's, so it needs no escaping.
+ */
+function plainError(asJson: boolean, status: number, message: string, headers: Record<string, string>, requestId?: string): Response {
+  const all = { 'cache-control': 'no-store', ...headers };
+  if (asJson) {
+    const body = requestId ? { message, request_id: requestId } : { message };
+    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...all } });
+  }
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Error · Latchkey</title><link rel="stylesheet" href="${STYLESHEET_URL}"></head><body><main class="content"><section class="card narrow error-page"><p class="status">Error ${status}</p><h1>${message}</h1><p><a href="/">Back to the home page</a></p></section></main></body></html>`;
+  return new Response(body, { status, headers: { 'content-type': 'text/html; charset=utf-8', ...all } });
+}

@@ -1,0 +1,126 @@
+/**
+ * The command line's grammar: the commands, their options, the usage text and the parsing of
+ * `process.argv`, with every mistake turned into a {@link CliError} of exit status 2 (the usage
+ * convention of BSD `sysexits` and GNU tools: 2 is "you called it wrong", 1 is "it failed").
+ *
+ * @module app/cli/args
+ */
+import { parseArgs } from 'node:util';
+
+/** An expected failure: one line for stderr and the exit status; never a stack trace. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  /** Printed after the message (the usage of the command, for usage errors). */
+  readonly detail: string | null;
+
+  constructor(message: string, exitCode = 1, detail: string | null = null) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+    this.detail = detail;
+  }
+}
+
+/** The user pressed Ctrl-C (or Ctrl-D at an empty prompt): 130 is 128 + SIGINT, as shells report it. */
+export class Interrupted extends CliError {
+  constructor() {
+    super('interrupted', 130);
+  }
+}
+
+interface CommandSpec {
+  readonly synopsis: string;
+  readonly summary: string;
+  readonly options: Readonly<Record<string, { type: 'string'; required: boolean }>>;
+  /** How many positional arguments, and their name in the synopsis. */
+  readonly positionals: readonly string[];
+}
+
+const COMMANDS = {
+  'create-user': {
+    synopsis: 'create-user --email E [--name N] [--username U]',
+    summary: 'creates an account; the password is the first line of stdin, or prompted twice when stdin is a terminal',
+    options: { email: { type: 'string', required: true }, name: { type: 'string', required: false }, username: { type: 'string', required: false } },
+    positionals: [],
+  },
+  'list-users': {
+    synopsis: 'list-users',
+    summary: 'lists every account: id, email, username, name, active or inactive',
+    options: {},
+    positionals: [],
+  },
+  'revoke-sessions': {
+    synopsis: 'revoke-sessions --email E',
+    summary: 'ends every session and remember-me login of the account ("log out everywhere")',
+    options: { email: { type: 'string', required: true } },
+    positionals: [],
+  },
+  'import-flask-users': {
+    synopsis: 'import-flask-users <users.db>',
+    summary: "imports the users of a Flask-SQLAlchemy database (table user or users); werkzeug, Django, bcrypt and argon2 hashes keep working and become argon2id at each user's next login",
+    options: {},
+    positionals: ['users.db'],
+  },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+/** A parsed command line. */
+export type Invocation =
+  | { readonly command: 'help'; readonly text: string }
+  | { readonly command: CommandName; readonly options: Readonly<Record<string, string | undefined>>; readonly positionals: readonly string[] };
+
+/** The full usage text. */
+export function usage(): string {
+  const lines = ['usage: npm run cli -- <command> [options]', '', 'commands:'];
+  for (const spec of Object.values(COMMANDS)) lines.push(`  ${spec.synopsis}`, `      ${spec.summary}`);
+  lines.push(
+    '',
+    'The configuration is the app\'s: DATA_DIR, DATABASE_URL, SESSION_STORE, PASSWORD_MIN_LENGTH, … (see app/config.ts).',
+    'Exit status: 0 done, 1 failed (the reason is on stderr), 2 wrong usage, 130 interrupted.',
+  );
+  return lines.join('\n');
+}
+
+function commandUsage(name: CommandName): string {
+  const spec: CommandSpec = COMMANDS[name];
+  return `usage: npm run cli -- ${spec.synopsis}\n  ${spec.summary}`;
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** `node:util` explains a bad option in two sentences; the first is the one a user needs. */
+function firstSentence(message: string): string {
+  const end = message.indexOf('. ');
+  return end === -1 ? message : message.slice(0, end + 1);
+}
+
+/** Parses the arguments after the script name. Throws {@link CliError} (status 2) on misuse. */
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw new CliError('no command given', 2, usage());
+  if (first === '--help' || first === '-h' || first === 'help') return { command: 'help', text: usage() };
+  if (!isCommand(first)) {
+    const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command "${first}"`;
+    throw new CliError(what, 2, usage());
+  }
+  if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', text: commandUsage(first) };
+  const spec: CommandSpec = COMMANDS[first];
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    const options = Object.fromEntries(Object.keys(spec.options).map((key) => [key, { type: 'string' as const }]));
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new CliError(`${first}: ${firstSentence((error as Error).message)}`, 2, commandUsage(first));
+  }
+  for (const [key, option] of Object.entries(spec.options)) {
+    if (option.required && parsed.values[key] === undefined) throw new CliError(`${first}: --${key} is required`, 2, commandUsage(first));
+  }
+  if (parsed.positionals.length !== spec.positionals.length) {
+    const expected = spec.positionals.length === 0 ? 'no arguments' : spec.positionals.map((p) => `<${p}>`).join(' ');
+    throw new CliError(`${first}: expected ${expected}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}`, 2, commandUsage(first));
+  }
+  return { command: first, options: parsed.values as Record<string, string | undefined>, positionals: parsed.positionals };
+}

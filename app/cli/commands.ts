@@ -1,0 +1,93 @@
+/**
+ * The commands of the reference app's command line. Each takes the parsed invocation and the
+ * opened accounts, writes what it did to `out`, and throws {@link CliError} for what went wrong;
+ * app/cli.ts owns the configuration, the stores and the exit status.
+ *
+ * @module app/cli/commands
+ */
+import { canonicalizeEmail, canonicalizeUsername } from 'latchkey';
+import type { Accounts, LoginManager, UserRecord, UserStore } from 'latchkey';
+import { CliError } from './args.ts';
+import type { FlaskUsers } from './flask-users.ts';
+import { importFlaskUsers } from './import-flask.ts';
+
+/** What the commands work on: the app's own stores, opened by app/cli.ts. */
+export interface CliContext {
+  readonly accounts: Accounts;
+  readonly users: UserStore;
+  readonly manager: LoginManager<UserRecord>;
+  readonly out: (line: string) => void;
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * Checks the identifiers before the password is asked for, so that nobody types a password twice
+ * to learn that the address is taken; `register` still decides (the unique index, R-04).
+ */
+export async function checkNewAccount(context: CliContext, email: string, username: string | undefined): Promise<void> {
+  const problems: string[] = [];
+  const canonical = canonicalizeEmail(email);
+  if (!canonical.ok) problems.push(`create-user: email: ${canonical.reason}`);
+  else if ((await context.users.getUserByLogin(canonical.value)) !== null) problems.push(`create-user: ${email} is already registered`);
+  if (username !== undefined && username !== '') {
+    const checked = canonicalizeUsername(username);
+    if (!checked.ok) problems.push(`create-user: username: ${checked.reason}`);
+    else if ((await context.users.getUserByLogin(checked.value)) !== null) problems.push(`create-user: the username ${username} is already registered`);
+  }
+  if (problems.length > 0) throw new CliError(problems.join('\n'));
+}
+
+/** `create-user`: registration under the full password policy. */
+export async function createUser(context: CliContext, input: { email: string; name?: string; username?: string; password: string }): Promise<void> {
+  const username = input.username === '' ? undefined : input.username;
+  // Registration needs a display name; the CLI defaults it as the Flask import does.
+  const name = input.name ?? username ?? input.email.slice(0, Math.max(input.email.lastIndexOf('@'), 0)).trim();
+  const result = await context.accounts.register({ email: input.email, name, username, password: input.password });
+  if (result.ok) {
+    context.out(`created user ${result.user.id} <${result.user.email}>`);
+    return;
+  }
+  if (result.reason === 'exists') throw new CliError(`create-user: ${input.email}${username ? ` or the username ${username}` : ''} is already registered`);
+  throw new CliError(Object.entries(result.errors).map(([field, reason]) => `create-user: ${field}: ${reason}`).join('\n'));
+}
+
+/** `list-users`: every account, in id order, as aligned columns under a header. */
+export async function listUsers(context: CliContext): Promise<void> {
+  const page = 1000;
+  const rows: string[][] = [];
+  for (let offset = 0; ; offset += page) {
+    const batch = await context.users.listUsers({ limit: page, offset });
+    for (const user of batch) rows.push([user.id, user.email, user.username ?? '-', user.name, user.isActive ? 'active' : 'inactive']);
+    if (batch.length < page) break;
+  }
+  if (rows.length === 0) {
+    context.out('0 users');
+    return;
+  }
+  const table = [['id', 'email', 'username', 'name', 'status'], ...rows];
+  const width = (cell: string): number => [...cell].length;
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => width(row[column]!))));
+  for (const row of table) {
+    context.out(row.map((cell, column) => (column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - width(cell)))).join('  '));
+  }
+}
+
+/** `revoke-sessions`: "log out everywhere" for one account. */
+export async function revokeSessions(context: CliContext, email: string): Promise<void> {
+  const canonical = canonicalizeEmail(email);
+  if (!canonical.ok) throw new CliError(`revoke-sessions: email: ${canonical.reason}`);
+  const user = await context.users.getUserByLogin(canonical.value);
+  // getUserByLogin also matches usernames; an address never is one (usernames have no "@").
+  if (user === null) throw new CliError(`revoke-sessions: no account with the email address ${email}`);
+  const ended = await context.manager.revokeUserSessions(user.id);
+  context.out(`revoked ${plural(ended.sessions, 'session')} and ${plural(ended.rememberTokens, 'remember-me login')} of user ${user.id} <${user.email}>`);
+}
+
+/** `import-flask-users`: the summary, then one line per skipped row and per note. */
+export async function importUsers(context: CliContext, source: FlaskUsers): Promise<void> {
+  const report = await importFlaskUsers(source, context.accounts, context.users);
+  context.out(`imported ${plural(report.imported, 'user')}, skipped ${report.skipped.length}`);
+  for (const { id, reason } of report.skipped) context.out(`  row ${id}: ${reason}`);
+  for (const { id, note } of report.notes) context.out(`  row ${id}: ${note}`);
+}

@@ -1,0 +1,83 @@
+/**
+ * The import of a Flask app's users (`import-flask-users`): each row becomes an account through
+ * `Accounts.importUser`, its hash stored as is, so that its owner logs in with the old password
+ * and the hash becomes argon2id at that login. A row is skipped, with the reason, when it has no
+ * usable email address (latchkey accounts need one; a username is kept beside it), when its
+ * password column holds anything but a hash the hasher verifies (never a plain-text password), or
+ * when its address is already registered; so a second run imports nothing.
+ *
+ * @module app/cli/import-flask
+ */
+import { canonicalizeEmail, canonicalizeUsername } from 'latchkey';
+import type { Accounts, UserStore } from 'latchkey';
+import type { FlaskUserRow, FlaskUsers } from './flask-users.ts';
+import { checkHashFormat } from './hash-format.ts';
+
+export interface ImportReport {
+  readonly imported: number;
+  readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }>;
+  /** Rows imported with a change worth knowing (a username that could not be kept). */
+  readonly notes: ReadonlyArray<{ readonly id: string; readonly note: string }>;
+}
+
+type Plan =
+  | { readonly ok: true; readonly email: string; readonly canonical: string; readonly username: string | null; readonly name: string; readonly passwordHash: string; readonly note: string | null }
+  | { readonly ok: false; readonly reason: string };
+
+/** Imports every row of `source`, one after another (the store decides uniqueness). */
+export async function importFlaskUsers(source: FlaskUsers, accounts: Accounts, users: UserStore): Promise<ImportReport> {
+  let imported = 0;
+  const skipped: Array<{ id: string; reason: string }> = [];
+  const notes: Array<{ id: string; note: string }> = [];
+  for (const row of source.rows) {
+    const plan = await planRow(row, users);
+    if (!plan.ok) {
+      skipped.push({ id: row.id, reason: plan.reason });
+      continue;
+    }
+    const result = await accounts.importUser({
+      email: plan.email,
+      name: plan.name,
+      username: plan.username ?? undefined,
+      passwordHash: plan.passwordHash,
+      isActive: row.isActive,
+    });
+    if (result.ok) {
+      imported++;
+      if (plan.note !== null) notes.push({ id: row.id, note: plan.note });
+    } else if (result.reason === 'exists') {
+      skipped.push({ id: row.id, reason: 'already registered' });
+    } else {
+      skipped.push({ id: row.id, reason: Object.entries(result.errors).map(([field, why]) => `${field}: ${why}`).join('; ') });
+    }
+  }
+  return { imported, skipped, notes };
+}
+
+/** What to store for one row, or why it is skipped. Reads the store; writes nothing. */
+async function planRow(row: FlaskUserRow, users: UserStore): Promise<Plan> {
+  // Some tutorials have only `username`, and people type their address into it.
+  const email = row.email ?? (row.username?.includes('@') ? row.username : null);
+  if (email === null) return { ok: false, reason: 'no email address' };
+  const canonical = canonicalizeEmail(email);
+  if (!canonical.ok) return { ok: false, reason: canonical.reason };
+  const hash = checkHashFormat(row.password);
+  if (!hash.ok) return { ok: false, reason: hash.reason };
+  if ((await users.getUserByLogin(canonical.value)) !== null) return { ok: false, reason: 'already registered' };
+
+  let username: string | null = null;
+  let note: string | null = null;
+  if (row.username !== null && row.username !== email) {
+    const checked = canonicalizeUsername(row.username);
+    if (checked.ok) {
+      if ((await users.getUserByLogin(checked.value)) === null) username = row.username;
+      else note = 'imported without its username (another account has it)';
+    } else {
+      // A username that is this same address says nothing more; anything else is worth a note.
+      const asEmail = canonicalizeEmail(row.username);
+      if (!asEmail.ok || asEmail.value !== canonical.value) note = `imported without its username (${checked.reason})`;
+    }
+  }
+  const name = row.name ?? (row.username !== null && !row.username.includes('@') ? row.username : email.slice(0, email.lastIndexOf('@')).trim());
+  return { ok: true, email, canonical: canonical.value, username, name, passwordHash: row.password as string, note };
+}

@@ -1,0 +1,93 @@
+/**
+ * `npm start`: the reference app on @hono/node-server (app-contract.md, "Starting it").
+ * Configuration problems and a database that cannot be opened stop start-up with one line each
+ * on stderr and exit code 1. `PORT=0` takes a free port; the line printed names the real one.
+ * SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most 10 s, then close what
+ * is left), close the stores, exit 0. An unhandled rejection is logged and the process goes on
+ * serving (SEC-66).
+ *
+ * @module app/main
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { openStores, type AppStores } from './stores.ts';
+
+/** How long in-flight requests get to finish at shutdown: well under the usual 30 s SIGKILL grace. */
+const DRAIN_MS = 10_000;
+
+process.on('unhandledRejection', (reason) => {
+  const error = reason instanceof Error ? { error: reason.name, message: reason.message, stack: reason.stack } : { reason: String(reason) };
+  process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), event: 'unhandled_rejection', ...error })}\n`);
+});
+
+function fail(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
+
+// Installed before anything is opened, so that a signal during start-up still ends cleanly.
+let server: Server | null = null;
+let stores: AppStores | null = null;
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
+  if (server) {
+    const listening = server;
+    const force = setTimeout(() => listening.closeAllConnections(), DRAIN_MS);
+    // close() stops accepting and closes the keep-alive connections idle at that moment; one
+    // busy then goes idle once its answer is sent, and would otherwise wait out its 5 s keep-alive.
+    const idle = setInterval(() => listening.closeIdleConnections(), 100);
+    await new Promise<void>((resolve) => listening.close(() => resolve()));
+    clearTimeout(force);
+    clearInterval(idle);
+  }
+  await stores?.close().catch((error: Error) => process.stderr.write(`closing the stores failed: ${error.message}\n`));
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+const loaded = loadConfig(process.env);
+if (!loaded.ok) {
+  for (const problem of loaded.problems) process.stderr.write(`${problem}\n`);
+  process.exit(1);
+}
+let config = loaded.config;
+for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+
+stores = await openStores(config).catch((error: Error) => fail(error.message));
+const opened = stores;
+
+// The server listens first, so that PORT=0 is resolved before the app is built: the app's origin
+// (PUBLIC_URL's default, which the CSRF check compares with `Origin`) needs the real port.
+let handle: ((request: Request, env: unknown) => Response | Promise<Response>) | null = null;
+const listening = serve({
+  fetch: (request, env) => (handle ? handle(request, env) : new Response('Starting', { status: 503, headers: { 'retry-after': '1' } })),
+  port: config.port,
+  hostname: config.host,
+}) as Server;
+try {
+  await Promise.race([once(listening, 'listening'), once(listening, 'error').then(([error]) => Promise.reject(error))]);
+} catch (error) {
+  await opened.close().catch(() => {});
+  fail(`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`);
+}
+server = listening;
+const port = (listening.address() as AddressInfo).port;
+if (config.port === 0) {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  config = Object.freeze({ ...config, port, publicUrl: process.env.PUBLIC_URL ? config.publicUrl : `http://${host}:${port}` });
+}
+const { app } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
+  await opened.close().catch(() => {});
+  return fail(`cannot start the app: ${error.message}`);
+});
+handle = (request, env) => app.fetch(request, env);
+const shown = config.host.includes(':') ? `[${config.host}]` : config.host;
+process.stdout.write(`latchkey reference app on http://${shown}:${port}\n`);

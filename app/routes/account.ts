@@ -1,0 +1,110 @@
+/**
+ * The account page and its three actions (app-contract.md): change the password, log out every
+ * other session, log out one session. The actions need a fresh login (SEC-35): a login restored
+ * from remember-me, or older than the fresh window, is sent to `/reauth` (JSON: 403). Anonymous
+ * visitors are sent to log in before anything else is read, the CSRF check included, so that a
+ * form left open past the session's end leads to the login page rather than to a 403.
+ *
+ * @module app/routes/account
+ */
+import type { SessionInfo } from 'latchkey';
+import { freshLoginRequired, loginRequired } from 'latchkey/hono';
+import { readInput, text } from '../body.ts';
+import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
+import { csrf } from '../middleware.ts';
+import { accountPage } from '../views/account.ts';
+import { describeDevice } from '../views/device.ts';
+
+/** Session ids are 16 random bytes in base64url (latchkey's token format): anything else names no session. */
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+function sessionJson(s: SessionInfo) {
+  return {
+    id: s.id,
+    current: s.current,
+    device: describeDevice(s.userAgent),
+    ip_address: s.ipAddress,
+    created_at: new Date(s.createdAt).toISOString(),
+    last_seen_at: new Date(s.lastSeenAt).toISOString(),
+    remembered: s.remembered,
+  };
+}
+
+export function accountRoutes(deps: Deps): Route[] {
+  const { accounts, config } = deps;
+  const guard = csrf();
+  const login = loginRequired();
+  // The fresh-only routes are POST-only: after re-authenticating, come back to the account page.
+  const fresh = freshLoginRequired({ next: '/account' });
+
+  async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
+    const auth = c.var.auth;
+    const user = (await auth.user())!;
+    const sessions = await auth.listSessions();
+    const isFresh = await auth.isFresh();
+    if (isJson(c)) {
+      return json(c, status, {
+        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username },
+        fresh: isFresh,
+        sessions: sessions.map(sessionJson),
+      });
+    }
+    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, errors }), status);
+  }
+
+  async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {
+    if (isJson(c)) return json(c, 200, { message, ...extra });
+    c.var.auth.flash(message, 'success');
+    return redirect(c, '/account');
+  }
+
+  async function changePassword(c: AppContext): Promise<Response> {
+    const auth = c.var.auth;
+    const user = (await auth.user())!;
+    const input = c.var.input;
+    const result = await accounts.changePassword({
+      userId: user.id,
+      currentPassword: text(input, 'current_password') ?? '',
+      newPassword: text(input, 'new_password') ?? '',
+      auth,
+      ip: auth.clientIp,
+    });
+    if (result.ok) {
+      const n = result.sessionsEnded;
+      return done(c, `Your password has been changed. ${n === 1 ? '1 other session was' : `${n} other sessions were`} logged out.`, { sessions_ended: n });
+    }
+    if (result.reason === 'throttled') {
+      return problem(c, 429, throttledMessage(result.retryAfter), { headers: { 'retry-after': String(result.retryAfter) } });
+    }
+    const errors = Object.assign(fieldErrors(), result.errors);
+    if (isJson(c)) return json(c, 400, { message: Object.values(errors).join(' '), errors });
+    return show(c, 400, errors);
+  }
+
+  async function revokeOthers(c: AppContext): Promise<Response> {
+    const n = await c.var.auth.revokeOtherSessions();
+    return done(c, n === 1 ? 'Logged out 1 other session.' : `Logged out ${n} other sessions.`, { sessions_ended: n });
+  }
+
+  async function revokeOne(c: AppContext): Promise<Response> {
+    const auth = c.var.auth;
+    const id = c.req.param('id') ?? '';
+    const current = await auth.session();
+    if (!SESSION_ID.test(id) || !(await auth.revokeSession(id))) return problem(c, 404, 'No such session.');
+    if (id === current?.id) {
+      // Ending this very session is a logout.
+      if (isJson(c)) return json(c, 200, { message: 'Logout successful!' });
+      auth.flash('Logout successful!', 'success');
+      return redirect(c, '/');
+    }
+    return done(c, 'Session ended.');
+  }
+
+  const action = (fields: Parameters<typeof readInput>[0]) => [login, readInput(fields), guard, fresh];
+  return [
+    { path: '/account', GET: [login, (c) => show(c)] },
+    { path: '/account/password', POST: [...action({ current_password: 'text', new_password: 'text', username: 'text' }), changePassword] },
+    { path: '/account/sessions/revoke-others', POST: [...action({}), revokeOthers] },
+    { path: '/account/sessions/:id/revoke', POST: [...action({}), revokeOne] },
+  ];
+}

@@ -1,0 +1,144 @@
+/**
+ * Registration, login and logout (app-contract.md, "Routes"). Login takes exactly one of `login`,
+ * `email`, `username`; an unknown login, a wrong password and an inactive account get the same
+ * 401, same body and headers (SEC-13; the accounts module makes the cost the same too, SEC-14).
+ * Registration logs the new user in at once (security.md §5.2), so an address already registered
+ * is told as such (409). Browsers get the same texts as flash messages and 303 redirects.
+ *
+ * @module app/routes/auth
+ */
+import { isServiceUnavailable } from 'latchkey';
+import { loginRequired } from 'latchkey/hono';
+import { readInput, text, type Input } from '../body.ts';
+import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
+import { csrf } from '../middleware.ts';
+import { loginPage, registerPage } from '../views/auth.ts';
+import { reauthRoute } from './reauth.ts';
+
+const INVALID = 'Invalid username or password.';
+const EXISTS = 'Email already registered. Login instead';
+const LOGIN_FIELDS = ['login', 'email', 'username'] as const;
+
+export function authRoutes(deps: Deps): Route[] {
+  const { accounts, config } = deps;
+  const guard = csrf();
+
+  async function showLogin(c: AppContext, status = 200, form: { login?: string; remember?: boolean; errors?: FieldErrors } = {}, headers: Record<string, string> = {}) {
+    const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
+    return page(c, (v) => loginPage({ csrf: v.csrf, next, ...form }), status, headers);
+  }
+
+  async function loginFailed(c: AppContext, status: number, message: string, form: { login: string; remember: boolean; errors?: FieldErrors }, headers: Record<string, string> = {}) {
+    if (isJson(c)) return json(c, status, form.errors ? { message, errors: form.errors } : { message }, headers);
+    c.var.auth.flash(message, 'error'); // shown at once by the re-rendered form, as a flash
+    return showLogin(c, status, form, headers);
+  }
+
+  async function postLogin(c: AppContext): Promise<Response> {
+    const auth = c.var.auth;
+    const input = c.var.input;
+    const given = LOGIN_FIELDS.filter((name) => input.fields[name] !== undefined);
+    const field = given[0] ?? 'login';
+    const login = text(input, field) ?? '';
+    const password = text(input, 'password') ?? '';
+    const remember = input.fields.remember === true;
+    const errors = fieldErrors();
+    if (given.length > 1) errors[given[1] as string] = 'Send only one of login, email or username.';
+    if (login === '') errors[field] = 'Enter your email address or username.';
+    if (password === '') errors.password = 'Enter your password.';
+    if (Object.keys(errors).length > 0) return loginFailed(c, 400, 'Some fields are not valid.', { login, remember, errors });
+
+    const result = await accounts.authenticate({ login, password, ip: auth.clientIp });
+    if (result.ok && (await auth.login(result.user, { remember }))) {
+      if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
+      auth.flash('Login successful!', 'success');
+      return redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
+    }
+    if (result.ok || result.reason === 'invalid') return loginFailed(c, 401, INVALID, { login, remember });
+    if (result.reason === 'throttled') {
+      return loginFailed(c, 429, throttledMessage(result.retryAfter), { login, remember }, { 'retry-after': String(result.retryAfter) });
+    }
+    const renamed = fieldErrors();
+    for (const [name, reason] of Object.entries(result.errors)) renamed[name === 'login' ? field : name] = reason;
+    return loginFailed(c, 400, Object.values(renamed).join(' '), { login, remember, errors: renamed });
+  }
+
+  async function showRegister(c: AppContext, status = 200, form: { input?: Input; errors?: FieldErrors } = {}) {
+    const kept = (name: string) => (form.input ? text(form.input, name) : undefined);
+    return page(
+      c,
+      (v) => registerPage({ csrf: v.csrf, minLength: config.passwordMinLength, email: kept('email'), name: kept('name'), username: kept('username'), errors: form.errors }),
+      status,
+    );
+  }
+
+  async function postRegister(c: AppContext): Promise<Response> {
+    const auth = c.var.auth;
+    const input = c.var.input;
+    const username = text(input, 'username');
+    const result = await accounts.register({
+      email: text(input, 'email') ?? '',
+      name: text(input, 'name') ?? '',
+      password: text(input, 'password') ?? '',
+      username: username === '' ? undefined : username,
+    });
+    if (result.ok) {
+      await auth.login(result.user);
+      if (isJson(c)) return json(c, 201, { message: 'Registration successful!', user_id: Number(result.user.id) });
+      auth.flash('Registration successful!', 'success');
+      return redirect(c, '/dashboard');
+    }
+    if (result.reason === 'invalid') {
+      const errors = Object.assign(fieldErrors(), result.errors);
+      if (isJson(c)) return json(c, 400, { message: Object.values(errors).join(' '), errors });
+      return showRegister(c, 400, { input, errors });
+    }
+    if (result.field === 'username') {
+      // The unique index refused the username, not the address.
+      const errors = Object.assign(fieldErrors(), { username: 'This username is taken. Choose another one.' });
+      if (isJson(c)) return json(c, 409, { message: 'Username already taken.', errors });
+      return showRegister(c, 409, { input, errors });
+    }
+    if (isJson(c)) return json(c, 409, { message: EXISTS });
+    auth.flash(EXISTS, 'info');
+    return redirect(c, '/login');
+  }
+
+
+  async function postLogout(c: AppContext): Promise<Response> {
+    try {
+      await c.var.auth.logout();
+    } catch (error) {
+      if (!isServiceUnavailable(error)) throw error;
+      // security.md §5.6: say the server could not end the session; this browser's cookies are cleared anyway.
+      return problem(c, 503, 'The server could not end your session right now; this browser is logged out. Try again shortly to end it on the server.', {
+        headers: { 'retry-after': '5' },
+      });
+    }
+    if (isJson(c)) return json(c, 200, { message: 'Logout successful!' });
+    c.var.auth.flash('Logout successful!', 'success');
+    return redirect(c, '/');
+  }
+
+  /** GET of a form page: logged-in users go to the dashboard; API clients get the fields to send. */
+  const formPage = (fields: string, show: (c: AppContext) => Promise<Response>) => async (c: AppContext) => {
+    if (await c.var.auth.user()) return redirect(c, '/dashboard');
+    if (isJson(c)) return json(c, 200, { message: `POST ${fields} as JSON to this URL.` });
+    return show(c);
+  };
+
+  return [
+    {
+      path: '/register',
+      GET: [formPage('email, name, password (and optionally username)', (c) => showRegister(c))],
+      POST: [readInput({ email: 'text', name: 'text', username: 'text', password: 'text' }), guard, postRegister],
+    },
+    {
+      path: '/login',
+      GET: [formPage('login (or email, or username), password and optionally remember (true or false)', (c) => showLogin(c))],
+      POST: [readInput({ login: 'text', email: 'text', username: 'text', password: 'text', remember: 'flag', next: 'text' }), guard, postLogin],
+    },
+    { path: '/logout', POST: [readInput({}), guard, postLogout] },
+    reauthRoute(deps, guard, loginRequired()),
+  ];
+}

@@ -1,0 +1,89 @@
+/**
+ * The account page: every session of the user (device in plain words, where from, last seen in
+ * UTC, this one marked) with a button to end each other one, "log out other sessions", and the
+ * password change form (SEC-10, SEC-32). When the login is not fresh, it says that these actions
+ * will ask for the password first (SEC-35), rather than letting the user find out after typing.
+ *
+ * @module app/views/account
+ */
+import { html } from 'hono/html';
+import type { SessionInfo, UserRecord } from 'latchkey';
+import { describeDevice, formatUtc } from './device.ts';
+import { field, otherErrors, type Errors } from './forms.ts';
+import { csrfField, type Html, type PageContent } from './layout.ts';
+
+export interface AccountView {
+  readonly user: UserRecord;
+  readonly sessions: readonly SessionInfo[];
+  readonly csrf: string;
+  readonly fresh: boolean;
+  readonly minLength: number;
+  readonly errors?: Errors;
+}
+
+function sessionItem(s: SessionInfo, csrf: string): Html {
+  const seen = new Date(s.lastSeenAt).toISOString();
+  return html`<li class="session${s.current ? ' current' : ''}">
+      <div class="session-main">
+        <span class="device">${describeDevice(s.userAgent)}</span>
+        ${s.current ? html`<span class="badge">This session</span>` : ''}
+        ${s.remembered ? html`<span class="badge muted">Remembered</span>` : ''}
+      </div>
+      <div class="session-meta">
+        Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time>${s.ipAddress ? html` · from ${s.ipAddress}` : ''}
+        · logged in ${formatUtc(s.createdAt)}
+      </div>
+      ${s.current
+        ? ''
+        : html`<form class="inline" method="post" action="/account/sessions/${s.id}/revoke">
+            ${csrfField(csrf)}<button type="submit" class="button small danger">Log out this session</button>
+          </form>`}
+    </li>`;
+}
+
+export function accountPage(v: AccountView): PageContent {
+  const others = v.sessions.filter((s) => !s.current).length;
+  return {
+    title: 'Your account',
+    body: html`<section class="card">
+      <h1>Your account</h1>
+      <dl class="facts">
+        <dt>Name</dt><dd><bdi>${v.user.name}</bdi></dd>
+        <dt>Email</dt><dd><bdi>${v.user.email}</bdi></dd>
+        ${v.user.username ? html`<dt>Username</dt><dd><bdi>${v.user.username}</bdi></dd>` : ''}
+      </dl>
+      ${v.fresh
+        ? ''
+        : html`<p class="notice">To change your password or end sessions you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
+    </section>
+    <section class="card">
+      <h2>Where you are logged in</h2>
+      <ul class="sessions">${v.sessions.map((s) => sessionItem(s, v.csrf))}</ul>
+      ${others > 0
+        ? html`<form method="post" action="/account/sessions/revoke-others">
+            ${csrfField(v.csrf)}<button type="submit" class="button danger">Log out other sessions (${others})</button>
+          </form>`
+        : html`<p class="aside">You are not logged in anywhere else.</p>`}
+    </section>
+    <section class="card">
+      <h2>Change password</h2>
+      <form method="post" action="/account/password">
+        ${csrfField(v.csrf)}
+        <input type="hidden" name="username" value="${v.user.email}" autocomplete="username">
+        ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true })}
+        ${field({
+          name: 'new_password',
+          label: 'New password',
+          type: 'password',
+          autocomplete: 'new-password',
+          errors: v.errors,
+          required: true,
+          minlength: v.minLength,
+          hint: `At least ${v.minLength} characters. Your other sessions will be logged out.`,
+        })}
+        ${otherErrors(v.errors, ['current_password', 'new_password'])}
+        <button type="submit" class="button primary">Change password</button>
+      </form>
+    </section>`,
+  };
+}

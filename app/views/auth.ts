@@ -1,0 +1,102 @@
+/**
+ * The login, registration and re-authentication pages. Each form posts to its own URL with the
+ * hidden `_csrf` field; the login and re-auth forms carry `next` (already made safe by
+ * `auth.nextTarget`) as a hidden field, so the user lands where they were going.
+ *
+ * @module app/views/auth
+ */
+import { html } from 'hono/html';
+import { field, otherErrors, rememberBox, type Errors } from './forms.ts';
+import { csrfField, type PageContent } from './layout.ts';
+
+/** Longest login we accept: an email address (RFC 5321 §4.5.3.1.3 path limit, 254). */
+const LOGIN_MAX = 254;
+
+export interface LoginForm {
+  readonly csrf: string;
+  readonly next: string;
+  readonly login?: string | undefined;
+  readonly remember?: boolean;
+  readonly errors?: Errors;
+}
+
+export function loginPage(f: LoginForm): PageContent {
+  return {
+    title: 'Log in',
+    body: html`<section class="card narrow">
+      <h1>Log in</h1>
+      <form method="post" action="/login">
+        ${csrfField(f.csrf)}
+        <input type="hidden" name="next" value="${f.next}">
+        ${field({ name: 'login', label: 'Email or username', value: f.login, autocomplete: 'username', errors: f.errors, required: true, maxlength: LOGIN_MAX, autofocus: !f.login })}
+        ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: Boolean(f.login) })}
+        ${rememberBox(f.remember === true, f.errors)}
+        ${otherErrors(f.errors, ['login', 'password', 'remember'])}
+        <button type="submit" class="button primary">Log in</button>
+      </form>
+      <p class="aside">No account yet? <a href="/register">Register</a>.</p>
+    </section>`,
+  };
+}
+
+export interface RegisterForm {
+  readonly csrf: string;
+  readonly minLength: number;
+  readonly email?: string | undefined;
+  readonly name?: string | undefined;
+  readonly username?: string | undefined;
+  readonly errors?: Errors;
+}
+
+export function registerPage(f: RegisterForm): PageContent {
+  return {
+    title: 'Register',
+    body: html`<section class="card narrow">
+      <h1>Create an account</h1>
+      <form method="post" action="/register">
+        ${csrfField(f.csrf)}
+        ${field({ name: 'email', label: 'Email', type: 'email', value: f.email, autocomplete: 'email', errors: f.errors, required: true, maxlength: LOGIN_MAX, autofocus: true })}
+        ${field({ name: 'name', label: 'Name', value: f.name, autocomplete: 'name', errors: f.errors, required: true, maxlength: 100, hint: 'How we greet you.' })}
+        ${field({ name: 'username', label: 'Username (optional)', value: f.username, autocomplete: 'username', errors: f.errors, maxlength: 32, hint: 'Letters, digits, "_", "." and "-"; you can log in with it instead of your email.' })}
+        ${field({
+          name: 'password',
+          label: 'Password',
+          type: 'password',
+          autocomplete: 'new-password',
+          errors: f.errors,
+          required: true,
+          minlength: f.minLength,
+          hint: `At least ${f.minLength} characters. A few unrelated words make a strong, memorable password.`,
+        })}
+        ${otherErrors(f.errors, ['email', 'name', 'username', 'password'])}
+        <button type="submit" class="button primary">Register</button>
+      </form>
+      <p class="aside">Already registered? <a href="/login">Log in</a>.</p>
+    </section>`,
+  };
+}
+
+export interface ReauthForm {
+  readonly csrf: string;
+  readonly next: string;
+  readonly email: string;
+  readonly errors?: Errors;
+}
+
+export function reauthPage(f: ReauthForm): PageContent {
+  return {
+    title: 'Confirm your password',
+    body: html`<section class="card narrow">
+      <h1>Confirm it is you</h1>
+      <p>Changing your password or ending sessions needs your password again: it has been a while since you typed it, or this login was restored from "remember me".</p>
+      <form method="post" action="/reauth">
+        ${csrfField(f.csrf)}
+        <input type="hidden" name="next" value="${f.next}">
+        <input type="hidden" name="username" value="${f.email}" autocomplete="username">
+        ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: true })}
+        ${otherErrors(f.errors, ['password'])}
+        <button type="submit" class="button primary">Confirm</button>
+      </form>
+    </section>`,
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Form pieces: a labelled input with its hint and its error right below it (linked by
+ * `aria-describedby`, marked `aria-invalid`), and the "remember me" checkbox. Values typed by the
+ * user come back into the field after an error, except passwords, which are never echoed.
+ * `autocomplete` tokens (`email`, `username`, `current-password`, `new-password`, `name`) let
+ * password managers fill and save correctly (SEC-07, WHATWG HTML §4.10.18.7).
+ *
+ * @module app/views/forms
+ */
+import { html } from 'hono/html';
+import type { Html } from './layout.ts';
+
+/** Errors by field name, as the routes produce them. */
+export type Errors = Readonly<Record<string, string>> | undefined;
+
+export interface FieldOptions {
+  readonly name: string;
+  readonly label: string;
+  readonly type?: 'text' | 'email' | 'password';
+  /** Kept input; ignored for passwords. */
+  readonly value?: string | undefined;
+  readonly autocomplete: string;
+  readonly errors?: Errors;
+  readonly required?: boolean;
+  readonly hint?: string;
+  readonly minlength?: number;
+  readonly maxlength?: number;
+  readonly autofocus?: boolean;
+}
+
+/** One labelled input. */
+export function field(o: FieldOptions): Html {
+  const type = o.type ?? 'text';
+  const error = o.errors?.[o.name];
+  const id = `f-${o.name}`;
+  const described = [o.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const value = type === 'password' ? undefined : o.value;
+  return html`<div class="field${error ? ' has-error' : ''}">
+      <label for="${id}">${o.label}</label>
+      <input id="${id}" name="${o.name}" type="${type}" autocomplete="${o.autocomplete}"${value ? html` value="${value}"` : ''}${
+        o.required ? html` required` : ''
+      }${o.minlength ? html` minlength="${o.minlength}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${
+        o.autofocus ? html` autofocus` : ''
+      }${type === 'text' ? html` autocapitalize="none" spellcheck="false"` : ''}${described ? html` aria-describedby="${described}"` : ''}${
+        error ? html` aria-invalid="true"` : ''
+      }>
+      ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
+      ${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
+    </div>`;
+}
+
+/** The "remember me" checkbox: unchecked unless the user just ticked it (security.md §5.5). */
+export function rememberBox(checked: boolean, errors: Errors): Html {
+  const error = errors?.remember;
+  return html`<div class="field checkbox">
+      <input id="f-remember" name="remember" type="checkbox" value="on"${checked ? html` checked` : ''}>
+      <label for="f-remember">Remember me on this device</label>
+      ${error ? html`<p class="field-error">${error}</p>` : ''}
+    </div>`;
+}
+
+/** Errors that belong to no field of the form (unknown fields, too many fields). */
+export function otherErrors(errors: Errors, shown: readonly string[]): Html {
+  const rest = Object.entries(errors ?? {}).filter(([name]) => !shown.includes(name));
+  if (rest.length === 0) return html``;
+  return html`<ul class="form-errors" role="alert">${rest.map(([name, reason]) => html`<li><code>${name}</code>: ${reason}</li>`)}</ul>`;
+}

@@ -1,0 +1,94 @@
+/**
+ * The page frame: document head (viewport for phones, the one stylesheet), a nav that shows who
+ * is logged in (name and a logout button) or links to log in and register, the flash messages
+ * (escaped like everything else, one class per category: SEC-50), then the page's own content.
+ * Every value goes through `html```, which escapes it; user names sit in `<bdi>` so that
+ * right-to-left marks in a name cannot reorder the text around it.
+ *
+ * @module app/views/layout
+ */
+import { html } from 'hono/html';
+import type { FlashMessage, UserRecord } from 'latchkey';
+import { STYLESHEET_URL } from '../static.ts';
+
+/** Markup made by `html```: already escaped. */
+export type Html = ReturnType<typeof html>;
+
+/** What a page puts in the frame. */
+export interface PageContent {
+  readonly title: string;
+  readonly body: Html;
+}
+
+/** The visitor, as the frame needs it. */
+export interface FrameVisitor {
+  readonly user: UserRecord | null;
+  readonly csrf: string;
+  readonly flashes: readonly FlashMessage[];
+}
+
+/** Flash categories the stylesheet knows; anything else shows as a plain message. */
+const CATEGORIES = new Set(['message', 'success', 'error', 'info', 'warning']);
+
+/** The hidden CSRF field every form carries (SEC-43). */
+export function csrfField(token: string): Html {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
+/** The logout button: a POST form, since logout changes state (SEC-31, SEC-42). */
+export function logoutButton(token: string, label = 'Log out', style: 'link-button' | 'button' = 'link-button'): Html {
+  return html`<form class="inline" method="post" action="/logout">${csrfField(token)}<button type="submit" class="${style}">${label}</button></form>`;
+}
+
+function nav(user: UserRecord | null, token: string): Html {
+  if (user === null) {
+    return html`<ul class="nav-links">
+        <li><a href="/login">Log in</a></li>
+        <li><a class="button small" href="/register">Register</a></li>
+      </ul>`;
+  }
+  return html`<ul class="nav-links">
+        <li class="who">Signed in as <strong><bdi>${user.name}</bdi></strong></li>
+        <li><a href="/dashboard">Dashboard</a></li>
+        <li><a href="/account">Account</a></li>
+        <li>${logoutButton(token)}</li>
+      </ul>`;
+}
+
+function flashes(list: readonly FlashMessage[]): Html {
+  if (list.length === 0) return html``;
+  return html`<ul class="flashes">
+      ${list.map((f) => {
+        const category = CATEGORIES.has(f.category) ? f.category : 'message';
+        return html`<li class="flash flash-${category}" role="${category === 'error' ? 'alert' : 'status'}">${f.message}</li>`;
+      })}
+    </ul>`;
+}
+
+/** A whole HTML document. */
+export function layout(content: PageContent, visitor: FrameVisitor): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${content.title} · Latchkey</title>
+  <link rel="stylesheet" href="${STYLESHEET_URL}">
+  <link rel="icon" type="image/svg+xml" href="/favicon.ico">
+</head>
+<body>
+  <header class="site-header">
+    <nav class="site-nav" aria-label="Main">
+      <a class="brand" href="/">Latchkey</a>
+      ${nav(visitor.user, visitor.csrf)}
+    </nav>
+  </header>
+  <main class="content">
+    ${flashes(visitor.flashes)}
+    ${content.body}
+  </main>
+  <footer class="site-footer">The latchkey reference app: sessions stored hashed, revocable, timed out.</footer>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,228 @@
+/**
+ * The tables of `latchkey/postgres`, their migrations, and every statement `PostgresStore` runs.
+ * Times are BIGINT ms since the epoch, stamped and compared by the database's clock (R-08) unless
+ * a test injects one; only SHA-256 digests of secrets are stored (SEC-21, SEC-36), and throttle
+ * counters are keyed by keyed hashes, never an email or IP (SEC-69). Keys are `COLLATE "C"`: they
+ * are opaque byte strings, compared byte for byte, and "C" is the cheapest collation to index.
+ *
+ * Every statement starts with {@link CLOCK}, so `$1` is always the clock and `clock.now` the one
+ * time the statement decides with. Only names checked at construction are spliced in; every value
+ * is a parameter (SEC-73).
+ *
+ * @module lib/postgres-schema
+ */
+import type { CounterState } from '../counter-store.ts';
+import type { Session } from '../store.ts';
+import { CLOCK, toMs, withTransaction } from './postgres-pool.ts';
+import type { PostgresPool, PostgresQueryable, Row } from './postgres-pool.ts';
+
+/** The quoted names of one store's tables, and its migration lock key. */
+export interface Tables {
+  readonly meta: string;
+  readonly sessions: string;
+  readonly remember: string;
+  readonly counters: string;
+  /** Unqualified prefix for index names (an index lives in its table's schema). */
+  readonly prefix: string;
+  readonly lockKey: string;
+}
+
+/** Names for `schema` and `prefix`, both checked identifiers. */
+export function tableNames(schema: string, prefix: string): Tables {
+  const table = (name: string) => `"${schema}"."${prefix}${name}"`;
+  return Object.freeze({
+    meta: table('meta'),
+    sessions: table('sessions'),
+    remember: table('remember_tokens'),
+    counters: table('counters'),
+    prefix,
+    lockKey: `latchkey:migrate:${schema}.${prefix}`,
+  });
+}
+
+/**
+ * Migration `n` takes the schema from version `n` to `n + 1`. Append new ones; never edit one that
+ * has shipped. The schema version of a database is the number of migrations applied to it.
+ */
+const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
+  // Version 1: sessions, remember-me series and the throttle's counters, each swept by expires_at (R-09).
+  (t) => `
+    CREATE TABLE IF NOT EXISTS ${t.sessions} (
+      id text COLLATE "C" PRIMARY KEY,
+      secret_hash text NOT NULL,
+      user_id text COLLATE "C" NOT NULL,
+      fresh boolean NOT NULL,
+      remember_series text,
+      identifier text,
+      user_agent text,
+      ip_address text,
+      created_at bigint NOT NULL,
+      last_seen_at bigint NOT NULL,
+      expires_at bigint NOT NULL,
+      absolute_expires_at bigint NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS "${t.prefix}sessions_user_id" ON ${t.sessions} (user_id, created_at);
+    CREATE INDEX IF NOT EXISTS "${t.prefix}sessions_expires_at" ON ${t.sessions} (expires_at);
+    CREATE TABLE IF NOT EXISTS ${t.remember} (
+      series text COLLATE "C" PRIMARY KEY,
+      validator_hash text NOT NULL,
+      previous_hash text,
+      rotated_at bigint,
+      user_id text COLLATE "C" NOT NULL,
+      created_at bigint NOT NULL,
+      expires_at bigint NOT NULL,
+      last_used_at bigint
+    );
+    CREATE INDEX IF NOT EXISTS "${t.prefix}remember_tokens_user_id" ON ${t.remember} (user_id);
+    CREATE INDEX IF NOT EXISTS "${t.prefix}remember_tokens_expires_at" ON ${t.remember} (expires_at);
+    CREATE TABLE IF NOT EXISTS ${t.counters} (
+      key text COLLATE "C" PRIMARY KEY,
+      count integer NOT NULL,
+      first_at bigint NOT NULL,
+      last_at bigint NOT NULL,
+      expires_at bigint NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS "${t.prefix}counters_expires_at" ON ${t.counters} (expires_at);
+  `,
+];
+
+/** The schema version this code reads and writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The recorded version; throws on a version this code does not know (a newer latchkey's). */
+async function readVersion(db: PostgresQueryable, t: Tables): Promise<number> {
+  const { rows } = await db.query(`SELECT value FROM ${t.meta} WHERE key = 'schema_version'`);
+  const value = rows[0]?.value;
+  const version = value === undefined ? 0 : Number(value);
+  if (!Number.isSafeInteger(version) || version < 0 || version > SCHEMA_VERSION) {
+    throw new Error(`${t.meta} says schema version ${String(value)}; this latchkey knows ${SCHEMA_VERSION}: upgrade latchkey`);
+  }
+  return version;
+}
+
+/**
+ * Creates or upgrades the tables. Already current: one SELECT, no lock, and no CREATE privilege
+ * needed (so the app may run as a role that cannot create tables, once a deploy has migrated).
+ * Otherwise one transaction under a transaction-scoped advisory lock keyed by schema and prefix,
+ * so two instances starting at once take turns (concurrent `CREATE TABLE IF NOT EXISTS` can
+ * otherwise fail on pg_type's unique index), and a failure leaves nothing half-made.
+ */
+export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
+  try {
+    if ((await readVersion(pool, t)) === SCHEMA_VERSION) return;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '42P01') throw error; // 42P01: no meta table yet
+  }
+  await withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [t.lockKey]);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${t.meta} (key text PRIMARY KEY, value text NOT NULL)`);
+    const version = await readVersion(client, t);
+    for (const migration of MIGRATIONS.slice(version)) await client.query(migration(t));
+    await client.query(
+      `INSERT INTO ${t.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [String(SCHEMA_VERSION)],
+    );
+  });
+}
+
+const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
+  created_at, last_seen_at, expires_at, absolute_expires_at`;
+
+/** A session row as {@link Session}, frozen: a snapshot that later writes do not change. */
+export function toSession(row: Row): Session {
+  return Object.freeze({
+    id: row.id as string,
+    secretHash: row.secret_hash as string,
+    userId: row.user_id as string,
+    fresh: row.fresh === true,
+    rememberSeries: (row.remember_series as string | null) ?? null,
+    identifier: (row.identifier as string | null) ?? null,
+    userAgent: (row.user_agent as string | null) ?? null,
+    ipAddress: (row.ip_address as string | null) ?? null,
+    createdAt: toMs(row.created_at),
+    lastSeenAt: toMs(row.last_seen_at),
+    expiresAt: toMs(row.expires_at),
+    absoluteExpiresAt: toMs(row.absolute_expires_at),
+  });
+}
+
+/** A counter row as {@link CounterState}, frozen. */
+export function toCounter(row: Row): CounterState {
+  return Object.freeze({ count: Number(row.count), firstAt: toMs(row.first_at), lastAt: toMs(row.last_at) });
+}
+
+/** Every statement of the store. `$1` is the clock in all of them. */
+export function statements(t: Tables) {
+  const { sessions: s, remember: r, counters: c } = t;
+  return Object.freeze({
+    insertSession: `${CLOCK} INSERT INTO ${s} (${SESSION})
+      SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
+        now, now, least(now + $10::bigint, now + $11::bigint), now + $11::bigint FROM clock
+      RETURNING ${SESSION}`,
+    // `live` is decided by the database's clock; the caller deletes the row when it is false.
+    selectSession: `${CLOCK} SELECT ${SESSION}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = $2`,
+    deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
+    // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
+    // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).
+    updateSession: `${CLOCK} UPDATE ${s} s SET
+        fresh = coalesce($3::boolean, s.fresh),
+        identifier = CASE WHEN $4::boolean THEN $5::text ELSE s.identifier END,
+        last_seen_at = CASE WHEN $6::bigint IS NULL THEN s.last_seen_at ELSE greatest(s.last_seen_at, clock.now) END,
+        expires_at = CASE WHEN $6::bigint IS NULL THEN s.expires_at
+          ELSE greatest(s.expires_at, least(clock.now + $6::bigint, s.absolute_expires_at)) END
+      FROM clock WHERE s.id = $2 AND s.expires_at > clock.now
+      RETURNING ${SESSION}`,
+    // `live` tells whether the row was still a session or already expired garbage.
+    deleteSession: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 RETURNING s.expires_at > clock.now AS live`,
+    listUserSessions: `${CLOCK} SELECT ${SESSION} FROM ${s} s, clock
+      WHERE s.user_id = $2 AND s.expires_at > clock.now ORDER BY s.created_at DESC`,
+    deleteUserSessions: `${CLOCK}, gone AS (
+        DELETE FROM ${s} s USING clock WHERE s.user_id = $2 AND s.id IS DISTINCT FROM $3::text
+        RETURNING s.expires_at > clock.now AS live)
+      SELECT count(*) FILTER (WHERE live) AS n FROM gone`,
+
+    insertToken: `${CLOCK} INSERT INTO ${r} (series, validator_hash, user_id, created_at, expires_at)
+      SELECT $2::text, $3::text, $4::text, now, now + $5::bigint FROM clock RETURNING expires_at`,
+    // Run inside a transaction: FOR UPDATE holds the row until the rotation commits (R-05), and
+    // `now` comes back so that the statements after it decide with the same time.
+    lockToken: `${CLOCK} SELECT r.validator_hash, r.previous_hash, r.rotated_at, r.user_id, r.expires_at, clock.now
+      FROM ${r} r, clock WHERE r.series = $2 FOR UPDATE OF r`,
+    rotateToken: `${CLOCK} UPDATE ${r} r SET previous_hash = r.validator_hash, validator_hash = $3,
+        rotated_at = clock.now, last_used_at = clock.now
+      FROM clock WHERE r.series = $2`,
+    deleteToken: `${CLOCK} DELETE FROM ${r} r USING clock WHERE r.series = $2 RETURNING r.expires_at > clock.now AS live`,
+    deleteUserTokens: `${CLOCK}, gone AS (
+        DELETE FROM ${r} r USING clock WHERE r.user_id = $2 RETURNING r.expires_at > clock.now AS live)
+      SELECT count(*) FILTER (WHERE live) AS n FROM gone`,
+
+    // One statement: INSERT … ON CONFLICT DO UPDATE takes the row lock (or inserts) atomically, so
+    // concurrent increments from any number of instances are never lost (R-05, R-07). `excluded`
+    // holds the row the INSERT proposed: its first_at is `now`, its expires_at `now + ttl`. A live
+    // row counts on, an expired one starts again at 1; last_at and the expiry never move backwards.
+    recordFailure: `${CLOCK} INSERT INTO ${c} AS c (key, count, first_at, last_at, expires_at)
+      SELECT $2::text, 1, now, now, now + $3::bigint FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        count = CASE WHEN c.expires_at > excluded.first_at THEN c.count + 1 ELSE 1 END,
+        first_at = CASE WHEN c.expires_at > excluded.first_at THEN c.first_at ELSE excluded.first_at END,
+        last_at = CASE WHEN c.expires_at > excluded.first_at THEN greatest(c.last_at, excluded.last_at) ELSE excluded.last_at END,
+        expires_at = CASE WHEN c.expires_at > excluded.first_at THEN greatest(c.expires_at, excluded.expires_at)
+          ELSE excluded.expires_at END
+      RETURNING c.count, c.first_at, c.last_at`,
+    selectCounter: `${CLOCK} SELECT c.count, c.first_at, c.last_at, c.expires_at > clock.now AS live
+      FROM ${c} c, clock WHERE c.key = $2`,
+    deleteCounterIfExpired: `${CLOCK} DELETE FROM ${c} c USING clock WHERE c.key = $2 AND c.expires_at <= clock.now`,
+    deleteCounter: `${CLOCK} DELETE FROM ${c} WHERE key = $2`,
+
+    // One statement, one time for all three tables.
+    deleteExpired: `${CLOCK},
+      gone_sessions AS (DELETE FROM ${s} s USING clock WHERE s.expires_at <= clock.now RETURNING 1),
+      gone_tokens AS (DELETE FROM ${r} r USING clock WHERE r.expires_at <= clock.now RETURNING 1),
+      gone_counters AS (DELETE FROM ${c} c USING clock WHERE c.expires_at <= clock.now RETURNING 1)
+      SELECT (SELECT count(*) FROM gone_sessions) + (SELECT count(*) FROM gone_tokens)
+        + (SELECT count(*) FROM gone_counters) AS n`,
+
+    ping: `${CLOCK} SELECT 1`,
+  });
+}
+
+export type Statements = ReturnType<typeof statements>;

@@ -1,0 +1,219 @@
+/**
+ * `PostgresUserStore` (exported by `latchkey/postgres`): accounts in a PostgreSQL table, the
+ * counterpart of `SqliteUserStore`. The canonical email and username carry UNIQUE indexes, so
+ * concurrent registrations of one address, on any number of instances, give one row and `null`
+ * to the rest (`ON CONFLICT DO NOTHING`, or SQLSTATE 23505), never a 500 (security.md R-04). Queries are parameterised
+ * (SEC-73); `createdAt` is the database's clock unless a test injects one (R-08). Driver failures
+ * become {@link StoreUnavailableError}.
+ *
+ * @module lib/postgres-user-store
+ */
+import type { NewUser, UserRecord, UserStore } from '../accounts/user-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable, withTransaction } from './postgres-pool.ts';
+import type { PostgresPool, Row } from './postgres-pool.ts';
+
+/** Options of {@link PostgresUserStore}. */
+export interface PostgresUserStoreOptions {
+  /** The app's `pg.Pool`, set up as in the `PostgresStore` example. `close()` leaves it open. */
+  readonly pool: PostgresPool;
+  /** The schema of the table, which must exist. @default "public" */
+  readonly schema?: string;
+  /** The table's name, lower-case letters, digits and `_`. @default "users" */
+  readonly table?: string;
+  /** A test clock for `createdAt`, ms. Default: the database's clock. */
+  readonly now?: () => number;
+}
+
+const ID = /^\d{1,18}$/; // a BIGINT identity, as the string the contract passes around
+const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+
+function toUser(row: Row): UserRecord {
+  return Object.freeze({
+    id: String(row.id),
+    email: row.email as string,
+    emailCanonical: row.email_canonical as string,
+    username: (row.username as string | null) ?? null,
+    usernameCanonical: (row.username_canonical as string | null) ?? null,
+    name: row.name as string,
+    passwordHash: row.password_hash as string,
+    isActive: row.is_active === true,
+    createdAt: toMs(row.created_at),
+  });
+}
+
+/**
+ * Accounts in PostgreSQL. The table and its two unique indexes are created on first use.
+ *
+ * @example
+ * ```ts
+ * import { PostgresUserStore } from 'latchkey/postgres';
+ * const users = new PostgresUserStore({ pool }); // the pool of the PostgresStore example
+ * ```
+ */
+export class PostgresUserStore implements UserStore {
+  readonly #pool: PostgresPool;
+  readonly #now: (() => number) | null;
+  readonly #table: string;
+  readonly #indexes: readonly [string, string];
+  readonly #setup: string;
+  readonly #lockKey: string;
+  #ready: Promise<void> | null = null;
+  #migrated = false;
+  #closed = false;
+
+  constructor(options: PostgresUserStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('PostgresUserStore: options are required');
+    this.#pool = requirePool('PostgresUserStore', options.pool);
+    const schema = requireIdentifier('PostgresUserStore', 'schema', options.schema ?? 'public', 63);
+    // 44 + "_username_canonical" (19) = 63, PostgreSQL's limit for the index name.
+    const table = requireIdentifier('PostgresUserStore', 'table', options.table ?? 'users', 44);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('PostgresUserStore: now must be a function');
+    this.#now = options.now ?? null;
+    const t = `"${schema}"."${table}"`;
+    this.#table = t;
+    this.#indexes = [`"${schema}"."${table}_email_canonical"`, `"${schema}"."${table}_username_canonical"`];
+    this.#lockKey = `latchkey:users:${schema}.${table}`;
+    // No hint or security-question columns, by design (SEC-11).
+    this.#setup = `
+      CREATE TABLE IF NOT EXISTS ${t} (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        email text NOT NULL,
+        email_canonical text NOT NULL,
+        username text,
+        username_canonical text,
+        name text NOT NULL,
+        password_hash text NOT NULL,
+        is_active boolean NOT NULL DEFAULT true,
+        created_at bigint NOT NULL
+      );
+      CREATE UNIQUE INDEX IF NOT EXISTS "${table}_email_canonical" ON ${t} (email_canonical);
+      CREATE UNIQUE INDEX IF NOT EXISTS "${table}_username_canonical" ON ${t} (username_canonical);`;
+  }
+
+  async createUser(user: NewUser): Promise<UserRecord | null> {
+    const clock = this.#clock();
+    return this.#run('createUser', async () => {
+      try {
+        const { rows } = await this.#pool.query(
+          `${CLOCK} INSERT INTO ${this.#table} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
+            SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now FROM clock
+            ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+          [clock, user.email, user.emailCanonical, user.username, user.usernameCanonical, user.name, user.passwordHash, user.isActive !== false],
+        );
+        // No row: a unique index refused it, the address or username is taken (R-04). ON CONFLICT
+        // rather than an error, because pg.Pool destroys the connection of any query that fails.
+        return rows[0] === undefined ? null : toUser(rows[0]);
+      } catch (error) {
+        if (sqlState(error) === '23505') return null; // unique_violation, should a conflict still surface as one
+        throw error;
+      }
+    });
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    if (typeof id !== 'string' || !ID.test(id)) return null;
+    return this.#one('getUserById', `SELECT ${COLUMNS} FROM ${this.#table} WHERE id = $1`, [id]);
+  }
+
+  async getUserByLogin(canonical: string): Promise<UserRecord | null> {
+    if (typeof canonical !== 'string') throw new TypeError('PostgresUserStore.getUserByLogin: canonical must be a string');
+    return this.#one(
+      'getUserByLogin',
+      `SELECT ${COLUMNS} FROM ${this.#table} WHERE email_canonical = $1 OR username_canonical = $1 ORDER BY id LIMIT 1`,
+      [canonical],
+    );
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string, expected?: string): Promise<boolean> {
+    if (typeof id !== 'string' || !ID.test(id)) return false;
+    const sql = expected === undefined
+      ? `UPDATE ${this.#table} SET password_hash = $2 WHERE id = $1`
+      : `UPDATE ${this.#table} SET password_hash = $2 WHERE id = $1 AND password_hash = $3`;
+    const values = expected === undefined ? [id, passwordHash] : [id, passwordHash, expected];
+    return this.#run('updatePasswordHash', async () => (await this.#pool.query(sql, values)).rowCount === 1);
+  }
+
+  async setUserActive(id: string, isActive: boolean): Promise<boolean> {
+    if (typeof id !== 'string' || !ID.test(id)) return false;
+    return this.#run('setUserActive', async () =>
+      (await this.#pool.query(`UPDATE ${this.#table} SET is_active = $2 WHERE id = $1`, [id, isActive === true])).rowCount === 1,
+    );
+  }
+
+  async listUsers(options: { limit?: number; offset?: number } = {}): Promise<UserRecord[]> {
+    const whole = (value: number | undefined, fallback: number) => (Number.isFinite(value) ? Math.trunc(value as number) : fallback);
+    const limit = Math.min(Math.max(whole(options.limit, 1000), 0), 100_000);
+    const offset = Math.max(whole(options.offset, 0), 0);
+    return this.#run('listUsers', async () =>
+      (await this.#pool.query(`SELECT ${COLUMNS} FROM ${this.#table} ORDER BY id LIMIT $1 OFFSET $2`, [limit, offset])).rows.map(toUser),
+    );
+  }
+
+  /**
+   * Creates the table and its unique indexes if they are missing; idempotent, and safe from
+   * several instances at once (an advisory lock serialises them). Present already: one query, no
+   * CREATE privilege needed. Every method calls it on first use.
+   */
+  migrate(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('PostgresUserStore.migrate(): the store is closed'));
+    this.#ready ??= this.#createTable().then(
+      () => {
+        this.#migrated = true;
+      },
+      (cause: unknown) => {
+        this.#ready = null; // the next call tries again (R-02)
+        throw unavailable('PostgresUserStore.migrate()', cause);
+      },
+    );
+    return this.#ready;
+  }
+
+  /** Resolves when the database answers (and the table is in place). */
+  async ping(): Promise<void> {
+    await this.#run('ping', () => this.#pool.query('SELECT 1'));
+  }
+
+  /** Later calls reject; the pool is the app's and stays open. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #clock(): number | null {
+    if (this.#now === null) return null;
+    const now = this.#now();
+    if (!Number.isSafeInteger(now)) throw new TypeError('PostgresUserStore: now() must return integer ms');
+    return now;
+  }
+
+  async #one(operation: string, sql: string, values: unknown[]): Promise<UserRecord | null> {
+    return this.#run(operation, async () => {
+      const row = (await this.#pool.query(sql, values)).rows[0];
+      return row === undefined ? null : toUser(row);
+    });
+  }
+
+  async #createTable(): Promise<void> {
+    // The unique indexes are what R-04 rests on, so they are checked, not only the table.
+    const names = [this.#table, ...this.#indexes];
+    const { rows } = await this.#pool.query(
+      'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS present',
+      names,
+    );
+    if (rows[0]?.present === true) return;
+    await withTransaction(this.#pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.#lockKey]);
+      await client.query(this.#setup);
+    });
+  }
+
+  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError(`PostgresUserStore.${operation}(): the store is closed`);
+    try {
+      if (!this.#migrated) await this.migrate();
+      return await work();
+    } catch (cause) {
+      throw unavailable(`PostgresUserStore.${operation}()`, cause);
+    }
+  }
+}

@@ -1,0 +1,316 @@
+/**
+ * `latchkey/postgres`: a {@link Store} and {@link CounterStore} (the login throttle's failure
+ * counters) on PostgreSQL, for any number of app instances on any number of hosts, and
+ * {@link PostgresUserStore} for accounts. The app passes its own `pg.Pool` in: this module imports
+ * only types, never `pg`, and never ends the pool. The schema is created or upgraded on first use
+ * (or by `migrate()`), versioned in a `<prefix>meta` table, under an advisory lock.
+ *
+ * The clock is the database's (security.md R-08): every expiry is stamped and compared in SQL
+ * with `clock_timestamp()`, so app instances with skewed clocks agree on when a session ends.
+ * Each operation is one statement (atomic under PostgreSQL's row locks) except the remember-me
+ * rotation, one short transaction. Every driver failure rejects with a coded
+ * {@link StoreUnavailableError} that keeps the driver's error as `cause`, so a database that is
+ * down reads as "try again" (503), never as "nobody is logged in" (R-01). Misuse throws `TypeError`.
+ *
+ * @module postgres
+ */
+import type { CounterState, CounterStore } from './counter-store.ts';
+import { StoreUnavailableError } from './errors.ts';
+import { safeEqual } from './lib/encoding.ts';
+import { requireIdentifier, requireMs, requirePool, requireString, toMs, unavailable, withTransaction } from './lib/postgres-pool.ts';
+import type { PostgresPool, PostgresQueryable, Row } from './lib/postgres-pool.ts';
+import { migrate, statements, tableNames, toCounter, toSession } from './lib/postgres-schema.ts';
+import type { Statements, Tables } from './lib/postgres-schema.ts';
+import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+
+export type { PostgresPool, PostgresPoolClient, PostgresQueryable } from './lib/postgres-pool.ts';
+
+/** Options of {@link PostgresStore}, checked once at construction. */
+export interface PostgresStoreOptions {
+  /**
+   * The app's `pg.Pool` (or anything with its `query` and `connect`). Give it timeouts, see the
+   * class example (R-03), and an `error` listener: the store adds none to the pool. `close()`
+   * leaves it open.
+   */
+  readonly pool: PostgresPool;
+  /** The schema of the tables, which must exist. Lower-case letters, digits and `_`. @default "public" */
+  readonly schema?: string;
+  /** Prefix of the table names, lower-case letters, digits and `_`, at most 32. @default "latchkey_" */
+  readonly tablePrefix?: string;
+  /** A test clock, ms since the epoch. Default: the database's clock (R-08); leave it so in production. */
+  readonly now?: () => number;
+  /** ms between sweeps of expired rows (R-09); 0 disables them. @default 60000 */
+  readonly sweepInterval?: number;
+}
+
+const MAX_TIMER = 2 ** 31 - 1; // setInterval takes a 32-bit int
+
+/** Runs one statement; `$1` is the clock. */
+type Query = (sql: string, values: unknown[]) => Promise<Row[]>;
+
+/**
+ * Sessions, remember-me tokens and throttle counters in PostgreSQL.
+ *
+ * Timeouts are the pool's (R-03): node-postgres waits for a connection forever by default
+ * (`connectionTimeoutMillis: 0`), so set it, and a statement timeout. The login manager's
+ * `storeTimeout` also bounds every call, but only the pool's timeouts stop the work behind it.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { PostgresStore, PostgresUserStore } from 'latchkey/postgres';
+ *
+ * const pool = new pg.Pool({
+ *   connectionString: process.env.DATABASE_URL,
+ *   max: 10,
+ *   connectionTimeoutMillis: 2_000, // default 0 waits for ever when the database is unreachable
+ *   query_timeout: 3_000,           // client side: a server that stops answering fails the query
+ *   statement_timeout: 2_000,       // server side: the database cancels the statement
+ *   idle_in_transaction_session_timeout: 10_000, // a frozen app cannot hold a row lock for ever
+ *   idleTimeoutMillis: 30_000,
+ * });
+ * // An idle client whose connection dies emits `error` on the pool; unhandled, it ends the process.
+ * pool.on('error', (error) => console.error('postgres pool:', error.message));
+ *
+ * const store = new PostgresStore({ pool });
+ * await store.migrate(); // optional: otherwise the first call creates the tables
+ * const users = new PostgresUserStore({ pool });
+ * process.on('SIGTERM', async () => { await store.close(); await pool.end(); });
+ * ```
+ */
+export class PostgresStore implements Store, CounterStore {
+  readonly #pool: PostgresPool;
+  readonly #tables: Tables;
+  readonly #sql: Statements;
+  readonly #now: (() => number) | null;
+  #ready: Promise<void> | null = null;
+  #migrated = false;
+  #sweep: ReturnType<typeof setInterval> | null = null;
+  #sweeping = false;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('PostgresStore: options are required');
+    this.#pool = requirePool('PostgresStore', options.pool);
+    const schema = requireIdentifier('PostgresStore', 'schema', options.schema ?? 'public', 63);
+    const prefix = requireIdentifier('PostgresStore', 'tablePrefix', options.tablePrefix ?? 'latchkey_', 32);
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('PostgresStore: now must be a function returning ms');
+    this.#now = options.now ?? null;
+    const sweepInterval = requireMs('PostgresStore: sweepInterval', options.sweepInterval ?? 60_000, 0, MAX_TIMER);
+    this.#tables = tableNames(schema, prefix);
+    this.#sql = statements(this.#tables);
+    if (sweepInterval > 0) {
+      this.#sweep = setInterval(() => this.#sweepOnce(), sweepInterval);
+      this.#sweep.unref();
+    }
+  }
+
+  async createSession(session: NewSession): Promise<Session> {
+    requireString('id', session.id);
+    requireMs('idleTimeout', session.idleTimeout, 1);
+    requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    return this.#run('createSession', async (query) => {
+      const [row] = await query(this.#sql.insertSession, [
+        session.id, session.secretHash, session.userId, session.fresh === true, session.rememberSeries,
+        session.identifier, session.userAgent, session.ipAddress, session.idleTimeout, session.absoluteTimeout,
+      ]);
+      return toSession(row as Row);
+    });
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    requireString('id', id);
+    return this.#run('getSession', async (query) => {
+      const [row] = await query(this.#sql.selectSession, [id]);
+      if (row === undefined) return null;
+      if (row.live === true) return toSession(row); // valid while now < expiresAt (SEC-29)
+      await query(this.#sql.deleteSessionIfExpired, [id]); // SEC-28: an expired row goes as it is found
+      return null;
+    });
+  }
+
+  async updateSession(id: string, update: SessionUpdate): Promise<Session | null> {
+    requireString('id', id);
+    if (update.idleTimeout !== undefined) requireMs('idleTimeout', update.idleTimeout, 1);
+    return this.#run('updateSession', async (query) => {
+      const [row] = await query(this.#sql.updateSession, [
+        id, update.fresh ?? null, update.identifier !== undefined, update.identifier ?? null, update.idleTimeout ?? null,
+      ]);
+      return row === undefined ? null : toSession(row);
+    });
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    requireString('id', id);
+    return this.#run('deleteSession', async (query) => (await query(this.#sql.deleteSession, [id]))[0]?.live === true);
+  }
+
+  async listUserSessions(userId: string): Promise<Session[]> {
+    requireString('userId', userId);
+    return this.#run('listUserSessions', async (query) => (await query(this.#sql.listUserSessions, [userId])).map(toSession));
+  }
+
+  async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {
+    requireString('userId', userId);
+    if (exceptId !== undefined) requireString('exceptId', exceptId);
+    return this.#run('deleteUserSessions', async (query) =>
+      Number((await query(this.#sql.deleteUserSessions, [userId, exceptId ?? null]))[0]?.n ?? 0),
+    );
+  }
+
+  async createRememberToken(token: NewRememberToken): Promise<{ expiresAt: number }> {
+    requireString('series', token.series);
+    requireMs('lifetime', token.lifetime, 1);
+    return this.#run('createRememberToken', async (query) => {
+      const [row] = await query(this.#sql.insertToken, [token.series, token.validatorHash, token.userId, token.lifetime]);
+      return { expiresAt: toMs(row?.expires_at) };
+    });
+  }
+
+  /**
+   * One short transaction: `SELECT … FOR UPDATE` holds the series from the read to the rotation,
+   * so two racing requests on any instances never both see the current validator (R-05); the
+   * later one waits, then reads the rotated row and gets `grace`. The comparison runs here, in
+   * constant time, and every later statement reuses the time the first one read.
+   */
+  async useRememberToken(series: string, validatorHash: string, nextValidatorHash: string, grace: number): Promise<RememberUse | null> {
+    requireString('series', series);
+    requireString('validatorHash', validatorHash);
+    requireString('nextValidatorHash', nextValidatorHash);
+    requireMs('grace', grace, 0);
+    return this.#run('useRememberToken', (_, clock) =>
+      withTransaction(this.#pool, async (client): Promise<RememberUse | null> => {
+        const [row] = await this.#bind(client, clock)(this.#sql.lockToken, [series]);
+        if (row === undefined) return null;
+        const now = toMs(row.now);
+        const at = this.#bind(client, now);
+        const userId = row.user_id as string;
+        const expiresAt = toMs(row.expires_at);
+        if (now >= expiresAt) {
+          await at(this.#sql.deleteToken, [series]);
+          return null;
+        }
+        if (safeEqual(row.validator_hash as string, validatorHash)) {
+          await at(this.#sql.rotateToken, [series, nextValidatorHash]);
+          return Object.freeze({ status: 'valid', userId, expiresAt });
+        }
+        const previous = row.previous_hash;
+        const inGrace = row.rotated_at !== null && now < toMs(row.rotated_at) + grace;
+        if (inGrace && typeof previous === 'string' && safeEqual(previous, validatorHash)) {
+          return Object.freeze({ status: 'grace', userId, expiresAt });
+        }
+        await at(this.#sql.deleteToken, [series]); // a replayed or forged validator: theft (SEC-38)
+        return Object.freeze({ status: 'stolen', userId });
+      }),
+    );
+  }
+
+  async deleteRememberToken(series: string): Promise<boolean> {
+    requireString('series', series);
+    return this.#run('deleteRememberToken', async (query) => (await query(this.#sql.deleteToken, [series]))[0]?.live === true);
+  }
+
+  async deleteUserRememberTokens(userId: string): Promise<number> {
+    requireString('userId', userId);
+    return this.#run('deleteUserRememberTokens', async (query) => Number((await query(this.#sql.deleteUserTokens, [userId]))[0]?.n ?? 0));
+  }
+
+  /** One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: never loses a concurrent failure (R-05). */
+  async recordFailure(key: string, ttl: number): Promise<CounterState> {
+    requireString('key', key);
+    requireMs('ttl', ttl, 1);
+    return this.#run('recordFailure', async (query) => toCounter((await query(this.#sql.recordFailure, [key, ttl]))[0] as Row));
+  }
+
+  async getCounter(key: string): Promise<CounterState | null> {
+    requireString('key', key);
+    return this.#run('getCounter', async (query) => {
+      const [row] = await query(this.#sql.selectCounter, [key]);
+      if (row === undefined) return null;
+      if (row.live === true) return toCounter(row);
+      await query(this.#sql.deleteCounterIfExpired, [key]); // expired reads as absent
+      return null;
+    });
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    requireString('key', key);
+    await this.#run('clearCounter', (query) => query(this.#sql.deleteCounter, [key]));
+  }
+
+  /**
+   * Deletes every expired session, remember token and counter, in one statement, and returns how
+   * many rows went (R-09). The background sweep calls it every `sweepInterval` ms; call it from a
+   * job of your own if you disable that.
+   */
+  async deleteExpired(): Promise<number> {
+    return this.#run('deleteExpired', async (query) => Number((await query(this.#sql.deleteExpired, []))[0]?.n ?? 0));
+  }
+
+  /**
+   * Creates or upgrades the tables; idempotent, and safe to run from several instances at once.
+   * Every method calls it on first use; call it at start-up to fail fast. Rejects with
+   * {@link StoreUnavailableError} (the schema missing, no privilege, a newer schema version) and
+   * tries again on the next call.
+   */
+  migrate(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError('PostgresStore.migrate(): the store is closed'));
+    this.#ready ??= migrate(this.#pool, this.#tables).then(
+      () => {
+        this.#migrated = true;
+      },
+      (cause: unknown) => {
+        this.#ready = null; // the next call tries again (R-02)
+        throw unavailable('PostgresStore.migrate()', cause);
+      },
+    );
+    return this.#ready;
+  }
+
+  /** Resolves when the database answers `SELECT 1` (and the schema is in place). */
+  async ping(): Promise<void> {
+    await this.#run('ping', (query) => query(this.#sql.ping, []));
+  }
+
+  /** Stops the sweep; later calls reject. The pool is the app's: it stays open. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+  }
+
+  /** The injected test clock, or null: the database's. */
+  #clock(): number | null {
+    return this.#now === null ? null : requireMs('PostgresStore: now()', this.#now(), 0);
+  }
+
+  #bind(db: PostgresQueryable, now: number | null): Query {
+    return async (sql, values) => (await db.query(sql, [now, ...values])).rows;
+  }
+
+  /** Runs one operation after the migration; driver errors become {@link StoreUnavailableError}. */
+  async #run<T>(operation: string, work: (query: Query, clock: number | null) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError(`PostgresStore.${operation}(): the store is closed`);
+    const clock = this.#clock();
+    try {
+      if (!this.#migrated) await this.migrate();
+      return await work(this.#bind(this.#pool, clock), clock);
+    } catch (cause) {
+      throw unavailable(`PostgresStore.${operation}()`, cause);
+    }
+  }
+
+  #sweepOnce(): void {
+    if (this.#sweeping) return; // a slow sweep is not stacked on by the next tick
+    this.#sweeping = true;
+    // A failed sweep is retried at the next tick; requests report the failure themselves.
+    this.deleteExpired()
+      .catch(() => {})
+      .finally(() => {
+        this.#sweeping = false;
+      });
+  }
+}
+
+export { PostgresUserStore } from './lib/postgres-user-store.ts';
+export type { PostgresUserStoreOptions } from './lib/postgres-user-store.ts';

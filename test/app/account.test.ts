@@ -1,0 +1,212 @@
+/**
+ * app-contract.md: GET /account, POST /account/password, POST /account/sessions/revoke-others,
+ * POST /account/sessions/:id/revoke, GET and POST /reauth, and the fresh-login bullet.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BROWSER_ACCEPT, FIREFOX, PASSWORD, seedUser, setup, type TestApp } from './support.ts';
+
+const CHROME_ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
+const NEW_PASSWORD = 'purple elephants dance at midnight';
+
+/** Ann, logged in on two devices; `phone` with remember-me. */
+async function twoDevices(app: TestApp) {
+  await seedUser(app);
+  const laptop = app.client({ 'user-agent': FIREFOX });
+  const phone = app.client({ 'user-agent': CHROME_ANDROID });
+  await laptop.login();
+  await phone.login('ann@example.com', PASSWORD, true);
+  return { laptop, phone };
+}
+
+test('GET /account anonymous: as /dashboard', async (t) => {
+  const app = await setup(t);
+  assert.equal((await app.client().page('/account')).headers.get('location'), '/login?next=%2Faccount');
+  assert.equal((await app.client().getJson('/account')).status, 401);
+});
+
+test('GET /account: the sessions (device, last seen, this one marked), change-password form, "log out other sessions"', async (t) => {
+  const app = await setup(t);
+  const { laptop } = await twoDevices(app);
+  const html = await (await laptop.page('/account')).text();
+  assert.match(html, /Firefox on Linux<\/span>\s*<span class="badge">This session<\/span>/);
+  assert.match(html, /Chrome on Android/);
+  assert.match(html, /Last seen <time datetime="[\d-]+T[\d:.]+Z">\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time>/);
+  assert.equal(html.match(/action="\/account\/sessions\/[\w-]{22}\/revoke"/g)?.length, 1);
+  assert.match(html, /action="\/account\/sessions\/revoke-others"/);
+  assert.match(html, /name="current_password" type="password" autocomplete="current-password"/);
+  assert.match(html, /name="new_password" type="password" autocomplete="new-password"/);
+  assert.equal(html.match(/name="_csrf"/g)?.length, html.match(/<form /g)?.length);
+  const { body } = await laptop.getJson('/account');
+  assert.equal(body.sessions.length, 2);
+  assert.deepEqual(body.sessions.map((s: { current: boolean }) => s.current).sort(), [false, true]);
+});
+
+test('POST /account/password anonymous: as /dashboard (login redirect before any CSRF check)', async (t) => {
+  const app = await setup(t);
+  const res = await app.client().form('/account/password', { _csrf: 'stale', current_password: PASSWORD, new_password: NEW_PASSWORD });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/login?next=%2Faccount%2Fpassword');
+  assert.equal((await app.client().json('/account/password', {})).status, 401);
+});
+
+test('POST /account/password: changes it, revokes every other session and remember-me login, keeps this one', async (t) => {
+  const app = await setup(t);
+  const { laptop, phone } = await twoDevices(app);
+  const { status, body } = await laptop.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
+  assert.equal(status, 200);
+  assert.equal(body.sessions_ended, 1);
+  assert.equal((await laptop.getJson('/protected')).status, 200);
+  assert.equal((await phone.getJson('/protected')).status, 401);
+  phone.restartBrowser();
+  assert.equal((await phone.getJson('/protected')).status, 401, 'the remember-me login is revoked too');
+  assert.equal((await app.client().json('/login', { login: 'ann@example.com', password: PASSWORD })).status, 401);
+  assert.equal((await app.client().json('/login', { login: 'ann@example.com', password: NEW_PASSWORD })).status, 200);
+});
+
+test('POST /account/password (form): 303 to /account with a flash; errors re-render the page', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  const bad = await client.form('/account/password', { current_password: 'not my password at all', new_password: NEW_PASSWORD }, { tokenFrom: '/account' });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /id="f-current_password-error">Current password is incorrect.</);
+  const weak = await client.json('/account/password', { current_password: PASSWORD, new_password: 'short' });
+  assert.equal(weak.status, 400);
+  assert.match(weak.body.errors.new_password, /at least 15/);
+  const ok = await client.form('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, { tokenFrom: '/account' });
+  assert.equal(ok.status, 303);
+  assert.equal(ok.headers.get('location'), '/account');
+  assert.match(await (await client.page('/account')).text(), /Your password has been changed/);
+});
+
+test('A remembered (non-fresh) login on a fresh-only route: HTML redirect to /reauth?next=… with the flash; JSON 403', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login('ann@example.com', PASSWORD, true);
+  client.restartBrowser();
+  const token = await client.csrf('/account'); // restores a non-fresh login from the remember-me cookie
+  const res = await client.form('/account/sessions/revoke-others', { _csrf: token });
+  assert.equal(res.status, 303);
+  // The fresh-only routes are POST-only, so the guard's next is their page (GuardOptions.next).
+  assert.equal(res.headers.get('location'), '/reauth?next=%2Faccount');
+  assert.match(await (await client.page('/reauth?next=%2Faccount')).text(), /Please reauthenticate to access this page./);
+  const json = await client.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
+  assert.equal(json.status, 403);
+  assert.deepEqual(json.body, { message: 'Please reauthenticate to access this page.' });
+});
+
+test('A login older than the fresh window (10 min) must reauthenticate too', async (t) => {
+  let offset = 0;
+  const app = await setup(t, { now: () => Date.now() + offset });
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  offset = 11 * 60_000;
+  assert.equal((await client.json('/account/sessions/revoke-others', {})).status, 403);
+});
+
+test('POST /reauth: checks the password, makes the login fresh under a new token, 303 to next', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login('ann@example.com', PASSWORD, true);
+  client.restartBrowser();
+  const page = await client.page('/reauth?next=%2Faccount');
+  assert.equal(page.status, 200);
+  const before = client.jar.get('session');
+  const wrong = await client.form('/reauth', { password: 'not the password at all', next: '/account' }, { tokenFrom: '/reauth' });
+  assert.equal(wrong.status, 401);
+  const res = await client.form('/reauth', { password: PASSWORD, next: '/account' }, { tokenFrom: '/reauth' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/account');
+  assert.notEqual(client.jar.get('session'), before);
+  assert.equal((await client.json('/account/sessions/revoke-others', {})).status, 200);
+});
+
+test('POST /reauth (JSON) and the next target', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  assert.deepEqual((await client.json('/reauth', { password: PASSWORD })).body, { message: 'Password confirmed.' });
+  const res = await client.form('/reauth', { password: PASSWORD, next: '//evil.example/x' }, { tokenFrom: '/reauth' });
+  assert.equal(res.headers.get('location'), '/dashboard');
+  const res2 = await client.form('/reauth', { password: PASSWORD, next: '/download?x=1' }, { tokenFrom: '/reauth' });
+  assert.equal(res2.headers.get('location'), '/download?x=1');
+});
+
+test('GET and POST /reauth anonymous: redirect to login', async (t) => {
+  const app = await setup(t);
+  const get = await app.client().page('/reauth');
+  assert.equal(get.status, 302);
+  assert.match(get.headers.get('location')!, /^\/login\?next=%2Freauth/);
+  const post = await app.client().form('/reauth', { _csrf: 'x', password: PASSWORD });
+  assert.equal(post.status, 303);
+  assert.match(post.headers.get('location')!, /^\/login\?next=/);
+});
+
+test('POST /account/sessions/revoke-others: ends all the user\'s other sessions', async (t) => {
+  const app = await setup(t);
+  const { laptop, phone } = await twoDevices(app);
+  const res = await laptop.form('/account/sessions/revoke-others', {}, { tokenFrom: '/account' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/account');
+  assert.equal((await phone.getJson('/protected')).status, 401);
+  assert.equal((await laptop.getJson('/protected')).status, 200);
+  assert.equal((await laptop.getJson('/account')).body.sessions.length, 1);
+});
+
+test('POST /account/sessions/:id/revoke: ends that session of the user\'s', async (t) => {
+  const app = await setup(t);
+  const { laptop, phone } = await twoDevices(app);
+  const other = (await laptop.getJson('/account')).body.sessions.find((s: { current: boolean }) => !s.current);
+  const { status, body } = await laptop.json(`/account/sessions/${other.id}/revoke`, {});
+  assert.equal(status, 200);
+  assert.equal(body.message, 'Session ended.');
+  assert.equal((await phone.getJson('/protected')).status, 401);
+  assert.equal((await laptop.json(`/account/sessions/${other.id}/revoke`, {})).status, 404, 'already gone');
+});
+
+test('POST /account/sessions/:id/revoke: another user\'s, an unknown or a malformed id is 404', async (t) => {
+  const app = await setup(t);
+  await seedUser(app, 'ann@example.com');
+  await seedUser(app, 'bob@example.com', 'Bob');
+  const ann = app.client();
+  const bob = app.client();
+  await ann.login('ann@example.com');
+  await bob.login('bob@example.com');
+  const bobs = (await bob.getJson('/account')).body.sessions[0].id;
+  for (const id of [bobs, 'A'.repeat(22), 'short', '..%2F..%2Fetc', `${'x'.repeat(300)}`]) {
+    const { status, body } = await ann.json(`/account/sessions/${id}/revoke`, {});
+    assert.equal(status, 404, id);
+    assert.deepEqual(body, { message: 'No such session.' });
+  }
+  assert.equal((await bob.getJson('/protected')).status, 200);
+  const html = await ann.form(`/account/sessions/${bobs}/revoke`, {}, { tokenFrom: '/account' });
+  assert.equal(html.status, 404);
+  assert.match(html.headers.get('content-type')!, /^text\/html/);
+});
+
+test('Revoking the current session by id is a logout', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  const mine = (await client.getJson('/account')).body.sessions[0].id;
+  const res = await client.form(`/account/sessions/${mine}/revoke`, {}, { tokenFrom: '/account' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/');
+  assert.equal((await client.getJson('/protected')).status, 401);
+});
+
+test('Account actions are POST only: GET is 405', async (t) => {
+  const app = await setup(t);
+  for (const path of ['/account/password', '/account/sessions/revoke-others', '/account/sessions/abc/revoke']) {
+    const res = await app.request(path, { headers: { accept: BROWSER_ACCEPT } });
+    assert.equal(res.status, 405, path);
+    assert.equal(res.headers.get('allow'), 'POST, OPTIONS');
+  }
+});

@@ -1,0 +1,233 @@
+/**
+ * app-contract.md: POST /register, POST /login, POST /logout and their bullets (answers, 409,
+ * policy failures, identical login failures, throttling), in both representations.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BROWSER_ACCEPT, PASSWORD, seedUser, setup } from './support.ts';
+
+const INVALID = { message: 'Invalid username or password.' };
+
+test('POST /register (JSON): 201 {"message":"Registration successful!","user_id":N} and logged in', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const { status, body, response } = await client.json('/register', { email: 'ann@example.com', name: 'Ann', password: PASSWORD });
+  assert.equal(status, 201);
+  assert.deepEqual(body, { message: 'Registration successful!', user_id: 1 });
+  assert.equal(typeof body.user_id, 'number');
+  assert.match(response.headers.getSetCookie().join('\n'), /^session=/m);
+  assert.equal((await client.getJson('/protected')).status, 200);
+});
+
+test('POST /register (form): creates the account, logs it in, 303 to /dashboard', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const res = await client.form('/register', { email: 'ann@example.com', name: 'Ann', password: PASSWORD }, { tokenFrom: '/register' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/dashboard');
+  const dashboard = await (await client.page('/dashboard')).text();
+  assert.match(dashboard, /Welcome to your dashboard/);
+  assert.match(dashboard, /flash-success[^>]*>Registration successful!/);
+});
+
+test('POST /register with an email already registered: 409 "Email already registered. Login instead"', async (t) => {
+  const app = await setup(t);
+  await seedUser(app, 'ann@example.com');
+  const { status, body } = await app.client().json('/register', { email: 'ANN@Example.com', name: 'Other', password: PASSWORD });
+  assert.equal(status, 409);
+  assert.deepEqual(body, { message: 'Email already registered. Login instead' });
+});
+
+test('POST /register with an email already registered (form): redirect to /login with that flash', async (t) => {
+  const app = await setup(t);
+  await seedUser(app, 'ann@example.com');
+  const client = app.client();
+  const res = await client.form('/register', { email: 'ann@example.com', name: 'Other', password: PASSWORD }, { tokenFrom: '/register' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/login');
+  assert.match(await (await client.page('/login')).text(), />Email already registered. Login instead</);
+});
+
+test('POST /register with a taken username: 409 naming the username', async (t) => {
+  const app = await setup(t);
+  await app.accounts.register({ email: 'ann@example.com', name: 'Ann', password: PASSWORD, username: 'ann' });
+  const { status, body } = await app.client().json('/register', { email: 'bob@example.com', name: 'Bob', password: PASSWORD, username: 'Ann' });
+  assert.equal(status, 409);
+  assert.ok(body.errors.username);
+});
+
+test('Password policy failures: 400 naming the reason in errors.password', async (t) => {
+  const app = await setup(t);
+  const cases = ['fourteen chars', 'passwordpassword1', '123456789012345', 'Latchkey2025!Latchkey', 'annannannannann'];
+  for (const password of cases) {
+    const { status, body } = await app.client().json('/register', { email: 'ann@example.com', name: 'Ann', password });
+    assert.equal(status, 400, password);
+    assert.equal(typeof body.errors.password, 'string', password);
+    assert.ok(body.message.includes(body.errors.password), password);
+  }
+  const short = await app.client().json('/register', { email: 'ann@example.com', name: 'Ann', password: 'x'.repeat(14) });
+  assert.match(short.body.errors.password, /15/);
+  assert.equal((await app.client().json('/register', { email: 'ann@example.com', name: 'Ann', password: '🦊🐢🦉🐙🦋🌵🍄🌻🍉🥨🧀🎻🪁🚲⛵' })).status, 201);
+});
+
+test('Registration errors in HTML: 400, each error next to its field, input kept, password never echoed', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const res = await client.form('/register', { email: 'not-an-email', name: 'Ann <b>', password: 'short-secret' }, { tokenFrom: '/register' });
+  assert.equal(res.status, 400);
+  const html = await res.text();
+  assert.match(html, /value="not-an-email"/);
+  assert.match(html, /value="Ann &lt;b&gt;"/);
+  assert.doesNotMatch(html, /short-secret/);
+  assert.match(html, /id="f-email-error">Email address must contain exactly one/);
+  assert.match(html, /id="f-password-error">Password must be at least 15/);
+  assert.match(html, /aria-invalid="true"/);
+});
+
+test('POST /login (JSON): 200 {"message":"Login successful!","user_id":N} with login, email or username', async (t) => {
+  const app = await setup(t);
+  const result = await app.accounts.register({ email: 'ann@example.com', name: 'Ann', password: PASSWORD, username: 'ann_e' });
+  assert.ok(result.ok);
+  for (const field of ['login', 'email', 'username']) {
+    const value = field === 'username' ? 'ann_e' : 'Ann@Example.com';
+    const { status, body } = await app.client().json('/login', { [field]: value, password: PASSWORD });
+    assert.equal(status, 200, field);
+    assert.deepEqual(body, { message: 'Login successful!', user_id: 1 });
+  }
+});
+
+test('POST /login with two of login, email, username: 400', async (t) => {
+  const app = await setup(t);
+  const { status, body } = await app.client().json('/login', { login: 'a@x.io', email: 'a@x.io', password: PASSWORD });
+  assert.equal(status, 400);
+  assert.ok(body.errors.email);
+});
+
+test('POST /login with a missing field: 400 with errors', async (t) => {
+  const app = await setup(t);
+  const { status, body } = await app.client().json('/login', { email: 'ann@example.com' });
+  assert.equal(status, 400);
+  assert.equal(body.errors.password, 'Enter your password.');
+});
+
+test('POST /login (form): 303 to next, with the flash "Login successful!"', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  const res = await client.form('/login', { login: 'ann@example.com', password: PASSWORD, next: '/account' });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/account');
+  assert.match(await (await client.page('/account')).text(), /Login successful!/);
+  const plain = app.client();
+  const res2 = await plain.form('/login', { login: 'ann@example.com', password: PASSWORD });
+  assert.equal(res2.headers.get('location'), '/dashboard');
+});
+
+test('Login failures (unknown user, wrong password, inactive account): the same 401, body and headers (SEC-13)', async (t) => {
+  const app = await setup(t);
+  await seedUser(app, 'ann@example.com');
+  const inactive = await seedUser(app, 'ina@example.com', 'Ina');
+  await app.accounts.deactivate(inactive);
+  const attempts = [
+    { login: 'nobody@example.com', password: PASSWORD },
+    { login: 'ann@example.com', password: `${PASSWORD}!` },
+    { login: 'ina@example.com', password: PASSWORD },
+  ];
+  const seen = [];
+  for (const attempt of attempts) {
+    const { status, body, response } = await app.client().json('/login', attempt);
+    const headers = [...response.headers].filter(([name]) => name !== 'date');
+    seen.push({ status, body, headers });
+  }
+  assert.deepEqual(seen[0], { status: 401, body: INVALID, headers: seen[0]!.headers });
+  assert.deepEqual(seen[1], seen[0]);
+  assert.deepEqual(seen[2], seen[0]);
+});
+
+test('Login failure in HTML: 401, the message shown as a flash, the login kept, never the password', async (t) => {
+  const app = await setup(t);
+  const res = await app.client().form('/login', { login: 'ann@example.com', password: 'wrong password here' });
+  assert.equal(res.status, 401);
+  const html = await res.text();
+  assert.match(html, /class="flash flash-error" role="alert">Invalid username or password.</);
+  assert.match(html, /name="login" type="text" autocomplete="username" value="ann@example.com"/);
+  assert.doesNotMatch(html, /wrong password here/);
+});
+
+test('Throttled login: 429 with Retry-After, the same for a known and an unknown account (SEC-17)', async (t) => {
+  const app = await setup(t);
+  await seedUser(app, 'ann@example.com');
+  const results = [];
+  for (const login of ['ann@example.com', 'nobody@example.com']) {
+    for (let i = 0; i < 5; i++) assert.equal((await app.client().json('/login', { login, password: 'wrong wrong wrong' })).status, 401);
+    const { status, body, response } = await app.client().json('/login', { login, password: PASSWORD });
+    assert.equal(status, 429);
+    assert.match(response.headers.get('retry-after')!, /^\d+$/);
+    results.push(body);
+  }
+  assert.deepEqual(results[0], results[1]);
+  const html = await app.client().form('/login', { login: 'ann@example.com', password: PASSWORD });
+  assert.equal(html.status, 429);
+  assert.ok(html.headers.get('retry-after'));
+});
+
+test('POST /logout (JSON): 200 {"message":"Logout successful!"}; the old cookie no longer works', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  await client.register();
+  const cookie = client.cookie;
+  const { status, body, response } = await client.json('/logout', {});
+  assert.equal(status, 200);
+  assert.deepEqual(body, { message: 'Logout successful!' });
+  assert.match(response.headers.getSetCookie().join('\n'), /^session=; .*Max-Age=0/m);
+  const replay = await app.request('/protected', { headers: { cookie } });
+  assert.equal(replay.status, 401);
+});
+
+test('POST /logout (form): 303 to /, ends the session and the remember-me login', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login('ann@example.com', PASSWORD, true);
+  const cookies = client.cookie;
+  assert.match(cookies, /remember_token=/);
+  const res = await client.form('/logout', {});
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), '/');
+  const cleared = res.headers.getSetCookie().join('\n');
+  assert.match(cleared, /^remember_token=; .*Max-Age=0/m);
+  // Replaying both old cookies (a copy kept by an attacker) gets nobody.
+  assert.equal((await app.request('/protected', { headers: { cookie: cookies } })).status, 401);
+  assert.equal((await app.request('/protected', { headers: { cookie: cookies.replace(/session=[^;]+; ?/, '') } })).status, 401);
+});
+
+test('POST /logout anonymous: the same answer', async (t) => {
+  const app = await setup(t);
+  const { status, body } = await app.client().json('/logout', {});
+  assert.equal(status, 200);
+  assert.deepEqual(body, { message: 'Logout successful!' });
+  const res = await app.client().form('/logout', {});
+  assert.equal(res.status, 303);
+});
+
+test('GET /logout: 405, and the user stays logged in (SEC-31)', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  await client.register();
+  const res = await client.fetch('/logout', { headers: { accept: BROWSER_ACCEPT } });
+  assert.equal(res.status, 405);
+  assert.match(res.headers.get('allow')!, /POST/);
+  assert.equal((await client.getJson('/protected')).status, 200);
+});
+
+test('POST /logout while the store is down: 503 saying so, and this browser\'s cookies cleared (security.md §5.6)', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  await client.register();
+  await app.stores.sessions.close?.();
+  const { status, body, response } = await client.json('/logout', {});
+  assert.equal(status, 503);
+  assert.match(body.message, /could not end your session/);
+  assert.ok(response.headers.get('retry-after'));
+  assert.match(response.headers.getSetCookie().join('\n'), /^session=; .*Max-Age=0/m);
+});

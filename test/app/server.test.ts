@@ -1,0 +1,170 @@
+/**
+ * `npm start` for real: app/main.ts spawned on PORT=0, the seed's curl session with the real
+ * `curl`, what Node itself answers (431, TRACE), headers over a socket, a large upload, graceful
+ * shutdown on SIGTERM, and start-up refusals (one line naming the variable, exit code 1).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const MAIN = join(ROOT, 'app/main.ts');
+const run = promisify(execFile);
+
+interface Server {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+}
+
+/** Spawns app/main.ts on a free port and waits for the line naming it. */
+async function start(t: TestContext, env: Record<string, string> = {}, cwd?: string): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-main-'));
+  const child = spawn(process.execPath, ['--conditions=source', MAIN], {
+    cwd: cwd ?? ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(cwd ? {} : { DATA_DIR: dir }), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const match = /^latchkey reference app on (http:\/\/\S+)$/m.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`main.ts exited with ${code}: ${err}`)));
+  });
+  return { url, child, stderr: () => err };
+}
+
+/** A raw HTTP/1.1 request (fetch refuses TRACE and huge headers). */
+function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    if (options.body) req.write(options.body, () => {});
+    req.end();
+  });
+}
+
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+
+test('Seed 002\'s curl session: JSON login into a cookie jar, /protected, POST /logout, /protected again is 401', { skip: hasCurl ? false : 'curl is not installed' }, async (t) => {
+  const server = await start(t);
+  const jar = join(mkdtempSync(join(tmpdir(), 'latchkey-jar-')), 'jar');
+  const curl = async (...args: string[]) => (await run('curl', ['-s', ...args])).stdout;
+  const credentials = JSON.stringify({ email: 'ann@example.com', password: 'correct horse battery staple' });
+  const registered = await curl('-H', 'Content-Type: application/json', '-d', JSON.stringify({ email: 'ann@example.com', name: 'Ann', password: 'correct horse battery staple' }), `${server.url}/register`);
+  assert.deepEqual(JSON.parse(registered), { message: 'Registration successful!', user_id: 1 });
+  const login = await curl('-c', jar, '-H', 'Content-Type: application/json', '-d', credentials, `${server.url}/login`);
+  assert.deepEqual(JSON.parse(login), { message: 'Login successful!', user_id: 1 });
+  assert.deepEqual(JSON.parse(await curl('-b', jar, `${server.url}/protected`)), { message: 'Hello, Ann! This is a protected route.' });
+  assert.deepEqual(JSON.parse(await curl('-b', jar, '-X', 'POST', `${server.url}/logout`)), { message: 'Logout successful!' });
+  const after = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-b', jar, `${server.url}/protected`]);
+  assert.equal(after.stdout, '401');
+  assert.deepEqual(JSON.parse(await curl('-b', jar, `${server.url}/protected`)), { message: 'Please log in to access this page.' });
+});
+
+test('Over a socket: security headers on every kind of answer, TRACE 405, a 20 KB header 431, a 10 MB upload 413', async (t) => {
+  const server = await start(t);
+  for (const [path, accept] of [['/', 'text/html'], ['/protected', '*/*'], ['/dashboard', 'text/html'], ['/static/style.css', '*/*']] as const) {
+    const res = await raw(`${server.url}${path}`, { headers: { accept } });
+    assert.match(String(res.headers['content-security-policy']), /default-src 'none'/, path);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', path);
+    assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin', path);
+  }
+  const trace = await raw(`${server.url}/`, { method: 'TRACE' });
+  assert.equal(trace.status, 405);
+  const huge = await raw(`${server.url}/`, { headers: { 'x-big': 'a'.repeat(20 * 1024) } });
+  assert.equal(huge.status, 431);
+  const upload = await raw(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) }, body: Buffer.alloc(64 * 1024, 0x61) }).catch((error: Error) => ({ status: 0, error }));
+  assert.ok(upload.status === 413 || upload.status === 0, String(upload.status));
+  assert.equal((await raw(`${server.url}/healthz`, {})).status, 200, 'still serving');
+  assert.match(server.stderr(), /SECRET_KEY is not set: generated one/);
+});
+
+test('SIGTERM: the request in flight finishes, then the process exits 0', async (t) => {
+  const server = await start(t);
+  const body = Buffer.from(JSON.stringify({ login: 'nobody@example.com', password: 'correct horse battery staple' }));
+  const answer = new Promise<number>((resolve, reject) => {
+    const req = request(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.write(body.subarray(0, 10));
+    setTimeout(() => {
+      server.child.kill('SIGTERM');
+      setTimeout(() => req.end(body.subarray(10)), 200);
+    }, 200);
+  });
+  assert.equal(await answer, 401);
+  const [code] = await once(server.child, 'exit');
+  assert.equal(code, 0);
+  assert.match(server.stderr(), /SIGTERM: finishing requests in flight/);
+});
+
+test('With no configuration: SQLite and a generated secret key under ./data, created on first start', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const server = await start(t, {}, cwd);
+  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(existsSync(join(cwd, 'data/app.db')));
+  assert.equal(statSync(join(cwd, 'data/secret_key')).mode & 0o777, 0o600);
+  assert.match(server.stderr(), /warning: SECRET_KEY is not set/);
+  assert.equal((await raw(`${server.url}/healthz`, {})).status, 200);
+});
+
+/** Runs main.ts expecting it to refuse to start. */
+async function refuses(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bad-'));
+  try {
+    const child = spawn(process.execPath, ['--conditions=source', MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(child, 'exit');
+    return { code, stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('A bad value stops start-up with one clear line naming the variable, exit code 1', async () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ SESSION_IDLE_TIMEOUT: 'forever' }, /^SESSION_IDLE_TIMEOUT: /],
+    [{ PUBLIC_URL: 'not a url' }, /^PUBLIC_URL: /],
+    [{ NODE_ENV: 'production' }, /^SECRET_KEY: required when NODE_ENV=production/],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: /],
+  ];
+  for (const [env, line] of cases) {
+    const { code, stderr } = await refuses(env);
+    assert.equal(code, 1, JSON.stringify(env));
+    assert.match(stderr, line);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  }
+});
+
+test('A port already in use stops start-up with one line naming PORT', async (t) => {
+  const server = await start(t);
+  const port = new URL(server.url).port;
+  const { code, stderr } = await refuses({ PORT: port, SECRET_KEY: 'k'.repeat(64) });
+  assert.equal(code, 1);
+  assert.match(stderr, /^PORT: cannot listen on 127\.0\.0\.1:\d+ \(.*EADDRINUSE/m);
+});

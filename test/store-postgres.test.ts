@@ -1,0 +1,595 @@
+/**
+ * `latchkey/postgres` against a real PostgreSQL: the three conformance suites (sessions and
+ * remember-me, throttle counters, accounts), each test in a schema of its own that it drops
+ * afterwards, then what only PostgreSQL has: versioned migrations under an advisory lock, the
+ * database's clock (R-08), coded failures when the server is unreachable, silent or gone (R-01,
+ * R-02, R-03), races across connections and instances (R-04, R-05, R-07), sweeps (R-09) and an
+ * import that leaves the driver unloaded. Without a server the file skips, saying why; in CI it
+ * fails (test/support/services.ts).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { createLoginManager } from '../src/manager.ts';
+import { PostgresStore, PostgresUserStore } from '../src/postgres.ts';
+import type { NewSession } from '../src/store.ts';
+import { loginTestUser } from '../src/testing.ts';
+import { describeCounterConformance } from './counter-conformance.ts';
+import { describeStoreConformance } from './store-conformance.ts';
+import { POSTGRES_URL, requireService } from './support/services.ts';
+import { describeUserStoreConformance } from './user-store-conformance.ts';
+
+const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+const service = await requireService('postgres', async () => {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
+  }
+});
+if (!service.available) console.log(`# skipping the PostgreSQL store tests: ${service.reason}`);
+const skip = service.available ? false : service.reason;
+
+/** A pool set up as the PostgresStore docs ask: timeouts (R-03) and an `error` listener (R-02). */
+function makePool(config: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: POSTGRES_URL,
+    max: 10,
+    connectionTimeoutMillis: 2_000,
+    query_timeout: 10_000,
+    statement_timeout: 10_000,
+    idleTimeoutMillis: 1_000, // the server's connections are shared with other test files
+    ...config,
+  });
+  // An idle client whose connection dies (a test kills one) emits `error` on the pool; unhandled,
+  // it would end the process. An app logs it; the tests have nothing more to do.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A pool of the test's own, ended when the test ends. */
+function testPool(t: { after(fn: () => unknown): void }, config: pg.PoolConfig = {}): pg.Pool {
+  const pool = makePool(config);
+  t.after(() => pool.end().catch(() => {})); // a test may have ended it already
+  return pool;
+}
+
+let sharedPool: pg.Pool | null = null;
+/** The pool most tests share; made on first use, so a skipped file opens nothing. */
+function shared(): pg.Pool {
+  sharedPool ??= makePool();
+  return sharedPool;
+}
+
+/** A fresh schema, `latchkey_test_<random>`, and a way to drop exactly that one. */
+async function createSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `latchkey_test_${randomBytes(8).toString('hex')}`;
+  await shared().query(`CREATE SCHEMA "${schema}"`);
+  return { schema, drop: async () => void (await shared().query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)) };
+}
+
+/** Runs `test` with a fresh schema, dropped afterwards whatever happens. */
+async function withSchema(test: (schema: string) => Promise<void>): Promise<void> {
+  const { schema, drop } = await createSchema();
+  try {
+    await test(schema);
+  } finally {
+    await drop();
+  }
+}
+
+async function dbNow(): Promise<number> {
+  const { rows } = await shared().query('SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now');
+  return Number(rows[0].now);
+}
+
+async function countRows(schema: string, table: string): Promise<number> {
+  const { rows } = await shared().query(`SELECT count(*)::int AS n FROM "${schema}"."${table}"`);
+  return rows[0].n;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url');
+const randomId = (): string => randomBytes(16).toString('base64url');
+
+function session(fields: Partial<NewSession> = {}): NewSession {
+  return {
+    id: randomId(),
+    secretHash: sha256(randomId()),
+    userId: randomId(),
+    fresh: true,
+    rememberSeries: null,
+    identifier: null,
+    userAgent: null,
+    ipAddress: null,
+    idleTimeout: 30 * MINUTE,
+    absoluteTimeout: DAY,
+    ...fields,
+  };
+}
+
+/** A TCP port on which nothing listens (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** A server that accepts connections and never answers: a database that hangs (R-03). */
+async function blackhole(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/** Calls every method of both stores, each expected to reject. */
+function callEverything(store: PostgresStore, users: PostgresUserStore): Array<[string, Promise<unknown>]> {
+  return [
+    ['createSession', store.createSession(session())],
+    ['getSession', store.getSession(randomId())],
+    ['updateSession', store.updateSession(randomId(), { idleTimeout: MINUTE })],
+    ['deleteSession', store.deleteSession(randomId())],
+    ['listUserSessions', store.listUserSessions(randomId())],
+    ['deleteUserSessions', store.deleteUserSessions(randomId())],
+    ['createRememberToken', store.createRememberToken({ series: randomId(), validatorHash: 'v', userId: 'u', lifetime: DAY })],
+    ['useRememberToken', store.useRememberToken(randomId(), 'v', 'n', 1_000)],
+    ['deleteRememberToken', store.deleteRememberToken(randomId())],
+    ['deleteUserRememberTokens', store.deleteUserRememberTokens(randomId())],
+    ['recordFailure', store.recordFailure('k', MINUTE)],
+    ['getCounter', store.getCounter('k')],
+    ['clearCounter', store.clearCounter('k')],
+    ['deleteExpired', store.deleteExpired()],
+    ['ping', store.ping()],
+    ['createUser', users.createUser({ email: 'a@b.c', emailCanonical: 'a@b.c', username: null, usernameCanonical: null, name: 'A', passwordHash: 'h' })],
+    ['getUserById', users.getUserById('1')],
+    ['getUserByLogin', users.getUserByLogin('a@b.c')],
+    ['updatePasswordHash', users.updatePasswordHash('1', 'h')],
+    ['setUserActive', users.setUserActive('1', false)],
+    ['listUsers', users.listUsers()],
+    ['users.ping', users.ping()],
+  ];
+}
+
+/** Asserts that every call rejects with ERR_LATCHKEY_STORE_UNAVAILABLE keeping the driver's error as cause. */
+async function assertAllUnavailable(calls: Array<[string, Promise<unknown>]>, withCause = true): Promise<void> {
+  await Promise.all(
+    calls.map(([name, call]) =>
+      assert.rejects(call, (error: Error & { code?: string }) => {
+        assert.equal(error.code, UNAVAILABLE, name);
+        if (withCause) assert.ok(error.cause instanceof Error, `${name} keeps the driver's error as cause`);
+        return true;
+      }),
+    ),
+  );
+}
+
+describe('PostgreSQL stores', { skip }, () => {
+  after(async () => {
+    await sharedPool?.end();
+  });
+
+  describeStoreConformance('PostgresStore', async (clock) => {
+    const { schema, drop } = await createSchema();
+    const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
+    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  });
+
+  describeCounterConformance('PostgresStore', async (clock) => {
+    const { schema, drop } = await createSchema();
+    const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
+    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  });
+
+  describeUserStoreConformance('PostgresUserStore', async () => {
+    const { schema, drop } = await createSchema();
+    const store = new PostgresUserStore({ pool: shared(), schema });
+    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  });
+
+  describe('PostgresStore schema', () => {
+    it('five stores migrating one schema at once all succeed and record schema version 1, with every table and index', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        const stores = Array.from({ length: 5 }, () => new PostgresStore({ pool, schema, sweepInterval: 0 }));
+        await Promise.all(stores.map((store) => store.migrate()));
+        await Promise.all(stores.map((store) => store.migrate())); // idempotent, and memoised
+        await new PostgresStore({ pool, schema, sweepInterval: 0 }).migrate(); // a later start: the fast path
+        const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".latchkey_meta`);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '1' }]);
+        const { rows: tables } = await shared().query(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+          [schema],
+        );
+        assert.deepEqual(tables.map((r) => r.table_name), ['latchkey_counters', 'latchkey_meta', 'latchkey_remember_tokens', 'latchkey_sessions']);
+        const { rows: indexes } = await shared().query(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname NOT LIKE '%pkey' ORDER BY indexname`,
+          [schema],
+        );
+        assert.deepEqual(indexes.map((r) => r.indexname), [
+          'latchkey_counters_expires_at',
+          'latchkey_remember_tokens_expires_at',
+          'latchkey_remember_tokens_user_id',
+          'latchkey_sessions_expires_at',
+          'latchkey_sessions_user_id',
+        ]);
+      }));
+
+    it('five user stores creating one table at once all succeed, and the unique indexes exist', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        await Promise.all(Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, table: 'accounts' }).migrate()));
+        const { rows } = await shared().query(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE 'CREATE UNIQUE%' ORDER BY indexname`,
+          [schema],
+        );
+        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_pkey', 'accounts_username_canonical']);
+      }));
+
+    it('keeps its tables under tablePrefix in its schema, and nothing in public', () =>
+      withSchema(async (schema) => {
+        const store = new PostgresStore({ pool: shared(), schema, tablePrefix: 'auth_', sweepInterval: 0 });
+        await store.createSession(session());
+        const { rows } = await shared().query(
+          `SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE 'auth\\_%' AND table_schema IN ($1, 'public') ORDER BY 2`,
+          [schema],
+        );
+        assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions'].map((t) => `${schema}.${t}`));
+      }));
+
+    it('refuses a schema whose version is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>
+      withSchema(async (schema) => {
+        await new PostgresStore({ pool: shared(), schema, sweepInterval: 0 }).migrate();
+        await shared().query(`UPDATE "${schema}".latchkey_meta SET value = '99'`);
+        const newer = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        await assert.rejects(newer.ping(), (error: Error & { code: string; cause: Error }) => {
+          assert.equal(error.code, UNAVAILABLE);
+          assert.match(error.cause.message, /schema version 99/);
+          return true;
+        });
+      }));
+
+    it('rejects while its schema is missing and recovers, without a restart, once it exists (R-01, R-02)', async () => {
+      const schema = `latchkey_test_${randomBytes(8).toString('hex')}`;
+      const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+      await assert.rejects(store.getSession(randomId()), (error: Error & { code: string; cause: { code: string } }) => {
+        assert.equal(error.code, UNAVAILABLE);
+        assert.equal(error.cause.code, '3F000'); // invalid_schema_name: the store does not create schemas
+        return true;
+      });
+      await shared().query(`CREATE SCHEMA "${schema}"`);
+      try {
+        const created = await store.createSession(session());
+        assert.equal((await store.getSession(created.id))?.id, created.id);
+      } finally {
+        await shared().query(`DROP SCHEMA "${schema}" CASCADE`);
+      }
+    });
+  });
+
+  describe('PostgresStore clock (R-08)', () => {
+    it('stamps sessions with the database clock and ends them by it: an app clock 5 min behind keeps nothing alive', (t) =>
+      withSchema(async (schema) => {
+        const realNow = Date.now;
+        t.mock.method(Date, 'now', () => realNow() - 5 * MINUTE);
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const before = await dbNow();
+        const created = await store.createSession(session({ idleTimeout: 1_000 }));
+        const afterCreate = await dbNow();
+        assert.ok(created.createdAt >= before && created.createdAt <= afterCreate, 'createdAt is the database time');
+        assert.equal(created.expiresAt, created.createdAt + 1_000);
+        assert.ok(await store.getSession(created.id));
+        await sleep(1_200); // real time: the only clock that can move the database's
+        assert.equal(await store.getSession(created.id), null);
+        assert.equal(await countRows(schema, 'latchkey_sessions'), 0, 'the expired row was deleted as it was found');
+      }));
+
+    it('an app clock 5 min ahead ends neither a session nor a counter early', (t) =>
+      withSchema(async (schema) => {
+        const realNow = Date.now;
+        t.mock.method(Date, 'now', () => realNow() + 5 * MINUTE);
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const before = await dbNow();
+        const created = await store.createSession(session({ idleTimeout: MINUTE }));
+        assert.ok(created.createdAt - before < 5_000, 'createdAt is not the skewed app time');
+        assert.ok(await store.getSession(created.id));
+        assert.ok(await store.updateSession(created.id, { idleTimeout: MINUTE }));
+        const counter = await store.recordFailure(randomId(), MINUTE);
+        assert.ok(counter.firstAt - before < 5_000);
+        const token = await store.createRememberToken({ series: randomId(), validatorHash: 'v', userId: 'u', lifetime: MINUTE });
+        assert.ok(token.expiresAt - before < MINUTE + 5_000);
+      }));
+  });
+
+  describe('PostgresStore failures (R-01, R-03)', () => {
+    it('rejects every method with ERR_LATCHKEY_STORE_UNAVAILABLE, at once, when nothing listens on the port', async (t) => {
+      const port = await closedPort();
+      const pool = testPool(t, { connectionString: undefined, host: '127.0.0.1', port, user: 'postgres', database: 'test', connectionTimeoutMillis: 500 });
+      const started = performance.now();
+      await assertAllUnavailable(callEverything(new PostgresStore({ pool, sweepInterval: 0 }), new PostgresUserStore({ pool })));
+      assert.ok(performance.now() - started < 2_000);
+    });
+
+    it('rejects every method within connectionTimeoutMillis when the server accepts and never answers', async (t) => {
+      const hole = await blackhole();
+      t.after(hole.close);
+      const pool = testPool(t, { connectionString: undefined, host: '127.0.0.1', port: hole.port, user: 'postgres', database: 'test', connectionTimeoutMillis: 300 });
+      const started = performance.now();
+      await assertAllUnavailable(callEverything(new PostgresStore({ pool, sweepInterval: 0 }), new PostgresUserStore({ pool })));
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 250 && elapsed < 1_500, `rejected after ${Math.round(elapsed)} ms`);
+    });
+
+    it('rejects every method with ERR_LATCHKEY_STORE_UNAVAILABLE once the pool has been ended', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 2 });
+        const store = new PostgresStore({ pool, schema, sweepInterval: 0 });
+        const users = new PostgresUserStore({ pool, schema });
+        await store.migrate();
+        await users.migrate();
+        await pool.end();
+        await assertAllUnavailable(callEverything(store, users));
+      }));
+
+    it('a connection killed inside the remember-me transaction rejects that call, crashes nothing, and the next call works (R-01, R-02)', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 2 });
+        const store = new PostgresStore({ pool, schema, sweepInterval: 0 });
+        const token = { series: randomId(), validatorHash: sha256('v1'), userId: randomId(), lifetime: DAY };
+        await store.createRememberToken(token);
+        // Another session holds the row, so the store's transaction waits in SELECT … FOR UPDATE.
+        const blocker = await shared().connect();
+        try {
+          await blocker.query('BEGIN');
+          await blocker.query(`SELECT 1 FROM "${schema}".latchkey_remember_tokens WHERE series = $1 FOR UPDATE`, [token.series]);
+          // Settled into a value at once: a rejection must not sit unhandled while the test polls.
+          const use = store.useRememberToken(token.series, token.validatorHash, sha256('v2'), 1_000).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+          let pid: number | undefined;
+          for (let i = 0; i < 300 && pid === undefined; i++) {
+            const { rows } = await shared().query(
+              `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 IN query) > 0`,
+              [`"${schema}"`],
+            );
+            pid = rows[0]?.pid;
+            if (pid === undefined) await sleep(10);
+          }
+          assert.ok(pid !== undefined, 'the store waits for the row lock');
+          await shared().query('SELECT pg_terminate_backend($1)', [pid]); // only this test's own connection
+          const outcome = await use;
+          assert.ok('error' in outcome, 'the call rejects');
+          assert.equal((outcome.error as { code?: string }).code, UNAVAILABLE);
+          assert.equal(((outcome.error as Error).cause as { code?: string }).code, '57P01'); // admin_shutdown
+        } finally {
+          await blocker.query('ROLLBACK');
+          blocker.release();
+        }
+        assert.equal((await store.useRememberToken(token.series, token.validatorHash, sha256('v2'), 1_000))?.status, 'valid');
+      }));
+
+    it('a closed store rejects with ERR_LATCHKEY_STORE_UNAVAILABLE, close is idempotent, and the pool stays open', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 1 });
+        const store = new PostgresStore({ pool, schema, sweepInterval: 0 });
+        const users = new PostgresUserStore({ pool, schema });
+        await store.ping();
+        await store.close();
+        await store.close();
+        await users.close();
+        await assertAllUnavailable(callEverything(store, users), false);
+        await assert.rejects(store.migrate(), { code: UNAVAILABLE });
+        assert.deepEqual((await pool.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+      }));
+  });
+
+  describe('PostgresStore concurrency', () => {
+    it('twenty concurrent registrations of one email on twenty connections make exactly one row (R-04)', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 20 });
+        const users = new PostgresUserStore({ pool, schema });
+        await users.migrate();
+        const clients = await Promise.all(Array.from({ length: 20 }, () => pool.connect()));
+        for (const client of clients) client.release(); // twenty idle connections, one per registration
+        const email = `race.${randomId()}@example.com`;
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            users.createUser({ email, emailCanonical: email.toLowerCase(), username: null, usernameCanonical: null, name: `Racer ${i}`, passwordHash: 'h' }),
+          ),
+        );
+        assert.equal(pool.totalCount, 20);
+        assert.equal(results.filter((user) => user !== null).length, 1);
+        assert.equal(await countRows(schema, 'users'), 1);
+      }));
+
+    it('two instances, 50 concurrent failures each on one key: the counts handed out are exactly 1..100 (R-05, R-07)', (t) =>
+      withSchema(async (schema) => {
+        const instances = [testPool(t, { max: 5 }), testPool(t, { max: 5 })].map((pool) => new PostgresStore({ pool, schema, sweepInterval: 0 }));
+        await Promise.all(instances.map((store) => store.migrate()));
+        const key = `throttle:login:account:${randomId()}`;
+        const states = await Promise.all(instances.flatMap((store) => Array.from({ length: 50 }, () => store.recordFailure(key, 15 * MINUTE))));
+        assert.deepEqual(
+          states.map((state) => state.count).sort((a, b) => a - b),
+          Array.from({ length: 100 }, (_, i) => i + 1),
+        );
+        assert.equal((await instances[0]?.getCounter(key))?.count, 100);
+      }));
+
+    it('two instances, ten concurrent uses of one remember cookie: one rotation, nine grace, no false theft (R-05, SEC-39)', (t) =>
+      withSchema(async (schema) => {
+        const instances = [testPool(t, { max: 5 }), testPool(t, { max: 5 })].map((pool) => new PostgresStore({ pool, schema, sweepInterval: 0 }));
+        const token = { series: randomId(), validatorHash: sha256('current'), userId: randomId(), lifetime: DAY };
+        await instances[0]?.createRememberToken(token);
+        await instances[1]?.migrate();
+        const uses = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => instances[i % 2]?.useRememberToken(token.series, token.validatorHash, sha256(`next-${i}`), 30_000)),
+        );
+        const statuses = uses.map((use) => use?.status);
+        assert.equal(statuses.filter((s) => s === 'valid').length, 1, String(statuses));
+        assert.equal(statuses.filter((s) => s === 'grace').length, 9, String(statuses));
+      }));
+  });
+
+  describe('PostgresStore sweeps (R-09)', () => {
+    it('deleteExpired removes expired sessions, remember tokens and counters in one statement, counts them, and keeps live ones', () =>
+      withSchema(async (schema) => {
+        let now = Date.UTC(2030, 0, 1);
+        const store = new PostgresStore({ pool: shared(), schema, now: () => now, sweepInterval: 0 });
+        await store.createSession(session({ idleTimeout: MINUTE }));
+        const live = await store.createSession(session());
+        await store.createRememberToken({ series: randomId(), validatorHash: 'v', userId: 'u', lifetime: MINUTE });
+        await store.createRememberToken({ series: randomId(), validatorHash: 'v', userId: 'u', lifetime: DAY });
+        await store.recordFailure('short', MINUTE);
+        await store.recordFailure('long', DAY);
+        now += MINUTE;
+        assert.equal(await store.deleteExpired(), 3);
+        assert.equal(await store.deleteExpired(), 0);
+        assert.equal(await countRows(schema, 'latchkey_sessions'), 1);
+        assert.equal(await countRows(schema, 'latchkey_remember_tokens'), 1);
+        assert.equal(await countRows(schema, 'latchkey_counters'), 1);
+        assert.ok(await store.getSession(live.id));
+      }));
+
+    it('deletes an expired counter row as getCounter finds it', () =>
+      withSchema(async (schema) => {
+        let now = Date.UTC(2030, 0, 1);
+        const store = new PostgresStore({ pool: shared(), schema, now: () => now, sweepInterval: 0 });
+        await store.recordFailure('old', MINUTE);
+        now += MINUTE;
+        assert.equal(await store.getCounter('old'), null);
+        assert.equal(await countRows(schema, 'latchkey_counters'), 0);
+      }));
+
+    it('sweeps in the background every sweepInterval ms, and close() stops the sweep', () =>
+      withSchema(async (schema) => {
+        let now = Date.UTC(2030, 0, 1);
+        const store = new PostgresStore({ pool: shared(), schema, now: () => now, sweepInterval: 20 });
+        try {
+          await store.createSession(session({ idleTimeout: MINUTE }));
+          now += MINUTE;
+          for (let i = 0; i < 100 && (await countRows(schema, 'latchkey_sessions')) > 0; i++) await sleep(20);
+          assert.equal(await countRows(schema, 'latchkey_sessions'), 0);
+        } finally {
+          await store.close();
+        }
+        const writer = new PostgresStore({ pool: shared(), schema, now: () => now, sweepInterval: 0 });
+        await writer.createSession(session({ idleTimeout: 1 }));
+        now += MINUTE;
+        await sleep(100);
+        assert.equal(await countRows(schema, 'latchkey_sessions'), 1, 'a closed store no longer sweeps');
+      }));
+  });
+
+  describe('PostgresStore as the attacker', () => {
+    it('after a real login the tables hold only SHA-256 of the cookie secrets, never the secrets (SEC-21)', () =>
+      withSchema(async (schema) => {
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const users = new PostgresUserStore({ pool: shared(), schema });
+        const email = `ada.${randomId()}@example.com`;
+        const user = await users.createUser({ email, emailCanonical: email.toLowerCase(), username: null, usernameCanonical: null, name: 'Ada', passwordHash: 'h' });
+        assert.ok(user);
+        const manager = createLoginManager({ store, secret: randomBytes(32), loadUser: (id) => users.getUserById(id) });
+        const cookie = await loginTestUser(manager, user, { remember: true });
+        const secrets = cookie.split('; ').map((pair) => pair.slice(pair.indexOf('=') + 1).split('.')[1] as string);
+        assert.equal(secrets.length, 2, cookie);
+        const { rows } = await shared().query(
+          `SELECT (SELECT json_agg(s) FROM "${schema}".latchkey_sessions s)::text || (SELECT json_agg(r) FROM "${schema}".latchkey_remember_tokens r)::text AS dump`,
+        );
+        for (const secret of secrets) {
+          assert.ok(!rows[0].dump.includes(secret), 'raw secret stored');
+          assert.ok(rows[0].dump.includes(sha256(secret)), 'its SHA-256 stored');
+        }
+        const auth = manager.forRequest(new Request('http://localhost/', { headers: { cookie } }));
+        assert.equal((await auth.user())?.id, user.id);
+      }));
+
+    it('takes SQL metacharacters in ids, user ids and keys as plain data (SEC-73)', () =>
+      withSchema(async (schema) => {
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const evil = `x'; DROP TABLE "${schema}".latchkey_sessions; --`;
+        const created = await store.createSession(session({ userId: evil }));
+        assert.equal(await store.getSession(evil), null);
+        assert.equal(await store.deleteSession(`' OR '1'='1`), false);
+        assert.equal(await store.deleteUserSessions(`' OR '1'='1`), 0);
+        assert.deepEqual((await store.listUserSessions(evil)).map((s) => s.id), [created.id]);
+        assert.equal((await store.recordFailure(evil, MINUTE)).count, 1);
+        assert.equal(await countRows(schema, 'latchkey_sessions'), 1);
+      }));
+
+    it('refuses names that would be spliced into SQL, and other misused options, with TypeError at construction', () => {
+      const pool = new pg.Pool({ connectionString: POSTGRES_URL }); // never connects: nothing is queried
+      const bad: unknown[] = [
+        undefined,
+        {},
+        { pool: {} },
+        { pool: { query: () => {} } },
+        { pool, schema: 'public; DROP TABLE users' },
+        { pool, schema: 'Public' },
+        { pool, schema: '"x"' },
+        { pool, schema: '' },
+        { pool, schema: 'a'.repeat(64) },
+        { pool, tablePrefix: 'latchkey-' },
+        { pool, tablePrefix: '1st_' },
+        { pool, tablePrefix: 'x"; DROP TABLE users; --' },
+        { pool, tablePrefix: 'p'.repeat(33) },
+        { pool, now: 5 },
+        { pool, sweepInterval: -1 },
+        { pool, sweepInterval: 1.5 },
+        { pool, sweepInterval: 2 ** 31 },
+      ];
+      for (const options of bad) {
+        assert.throws(() => new PostgresStore(options as never), TypeError, inspect(options, { depth: 0 }));
+      }
+      for (const options of [{ pool, table: 'users; --' }, { pool, schema: 'A' }, { pool, table: 'u'.repeat(45) }, { pool, now: 'x' }]) {
+        assert.throws(() => new PostgresUserStore(options as never), TypeError, inspect(options, { depth: 0 }));
+      }
+    });
+
+    it('rejects non-string ids with TypeError before touching the database (misuse)', async () => {
+      const store = new PostgresStore({ pool: shared(), schema: 'latchkey_never_created', sweepInterval: 0 });
+      await assert.rejects(store.getSession(42 as never), TypeError);
+      await assert.rejects(store.recordFailure({} as never, MINUTE), TypeError);
+      await assert.rejects(store.deleteUserSessions('u', null as never), TypeError);
+    });
+  });
+});
+
+it('importing latchkey/postgres does not load the pg driver (an optional peer)', () => {
+  const script = new URL('./fixtures/pg-no-driver.ts', import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--conditions=source', script, ...args], { encoding: 'utf8' });
+  const plain = run();
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.deepEqual(JSON.parse(plain.stdout), []);
+  const control = run('--control');
+  assert.equal(control.status, 0, control.stderr);
+  assert.ok(JSON.parse(control.stdout).includes('pg'), 'the hook sees pg when it is imported');
+});
