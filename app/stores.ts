@@ -1,7 +1,10 @@
 /**
- * Opens the stores the configuration names: SQLite by default (sessions, remember tokens and
- * throttle counters in `latchkey_*` tables, users in `users`, all in one file). PostgreSQL and
- * Redis are opened here too once their stores exist (the scale-out work).
+ * Opens the stores the configuration names (app-contract.md): users in `DATABASE_URL` (SQLite by
+ * default, or PostgreSQL), and sessions, remember-me tokens and throttle counters in
+ * `SESSION_STORE` (the same database by default, or Redis). Drivers are loaded only when
+ * configured. Every connection gets explicit timeouts (security.md R-03) and handled `error`
+ * events, and a Redis that may evict keys is refused at start (R-10): a revoked session or a lock
+ * marker must never silently disappear.
  *
  * @module app/stores
  */
@@ -19,49 +22,174 @@ export interface AppStores {
   close(): Promise<void>;
 }
 
+type Log = (line: string) => void;
+type Opened<T> = { readonly store: T; readonly ping: () => Promise<unknown>; readonly close: () => Promise<void> };
+
 /** Opens the stores, or throws an Error whose message names the variable at fault. */
-export async function openStores(config: AppConfig): Promise<AppStores> {
-  if (!config.databaseUrl.startsWith('sqlite:')) {
-    throw new Error('DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite:<path>');
-  }
-  if (config.sessionStoreUrl !== config.databaseUrl && !config.sessionStoreUrl.startsWith('sqlite:')) {
-    throw new Error('SESSION_STORE: Redis and PostgreSQL session stores are not supported by this build yet; leave it unset');
-  }
-  const usersPath = sqlitePath(config.databaseUrl);
-  const sessionsPath = sqlitePath(config.sessionStoreUrl);
-  for (const path of new Set([usersPath, sessionsPath])) {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (error) {
-      throw new Error(`DATABASE_URL: cannot create the directory of ${path} (${(error as Error).message})`);
-    }
-  }
-  const sessions = new SqliteStore({ path: sessionsPath });
-  const users = new SqliteUserStore({ path: usersPath });
-  try {
-    await sessions.ping();
-    await users.ping();
-  } catch (error) {
-    await sessions.close().catch(() => {});
-    await users.close().catch(() => {});
-    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
-    throw new Error(`DATABASE_URL: cannot open the SQLite database ${usersPath} (${cause})`);
-  }
-  const check = async (ping: () => Promise<unknown>): Promise<'ok' | 'unavailable'> => {
-    try {
-      await ping();
-      return 'ok';
-    } catch {
-      return 'unavailable';
-    }
+export async function openStores(config: AppConfig, log: Log = (line) => console.error(line)): Promise<AppStores> {
+  const opened: Array<Opened<unknown>> = [];
+  const closeAll = async () => {
+    for (const item of opened.reverse()) await item.close().catch(() => {});
   };
+  try {
+    const sameDatabase = config.sessionStoreUrl === config.databaseUrl;
+    let users: Opened<UserStore>;
+    let sessions: Opened<Store & CounterStore>;
+    if (config.databaseUrl.startsWith('sqlite:')) {
+      users = await openSqliteUsers('DATABASE_URL', sqlitePath(config.databaseUrl));
+    } else {
+      users = await openPostgres('DATABASE_URL', config.databaseUrl, log, 'users');
+    }
+    opened.push(users);
+    if (config.sessionStoreUrl.startsWith('redis')) {
+      sessions = await openRedis(config.sessionStoreUrl, log);
+    } else if (config.sessionStoreUrl.startsWith('sqlite:')) {
+      sessions = await openSqliteSessions(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', sqlitePath(config.sessionStoreUrl));
+    } else {
+      sessions = await openPostgres(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', config.sessionStoreUrl, log, 'sessions');
+    }
+    opened.push(sessions);
+    return {
+      sessions: sessions.store,
+      users: users.store,
+      ping: async () => {
+        const [u, s] = await Promise.all([check(users.ping), check(sessions.ping)]);
+        return { users: u, sessions: s };
+      },
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** A store that does not answer within 1.5 s counts as down: a probe must answer in time (R-03). */
+async function check(ping: () => Promise<unknown>): Promise<'ok' | 'unavailable'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'unavailable'>((resolve) => {
+    timer = setTimeout(() => resolve('unavailable'), 1_500);
+  });
+  const answer = ping().then(() => 'ok' as const, () => 'unavailable' as const);
+  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+}
+
+function ensureDirectory(variable: string, path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new Error(`${variable}: cannot create the directory of ${path} (${(error as Error).message})`);
+  }
+}
+
+/** The driver's own message, without the coded wrapper around it. */
+function causeOf(error: unknown): string {
+  const e = error as Error & { cause?: Error };
+  return (e.cause?.message || e.message || String(error)).split('\n')[0] as string;
+}
+
+async function openSqliteUsers(variable: string, path: string): Promise<Opened<UserStore>> {
+  ensureDirectory(variable, path);
+  const store = new SqliteUserStore({ path });
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw new Error(`${variable}: cannot open the SQLite database ${path} (${causeOf(error)})`);
+  }
+  return { store, ping: () => store.ping(), close: () => store.close() };
+}
+
+async function openSqliteSessions(variable: string, path: string): Promise<Opened<Store & CounterStore>> {
+  ensureDirectory(variable, path);
+  const store = new SqliteStore({ path });
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw new Error(`${variable}: cannot open the SQLite database ${path} (${causeOf(error)})`);
+  }
+  return { store, ping: () => store.ping(), close: () => store.close() };
+}
+
+/** Pools are per URL and purpose; both stores of one database share the server, not the pool. */
+async function openPostgres<K extends 'users' | 'sessions'>(
+  variable: string,
+  url: string,
+  log: Log,
+  kind: K,
+): Promise<K extends 'users' ? Opened<UserStore> : Opened<Store & CounterStore>> {
+  const { default: pg } = await import('pg');
+  const { PostgresStore, PostgresUserStore } = await import('latchkey/postgres');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 2_000, // pg's default 0 waits for ever on an unreachable server (R-03)
+    query_timeout: 3_000,
+    statement_timeout: 2_000,
+    idle_in_transaction_session_timeout: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle connection that dies emits `error` on the pool; unhandled, it would end the process (R-02).
+  pool.on('error', (error) => log(`postgres (${variable}): ${error.message}`));
+  const store = kind === 'users' ? new PostgresUserStore({ pool }) : new PostgresStore({ pool, sweepInterval: 60_000 });
+  try {
+    if (store instanceof PostgresStore) await store.migrate();
+    await store.ping();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new Error(`${variable}: cannot use the PostgreSQL database at ${redact(url)} (${causeOf(error)})`);
+  }
+  const close = async () => {
+    if (store instanceof PostgresStore) await store.close();
+    await pool.end();
+  };
+  return { store, ping: () => store.ping(), close } as never;
+}
+
+async function openRedis(url: string, log: Log): Promise<Opened<Store & CounterStore>> {
+  const { createClient } = await import('redis');
+  const { RedisStore, checkEvictionPolicy } = await import('latchkey/redis');
+  const client = createClient({
+    url,
+    // Fail fast while Redis is down instead of queueing without bound, and keep reconnecting
+    // every ≤ 2 s, so the app recovers on its own when Redis is back (R-01, R-02).
+    socket: { connectTimeout: 2_000, reconnectStrategy: (retries: number) => Math.min(retries * 100, 2_000) },
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: 1_000,
+  });
+  let lastError = '';
+  client.on('error', (error: Error) => {
+    // One line per distinct failure, not one per reconnection attempt.
+    if (error.message !== lastError) log(`redis (SESSION_STORE): ${error.message}`);
+    lastError = error.message;
+  });
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3_000).unref()),
+    ]);
+  } catch (error) {
+    client.destroy();
+    throw new Error(`SESSION_STORE: cannot connect to Redis at ${redact(url)} (${causeOf(error)})`);
+  }
+  const eviction = await checkEvictionPolicy(client);
+  if (!eviction.ok && eviction.policy !== 'unknown') {
+    client.destroy();
+    throw new Error(`SESSION_STORE: ${eviction.message}`);
+  }
+  if (!eviction.ok) log(`SESSION_STORE: warning: ${eviction.message}`);
+  const store = new RedisStore({ client });
   return {
-    sessions,
-    users,
-    ping: async () => ({ sessions: await check(() => sessions.ping()), users: await check(() => users.ping()) }),
+    store,
+    ping: () => store.ping(),
     close: async () => {
-      await sessions.close();
-      await users.close();
+      await store.close();
+      client.destroy();
     },
   };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

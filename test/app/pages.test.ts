@@ -155,7 +155,7 @@ test('GET /healthz: 200 {"status":"ok"} while every store answers', async (t) =>
   const app = await setup(t);
   const res = await app.request('/healthz');
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { status: 'ok' });
+  assert.deepEqual(await res.json(), { status: 'ok', stores: { users: 'ok', sessions: 'ok' } });
   assert.equal(res.headers.get('set-cookie'), null);
 });
 
