@@ -1,7 +1,8 @@
 /**
  * latchkey: login and session management for TypeScript web apps. Flask-Login's API on hashed,
  * revocable server-side sessions. Named re-exports only; adapters and stores live behind their
- * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/sqlite`, `latchkey/testing`).
+ * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/sqlite`, `latchkey/postgres`,
+ * `latchkey/redis`, `latchkey/testing`).
  *
  * @module latchkey
  */
