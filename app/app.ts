@@ -47,6 +47,9 @@ function logToStderr(entry: LogEntry): void {
 }
 
 /** Builds the app; nothing listens until the caller serves `app.fetch`. */
+/** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
+const STORE_TIMEOUT = 1_500;
+
 export async function createApp(options: CreateAppOptions): Promise<App> {
   const { config, stores } = options;
   const now = options.now ?? Date.now;
@@ -64,9 +67,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     rememberDuration: config.rememberDuration,
+    storeTimeout: STORE_TIMEOUT,
     now,
   });
-  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now });
+  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT });
   accounts = createAccounts({
     users: stores.users,
     throttle,

@@ -125,8 +125,8 @@ async function openPostgres<K extends 'users' | 'sessions'>(
     connectionString: url,
     max: 10,
     connectionTimeoutMillis: 2_000, // pg's default 0 waits for ever on an unreachable server
-    query_timeout: 3_000,
-    statement_timeout: 2_000,
+    query_timeout: 1_500, // user lookups have no other deadline: a silent server is a 503 within 2 s
+    statement_timeout: 1_500,
     idle_in_transaction_session_timeout: 10_000,
     idleTimeoutMillis: 30_000,
   });

@@ -11,7 +11,7 @@ import type { SessionInfo } from 'latchkey';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
-import { csrf } from '../middleware.ts';
+import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeDevice } from '../views/device.ts';
 
@@ -32,7 +32,7 @@ function sessionJson(s: SessionInfo) {
 
 export function accountRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
-  const guard = csrf();
+  const guard = formGuard();
   const login = loginRequired();
   // The fresh-only routes are POST-only: after re-authenticating, come back to the account page.
   const fresh = freshLoginRequired({ next: '/account' });

@@ -11,7 +11,7 @@ import { isServiceUnavailable } from 'latchkey';
 import { loginRequired } from 'latchkey/hono';
 import { readInput, text, type Input } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
-import { csrf } from '../middleware.ts';
+import { formGuard } from './guard.ts';
 import { loginPage, registerPage } from '../views/auth.ts';
 import { reauthRoute } from './reauth.ts';
 
@@ -21,7 +21,7 @@ const LOGIN_FIELDS = ['login', 'email', 'username'] as const;
 
 export function authRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
-  const guard = csrf();
+  const guard = formGuard();
 
   async function showLogin(c: AppContext, status = 200, form: { login?: string; remember?: boolean; errors?: FieldErrors } = {}, headers: Record<string, string> = {}) {
     const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');

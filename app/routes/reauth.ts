@@ -34,6 +34,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
     const result = await deps.accounts.authenticate({ login: user.emailCanonical, password, ip: auth.clientIp });
     if (result.ok && result.user.id === user.id && (await auth.confirmLogin())) {
       if (isJson(c)) return json(c, 200, { message: 'Password confirmed.' });
+      auth.flash('Password confirmed.', 'success');
       return redirect(c, auth.nextTarget(text(c.var.input, 'next'), '/dashboard'));
     }
     if (result.ok || result.reason === 'invalid') return failed(c, 401, 'Incorrect password.');

@@ -30,8 +30,8 @@ function sessionItem(s: SessionInfo, csrf: string): Html {
         ${s.remembered ? html`<span class="badge muted">Remembered</span>` : ''}
       </div>
       <div class="session-meta">
-        Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time>${s.ipAddress ? html` · from ${s.ipAddress}` : ''}
-        · logged in ${formatUtc(s.createdAt)}
+        <span>Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time></span>${s.ipAddress ? html` · <span>from ${s.ipAddress}</span>` : ''}
+        · <span>logged in ${formatUtc(s.createdAt)}</span>
       </div>
       ${s.current
         ? ''
@@ -43,8 +43,11 @@ function sessionItem(s: SessionInfo, csrf: string): Html {
 
 export function accountPage(v: AccountView): PageContent {
   const others = v.sessions.filter((s) => !s.current).length;
+  // This session first, then the others in the order the store gives them.
+  const sessions = [...v.sessions].sort((a, b) => Number(b.current) - Number(a.current));
   return {
     title: 'Your account',
+    current: 'account',
     body: html`<section class="card">
       <h1>Your account</h1>
       <dl class="facts">
@@ -58,7 +61,7 @@ export function accountPage(v: AccountView): PageContent {
     </section>
     <section class="card">
       <h2>Where you are logged in</h2>
-      <ul class="sessions">${v.sessions.map((s) => sessionItem(s, v.csrf))}</ul>
+      <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf))}</ul>
       ${others > 0
         ? html`<form method="post" action="/account/sessions/revoke-others">
             ${csrfField(v.csrf)}<button type="submit" class="button danger">Log out other sessions (${others})</button>

@@ -1,7 +1,9 @@
 /**
  * The login, registration and re-authentication pages. Each form posts to its own URL with the
  * hidden `_csrf` field; the login and re-auth forms carry `next` (already made safe by
- * `auth.nextTarget`) as a hidden field, so the user lands where they were going.
+ * `auth.nextTarget`) as a hidden field and in their action's query, so the user lands where they
+ * were going, and the address shown after a failed attempt (answered in place, 401) still leads
+ * there when opened again.
  *
  * @module app/views/auth
  */
@@ -20,12 +22,18 @@ export interface LoginForm {
   readonly errors?: Errors;
 }
 
+/** `/login?next=%2Faccount`: a form's own URL with its `next`. */
+function withNext(path: string, next: string): string {
+  return `${path}?next=${encodeURIComponent(next)}`;
+}
+
 export function loginPage(f: LoginForm): PageContent {
   return {
     title: 'Log in',
+    current: 'login',
     body: html`<section class="card narrow">
       <h1>Log in</h1>
-      <form method="post" action="/login">
+      <form method="post" action="${withNext('/login', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
         ${field({ name: 'login', label: 'Email or username', value: f.login, autocomplete: 'username', errors: f.errors, required: true, maxlength: LOGIN_MAX, autofocus: !f.login })}
@@ -51,6 +59,7 @@ export interface RegisterForm {
 export function registerPage(f: RegisterForm): PageContent {
   return {
     title: 'Register',
+    current: 'register',
     body: html`<section class="card narrow">
       <h1>Create an account</h1>
       <form method="post" action="/register">
@@ -89,7 +98,7 @@ export function reauthPage(f: ReauthForm): PageContent {
     body: html`<section class="card narrow">
       <h1>Confirm it is you</h1>
       <p>Changing your password or ending sessions needs your password again: it has been a while since you typed it, or this login was restored from "remember me".</p>
-      <form method="post" action="/reauth">
+      <form method="post" action="${withNext('/reauth', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
         <input type="hidden" name="username" value="${f.email}" autocomplete="username">

@@ -14,10 +14,15 @@ import { STYLESHEET_URL } from '../static.ts';
 /** Markup made by `html```: already escaped. */
 export type Html = ReturnType<typeof html>;
 
+/** The nav entries a page can be: its link is marked `aria-current="page"`. */
+export type NavItem = 'home' | 'login' | 'register' | 'dashboard' | 'account';
+
 /** What a page puts in the frame. */
 export interface PageContent {
   readonly title: string;
   readonly body: Html;
+  /** Which nav entry this page is, if any. */
+  readonly current?: NavItem;
 }
 
 /** The visitor, as the frame needs it. */
@@ -40,17 +45,26 @@ export function logoutButton(token: string, label = 'Log out', style: 'link-butt
   return html`<form class="inline" method="post" action="/logout">${csrfField(token)}<button type="submit" class="${style}">${label}</button></form>`;
 }
 
-function nav(user: UserRecord | null, token: string): Html {
+/** `aria-current="page"` on the link of the page being shown (WAI-ARIA 1.2 §6.8). */
+function here(item: NavItem, current: NavItem | undefined): Html {
+  return item === current ? html` aria-current="page"` : html``;
+}
+
+/**
+ * Both states keep one row of the same height (the stylesheet gives every item the Register
+ * button's height), so the page does not move at login or logout.
+ */
+function nav(user: UserRecord | null, token: string, current: NavItem | undefined): Html {
   if (user === null) {
     return html`<ul class="nav-links">
-        <li><a href="/login">Log in</a></li>
-        <li><a class="button small" href="/register">Register</a></li>
+        <li><a class="nav-link" href="/login"${here('login', current)}>Log in</a></li>
+        <li><a class="button small" href="/register"${here('register', current)}>Register</a></li>
       </ul>`;
   }
   return html`<ul class="nav-links">
         <li class="who">Signed in as <strong><bdi>${user.name}</bdi></strong></li>
-        <li><a href="/dashboard">Dashboard</a></li>
-        <li><a href="/account">Account</a></li>
+        <li><a class="nav-link" href="/dashboard"${here('dashboard', current)}>Dashboard</a></li>
+        <li><a class="nav-link" href="/account"${here('account', current)}>Account</a></li>
         <li>${logoutButton(token)}</li>
       </ul>`;
 }
@@ -79,8 +93,8 @@ export function layout(content: PageContent, visitor: FrameVisitor): Html {
 <body>
   <header class="site-header">
     <nav class="site-nav" aria-label="Main">
-      <a class="brand" href="/">Latchkey</a>
-      ${nav(visitor.user, visitor.csrf)}
+      <a class="brand" href="/"${here('home', content.current)}>Latchkey</a>
+      ${nav(visitor.user, visitor.csrf, content.current)}
     </nav>
   </header>
   <main class="content">
