@@ -76,18 +76,3 @@ export function methodTable(routes: readonly Route[]): Handler {
     return next();
   };
 }
-
-/**
- * CSRF check of a POST route, after its body was read (readInput). Forms need the `_csrf` token
- * (or `X-CSRF-Token`); JSON, and requests with no `Content-Type` at all (`curl -X POST /logout`),
- * need only a same-origin or absent `Origin` / `Sec-Fetch-Site` (`auth.checkCsrf`, SEC-45, SEC-46).
- * The body is read by readInput first, with its size limit, so the check never reads it unbounded.
- */
-export function csrf(): Handler {
-  return async function csrfMiddleware(c, next) {
-    const input = c.get('input');
-    const check = await c.var.auth.checkCsrf(() => input?.csrf ?? null);
-    if (!check.ok) return problem(c, 403, check.reason);
-    return next();
-  };
-}

@@ -1,5 +1,5 @@
 /**
- * The CSRF check of the app's form routes: the same check as middleware.ts's `csrf()` (SEC-43…
+ * The CSRF check of the app's form routes: `auth.checkCsrf` (SEC-43…
  * SEC-46), run after the body was read, the same 403 and the same JSON answer. What it adds is
  * the way back on the HTML page: a browser whose form was refused (most often a form left open
  * past its session, or opened before logging in elsewhere) is offered the page that form was on,
