@@ -36,7 +36,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
     let users: Opened<UserStore>;
     let sessions: Opened<Store & CounterStore>;
     if (config.databaseUrl.startsWith('sqlite:')) {
-      users = await openSqliteUsers('DATABASE_URL', sqlitePath(config.databaseUrl));
+      users = await openSqlite('DATABASE_URL', sqlitePath(config.databaseUrl), (path) => new SqliteUserStore({ path }));
     } else {
       users = await openPostgres('DATABASE_URL', config.databaseUrl, log, 'users');
     }
@@ -44,7 +44,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
     if (config.sessionStoreUrl.startsWith('redis')) {
       sessions = await openRedis(config.sessionStoreUrl, log);
     } else if (config.sessionStoreUrl.startsWith('sqlite:')) {
-      sessions = await openSqliteSessions(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', sqlitePath(config.sessionStoreUrl));
+      sessions = await openSqlite(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', sqlitePath(config.sessionStoreUrl), (path) => new SqliteStore({ path }));
     } else {
       sessions = await openPostgres(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', config.sessionStoreUrl, log, 'sessions');
     }
@@ -88,21 +88,10 @@ function causeOf(error: unknown): string {
   return (e.cause?.message || e.message || String(error)).split('\n')[0] as string;
 }
 
-async function openSqliteUsers(variable: string, path: string): Promise<Opened<UserStore>> {
+/** Opens a SQLite-backed store and checks that the file can be used. */
+async function openSqlite<T extends { ping(): Promise<void>; close(): Promise<void> }>(variable: string, path: string, make: (path: string) => T): Promise<Opened<T>> {
   ensureDirectory(variable, path);
-  const store = new SqliteUserStore({ path });
-  try {
-    await store.ping();
-  } catch (error) {
-    await store.close().catch(() => {});
-    throw new Error(`${variable}: cannot open the SQLite database ${path} (${causeOf(error)})`);
-  }
-  return { store, ping: () => store.ping(), close: () => store.close() };
-}
-
-async function openSqliteSessions(variable: string, path: string): Promise<Opened<Store & CounterStore>> {
-  ensureDirectory(variable, path);
-  const store = new SqliteStore({ path });
+  const store = make(path);
   try {
     await store.ping();
   } catch (error) {

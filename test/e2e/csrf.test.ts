@@ -2,21 +2,18 @@
  * Browser: every form carries its CSRF token, and a form submitted without it is refused.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   browserSkipReason,
   createUser,
   formWith,
-  launchBrowser,
   login,
   newContext,
   newUser,
   openOn,
-  startApp,
   submitButton,
   type Browsing,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 /** Asserts that every POST form on the page has a non-empty hidden `_csrf`. */
@@ -47,23 +44,14 @@ async function dropToken(b: Browsing): Promise<void> {
 }
 
 describe('e2e: CSRF', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   test('every form carries a hidden _csrf token', async (t) => {
     const user = newUser('Token');
-    await createUser(app!, user);
-    const context = await newContext(browser!);
+    await createUser(env.app, user);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'csrf-tokens');
+    const b = await openOn(env.app, context, 'csrf-tokens');
 
     await b.goto('/register', 'register');
     assert.ok((await assertTokens(b, '/register')) >= 1);
@@ -76,10 +64,10 @@ describe('e2e: CSRF', { skip: browserSkipReason() }, () => {
 
   test('the login form without its token is refused with 403', async (t) => {
     const user = newUser('Csrf');
-    await createUser(app!, user);
-    const context = await newContext(browser!);
+    await createUser(env.app, user);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'csrf-login');
+    const b = await openOn(env.app, context, 'csrf-login');
 
     await b.goto('/login', 'login-form');
     await dropToken(b);
@@ -96,9 +84,9 @@ describe('e2e: CSRF', { skip: browserSkipReason() }, () => {
 
   test('the registration form without its token is refused with 403', async (t) => {
     const user = newUser('Csrfreg');
-    const context = await newContext(browser!);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'csrf-register');
+    const b = await openOn(env.app, context, 'csrf-register');
 
     await b.goto('/register', 'register-form');
     await dropToken(b);
@@ -111,6 +99,6 @@ describe('e2e: CSRF', { skip: browserSkipReason() }, () => {
     assert.equal(response.status(), 403, `a registration form without _csrf answers 403, not ${response.status()}`);
 
     // No account was made: registering the same email now works.
-    await createUser(app!, user);
+    await createUser(env.app, user);
   });
 });

@@ -3,39 +3,27 @@
  * a flash is shown once.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   TEXT,
   browserSkipReason,
   createUser,
   fillLogin,
-  launchBrowser,
   newContext,
   newUser,
   openOn,
-  startApp,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 describe('e2e: login', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   test('anonymous /dashboard → login with next → back to /dashboard', async (t) => {
     const user = newUser('Grace');
-    await createUser(app!, user);
-    const context = await newContext(browser!);
+    await createUser(env.app, user);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'next');
+    const b = await openOn(env.app, context, 'next');
 
     const response = await b.goto('/dashboard', 'dashboard-anonymous');
     const redirect = await response?.request().redirectedFrom()?.response();
@@ -51,10 +39,10 @@ describe('e2e: login', { skip: browserSkipReason() }, () => {
 
   test('a flash is shown once', async (t) => {
     const user = newUser('Flash');
-    await createUser(app!, user);
-    const context = await newContext(browser!);
+    await createUser(env.app, user);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'flash');
+    const b = await openOn(env.app, context, 'flash');
 
     // A flash carried through a redirect.
     await b.goto('/dashboard', 'redirected-with-flash');

@@ -2,40 +2,28 @@
  * Browser: a phone-sized viewport (375×667). No page scrolls sideways.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   assertNoHorizontalScroll,
   browserSkipReason,
   createUser,
-  launchBrowser,
   fillLogin,
   newContext,
   newUser,
   openOn,
-  startApp,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 describe('e2e: mobile viewport', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   test('375×667: no page scrolls sideways', async (t) => {
     // A long name and email: the pages that show them must wrap, not overflow.
     const user = newUser('Hubert Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft');
-    await createUser(app!, user);
-    const context = await newContext(browser!, { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    await createUser(env.app, user);
+    const context = await newContext(env.browser, { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'mobile');
+    const b = await openOn(env.app, context, 'mobile');
 
     for (const page of ['/', '/register']) {
       await b.goto(page, page.slice(1) || 'home');

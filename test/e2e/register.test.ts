@@ -3,37 +3,25 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   TEXT,
   browserSkipReason,
-  launchBrowser,
   logout,
   newContext,
   newUser,
   openOn,
   register,
-  startApp,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 describe('e2e: registration', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   test('register, dashboard, download, log out', async (t) => {
-    const context = await newContext(browser!);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'register');
+    const b = await openOn(env.app, context, 'register');
 
     await b.goto('/', 'home-anonymous');
     assert.equal(await b.page.locator('a[href="/login"]').count() > 0, true, 'the home page links to /login');
@@ -78,14 +66,14 @@ describe('e2e: registration', { skip: browserSkipReason() }, () => {
   });
 
   test('the favicon the browser asks for exists (else every page logs a console error)', async () => {
-    const response = await fetch(`${app!.url}/favicon.ico`);
+    const response = await fetch(`${env.app.url}/favicon.ico`);
     assert.ok(response.status < 400, `GET /favicon.ico answers ${response.status}: each page shows "Failed to load resource" in the console`);
   });
 
   test('a name is shown as text, never as markup', async (t) => {
-    const context = await newContext(browser!);
+    const context = await newContext(env.browser);
     t.after(() => context.close());
-    const b = await openOn(app!, context, 'escaping');
+    const b = await openOn(env.app, context, 'escaping');
 
     const user = newUser('Ada <b>Byron</b> & "Co"');
     await register(b, user);

@@ -3,23 +3,20 @@
  * reopened) is still logged in, but not freshly: changing the password asks for it again.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   TEXT,
   browserSkipReason,
   createUser,
   fillLogin,
   formWith,
-  launchBrowser,
   login,
   newContext,
   newUser,
   openOn,
-  startApp,
   submitButton,
   type Browsing,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 async function changePassword(b: Browsing, current: string, next: string, step: string) {
@@ -30,24 +27,15 @@ async function changePassword(b: Browsing, current: string, next: string, step: 
 }
 
 describe('e2e: remember me', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   test('a remembered login survives the browser, but is not fresh', async (t) => {
     const user = newUser('Remy');
-    await createUser(app!, user);
+    await createUser(env.app, user);
 
-    const first = await newContext(browser!);
+    const first = await newContext(env.browser);
     t.after(() => first.close());
-    const a = await openOn(app!, first, 'remember-first');
+    const a = await openOn(env.app, first, 'remember-first');
     await login(a, user, true);
 
     const cookies = await first.cookies();
@@ -64,10 +52,10 @@ describe('e2e: remember me', { skip: browserSkipReason() }, () => {
     assert.ok(days > 1 && days <= 30.01, `the remember cookie lasts at most 30 days, not ${days.toFixed(1)}`);
 
     // The browser is closed and opened again: only the persistent cookies are left.
-    const second = await newContext(browser!);
+    const second = await newContext(env.browser);
     t.after(() => second.close());
     await second.addCookies(persistent);
-    const b = await openOn(app!, second, 'remember-second');
+    const b = await openOn(env.app, second, 'remember-second');
     await b.goto('/dashboard', 'dashboard-remembered');
     assert.equal(b.location(), '/dashboard', 'the remember cookie restores the login');
     assert.ok((await b.text()).includes(TEXT.dashboard(user.name)));
@@ -103,9 +91,9 @@ describe('e2e: remember me', { skip: browserSkipReason() }, () => {
     assert.equal(a.location(), '/login?next=%2Fdashboard', 'a password change ends the other sessions');
 
     // The new password logs in, the old one does not.
-    const third = await newContext(browser!);
+    const third = await newContext(env.browser);
     t.after(() => third.close());
-    const c = await openOn(app!, third, 'remember-new-password');
+    const c = await openOn(env.app, third, 'remember-new-password');
     await c.goto('/login', 'login-form');
     c.allowConsoleError(/status of 401/);
     await fillLogin(c, user.email, user.password.replace(/ renewed$/, ''));

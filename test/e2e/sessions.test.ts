@@ -3,45 +3,33 @@
  * page; the second's next page is the login page.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import {
   TEXT,
   browserSkipReason,
   createUser,
-  launchBrowser,
   login,
   newContext,
   newUser,
   openOn,
-  startApp,
   submitButton,
   type Browsing,
-  type RunningApp,
+  useAppAndBrowser,
 } from './support.ts';
 
 describe('e2e: sessions', { skip: browserSkipReason() }, () => {
-  let app: RunningApp | undefined;
-  let browser: Browser | undefined;
-  before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-  });
+  const env = useAppAndBrowser();
 
   /** The same new user, logged in in two browsers; `a` is on its account page. */
   async function twoBrowsers(t: { after(fn: () => Promise<void>): void }, name: string): Promise<[Browsing, Browsing]> {
     const user = newUser(name);
-    await createUser(app!, user);
-    const first = await newContext(browser!);
+    await createUser(env.app, user);
+    const first = await newContext(env.browser);
     t.after(() => first.close());
-    const second = await newContext(browser!, { userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1' });
+    const second = await newContext(env.browser, { userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1' });
     t.after(() => second.close());
-    const a = await openOn(app!, first, `${name}-first`);
-    const b = await openOn(app!, second, `${name}-second`);
+    const a = await openOn(env.app, first, `${name}-first`);
+    const b = await openOn(env.app, second, `${name}-second`);
     await login(a, user);
     await login(b, user);
     await a.goto('/account', 'account');

@@ -21,6 +21,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page, Response } from 'playwright-core';
 
@@ -407,4 +408,28 @@ export async function createUser(app: RunningApp, user: TestUser): Promise<void>
     signal: AbortSignal.timeout(STEP_TIMEOUT),
   });
   assert.equal(response.status, 201, `POST /register (JSON) answered ${response.status}: ${await response.text()}`);
+}
+
+/**
+ * One app and one browser for a `describe` block: started in `before`, closed in `after`. The
+ * getters are read inside tests, once both exist.
+ */
+export function useAppAndBrowser(): { readonly app: RunningApp; readonly browser: Browser } {
+  const state: { app?: RunningApp; browser?: Browser } = {};
+  before(async () => {
+    state.app = await startApp();
+    state.browser = await launchBrowser();
+  });
+  after(async () => {
+    await state.browser?.close();
+    await state.app?.stop();
+  });
+  return {
+    get app() {
+      return state.app as RunningApp;
+    },
+    get browser() {
+      return state.browser as Browser;
+    },
+  };
 }
