@@ -1,0 +1,715 @@
+/**
+ * Benchmark: latchkey's reference app at scale, on each of its stores, in one run. It is a
+ * report, not a test: it prints figures and ratios measured in the same run and exits 0 whatever
+ * they are, and non-zero only when something broke (a server that does not start or answers
+ * wrongly, a crashed load client, and in the load part a 5xx other than 503, a lost session, a
+ * duplicate user, an answer for the wrong user, a logout that did not revoke). `npm test` never
+ * runs it.
+ *
+ *   npm run bench:scale                    # = node --conditions=source bench/scale.ts   (both parts)
+ *   npm run bench:scale -- ratio           # only the throughput ratios
+ *   npm run bench:scale -- load            # only the load part
+ *   DUR=10s WRK_DUR=3s REPS=1 npm run bench:scale        # quick look
+ *
+ * RATIO part. GET /protected with a valid session cookie on the real app (`app/main.ts`) on each
+ * store: SQLite (the default), PostgreSQL (users and sessions), Redis (sessions; users in
+ * PostgreSQL); beside a bare Hono route (`bench/servers.ts bare`, the same Node and Hono as the
+ * app) and the peer stacks of /work/shared/peers (Express + Passport with its SQLite session store,
+ * better-auth), set up as their run.sh does (see bench/scale/peers.ts). Each target gets
+ * `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up, in rounds (every target once per round, so
+ * drift hits all alike), REPS=3 rounds; the medians of req/s and p99 are taken separately. Prints
+ * a table, each store ÷ bare Hono (goals: SQLite ≥ 0.6, PostgreSQL and Redis ≥ 0.35) and each
+ * store ÷ the best peer (goal ≥ 5×).
+ *
+ * LOAD part. For DUR (60 s) per store, one store after the other, VUS (32) virtual users in a
+ * separate process (bench/scale/client.ts) loop: register a new user, log in (JSON, remember
+ * every other time), GET /protected PROTECTED_PER_ITER (5) times, log out, and check that the old
+ * cookies no longer work. Per store: requests served, 5xx (503 apart: the bounded hasher queue's
+ * legitimate back-pressure), 429s, sessions lost (a /protected 401 between login and logout),
+ * duplicate users (users in the database by canonical email against the registrations that
+ * answered 201; every RACE_EVERY-th iteration registers the same address twice at once, one must
+ * lose with 409), p50/p99 per kind of request, peak RSS (VmHWM) of the app, and where the CPU went
+ * (the app's main thread, its libuv pool where argon2 runs, the load client, PostgreSQL, Redis,
+ * anything else). Registration and login each cost one argon2id hash (~30–40 ms of one core), so
+ * throughput is bound by hashing: it is shown against the hasher's ceiling measured alone first.
+ *
+ * Services: PostgreSQL at PG_URL (postgres://postgres@127.0.0.1:5432/test; the bench creates its
+ * own databases `latchkey_bench_<random>_…` and drops them WITH (FORCE) at the end) and
+ * `redis-server` on PATH (a private one on a spare port, no persistence: the shared Redis is never
+ * touched). Needs wrk: `apt-get update && apt-get install -y wrk`.
+ *
+ * On a 2-core machine anything else that runs takes a core from the app or from wrk. Each
+ * measured step also measures the cores that processes other than the bench's used (others);
+ * before each round and each store it waits up to QUIET_WAIT for 3 s in a row with others under
+ * OTHERS_MAX. A ratio round with others over OTHERS_MAX in any run is marked disturbed and left
+ * out of the medians; rounds go on until REPS undisturbed ones or MAX_ROUNDS.
+ *
+ * Knobs (env): PART=all|ratio|load (or the first argument), STORES="sqlite postgres redis",
+ * DUR=60s (load, per store), VUS=32, PROTECTED_PER_ITER=5, RACE_EVERY=10 (0: no races),
+ * HASH_DUR=5s (the hasher ceiling), WRK_DUR=10s, WARM=3s, REPS=3, MAX_ROUNDS=2×REPS, CONC=32,
+ * PEERS="express-sqlite better-auth" (also: express-memory, bare-hono; "" for none),
+ * PEER_NODE=/usr/bin/node, PEERS_DIR=bench/.peers, PEERS_SOURCE=/work/shared/peers,
+ * OTHERS_MAX=0.25 (cores), QUIET_WAIT=60s, PG_URL, CPU_PROF=<dir> (run the ratio part's apps
+ * under --cpu-prof and print where their main thread's time went; the profiler slows them, so
+ * their figures in that run read low).
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { ClientOptions, ClientReport, Kind } from './scale/client.ts';
+import { CookieJar, send } from './scale/http.ts';
+import {
+  cleanup,
+  collect,
+  fmtCores,
+  fmtInt,
+  fmtMs,
+  median,
+  pgQuery,
+  pgVersion,
+  privateRedis,
+  PG_ADMIN_URL,
+  ROOT,
+  startApp,
+  stop,
+  STORE_LABEL,
+  table,
+  tail,
+  track,
+  wrk,
+  wrkVersion,
+  type RunningApp,
+  type StoreName,
+  type WrkRun,
+} from './scale/infra.ts';
+import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
+import { summarizeProfile } from './scale/profile.ts';
+import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
+
+const HERE = import.meta.dirname;
+const USER_AGENT = 'latchkey-scale-bench/1.0';
+const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.35, redis: 0.35 };
+const PEER_GOAL = 5;
+
+// ------------------------------------------------------------------ knobs
+
+function seconds(name: string, fallback: string): number {
+  const raw = process.env[name] ?? fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
+  return Math.max(1, Math.round(Number(m[1]) * scale)); // wrk takes whole seconds
+}
+
+function integer(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) throw new TypeError(`${name} must be an integer ≥ ${min}, got ${raw}`);
+  return value;
+}
+
+function number(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a number ≥ 0, got ${raw}`);
+  return value;
+}
+
+function list<T extends string>(name: string, fallback: string, allowed: readonly T[]): T[] {
+  const values = (process.env[name] ?? fallback).split(/[\s,]+/).filter((v) => v !== '');
+  for (const v of values) if (!allowed.includes(v as T)) throw new TypeError(`${name}: unknown "${v}" (one of ${allowed.join(', ')})`);
+  return values as T[];
+}
+
+function defaultPeerNode(): string {
+  if (process.env.PEER_NODE) return process.env.PEER_NODE;
+  if (existsSync('/usr/bin/node')) return '/usr/bin/node';
+  for (const dir of (process.env.PATH ?? '').split(':')) if (!dir.includes('node_modules') && existsSync(join(dir, 'node'))) return join(dir, 'node');
+  return 'node';
+}
+
+const PART = (process.argv[2] ?? process.env.PART ?? 'all') as 'all' | 'ratio' | 'load';
+if (!['all', 'ratio', 'load'].includes(PART)) throw new TypeError(`PART must be all, ratio or load, got ${PART}`);
+const K = {
+  STORES: list<StoreName>('STORES', 'sqlite postgres redis', ['sqlite', 'postgres', 'redis']),
+  DUR: seconds('DUR', '60s'),
+  VUS: integer('VUS', 32),
+  PROTECTED_PER_ITER: integer('PROTECTED_PER_ITER', 5),
+  RACE_EVERY: integer('RACE_EVERY', 10, 0),
+  HASH_DUR: seconds('HASH_DUR', '5s'),
+  WRK_DUR: seconds('WRK_DUR', '10s'),
+  WARM: seconds('WARM', '3s'),
+  REPS: integer('REPS', 3),
+  MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 3)),
+  CONC: integer('CONC', 32),
+  PEERS: list<PeerName>('PEERS', 'express-sqlite better-auth', Object.keys(PEERS) as PeerName[]),
+  PEER_NODE: defaultPeerNode(),
+  PEERS_DIR: process.env.PEERS_DIR ?? join(HERE, '.peers'),
+  OTHERS_MAX: number('OTHERS_MAX', 0.25),
+  QUIET_WAIT: seconds('QUIET_WAIT', '60s'),
+  CPU_PROF: process.env.CPU_PROF || null,
+};
+
+const TAG = randomBytes(4).toString('hex');
+const DB_PREFIX = `latchkey_bench_${TAG}`;
+const problems: string[] = [];
+
+function log(line: string): void {
+  console.log(line);
+}
+
+function broke(line: string): void {
+  problems.push(line);
+  log(`PROBLEM: ${line}`);
+}
+
+async function quiet(what: string): Promise<void> {
+  const q = await waitForQuiet(DB_PREFIX, K.OTHERS_MAX, 3, K.QUIET_WAIT);
+  if (q.waited > 4.5 || !q.quiet) {
+    log(`  (${what}: waited ${q.waited.toFixed(0)} s for the machine to calm down${q.quiet ? '' : `; still busy: others ${fmtCores(q.others)} cores`})`);
+  }
+}
+
+// ------------------------------------------------------------------ the bare Hono server (bench/servers.ts)
+
+interface Bare {
+  readonly child: ChildProcess;
+  readonly base: string;
+}
+
+async function startBare(): Promise<Bare> {
+  const child = track(process.execPath, ['--conditions=source', join(HERE, 'servers.ts'), 'bare'], {
+    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stderr = tail(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`bench/servers.ts bare printed no port within 20 s: ${stderr.join('\n')}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`bench/servers.ts bare exited (${code}): ${stderr.join('\n')}`)));
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve((JSON.parse(out.slice(0, nl)) as { port: number }).port);
+    });
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+// ------------------------------------------------------------------ a user of the app, for wrk
+
+const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'violet kettle drums under nine moons' };
+
+/** Registers a user, logs in afresh (no remember) and checks /protected: 200 with the cookie, 401 without. */
+async function appCookie(app: RunningApp): Promise<{ cookie: string; check: string }> {
+  const headers = { 'user-agent': USER_AGENT };
+  const reg = await send(app.base, '/register', { method: 'POST', headers, json: RATIO_USER });
+  if (reg.status !== 201) throw new Error(`${app.store}: POST /register answered ${reg.status} ${reg.body}`);
+  const jar = new CookieJar();
+  const login = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
+  jar.take(login.setCookies);
+  if (login.status !== 200 || !jar.has('session')) throw new Error(`${app.store}: POST /login answered ${login.status} ${login.body}`);
+  return { cookie: jar.header(), check: await checkProtected(app.base, jar.header(), `Hello, ${RATIO_USER.name}!`) };
+}
+
+async function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
+  const inside = await send(base, '/protected', { headers: { cookie, 'user-agent': USER_AGENT } });
+  const outside = await send(base, '/protected', { headers: { 'user-agent': USER_AGENT } });
+  if (inside.status !== 200 || !inside.body.includes(expected) || outside.status !== 401) {
+    throw new Error(`GET ${base}/protected answered ${inside.status} ${inside.body.slice(0, 100)} with the cookie and ${outside.status} without`);
+  }
+  return `200 / ${outside.status}`;
+}
+
+// ------------------------------------------------------------------ RATIO part
+
+interface Target {
+  readonly key: string;
+  readonly label: string;
+  readonly kind: 'bare' | 'store' | 'peer';
+  readonly store?: StoreName;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly child: ChildProcess;
+  readonly check: string;
+  /** Re-checks that the route still answers 200 (the session survived the load). */
+  readonly recheck: () => Promise<void>;
+  readonly runs: Array<WrkRun & { round: number; serverCores: number; postgres: number; redis: number; others: number }>;
+}
+
+async function ratioPart(): Promise<void> {
+  log('');
+  log(`=== RATIO: GET /protected with a valid session, wrk -t1 -c${K.CONC} -d${K.WRK_DUR}s --latency after a ${K.WARM} s warm-up, ${K.REPS} round(s)`);
+  const targets: Target[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    // Peers first: their npm ci takes minutes the first time, and nothing else runs meanwhile.
+    const peerRuns: RunningPeer[] = [];
+    const peerNode = peerNodeVersion(K.PEER_NODE);
+    if (K.PEERS.length > 0 && peerNode === null) broke(`PEER_NODE ${K.PEER_NODE} does not run: the peers are left out`);
+    const dests = new Map<string, string>();
+    if (peerNode !== null) {
+      for (const name of K.PEERS) {
+        const dir = PEERS[name].dir;
+        if (dests.has(dir)) continue;
+        try {
+          const dest = await preparePeerDir(dir, K.PEERS_DIR, K.PEER_NODE, (line) => log(`  ${line}`));
+          const seeded = await seedPeer(dir, dest, K.PEER_NODE);
+          if (seeded) log(`  ${dir}: ${seeded.split('\n').at(-1)}`);
+          dests.set(dir, dest);
+        } catch (error) {
+          broke(`peer ${dir} could not be set up: ${(error as Error).message}`);
+        }
+      }
+    }
+
+    const redis = K.STORES.includes('redis') ? await privateRedis() : null;
+    const bare = await startBare();
+    stops.push(() => stop(bare.child));
+
+    const apps: RunningApp[] = [];
+    for (const store of K.STORES) {
+      const profile = K.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(K.CPU_PROF, store)}`] : [];
+      const app = await startApp(store, TAG + '_r', redis?.url ?? null, profile);
+      stops.push(() => stop(app.child));
+      apps.push(app);
+    }
+    for (const name of K.PEERS) {
+      const dest = dests.get(PEERS[name].dir);
+      if (dest === undefined || peerNode === null) continue;
+      try {
+        const peer = await startPeer(name, dest, K.PEER_NODE);
+        stops.push(() => stop(peer.child));
+        peerRuns.push(peer);
+      } catch (error) {
+        broke((error as Error).message);
+      }
+    }
+
+    // The cookies and the checks.
+    let firstCookie = '';
+    for (const app of apps) {
+      const { cookie, check } = await appCookie(app);
+      firstCookie ||= cookie;
+      targets.push({
+        key: app.store,
+        label: `latchkey app, ${STORE_LABEL[app.store]}`,
+        kind: 'store',
+        store: app.store,
+        url: `${app.base}/protected`,
+        headers: { cookie, 'user-agent': USER_AGENT },
+        child: app.child,
+        check,
+        recheck: async () => void (await checkProtected(app.base, cookie, `Hello, ${RATIO_USER.name}!`)),
+        runs: [],
+      });
+    }
+    const bareHeaders = { ...(firstCookie ? { cookie: firstCookie } : {}), 'user-agent': USER_AGENT };
+    const bareCheck = await send(bare.base, '/bare', { headers: bareHeaders });
+    if (bareCheck.status !== 200) throw new Error(`GET /bare answered ${bareCheck.status}`);
+    targets.unshift({
+      key: 'bare',
+      label: 'bare Hono (bench/servers.ts, GET /bare)',
+      kind: 'bare',
+      url: `${bare.base}/bare`,
+      headers: bareHeaders,
+      child: bare.child,
+      check: '200',
+      recheck: async () => {
+        const a = await send(bare.base, '/bare', { headers: bareHeaders });
+        if (a.status !== 200) throw new Error(`GET /bare answered ${a.status}`);
+      },
+      runs: [],
+    });
+    for (const peer of peerRuns) {
+      try {
+        const { cookie, check } = await loginPeer(peer, USER_AGENT);
+        const headers = { ...(cookie ? { cookie } : {}), 'user-agent': USER_AGENT };
+        targets.push({
+          key: peer.name,
+          label: `${peer.spec.label} (node ${peerNode})`,
+          kind: 'peer',
+          url: `${peer.base}${peer.spec.path}`,
+          headers,
+          child: peer.child,
+          check,
+          recheck: async () => {
+            const a = await send(peer.base, peer.spec.path, { headers });
+            if (a.status !== 200) throw new Error(`${peer.spec.label}: ${peer.spec.path} answered ${a.status}`);
+          },
+          runs: [],
+        });
+      } catch (error) {
+        broke((error as Error).message);
+      }
+    }
+    for (const t of targets) log(`  ${t.key.padEnd(15)} pid ${t.child.pid} ${t.url}  check: ${t.check}`);
+
+    // Rounds.
+    let undisturbed = 0;
+    const rounds: Array<{ round: number; disturbed: boolean }> = [];
+    for (let round = 1; round <= K.MAX_ROUNDS && undisturbed < K.REPS; round++) {
+      await quiet(`round ${round}`);
+      let disturbed = false;
+      for (const t of targets) {
+        await wrk(t.url, t.headers, K.CONC, K.WARM);
+        const u0 = usage(DB_PREFIX);
+        const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR);
+        const u1 = usage(DB_PREFIX);
+        const d = usageDelta(u0, u1);
+        const entry = {
+          ...run,
+          round,
+          serverCores: processCores(u0, u1, t.child.pid),
+          postgres: d.postgres,
+          redis: namedCores(u0, u1, 'redis-server'),
+          others: d.others,
+        };
+        t.runs.push(entry);
+        if (d.others > K.OTHERS_MAX) disturbed = true;
+        const errors = run.non2xx + run.socketErrors;
+        if (errors > 0) broke(`${t.key} round ${round}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors under wrk`);
+        const extra = [entry.postgres > 0.01 ? `postgres ${fmtCores(entry.postgres)}` : '', entry.redis > 0.01 ? `redis ${fmtCores(entry.redis)}` : ''].filter(Boolean).join(', ');
+        log(
+          `  round ${round} ${t.key.padEnd(15)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
+            `server ${fmtCores(entry.serverCores)} cores${extra ? `, ${extra}` : ''}, others ${fmtCores(entry.others)}${errors > 0 ? `  ERRORS ${run.non2xx} non-2xx, ${run.socketErrors} socket` : ''}`,
+        );
+      }
+      rounds.push({ round, disturbed });
+      if (disturbed) log(`  round ${round} disturbed (others > ${K.OTHERS_MAX} cores in a run): left out of the medians unless no round is quiet`);
+      else undisturbed++;
+    }
+
+    for (const t of targets) {
+      try {
+        await t.recheck();
+      } catch (error) {
+        broke(`after the load, ${t.key}: ${(error as Error).message}`);
+      }
+    }
+    const rss = new Map(targets.map((t) => [t.key, peakRssMiB(t.child.pid)]));
+    for (const fn of stops.reverse()) await fn();
+    stops.length = 0;
+
+    // Report.
+    const counted = new Set(rounds.filter((r) => !r.disturbed).map((r) => r.round));
+    const useAll = counted.size === 0;
+    if (useAll) log('  no round was undisturbed: the medians below are over all rounds and read low');
+    const pick = (t: Target) => t.runs.filter((r) => useAll || counted.has(r.round));
+    const rps = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.rps))]));
+    const p99 = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.p99Ms))]));
+    log('');
+    log(
+      table(
+        [
+          ['target', 'req/s', 'p99 ms', 'server cores', 'peak RSS MiB', 'req/s per round', 'check'],
+          ...targets.map((t) => [
+            t.label,
+            fmtInt(rps.get(t.key) as number),
+            fmtMs(p99.get(t.key) as number),
+            fmtCores(median(pick(t).map((r) => r.serverCores))),
+            fmtInt(rss.get(t.key) as number),
+            t.runs.map((r) => `${fmtInt(r.rps)}${counted.has(r.round) || useAll ? '' : '*'}`).join(' '),
+            t.check,
+          ]),
+        ],
+        [false, true, true, true, true, false, false],
+      ),
+    );
+    log(`(medians over ${useAll ? 'all' : counted.size} round(s)${rounds.length > counted.size && !useAll ? '; * = a disturbed round, left out' : ''})`);
+    log('');
+    const bareRps = rps.get('bare') as number;
+    const peers = targets.filter((t) => t.kind === 'peer' && t.key !== 'bare-hono');
+    const best = peers.reduce<Target | null>((b, t) => (b === null || (rps.get(t.key) as number) > (rps.get(b.key) as number) ? t : b), null);
+    for (const t of targets.filter((x) => x.kind === 'store')) {
+      const store = t.store as StoreName;
+      const ratio = (rps.get(t.key) as number) / bareRps;
+      const perRound = pick(t)
+        .map((r) => {
+          const b = targets[0]?.runs.find((x) => x.round === r.round);
+          return b ? (r.rps / b.rps).toFixed(2) : '-';
+        })
+        .join(' ');
+      log(`${STORE_LABEL[store].padEnd(28)} ÷ bare Hono = ${ratio.toFixed(2)}  (goal ≥ ${RATIO_GOALS[store]}: ${ratio >= RATIO_GOALS[store] ? 'met' : 'NOT met'})  [per round: ${perRound}]`);
+    }
+    if (best !== null) {
+      const bestRps = rps.get(best.key) as number;
+      log('');
+      log(`best peer: ${best.label}, ${fmtInt(bestRps)} req/s`);
+      for (const t of targets.filter((x) => x.kind === 'store')) {
+        const ratio = (rps.get(t.key) as number) / bestRps;
+        log(`${STORE_LABEL[t.store as StoreName].padEnd(28)} ÷ best peer = ${ratio.toFixed(2)}×  (goal ≥ ${PEER_GOAL}×: ${ratio >= PEER_GOAL ? 'met' : 'NOT met'})`);
+      }
+    } else {
+      log('(no peer measured: no ratio to the best peer)');
+    }
+    if (K.CPU_PROF) {
+      for (const store of K.STORES) {
+        log('');
+        log(`CPU profile of the app on ${STORE_LABEL[store]} (main thread, over the whole ratio part):`);
+        for (const line of summarizeProfile(join(K.CPU_PROF, store), ROOT, 20)) log(line);
+      }
+    }
+  } finally {
+    for (const fn of stops.reverse()) await fn();
+  }
+}
+
+// ------------------------------------------------------------------ LOAD part
+
+interface StoreResult {
+  readonly store: StoreName;
+  readonly report: ClientReport;
+  readonly users: { readonly db: number; readonly distinct: number; readonly missing: number; readonly extra: number; readonly duplicates: number };
+  readonly rss: number;
+  readonly cpu: Record<string, number>;
+  readonly hashesPerSec: number;
+  readonly fivexx: number;
+  readonly s503: number;
+  readonly s429: number;
+}
+
+function statusCount(report: ClientReport, test: (status: number) => boolean): number {
+  let n = 0;
+  for (const kind of Object.values(report.kinds)) for (const [status, count] of Object.entries(kind.statuses)) if (test(Number(status))) n += count;
+  return n;
+}
+
+async function usersInDb(app: RunningApp): Promise<string[]> {
+  if (app.database !== null) return (await pgQuery<{ e: string }>(app.database, 'SELECT email_canonical AS e FROM users')).map((r) => r.e);
+  const db = new DatabaseSync(join(app.dataDir, 'app.db'), { readOnly: true });
+  try {
+    return db.prepare('SELECT email_canonical AS e FROM users').all().map((r) => r.e as string);
+  } finally {
+    db.close();
+  }
+}
+
+async function runClient(base: string): Promise<ClientReport> {
+  const options: ClientOptions = { base, vus: K.VUS, seconds: K.DUR, protectedPerIter: K.PROTECTED_PER_ITER, raceEvery: K.RACE_EVERY, userAgent: USER_AGENT, tag: TAG };
+  const out = await collect(process.execPath, [join(HERE, 'scale', 'client.ts'), JSON.stringify(options)], { timeoutMs: (K.DUR + 120) * 1000 });
+  return JSON.parse(out) as ClientReport;
+}
+
+async function loadStore(store: StoreName, redisUrl: string | null, ceiling: number): Promise<StoreResult | null> {
+  await quiet(store);
+  const app = await startApp(store, `${TAG}_l`, redisUrl);
+  log('');
+  log(`--- ${STORE_LABEL[store]}: app pid ${app.child.pid} on ${app.base}, ${K.VUS} VUs for ${K.DUR} s`);
+  let report: ClientReport;
+  let rss: number;
+  let cpu: Record<string, number>;
+  try {
+    const u0 = usage(DB_PREFIX);
+    const t0 = threadGroups(app.child.pid);
+    report = await runClient(app.base);
+    const t1 = threadGroups(app.child.pid);
+    const u1: Usage = usage(DB_PREFIX);
+    const d = usageDelta(u0, u1);
+    const threads = threadCores(t0, t1);
+    // The client has exited: its CPU is in this process's reaped-children time; it reports its own too.
+    cpu = {
+      'app main thread': threads.main,
+      'app argon2 (libuv pool)': threads.libuv,
+      'app V8 helpers + other': threads.v8 + threads.other,
+      'load client': report.cpuCores,
+      postgres: d.postgres,
+      redis: namedCores(u0, u1, 'redis-server'),
+      others: d.others,
+      machine: d.machine,
+    };
+    rss = peakRssMiB(app.child.pid);
+  } catch (error) {
+    broke(`${store}: ${(error as Error).message}${app.stderr.length ? `\napp stderr:\n${app.stderr.join('\n')}` : ''}`);
+    await stop(app.child);
+    return null;
+  }
+  await stop(app.child);
+  if (app.child.exitCode !== 0) broke(`${store}: the app exited with ${app.child.signalCode ?? app.child.exitCode} at SIGTERM`);
+  const appErrors = app.stderr.filter((l) => /"level":"error"|unhandled/i.test(l));
+  if (appErrors.length > 0) log(`  app error lines on stderr (last ${appErrors.length}):\n    ${appErrors.slice(-5).join('\n    ')}`);
+
+  const inDb = await usersInDb(app);
+  const dbSet = new Set(inDb);
+  const registeredSet = new Set(report.registered);
+  const missing = [...registeredSet].filter((e) => !dbSet.has(e)).length;
+  const extra = inDb.filter((e) => !registeredSet.has(e)).length;
+  const duplicates = inDb.length - dbSet.size + (report.registered.length - registeredSet.size);
+  const users = { db: inDb.length, distinct: dbSet.size, missing, extra, duplicates };
+  const k = report.kinds;
+  const hashes = k.register.n + k['register race'].n + (k.login.statuses['200'] ?? 0) + (k.login.statuses['401'] ?? 0);
+  const result: StoreResult = {
+    store,
+    report,
+    users,
+    rss,
+    cpu,
+    hashesPerSec: hashes / report.seconds,
+    fivexx: statusCount(report, (s) => s >= 500 && s !== 503),
+    s503: statusCount(report, (s) => s === 503),
+    s429: statusCount(report, (s) => s === 429),
+  };
+  printStore(result, ceiling);
+  return result;
+}
+
+function printStore(r: StoreResult, ceiling: number): void {
+  const { report: c, users: u } = r;
+  log(
+    `requests served ${fmtInt(c.requests)} in ${c.seconds.toFixed(1)} s (${fmtInt(c.requests / c.seconds)}/s); iterations ${fmtInt(c.iterations)} ` +
+      `(${(c.iterations / c.seconds).toFixed(1)}/s), ${fmtInt(c.completed)} with every answer as expected`,
+  );
+  log(`5xx other than 503: ${r.fivexx} · 503 (hasher queue full, back-pressure): ${r.s503} · 429: ${r.s429} · other unexpected answers: ${c.unexpected} · network errors: ${c.networkErrors} · back-offs: ${c.backoffs}`);
+  log(
+    `sessions lost: ${c.lostRequests} (/protected 401 between login and logout, in ${c.lostIterations} iterations) · wrong user: ${c.wrongUser} · ` +
+      `session re-issued on /protected: ${c.reissued} · old cookies accepted after logout: ${c.replayAccepted}`,
+  );
+  log(
+    `users: ${fmtInt(c.registered.length)} registrations answered 201, ${fmtInt(u.db)} users in the database (${fmtInt(u.distinct)} distinct canonical emails), ` +
+      `${u.missing} missing, ${u.extra} extra; races ${c.races} (both 201: ${c.raceBoth201}) → duplicate users: ${u.duplicates + c.raceBoth201}`,
+  );
+  log(`logins: ${c.logins.remember} with remember (remember cookie missing: ${c.logins.rememberCookieMissing}), ${c.logins.plain} without`);
+  log(
+    `argon2: ${r.hashesPerSec.toFixed(1)} hashes+verifies/s` +
+      (Number.isFinite(ceiling) ? ` = ${(r.hashesPerSec / ceiling).toFixed(2)} of the hasher's ceiling (${ceiling.toFixed(1)}/s alone)` : ''),
+  );
+  const kinds = Object.keys(c.kinds) as Kind[];
+  log(
+    table(
+      [
+        ['request', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'statuses'],
+        ...kinds
+          .filter((k) => c.kinds[k].n > 0)
+          .map((k) => {
+            const x = c.kinds[k];
+            const statuses = Object.entries(x.statuses).map(([s, n]) => `${s === '0' ? 'neterr' : s}×${n}`).join(' ');
+            return [k, fmtInt(x.n), fmtMs(x.p50), fmtMs(x.p90), fmtMs(x.p99), fmtMs(x.max), statuses];
+          }),
+      ],
+      [false, true, true, true, true, true, false],
+    ),
+  );
+  log(`cpu (cores of ${availableParallelism()}): ${Object.entries(r.cpu).map(([k, v]) => `${k} ${fmtCores(v)}`).join(' · ')}`);
+  if ((r.cpu.others as number) > K.OTHERS_MAX) {
+    log(`DISTURBED: processes outside the bench used ${fmtCores(r.cpu.others as number)} cores during this store's run; its throughput and latencies read worse than the app's own`);
+  }
+  log(`peak RSS of the app (VmHWM): ${fmtInt(r.rss)} MiB · iterations per 5 s: ${c.timeline.join(' ')}`);
+  if (c.samples.length > 0) log(`first unexpected events:\n  ${c.samples.slice(0, 8).join('\n  ')}`);
+
+  if (r.fivexx > 0) broke(`${r.store}: ${r.fivexx} answers were 5xx (other than 503)`);
+  if (c.lostRequests > 0) broke(`${r.store}: ${c.lostRequests} /protected answers were 401 for a logged-in client`);
+  if (u.duplicates + c.raceBoth201 > 0) broke(`${r.store}: ${u.duplicates + c.raceBoth201} duplicate users`);
+  if (u.missing + u.extra > 0) broke(`${r.store}: the database disagrees with the 201 answers (${u.missing} missing, ${u.extra} extra)`);
+  if (c.wrongUser > 0) broke(`${r.store}: ${c.wrongUser} /protected answers named another user`);
+  if (c.replayAccepted > 0) broke(`${r.store}: ${c.replayAccepted} logged-out cookie sets still worked`);
+  if (c.unexpected + c.networkErrors > 0) broke(`${r.store}: ${c.unexpected} unexpected answers and ${c.networkErrors} network errors`);
+}
+
+async function loadPart(): Promise<void> {
+  log('');
+  log(
+    `=== LOAD: ${K.VUS} virtual users per store for ${K.DUR} s each (bench/scale/client.ts, a process of its own): register → login (remember every other time) → ` +
+      `${K.PROTECTED_PER_ITER} × GET /protected → logout → the old cookies must get 401; a registration race every ${K.RACE_EVERY || '∞'}th iteration`,
+  );
+  await quiet('hasher ceiling');
+  let ceiling = Number.NaN;
+  try {
+    const out = await collect(process.execPath, ['--conditions=source', join(HERE, 'scale', 'hash-ceiling.ts'), String(K.HASH_DUR)], { cwd: ROOT, timeoutMs: (K.HASH_DUR + 60) * 1000 });
+    const c = JSON.parse(out) as { opsPerSec: number; msPerOp: number; maxConcurrent: number };
+    ceiling = c.opsPerSec;
+    log(`hasher ceiling (PasswordHasher defaults, ${c.maxConcurrent} at once, alone in its own process, ${K.HASH_DUR} s): ${c.opsPerSec.toFixed(1)} argon2id hashes/s, ${c.msPerOp.toFixed(1)} ms each`);
+  } catch (error) {
+    broke(`the hasher ceiling could not be measured: ${(error as Error).message}`);
+  }
+  const redis = K.STORES.includes('redis') ? await privateRedis() : null;
+  const results: StoreResult[] = [];
+  for (const store of K.STORES) {
+    const r = await loadStore(store, redis?.url ?? null, ceiling);
+    if (r !== null) results.push(r);
+  }
+  if (results.length === 0) return;
+  log('');
+  log('LOAD summary');
+  const pct = (r: StoreResult, k: Kind) => `${fmtMs(r.report.kinds[k].p50)} / ${fmtMs(r.report.kinds[k].p99)}`;
+  log(
+    table(
+      [
+        ['store', 'requests', 'req/s', 'iter/s', '5xx', '503', '429', 'lost', 'dup users', 'hashes/s', 'peak RSS MiB', 'register p50/p99', 'login p50/p99', 'protected p50/p99', 'logout p50/p99', 'others'],
+        ...results.map((r) => [
+          STORE_LABEL[r.store],
+          fmtInt(r.report.requests),
+          fmtInt(r.report.requests / r.report.seconds),
+          (r.report.iterations / r.report.seconds).toFixed(1),
+          String(r.fivexx),
+          String(r.s503),
+          String(r.s429),
+          String(r.report.lostRequests),
+          String(r.users.duplicates + r.report.raceBoth201),
+          r.hashesPerSec.toFixed(1),
+          fmtInt(r.rss),
+          pct(r, 'register'),
+          pct(r, 'login'),
+          pct(r, 'protected'),
+          pct(r, 'logout'),
+          `${fmtCores(r.cpu.others as number)}${(r.cpu.others as number) > K.OTHERS_MAX ? ' DISTURBED' : ''}`,
+        ]),
+      ],
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false],
+    ),
+  );
+  log('(latencies in ms, measured by the load client; 5xx excludes 503; lost = /protected 401 between login and logout; others = cores used by processes outside the bench)');
+}
+
+// ------------------------------------------------------------------ main
+
+function redisVersion(): string | null {
+  const result = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? (/v=(\S+)/.exec(result.stdout)?.[1] ?? '?') : null;
+}
+
+async function main(): Promise<number> {
+  const wrkV = wrkVersion();
+  const pgV = await pgVersion();
+  const redisV = redisVersion();
+  log(`latchkey scale bench (${PART}): the reference app (app/main.ts) on ${K.STORES.join(', ')}`);
+  log(
+    `node ${process.version} (app, load client, bare Hono), peers on ${K.PEER_NODE} ${peerNodeVersion(K.PEER_NODE) ?? '(missing)'}; ${availableParallelism()} CPUs, ` +
+      `load avg ${loadavg().map((n) => n.toFixed(2)).join(' ')}; wrk ${wrkV ?? 'MISSING'}; PostgreSQL ${pgV.ok ? pgV.version : `UNREACHABLE (${pgV.error})`} at ${PG_ADMIN_URL.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')}; ` +
+      `redis-server ${redisV ?? 'MISSING'}; databases ${DB_PREFIX}_*`,
+  );
+  if (K.CPU_PROF) log(`CPU_PROF=${K.CPU_PROF}: the ratio part's apps run under --cpu-prof, so their figures in this run read low`);
+  const needsPg = K.STORES.some((s) => s !== 'sqlite');
+  if (needsPg && !pgV.ok) throw new Error(`PostgreSQL is needed for ${K.STORES.filter((s) => s !== 'sqlite').join(', ')}; set PG_URL or STORES=sqlite`);
+  if (K.STORES.includes('redis') && redisV === null) throw new Error('redis-server is not on PATH (apt-get install -y redis-server), or leave redis out of STORES');
+  if ((PART === 'all' || PART === 'ratio') && wrkV === null) throw new Error('wrk is missing: apt-get update && apt-get install -y wrk (or run PART=load)');
+
+  if (PART === 'all' || PART === 'ratio') await ratioPart();
+  if (PART === 'all' || PART === 'load') await loadPart();
+  log('');
+  if (problems.length > 0) {
+    log(`FAILED: ${problems.length} problem(s):`);
+    for (const p of problems) log(`  - ${p.split('\n')[0]}`);
+    return 1;
+  }
+  log('done: nothing broke (the goals above are reported, not enforced)');
+  return 0;
+}
+
+main()
+  .then(
+    async (code) => {
+      await cleanup();
+      process.exit(code);
+    },
+    async (error: unknown) => {
+      console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await cleanup();
+      process.exit(1);
+    },
+  );

@@ -1,0 +1,310 @@
+/**
+ * The moving parts of `bench/scale.ts`: child processes that never outlive the bench, the
+ * reference app started for real (`app/main.ts`) on one store, the bench's own PostgreSQL
+ * databases (created fresh, dropped WITH (FORCE) at the end) and its own redis-server, wrk and
+ * its output, and small statistics.
+ *
+ * @module bench/scale/infra
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
+import { send } from './http.ts';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+// ------------------------------------------------------------------ children
+
+const children = new Set<ChildProcess>();
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Registers work for `cleanup()` (last in, first out). */
+export function onCleanup(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
+
+function killChildren(signal: NodeJS.Signals): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+}
+
+let cleaning: Promise<void> | null = null;
+/** Stops every child and runs the registered cleanups (drops the databases, stops Redis). */
+export function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    killChildren('SIGTERM');
+    for (const fn of cleanups.reverse()) await fn().catch((error: Error) => process.stderr.write(`cleanup: ${error.message}\n`));
+  })();
+  return cleaning;
+}
+process.on('exit', () => killChildren('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`${signal}: stopping the servers and dropping the bench databases\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+/** spawn, remembered so that it is stopped with the bench. */
+export function track(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+export async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs a command to its end and resolves its stdout; rejects with its output on a non-zero exit. */
+export function collect(command: string, args: readonly string[], options: SpawnOptions & { timeoutMs: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = track(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} ${args.join(' ').slice(0, 120)} exited (${signal ?? code}):\n${(err || out).slice(-3000)}`));
+    });
+  });
+}
+
+/** A port nothing listens on right now. */
+export async function sparePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (typeof address !== 'object' || address === null) throw new Error('no spare port');
+  return address.port;
+}
+
+/** Keeps the last lines a child wrote to stderr/stdout, for error messages. */
+export function tail(child: ChildProcess, lines: string[] = []): string[] {
+  const keep = (chunk: string) => {
+    lines.push(...chunk.split('\n').filter((l) => l !== ''));
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
+  };
+  child.stderr?.setEncoding('utf8').on('data', keep);
+  return lines;
+}
+
+// ------------------------------------------------------------------ PostgreSQL and Redis
+
+export const PG_ADMIN_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The URL of database `name` on the server of PG_ADMIN_URL. */
+export function pgUrl(name: string): string {
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether PG_ADMIN_URL answers; the server's version or the error. */
+export async function pgVersion(): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
+  try {
+    const version = await admin(async (c) => (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?');
+    return { ok: true, version };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+/** Creates an empty database for the bench; it is dropped WITH (FORCE) at cleanup. */
+export async function createDatabase(name: string): Promise<string> {
+  if (!/^latchkey_bench_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to create database ${name}`);
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  onCleanup(() => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))));
+  return pgUrl(name);
+}
+
+/** Runs one query on database `name`. */
+export async function pgQuery<R extends pg.QueryResultRow>(name: string, sql: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: pgUrl(name), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A private redis-server (no persistence) on a spare port, stopped at cleanup. */
+export async function privateRedis(): Promise<RedisServer> {
+  const redis = await startRedisServer();
+  onCleanup(() => redis.stop());
+  return redis;
+}
+
+// ------------------------------------------------------------------ the reference app
+
+export type StoreName = 'sqlite' | 'postgres' | 'redis';
+export const STORE_LABEL: Record<StoreName, string> = {
+  sqlite: 'SQLite',
+  postgres: 'PostgreSQL',
+  redis: 'Redis (users in PostgreSQL)',
+};
+
+export interface RunningApp {
+  readonly store: StoreName;
+  readonly child: ChildProcess;
+  readonly base: string;
+  readonly dataDir: string;
+  /** The PostgreSQL database of the users (postgres and redis), or null for SQLite. */
+  readonly database: string | null;
+  readonly stderr: string[];
+}
+
+/** A fixed key: sessions and throttle hashes stay valid across restarts within a run. */
+const SECRET_KEY = 'latchkey-scale-bench-secret-0123456789abcdef0123456789';
+
+/**
+ * Starts `app/main.ts` with Node 24 (this process's node) on the store, in a fresh DATA_DIR and,
+ * for postgres and redis, a fresh database (and, for redis, the sessions in `redisUrl`), with
+ * `nodeArgs` (e.g. --cpu-prof) before the script. Resolves once it printed its URL.
+ */
+export async function startApp(store: StoreName, tag: string, redisUrl: string | null, nodeArgs: readonly string[] = []): Promise<RunningApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-scale-'));
+  onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SECRET_KEY, NODE_ENV: 'production' };
+  for (const name of ['DATABASE_URL', 'SESSION_STORE', 'PUBLIC_URL', 'TRUST_PROXY', 'SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT', 'REMEMBER_DURATION', 'PASSWORD_MIN_LENGTH']) delete env[name];
+  let database: string | null = null;
+  if (store !== 'sqlite') {
+    database = `latchkey_bench_${tag}_${store}`;
+    env.DATABASE_URL = await createDatabase(database);
+    if (store === 'redis') env.SESSION_STORE = redisUrl ?? '';
+  }
+  const child = track(process.execPath, ['--conditions=source', ...nodeArgs, join(ROOT, 'app', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = tail(child);
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      reject(new Error(`the app on ${store} ${why}${stderr.length ? `; its stderr:\n${stderr.join('\n')}` : ''}`));
+    };
+    const timer = setTimeout(() => fail('printed no URL within 30 s'), 30_000);
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
+    child.once('error', (error) => fail(`could not be spawned: ${error.message}`));
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /latchkey reference app on (http:\/\/\S+)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+      resolve(m[1] as string);
+    });
+  });
+  return { store, child, base, dataDir, database, stderr };
+}
+
+// ------------------------------------------------------------------ wrk
+
+export interface WrkRun {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly socketErrors: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+export function wrkVersion(): string | null {
+  const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  if (result.error) return null;
+  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+}
+
+export function parseWrk(out: string): WrkRun {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const requests = /^\s*(\d+) requests in /m.exec(out);
+  if (!rps || !p50 || !p99 || !requests) throw new Error(`could not read wrk's output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50Ms: Number(p50[1]) * (UNIT_MS[p50[2] as string] as number),
+    p99Ms: Number(p99[1]) * (UNIT_MS[p99[2] as string] as number),
+    requests: Number(requests[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
+}
+
+/** `wrk -t1 -c<conc> -d<seconds>s --latency` with the headers; the parsed result. */
+export async function wrk(url: string, headers: Record<string, string>, conc: number, seconds: number): Promise<WrkRun> {
+  const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const out = await collect('wrk', ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', ...h, url], { timeoutMs: (seconds + 30) * 1000 });
+  return parseWrk(out);
+}
+
+// ------------------------------------------------------------------ waiting and statistics
+
+/** Polls GET `url` until it answers at all (any status), at most `ms`. */
+export async function waitForHttp(url: string, ms: number, alive: () => boolean): Promise<void> {
+  const until = performance.now() + ms;
+  let last = '';
+  while (performance.now() < until) {
+    if (!alive()) throw new Error(`the server exited before ${url} answered`);
+    try {
+      await send(url, '', { timeoutMs: 1_000 });
+      return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within ${ms / 1000} s (${last})`);
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+export const fmtMs = (n: number) => (!Number.isFinite(n) ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+export const fmtCores = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
+
+/** Left- or right-aligned columns; the first row is the header, a rule follows it. */
+export function table(rows: readonly (readonly string[])[], right: readonly boolean[]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: readonly string[]) => r.map((cell, c) => (right[c] ? cell.padStart(widths[c] as number) : cell.padEnd(widths[c] as number))).join('  ').trimEnd();
+  const [head, ...body] = rows;
+  return [line(head ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
