@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { CounterStore } from '../src/counter-store.ts';
+import { makeClock, type TestClock } from './support/clock.ts';
 
 export type MakeCounterStore = (clock: {
   now: () => number;
@@ -23,20 +24,6 @@ const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const TTL = 15 * MINUTE;
 
-interface TestClock {
-  readonly now: () => number;
-  advance(ms: number): void;
-}
-
-function makeClock(): TestClock {
-  let time = T0;
-  return {
-    now: () => time,
-    advance(ms) {
-      time += ms;
-    },
-  };
-}
 
 /** A key as the throttle makes them: a purpose and a keyed hash (here random, of the same shape). */
 function randomKey(): string {
@@ -46,7 +33,7 @@ function randomKey(): string {
 /** Registers the counter conformance suite for one store implementation. */
 export function describeCounterConformance(name: string, makeStore: MakeCounterStore): void {
   async function withStore(test: (store: CounterStore, clock: TestClock) => Promise<void>): Promise<void> {
-    const clock = makeClock();
+    const clock = makeClock(T0);
     const { store, cleanup } = await makeStore(clock);
     try {
       await test(store, clock);

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { NewSession, Store } from '../src/store.ts';
+import { makeClock, type TestClock } from './support/clock.ts';
 
 export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -24,20 +25,6 @@ const IDLE = 30 * MINUTE;
 const ABSOLUTE = DAY;
 const GRACE = 30 * SECOND;
 
-interface TestClock {
-  readonly now: () => number;
-  advance(ms: number): void;
-}
-
-function makeClock(): TestClock {
-  let time = T0;
-  return {
-    now: () => time,
-    advance(ms) {
-      time += ms;
-    },
-  };
-}
 
 /** A public id as the manager makes them: 16 random bytes, base64url. */
 function randomId(): string {
@@ -68,7 +55,7 @@ function newSession(fields: Partial<NewSession> = {}): NewSession {
 /** Registers the conformance suite for one store implementation. */
 export function describeStoreConformance(name: string, makeStore: MakeStore): void {
   async function withStore(test: (store: Store, clock: TestClock) => Promise<void>): Promise<void> {
-    const clock = makeClock();
+    const clock = makeClock(T0);
     const { store, cleanup } = await makeStore(clock);
     try {
       await test(store, clock);

@@ -1,0 +1,22 @@
+/**
+ * A clock that tests move by hand, shared by the conformance suites: stores take it as their
+ * `now`, and every test starts from the same fixed instant.
+ *
+ * @module test/support/clock
+ */
+
+export interface TestClock {
+  readonly now: () => number;
+  advance(ms: number): void;
+}
+
+/** A clock at `start` (ms since the epoch) that only `advance` moves. */
+export function makeClock(start: number): TestClock {
+  let time = start;
+  return {
+    now: () => time,
+    advance(ms) {
+      time += ms;
+    },
+  };
+}
