@@ -192,7 +192,7 @@ const SECRET_KEY = 'latchkey-scale-bench-secret-0123456789abcdef0123456789';
  * `nodeArgs` (e.g. --cpu-prof) before the script. Resolves once it printed its URL.
  */
 export async function startApp(store: StoreName, tag: string, redisUrl: string | null, nodeArgs: readonly string[] = []): Promise<RunningApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-scale-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-scale-'));
   onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SECRET_KEY, NODE_ENV: 'production' };
   for (const name of ['DATABASE_URL', 'SESSION_STORE', 'PUBLIC_URL', 'TRUST_PROXY', 'SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT', 'REMEMBER_DURATION', 'PASSWORD_MIN_LENGTH']) delete env[name];
