@@ -35,3 +35,14 @@ export function requireDuration(name: string, value: unknown, min = 0): number {
   }
   return ms;
 }
+
+/**
+ * Checks a duration or time that reaches a store as milliseconds: an integer in [min, max], else
+ * `TypeError` (a caller's bug, never a user's input). Shared by every store.
+ */
+export function requireMs(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${name} must be an integer number of milliseconds from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}

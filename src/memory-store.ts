@@ -19,6 +19,7 @@
 import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
+import { requireMs } from './duration.ts';
 import type {
   NewRememberToken,
   NewSession,
@@ -46,12 +47,6 @@ interface CounterRecord {
   expiresAt: number;
 }
 
-/** Durations reach the store as milliseconds; NaN or a negative number is a caller's bug. */
-function requireMs(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(`${name} must be an integer number of milliseconds ≥ ${min}, got ${String(value)}`);
-  }
-}
 
 /**
  * **FOR TESTS ONLY: no persistence, one process.** An in-memory store that behaves like the real

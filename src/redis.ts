@@ -31,6 +31,7 @@ import type { RedisCommander } from './lib/redis-commands.ts';
 import { SCRIPTS } from './lib/redis-scripts.ts';
 import type { RedisScript } from './lib/redis-scripts.ts';
 import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+import { requireMs as requireMsIn } from './duration.ts';
 
 export type { RedisCommander } from './lib/redis-commands.ts';
 export { checkEvictionPolicy } from './lib/redis-eviction.ts';
@@ -61,13 +62,9 @@ export interface RedisStoreOptions {
  * which are exact integers only below 2^53 ms.
  */
 const MAX_DURATION = 1e15;
+/** Lua numbers are exact below 2^53: durations are capped well below (about 31 700 years). */
+const requireMs = (name: string, value: unknown, min: number): number => requireMsIn(name, value, min, MAX_DURATION);
 
-function requireMs(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_DURATION) {
-    throw new TypeError(`${name} must be an integer number of milliseconds from ${min} to ${MAX_DURATION}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function requireString(name: string, value: unknown): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);

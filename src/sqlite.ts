@@ -23,6 +23,7 @@ import { safeEqual } from './lib/encoding.ts';
 import { migrate, prepare, prepareStatements, transaction } from './lib/sqlite-schema.ts';
 import type { Statements } from './lib/sqlite-schema.ts';
 import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+import { requireMs } from './duration.ts';
 
 /** Where the data lives: a file the store opens and owns, or a connection the app owns. */
 export type SqliteStoreOptions = (
@@ -64,12 +65,6 @@ interface ResolvedOptions {
 const PREFIX = /^[a-z_][a-z0-9_]*$/i;
 const MAX_TIMER = 2 ** 31 - 1; // setInterval and sqlite3_busy_timeout take a 32-bit int
 
-function requireMs(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new TypeError(`${name} must be an integer number of milliseconds from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('SqliteStore: options are required');

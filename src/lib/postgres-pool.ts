@@ -7,6 +7,9 @@
  * @module lib/postgres-pool
  */
 import { StoreUnavailableError } from '../errors.ts';
+import { requireMs } from '../duration.ts';
+
+export { requireMs };
 
 /** A row as node-postgres returns it: column names to values. */
 export type Row = Record<string, unknown>;
@@ -44,13 +47,6 @@ export function requireIdentifier(owner: string, name: string, value: unknown, m
   return value;
 }
 
-/** Checks a duration or time: integer ms in [min, max], else `TypeError` (misuse). */
-export function requireMs(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new TypeError(`${name} must be an integer number of milliseconds from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 /** Checks an id or key: a string, else `TypeError` (misuse), before any query is sent. */
 export function requireString(name: string, value: unknown): string {
