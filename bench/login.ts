@@ -50,12 +50,13 @@
  *
  * Needs wrk (the Lua script does the POST bodies): `apt-get update && apt-get install -y wrk`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
+import { median, peakRssMiB, seconds, topSelfTime, wrkVersion } from './lib.ts';
 
 const RATIO_GOAL = 0.85;
 const P99_GOAL_MS = 50;
@@ -68,13 +69,6 @@ const PASSWORD = 'violet kettle drums under nine moons';
 
 // ------------------------------------------------------------------ knobs
 
-function seconds(name: string, fallback: string): number {
-  const raw = process.env[name] ?? fallback;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
-  return Math.max(1, Math.round(Number(m[1]) * scale)); // wrk takes whole seconds
-}
 
 function integerEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -356,15 +350,6 @@ function stopServer(server: Server): Promise<void> {
   });
 }
 
-/** Peak resident set size (VmHWM) of a process, in MiB, or NaN where /proc is missing. */
-function peakRssMiB(pid: number | undefined): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 function collect(command: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -485,11 +470,6 @@ function parseWrk(out: string): Run {
   };
 }
 
-function wrkVersion(): string | null {
-  const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
-  if (result.error) return null;
-  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
-}
 
 async function wrkLogin(server: Server, connections: number, duration: number): Promise<Run> {
   const env = { WRK_MODE: 'login', WRK_USERS: server.users.join(','), WRK_PASSWORD: server.password, WRK_UA: server.userAgent };
@@ -505,42 +485,10 @@ async function wrkProtected(server: Server, connections: number, delayMs: number
 
 // ------------------------------------------------------------------ profile summary
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-}
 
-/** Top self-time functions of the newest .cpuprofile in `dir`, as printable lines. */
-function topSelfTime(dir: string, count: number): string[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const file = files.at(-1);
-  if (!file) return [`(no .cpuprofile in ${dir})`];
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
-  const total = profile.samples.length;
-  const self = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')}:${lineNumber + 1}` : '';
-    const key = `${functionName || '(anonymous)'} ${where}`.trim();
-    self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0));
-  }
-  const busy = total - (self.get('(idle)') ?? 0);
-  self.delete('(idle)');
-  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, count);
-  return [
-    `top self time of the login server's main thread (${join(dir, file)}; % of ${busy} busy samples out of ${total}):`,
-    ...rows.map(([key, hits]) => `  ${((100 * hits) / busy).toFixed(1).padStart(5)} %  ${key}`),
-  ];
-}
 
 // ------------------------------------------------------------------ report
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 const fmt1 = (n: number) => n.toFixed(1);
 const fmtMs = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
@@ -791,7 +739,7 @@ async function main(): Promise<number> {
   if (sat503 > 0) console.log(`  ${sat503} login(s) got 503 (hasher queue full) in the saturated phase`);
   if (CPU_PROF) {
     console.log('');
-    for (const line of topSelfTime(CPU_PROF, 25)) console.log(line);
+    for (const line of topSelfTime(CPU_PROF, 25, "the login server's main thread")) console.log(line);
   }
   if (problems.length > 0) {
     console.log('');

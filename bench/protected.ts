@@ -25,11 +25,11 @@
  * both alike; the req/s and p99 medians are taken separately. Both routes get the same request
  * headers (the session cookie and a User-Agent), so only the path and the server differ.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { median, peakRssMiB, seconds, topSelfTime, wrkVersion } from './lib.ts';
 
 const GOAL = 0.6;
 const HERE = import.meta.dirname;
@@ -56,13 +56,6 @@ interface Run {
 
 // ------------------------------------------------------------------ knobs
 
-function seconds(name: string, fallback: string): number {
-  const raw = process.env[name] ?? fallback;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
-  return Math.max(1, Math.round(Number(m[1]) * scale)); // wrk takes whole seconds
-}
 
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -144,15 +137,6 @@ function stopServer(server: Server): Promise<void> {
   });
 }
 
-/** Peak resident set size (VmHWM) of a process, in MiB, or NaN where /proc is missing. */
-function peakRssMiB(pid: number | undefined): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 // ------------------------------------------------------------------ checks
 
@@ -190,11 +174,6 @@ async function check(server: Server, headers: Record<string, string>): Promise<s
 
 // ------------------------------------------------------------------ load
 
-function wrkVersion(): string | null {
-  const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
-  if (result.error) return null;
-  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
-}
 
 function collect(command: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -247,43 +226,10 @@ async function load(useWrk: boolean, url: string, headers: Record<string, string
 
 // ------------------------------------------------------------------ profile summary
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
 
-/** Top self-time functions of the newest .cpuprofile in `dir`, as printable lines. */
-function topSelfTime(dir: string, count: number): string[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const file = files.at(-1);
-  if (!file) return [`(no .cpuprofile in ${dir})`];
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
-  const total = profile.samples.length;
-  const self = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')}:${lineNumber + 1}` : '';
-    const key = `${functionName || '(anonymous)'} ${where}`.trim();
-    self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0));
-  }
-  const busy = total - (self.get('(idle)') ?? 0);
-  self.delete('(idle)');
-  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, count);
-  return [
-    `top self time of the protected server (${join(dir, file)}; % of ${busy} busy samples out of ${total}):`,
-    ...rows.map(([key, hits]) => `  ${((100 * hits) / busy).toFixed(1).padStart(5)} %  ${key}`),
-  ];
-}
 
 // ------------------------------------------------------------------ report
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 const fmtRps = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
@@ -348,7 +294,7 @@ async function main(): Promise<number> {
   if (!wrk) console.log('(measured with the fallback bench/load.ts, not wrk: the bare route is under-measured, so this ratio reads too high)');
   if (CPU_PROF) {
     console.log('');
-    for (const line of topSelfTime(CPU_PROF, 25)) console.log(line);
+    for (const line of topSelfTime(CPU_PROF, 25, 'the protected server')) console.log(line);
   }
   if (broken) {
     console.log('FAILED: some responses under load were not 2xx or had socket errors (see the rounds above)');

@@ -88,6 +88,7 @@ import {
 import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
 import { summarizeProfile } from './scale/profile.ts';
 import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
+import { seconds } from './lib.ts';
 
 const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
@@ -96,13 +97,6 @@ const PEER_GOAL = 5;
 
 // ------------------------------------------------------------------ knobs
 
-function seconds(name: string, fallback: string): number {
-  const raw = process.env[name] ?? fallback;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
-  return Math.max(1, Math.round(Number(m[1]) * scale)); // wrk takes whole seconds
-}
 
 function integer(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];

@@ -6,7 +6,7 @@
  *
  * @module bench/scale/infra
  */
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { send } from './http.ts';
+import { median, wrkVersion } from '../lib.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -240,11 +241,6 @@ export interface WrkRun {
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
 
-export function wrkVersion(): string | null {
-  const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
-  if (result.error) return null;
-  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
-}
 
 export function parseWrk(out: string): WrkRun {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
@@ -290,12 +286,6 @@ export async function waitForHttp(url: string, ms: number, alive: () => boolean)
   throw new Error(`${url} did not answer within ${ms / 1000} s (${last})`);
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 export const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 export const fmtMs = (n: number) => (!Number.isFinite(n) ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
@@ -308,3 +298,5 @@ export function table(rows: readonly (readonly string[])[], right: readonly bool
   const [head, ...body] = rows;
   return [line(head ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+export { median, wrkVersion };

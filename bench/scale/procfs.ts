@@ -15,6 +15,7 @@
  * @module bench/scale/procfs
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { peakRssMiB } from '../lib.ts';
 
 /** Clock ticks per second of /proc/stat and /proc/<pid>/stat (USER_HZ; 100 on every Linux we meet). */
 const HZ = 100;
@@ -37,12 +38,6 @@ function statFields(pid: number | 'self'): number[] | null {
     .map(Number);
 }
 
-/** Peak resident set size (VmHWM) of a process in MiB, NaN when unknown. */
-export function peakRssMiB(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(read(`/proc/${pid}/status`) ?? '');
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
 
 export type ThreadGroup = 'main' | 'libuv' | 'v8' | 'other';
 const GROUPS: Record<string, ThreadGroup> = { MainThread: 'main', 'libuv-worker': 'libuv', V8Worker: 'v8' };
@@ -217,3 +212,5 @@ export async function waitForQuiet(dbPrefix: string | null, max: number, quietSe
   }
   return { waited: (performance.now() - start) / 1000, quiet: false, others };
 }
+
+export { peakRssMiB };

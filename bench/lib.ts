@@ -1,0 +1,72 @@
+/**
+ * What the benchmarks share: knobs read from the environment, medians, peak memory from /proc,
+ * the wrk version, and a summary of a CPU profile. One copy, so the three benches measure and
+ * report the same way.
+ *
+ * @module bench/lib
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A duration knob (`10s`, `1m`, `500ms`) from the environment, in whole seconds (wrk takes those). */
+export function seconds(name: string, fallback: string): number {
+  const raw = process.env[name] ?? fallback;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
+  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
+  return Math.max(1, Math.round(Number(m[1]) * scale));
+}
+
+/** The median, NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Peak resident set size (VmHWM) of a process, in MiB, or NaN where /proc has none. */
+export function peakRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** wrk's version, or null when it is not installed. */
+export function wrkVersion(): string | null {
+  const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  if (result.error) return null;
+  return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+}
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** The `count` functions with the most self time in the newest .cpuprofile of `dir`, as report lines. */
+export function topSelfTime(dir: string, count: number, what: string): string[] {
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().at(-1);
+  if (!file) return [`(no .cpuprofile in ${dir})`];
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+  const total = profile.samples.length;
+  const self = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? `${url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '')}:${lineNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + (node.hitCount ?? 0));
+  }
+  const busy = total - (self.get('(idle)') ?? 0);
+  self.delete('(idle)');
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, count);
+  return [
+    `top self time of ${what} (${join(dir, file)}; % of ${busy} busy samples out of ${total}):`,
+    ...rows.map(([key, hits]) => `  ${((100 * hits) / busy).toFixed(1).padStart(5)} %  ${key}`),
+  ];
+}
