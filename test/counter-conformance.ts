@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { CounterStore } from '../src/counter-store.ts';
-import { makeClock, type TestClock } from './support/clock.ts';
+import { withClockedStore, type TestClock } from './support/clock.ts';
 
 export type MakeCounterStore = (clock: {
   now: () => number;
@@ -32,15 +32,7 @@ function randomKey(): string {
 
 /** Registers the counter conformance suite for one store implementation. */
 export function describeCounterConformance(name: string, makeStore: MakeCounterStore): void {
-  async function withStore(test: (store: CounterStore, clock: TestClock) => Promise<void>): Promise<void> {
-    const clock = makeClock(T0);
-    const { store, cleanup } = await makeStore(clock);
-    try {
-      await test(store, clock);
-    } finally {
-      await cleanup();
-    }
-  }
+  const withStore = (test: (store: CounterStore, clock: TestClock) => Promise<void>) => withClockedStore(makeStore, T0, test);
 
   describe(`${name} conforms to the CounterStore contract`, () => {
     it('reads an unknown key as null', () =>

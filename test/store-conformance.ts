@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { NewSession, Store } from '../src/store.ts';
-import { makeClock, type TestClock } from './support/clock.ts';
+import { withClockedStore, type TestClock } from './support/clock.ts';
 
 export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -54,15 +54,7 @@ function newSession(fields: Partial<NewSession> = {}): NewSession {
 
 /** Registers the conformance suite for one store implementation. */
 export function describeStoreConformance(name: string, makeStore: MakeStore): void {
-  async function withStore(test: (store: Store, clock: TestClock) => Promise<void>): Promise<void> {
-    const clock = makeClock(T0);
-    const { store, cleanup } = await makeStore(clock);
-    try {
-      await test(store, clock);
-    } finally {
-      await cleanup();
-    }
-  }
+  const withStore = (test: (store: Store, clock: TestClock) => Promise<void>) => withClockedStore(makeStore, T0, test);
 
   describe(`${name} conforms to the Store contract`, () => {
     describe('sessions', () => {

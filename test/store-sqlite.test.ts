@@ -19,6 +19,27 @@ import type { NewSession } from '../src/store.ts';
 import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
+/** Two child processes running `script`, each with its exit and its stderr kept for messages. */
+function forkWorkers(script: URL, args: string[]) {
+  return [0, 1].map(() => {
+    const child = fork(script, args, { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.resume();
+    const exit = once(child, 'exit');
+    return { child, exit, stderr: () => stderr };
+  });
+}
+
+/** Waits for every worker's ready message; a worker that dies first fails the test, never hangs it. */
+async function allReady(workers: ReturnType<typeof forkWorkers>): Promise<void> {
+  await Promise.all(
+    workers.map(({ child, exit, stderr }) =>
+      Promise.race([once(child, 'message'), exit.then(() => assert.fail(`worker exited early: ${stderr()}`))]),
+    ),
+  );
+}
+
 function tempDir(): { dir: string; file: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-sqlite-'));
   return { dir, file: join(dir, 'sessions.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -269,20 +290,9 @@ describe('SqliteStore', () => {
     const temp = tempDir();
     try {
       const script = new URL('./fixtures/sqlite-worker.ts', import.meta.url);
-      const workers = [0, 1].map(() => {
-        const child = fork(script, [temp.file, '500'], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-        let stderr = '';
-        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout?.resume();
-        const exit = once(child, 'exit');
-        return { child, exit, stderr: () => stderr };
-      });
+      const workers = forkWorkers(script, [temp.file, '500']);
       // A worker that dies while creating the schema must fail the test, not leave it waiting.
-      await Promise.all(
-        workers.map(({ child, exit, stderr }) =>
-          Promise.race([once(child, 'message'), exit.then(() => assert.fail(`worker exited early: ${stderr()}`))]),
-        ),
-      );
+      await allReady(workers);
       for (const { child } of workers) child.send('go');
       const codes = await Promise.all(workers.map(({ exit }) => exit));
       for (const [i, worker] of workers.entries()) {
@@ -360,19 +370,8 @@ describe('SqliteStore throttle counters', () => {
     try {
       const script = new URL('./fixtures/counter-worker.ts', import.meta.url);
       const key = 'throttle:login:account:shared';
-      const workers = [0, 1].map(() => {
-        const child = fork(script, [temp.file, key, '200'], { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-        let stderr = '';
-        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.stdout?.resume();
-        const exit = once(child, 'exit');
-        return { child, exit, stderr: () => stderr };
-      });
-      await Promise.all(
-        workers.map(({ child, exit, stderr }) =>
-          Promise.race([once(child, 'message'), exit.then(() => assert.fail(`worker exited early: ${stderr()}`))]),
-        ),
-      );
+      const workers = forkWorkers(script, [temp.file, key, '200']);
+      await allReady(workers);
       const results = workers.map(({ child, exit, stderr }) =>
         Promise.race([
           once(child, 'message').then(([message]) => (message as { counts: number[] }).counts),

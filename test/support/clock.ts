@@ -20,3 +20,18 @@ export function makeClock(start: number): TestClock {
     },
   };
 }
+
+/** Runs `test` on a store made for a fresh clock at `start`, and always cleans the store up. */
+export async function withClockedStore<S>(
+  makeStore: (clock: TestClock) => Promise<{ store: S; cleanup: () => Promise<void> }>,
+  start: number,
+  test: (store: S, clock: TestClock) => Promise<void>,
+): Promise<void> {
+  const clock = makeClock(start);
+  const { store, cleanup } = await makeStore(clock);
+  try {
+    await test(store, clock);
+  } finally {
+    await cleanup();
+  }
+}
