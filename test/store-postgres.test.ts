@@ -3,9 +3,9 @@
  * remember-me, throttle counters, accounts), each test in a schema of its own that it drops
  * afterwards, then what only PostgreSQL has: versioned migrations under an advisory lock, the
  * database's clock (R-08), coded failures when the server is unreachable, silent or gone (R-01,
- * R-02, R-03), races across connections and instances (R-04, R-05, R-07), sweeps (R-09) and an
- * import that leaves the driver unloaded. Without a server the file skips, saying why; in CI it
- * fails (test/support/services.ts).
+ * R-02, R-03), races across connections and instances (R-04, R-05, R-07), sweeps (R-09), named
+ * prepared statements, and an import that leaves the driver unloaded. Without a server the file
+ * skips, saying why; in CI it fails (test/support/services.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -293,6 +293,48 @@ describe('PostgreSQL stores', { skip }, () => {
         await shared().query(`DROP SCHEMA "${schema}" CASCADE`);
       }
     });
+  });
+
+  describe('PostgresStore prepared statements', () => {
+    /** The named statements on the pool's one connection, and how often each has run. */
+    async function preparedStatements(pool: pg.Pool): Promise<Array<{ name: string; statement: string; runs: number }>> {
+      const { rows } = await pool.query(
+        'SELECT name, statement, (generic_plans + custom_plans)::int AS runs FROM pg_prepared_statements WHERE NOT from_sql',
+      );
+      return rows;
+    }
+    const expectedName = (text: string): string => `lk_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+
+    it('prepares each repeated statement once per connection as lk_ + 16 hex of the SHA-256 of its text, and leaves the migration unnamed', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 1, idleTimeoutMillis: 0 }); // one connection, kept: the one the view describes
+        const store = new PostgresStore({ pool, schema, sweepInterval: 0 });
+        const other = new PostgresStore({ pool, schema, tablePrefix: 'other_', sweepInterval: 0 });
+        const users = new PostgresUserStore({ pool, schema });
+        // First: a migration's failed probe of a missing meta table ends the connection (pg.Pool drops it).
+        for (const each of [store, other, users]) await each.migrate();
+        const created = await store.createSession(session());
+        for (let i = 0; i < 3; i++) assert.equal((await store.getSession(created.id))?.id, created.id);
+        assert.equal(await other.getSession(randomId()), null);
+        assert.equal(await users.getUserByLogin('nobody@example.com'), null);
+
+        const statements = await preparedStatements(pool);
+        for (const { name } of statements) assert.match(name, /^lk_[0-9a-f]{16}$/);
+        const selectSession = (prefix: string) => {
+          const found = statements.filter((s) => s.statement.includes(`FROM "${schema}"."${prefix}sessions" s, clock WHERE s.id = $2`));
+          assert.equal(found.length, 1, `one prepared session SELECT for ${prefix}: ${JSON.stringify(statements, null, 1)}`);
+          return found[0] as { name: string; statement: string; runs: number };
+        };
+        const mine = selectSession('latchkey_');
+        assert.equal(mine.name, expectedName(mine.statement));
+        assert.equal(mine.runs, 3, 'parsed once, executed three times');
+        const theirs = selectSession('other_');
+        assert.notEqual(theirs.name, mine.name, 'another table prefix, another name');
+        assert.ok(statements.some((s) => s.statement.includes(`FROM "${schema}"."users" WHERE email_canonical = $1`)), 'the user store prepares too');
+        for (const oneOff of ['pg_advisory_xact_lock', 'CREATE TABLE', 'schema_version', 'to_regclass']) {
+          assert.ok(!statements.some((s) => s.statement.includes(oneOff)), `${oneOff} stays unnamed`);
+        }
+      }));
   });
 
   describe('PostgresStore clock (R-08)', () => {

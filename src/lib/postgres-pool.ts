@@ -14,9 +14,20 @@ export { requireMs };
 /** A row as node-postgres returns it: column names to values. */
 export type Row = Record<string, unknown>;
 
-/** Anything that runs a parameterised query: a pool, or a client checked out of one. */
+/**
+ * node-postgres's query config for a named statement: the first time `name` runs on a connection,
+ * the driver has PostgreSQL parse and plan `text` under it, and later runs only bind and execute
+ * (lib/postgres-prepared). A name must always come with the same text.
+ */
+export interface PostgresQueryConfig {
+  readonly name: string;
+  readonly text: string;
+  readonly values?: unknown[];
+}
+
+/** Anything that runs a parameterised query, as text or as a named statement: a pool, or a client checked out of one. */
 export interface PostgresQueryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  query(text: string | PostgresQueryConfig, values?: unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
 /** A client checked out of the pool (`pg.PoolClient`). */
@@ -27,7 +38,7 @@ export interface PostgresPoolClient extends PostgresQueryable {
   removeListener?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
-/** The app's pool: `pg.Pool`, or anything with its `query` and `connect`. */
+/** The app's pool: `pg.Pool`, or anything with its `query` (text or named config) and `connect`. */
 export interface PostgresPool extends PostgresQueryable {
   connect(): Promise<PostgresPoolClient>;
 }
