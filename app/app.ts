@@ -3,8 +3,9 @@
  * configuration opened, and every route, on Hono. Middleware order, outermost first:
  * 1. security headers, on every answer including errors (SEC-64);
  * 2. latchkey: `c.var.auth`, cookies committed after the handler, store failures as 503;
- * 3. the method table: 404 / 405 before any body is read (SEC-65);
- * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler.
+ * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler;
+ * behind it, for the same path, OPTIONS and the 405 of every other method, chosen by the router
+ * before any body is read (SEC-65). A path no route has is the 404.
  * Errors that escape a handler: a store or hasher that is down is a 503 with `Retry-After`; anything
  * else is a 500 with a generic message and a request id, logged with its stack (SEC-66).
  *
@@ -16,7 +17,7 @@ import { createAccounts, createLoginManager, createLoginThrottle, createPassword
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
-import { methodTable, securityHeaders } from './middleware.ts';
+import { methodAnswers, securityHeaders } from './middleware.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -82,12 +83,16 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];
 
   const app = new Hono<AppEnv>();
-  app.use(securityHeaders(), latchkey(manager) as unknown as Handler, methodTable(routes));
+  app.use(securityHeaders(), latchkey(manager) as unknown as Handler);
   for (const route of routes) {
     for (const method of ['GET', 'POST'] as const) {
       const chain = route[method];
       if (chain) app.on(method, route.path, ...(chain as [Handler, ...Handler[]]));
     }
+    // After the route's own handlers, which answer without calling next(): only other methods get here.
+    const { options, notAllowed } = methodAnswers(route);
+    app.options(route.path, options);
+    app.all(route.path, notAllowed);
   }
   app.notFound((c) => problem(c, 404, 'Page not found.'));
   app.onError((error, c) => {

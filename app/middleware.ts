@@ -1,7 +1,7 @@
 /**
- * The app-wide middleware: security headers on every response (SEC-64), the method table that
- * answers 404 for unknown paths and 405 with `Allow` for known paths before any body is read or
- * any CSRF check runs (SEC-65, SEC-42), and the CSRF check of POST routes (SEC-43…SEC-46).
+ * The app-wide middleware: security headers on every response (SEC-64), and the answers of a
+ * known path to the methods it does not take, 405 with `Allow`, before any body is read or any
+ * CSRF check runs (SEC-65, SEC-42).
  *
  * @module app/middleware
  */
@@ -51,28 +51,23 @@ export function securityHeaders(): Handler {
   };
 }
 
-/** A path of the route table as a matcher: `:id` is one segment. */
-function matcher(path: string): RegExp {
-  const source = path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/');
-  return new RegExp(`^${source}$`);
+/** The `Allow` header of a route: its methods, HEAD with GET, and OPTIONS. */
+export function allowHeader(route: Route): string {
+  const methods = (['GET', 'POST'] as const).filter((m) => route[m] !== undefined);
+  return [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
 }
 
 /**
- * 404 for a path no route has, 405 with `Allow` for a method the path does not take (TRACE
- * included), 204 with `Allow` for OPTIONS; runs first, so a wrong method never reaches a body
- * parser or a guard. `X-HTTP-Method-Override` means nothing here (SEC-65).
+ * The two answers a known path gives to a method it does not take, registered behind its own
+ * handlers so that the router picks them (no per-request scan of the table): 204 with `Allow`
+ * for OPTIONS, 405 with `Allow` for anything else, TRACE included. Neither reads a body or runs
+ * a guard or a CSRF check; `X-HTTP-Method-Override` means nothing here (SEC-65). Unknown paths
+ * are the app's 404.
  */
-export function methodTable(routes: readonly Route[]): Handler {
-  const table = routes.map((route) => {
-    const methods = (['GET', 'POST'] as const).filter((m) => route[m] !== undefined);
-    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'];
-    return { match: matcher(route.path), allow, header: allow.join(', ') };
-  });
-  return async function methodTableMiddleware(c, next) {
-    const entry = table.find((e) => e.match.test(c.req.path));
-    if (entry === undefined) return problem(c, 404, 'Page not found.');
-    if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow: entry.header } });
-    if (!entry.allow.includes(c.req.method)) return problem(c, 405, `Method ${c.req.method.slice(0, 20)} is not allowed here.`, { headers: { allow: entry.header } });
-    return next();
+export function methodAnswers(route: Route): { options: Handler; notAllowed: Handler } {
+  const allow = allowHeader(route);
+  return {
+    options: async () => new Response(null, { status: 204, headers: { allow } }),
+    notAllowed: async (c) => problem(c, 405, `Method ${c.req.method.slice(0, 20)} is not allowed here.`, { headers: { allow } }),
   };
 }
