@@ -69,6 +69,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     absoluteTimeout: config.absoluteTimeout,
     rememberDuration: config.rememberDuration,
     storeTimeout: STORE_TIMEOUT,
+    sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
     now,
   });
   const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT });

@@ -28,6 +28,8 @@ export interface AppConfig {
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
   readonly rememberDuration: number;
+  /** latchkey's per-instance session cache (R-07: ≤ 5 s of revocation lag on other instances); 0: off. */
+  readonly sessionCacheTtl: number;
   readonly passwordMinLength: number;
   readonly production: boolean;
   /** Lines to print at start (a generated key, and so on). */
@@ -78,6 +80,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
   if (idleTimeout > absoluteTimeout) problems.push('SESSION_IDLE_TIMEOUT: must not be longer than SESSION_ABSOLUTE_TIMEOUT');
   const rememberDuration = duration('REMEMBER_DURATION', '30d');
   if (rememberDuration > 400 * 86_400_000) problems.push('REMEMBER_DURATION: browsers cap cookies at 400 days');
+
+  // Off unless asked for: with it, a logout on another instance is refused here only after the ttl.
+  const cacheRaw = env.SESSION_CACHE_TTL ?? '0';
+  const sessionCacheTtl = cacheRaw === '0' ? 0 : (parseDuration(cacheRaw) ?? -1);
+  if (sessionCacheTtl < 0 || sessionCacheTtl > 5000) {
+    problems.push(`SESSION_CACHE_TTL: "${cacheRaw}" must be 0 (off) or a duration up to 5s (security.md R-07)`);
+  }
 
   const minRaw = env.PASSWORD_MIN_LENGTH ?? '15';
   const passwordMinLength = Number(minRaw);
@@ -133,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       idleTimeout,
       absoluteTimeout,
       rememberDuration,
+      sessionCacheTtl: Math.max(0, sessionCacheTtl),
       passwordMinLength,
       production,
       warnings,

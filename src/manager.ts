@@ -13,6 +13,7 @@ import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
 import { RequestAuth, toSessionInfo, type SessionInfo } from './request-auth.ts';
+import { cacheStore, SessionCache } from './session-cache.ts';
 import type { RequestLike } from './request.ts';
 
 /** A handler that replaces the default unauthorized or needs-refresh response. */
@@ -30,6 +31,8 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
 export interface Core<U, R> {
   readonly options: ResolvedOptions<U, R>;
   readonly store: ReturnType<typeof guardStore>;
+  /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
+  readonly sessionCache: SessionCache<U> | null;
   readonly events: LoginEventEmitter<U>;
   readonly anonymousUser: () => R;
   readonly unauthorizedHandler: DenyHandler<U, R> | null;
@@ -56,7 +59,10 @@ export class LoginManager<U, R = AnonymousUser> {
 
   constructor(options: CreateLoginManagerOptions<U, R>) {
     this.options = resolveOptions(options);
-    const store = guardStore(this.options.store, this.options.storeTimeout);
+    const cacheOptions = this.options.sessionCache;
+    const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, this.options.now);
+    const guarded = guardStore(this.options.store, this.options.storeTimeout);
+    const store = sessionCache === null ? guarded : cacheStore(guarded, sessionCache);
     const factory = this.options.anonymousUser ?? (() => defaultAnonymous as R);
     const handler = (name: string, value: DenyHandler<U, R> | undefined) => {
       if (value !== undefined && typeof value !== 'function') throw new TypeError(`${name} must be a function`);
@@ -65,6 +71,7 @@ export class LoginManager<U, R = AnonymousUser> {
     this.#core = Object.freeze({
       options: this.options,
       store,
+      sessionCache,
       events: new LoginEventEmitter<U>(),
       anonymousUser: factory,
       unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),

@@ -511,7 +511,7 @@ export class RequestAuth<U, R> {
       session = await store.updateSession(session.id, { idleTimeout: o.idleTimeout });
     }
     if (!session) return null; // ended by a concurrent logout: never resurrected (SEC-34)
-    const user = await this.#loadActive(session.userId);
+    const user = await this.#loadActive(session.userId, session.id);
     return user === null ? null : { user, session, via: 'session' };
   }
 
@@ -568,10 +568,17 @@ export class RequestAuth<U, R> {
     return { user, session, via: 'remember' };
   }
 
-  async #loadActive(userId: string): Promise<U | null> {
+  /** `loadUser` and `isActive`; with `sessionCache`, the user loaded for `sessionId` is reused. */
+  async #loadActive(userId: string, sessionId?: string): Promise<U | null> {
     const { loadUser, isActive } = this.#core.options;
     if (!loadUser) return null;
-    const user = (await loadUser(userId)) ?? null;
+    const cached = sessionId === undefined ? undefined : this.#core.sessionCache?.get(sessionId);
+    let user = cached?.user;
+    if (user === undefined) {
+      user = (await loadUser(userId)) ?? null;
+      // An entry dropped meanwhile (logout, deactivation) is detached: writing to it is harmless.
+      if (cached !== undefined) cached.user = user;
+    }
     return user !== null && isActive(user) ? user : null;
   }
 

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadConfig } from '../../app/config.ts';
 import { BROWSER_ACCEPT, PASSWORD, seedUser, setup } from './support.ts';
 
 const INVALID = { message: 'Invalid username or password.' };
@@ -230,4 +231,33 @@ test('POST /logout while the store is down: 503 saying so, and this browser\'s c
   assert.match(body.message, /could not end your session/);
   assert.ok(response.headers.get('retry-after'));
   assert.match(response.headers.getSetCookie().join('\n'), /^session=; .*Max-Age=0/m);
+});
+
+test('SESSION_CACHE_TTL: 0 (the default) is off, up to 5s is on, more than 5s or not a duration stops start-up (R-07)', async (t) => {
+  const off = await setup(t);
+  assert.equal(off.manager.options.sessionCache, null);
+  const on = await setup(t, { env: { SESSION_CACHE_TTL: '5s' } });
+  assert.deepEqual(on.manager.options.sessionCache, { ttl: 5000, maxEntries: 10_000 });
+  for (const bad of ['6s', 'soon', '-1s']) {
+    const loaded = loadConfig({ DATA_DIR: '/nonexistent', SECRET_KEY: 'k'.repeat(64), SESSION_CACHE_TTL: bad });
+    assert.equal(loaded.ok, false, bad);
+    assert.match((loaded as { problems: string[] }).problems.join('\n'), /^SESSION_CACHE_TTL: .* up to 5s \(security\.md R-07\)$/m, bad);
+  }
+});
+
+test('SESSION_CACHE_TTL=5s: a logout and a revocation through this instance are refused at the next request (SEC-31, R-06)', async (t) => {
+  const app = await setup(t, { env: { SESSION_CACHE_TTL: '5s' } });
+  const client = app.client();
+  await client.register();
+  const cookies = client.cookie;
+  assert.equal((await client.getJson('/protected')).status, 200); // now cached
+  assert.equal((await client.json('/logout', {})).status, 200);
+  assert.equal((await app.request('/protected', { headers: { cookie: cookies } })).status, 401);
+
+  const other = app.client();
+  await other.login('ann@example.com');
+  assert.equal((await other.getJson('/protected')).status, 200);
+  const user = await app.stores.users.getUserByLogin('ann@example.com');
+  await app.manager.revokeUserSessions(user!.id);
+  assert.equal((await other.getJson('/protected')).status, 401);
 });

@@ -1,0 +1,129 @@
+/**
+ * The opt-in per-instance session cache (`sessionCache: { ttl }`): a session the store returned,
+ * with the user loaded for it, is reused by this process for up to `ttl` instead of reading the
+ * store and calling `loadUser` on every request.
+ *
+ * What it changes, and why the bound is 5 s: security.md R-07 allows "no per-instance cache, or
+ * cache TTL documented ≤5 s". On this instance nothing lags: every write latchkey makes through
+ * it (logout, revocation, rotation, sliding expiry, "log out everywhere") drops the entries it
+ * touches before the store call returns. On other instances, and for rows changed behind
+ * latchkey's back (an admin's SQL, a deleted user), a session or user stays accepted here for at
+ * most `ttl` after the change; so does a session that reached its idle or absolute expiry. The
+ * secret is still compared on every request (constant time), so a cached id never admits a
+ * forged cookie. Off by default: immediate revocation everywhere is the safe default.
+ *
+ * @module session-cache
+ */
+import type { Session, SessionUpdate } from './store.ts';
+import type { guardStore } from './lib/guarded-store.ts';
+
+type GuardedStore = ReturnType<typeof guardStore>;
+
+interface Entry<U> {
+  readonly session: Session;
+  /** The user `loadUser` gave for this session; `undefined` until it is loaded once. */
+  user: U | null | undefined;
+  /** When the entry stops being used, on the manager's clock. */
+  readonly until: number;
+}
+
+/** A bounded map of session id → (session, user), oldest first out. */
+export class SessionCache<U> {
+  readonly #ttl: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, Entry<U>>();
+  /**
+   * Bumped by every invalidation. A store read that started before an invalidation must not
+   * put what it read into the cache afterwards: it may be the row a logout just deleted (R-06).
+   */
+  #epoch = 0;
+
+  constructor(ttl: number, maxEntries: number, now: () => number) {
+    this.#ttl = ttl;
+    this.#maxEntries = maxEntries;
+    this.#now = now;
+  }
+
+  /** The cached entry of a session id, if it is still within its ttl. */
+  get(id: string): Entry<U> | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    if (this.#now() < entry.until) return entry;
+    this.#entries.delete(id);
+    return undefined;
+  }
+
+  /** The epoch to pass to {@link put} for a read that starts now. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Caches what a read that started at `epoch` returned, unless something was invalidated since. */
+  put(session: Session, epoch: number): void {
+    if (epoch !== this.#epoch) return;
+    this.#entries.delete(session.id); // re-inserted last: the Map's order is the eviction order
+    this.#entries.set(session.id, { session, user: undefined, until: this.#now() + this.#ttl });
+    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+
+  /** Drops one session. */
+  drop(id: string): void {
+    this.#epoch++;
+    this.#entries.delete(id);
+  }
+
+  /** Drops every session of a user (a scan: revoking all of a user's sessions is rare). */
+  dropUser(userId: string): void {
+    this.#epoch++;
+    for (const [id, entry] of this.#entries) if (entry.session.userId === userId) this.#entries.delete(id);
+  }
+
+  /** How many entries are held (for tests). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/**
+ * The guarded store with the cache in front of `getSession`, and every call that changes or
+ * ends sessions dropping what it touches first. Remember-me tokens are never cached: each use
+ * rotates them.
+ */
+export function cacheStore<U>(store: GuardedStore, cache: SessionCache<U>): GuardedStore {
+  return Object.freeze({
+    ...store,
+    getSession: async (id: string) => {
+      const hit = cache.get(id);
+      if (hit !== undefined) return hit.session;
+      const epoch = cache.epoch;
+      const session = await store.getSession(id);
+      if (session !== null) cache.put(session, epoch);
+      return session;
+    },
+    updateSession: async (id: string, update: SessionUpdate) => {
+      cache.drop(id);
+      try {
+        return await store.updateSession(id, update);
+      } finally {
+        cache.drop(id); // a read that overlapped the write must not have re-filled it
+      }
+    },
+    deleteSession: async (id: string) => {
+      cache.drop(id);
+      try {
+        return await store.deleteSession(id);
+      } finally {
+        cache.drop(id);
+      }
+    },
+    deleteUserSessions: async (userId: string, exceptId?: string) => {
+      cache.dropUser(userId);
+      try {
+        return await store.deleteUserSessions(userId, exceptId);
+      } finally {
+        cache.dropUser(userId);
+      }
+    },
+  } satisfies GuardedStore);
+}
