@@ -141,7 +141,7 @@ function sessionCache(value: LoginManagerOptions<unknown>['sessionCache']): Reso
   if (typeof value !== 'object') throw new TypeError('sessionCache must be { ttl, maxEntries? } or null');
   const ttl = requireDuration('sessionCache.ttl', value.ttl, 1);
   if (ttl > MAX_CACHE_TTL) throw new TypeError('sessionCache.ttl cannot exceed 5s: revocations on other instances must take effect within 5 s (security.md R-07)');
-  const maxEntries = value.maxEntries ?? 10_000;
+  const maxEntries = value.maxEntries === undefined ? 10_000 : value.maxEntries;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('sessionCache.maxEntries must be a positive integer');
   return Object.freeze({ ttl, maxEntries });
 }

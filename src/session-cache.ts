@@ -27,6 +27,12 @@ interface Entry<U> {
   readonly until: number;
 }
 
+/** When a store read began, and the invalidation epoch it began in. */
+export interface ReadTicket {
+  readonly epoch: number;
+  readonly startedAt: number;
+}
+
 /** A bounded map of session id → (session, user), oldest first out. */
 export class SessionCache<U> {
   readonly #ttl: number;
@@ -54,16 +60,20 @@ export class SessionCache<U> {
     return undefined;
   }
 
-  /** The epoch to pass to {@link put} for a read that starts now. */
-  get epoch(): number {
-    return this.#epoch;
+  /** What to pass to {@link put} for a read that starts now. */
+  begin(): ReadTicket {
+    return { epoch: this.#epoch, startedAt: this.#now() };
   }
 
-  /** Caches what a read that started at `epoch` returned, unless something was invalidated since. */
-  put(session: Session, epoch: number): void {
-    if (epoch !== this.#epoch) return;
+  /**
+   * Caches what a read begun with `ticket` returned, unless something was invalidated since.
+   * The ttl counts from the start of the read, not its answer: a slow read must not stretch the
+   * R-07 bound to ttl + the read's duration.
+   */
+  put(session: Session, ticket: ReadTicket): void {
+    if (ticket.epoch !== this.#epoch) return;
     this.#entries.delete(session.id); // re-inserted last: the Map's order is the eviction order
-    this.#entries.set(session.id, { session, user: undefined, until: this.#now() + this.#ttl });
+    this.#entries.set(session.id, { session, user: undefined, until: ticket.startedAt + this.#ttl });
     if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
   }
 
@@ -96,9 +106,9 @@ export function cacheStore<U>(store: GuardedStore, cache: SessionCache<U>): Guar
     getSession: async (id: string) => {
       const hit = cache.get(id);
       if (hit !== undefined) return hit.session;
-      const epoch = cache.epoch;
+      const ticket = cache.begin();
       const session = await store.getSession(id);
-      if (session !== null) cache.put(session, epoch);
+      if (session !== null) cache.put(session, ticket);
       return session;
     },
     updateSession: async (id: string, update: SessionUpdate) => {
