@@ -15,16 +15,26 @@
  * store: SQLite (the default), PostgreSQL (users and sessions), Redis (sessions; users in
  * PostgreSQL); beside a bare Hono route (`bench/servers.ts bare`, the same Node and Hono as the
  * app) and the peer stacks of /work/shared/peers (Express + Passport with its SQLite session store,
- * better-auth), set up as their run.sh does (see bench/scale/peers.ts). Each target gets
- * `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up, in rounds (every target once per round, so
- * drift hits all alike), REPS=3 rounds; the medians of req/s and p99 are taken separately. Prints
- * a table, each store ÷ bare Hono (goals: SQLite ≥ 0.6, PostgreSQL and Redis ≥ 0.35) and each
- * store ÷ the best peer (goal ≥ 5×).
+ * better-auth), set up as their run.sh does (see bench/scale/peers.ts). Each store is measured
+ * once per CACHE setting, by default twice: with SESSION_CACHE_TTL unset (no session cache: every
+ * request reads the store and loads the user) and with SESSION_CACHE_TTL=5s (latchkey's
+ * per-instance session cache, src/session-cache.ts). Both, because the default is what an app
+ * gets without choosing, and the cache is the documented trade-off (a revocation on another
+ * instance is honoured here up to the ttl late, security.md R-07 allows ≤ 5 s) that an app may
+ * choose; in the same rounds, the difference between them is the cache's, not drift's. Each
+ * target gets `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up, in rounds (every target once
+ * per round, so drift hits all alike), REPS=3 rounds; the medians of req/s and p99 are taken
+ * separately. Prints a table, and for each store and setting, ÷ bare Hono (goals, the same with
+ * and without the cache: SQLite ≥ 0.6, PostgreSQL and Redis ≥ 0.35) and ÷ the best peer (goal
+ * ≥ 5×).
  *
- * LOAD part. For DUR (60 s) per store, one store after the other, VUS (32) virtual users in a
- * separate process (bench/scale/client.ts) loop: register a new user, log in (JSON, remember
- * every other time), GET /protected PROTECTED_PER_ITER (5) times, log out, and check that the old
- * cookies no longer work. Per store: requests served, 5xx (503 apart: the bounded hasher queue's
+ * LOAD part. Always with the session cache off (the default): it counts what breaks (lost
+ * sessions, duplicate users, logouts that did not revoke) in what an app gets without choosing,
+ * and its throughput is bound by argon2, which a session cache does not touch. For DUR (60 s) per
+ * store, one store after the other, VUS (32) virtual users in a separate process
+ * (bench/scale/client.ts) loop: register a new user, log in (JSON, remember every other time),
+ * GET /protected PROTECTED_PER_ITER (5) times, log out, and check that the old cookies no longer
+ * work. Per store: requests served, 5xx (503 apart: the bounded hasher queue's
  * legitimate back-pressure), 429s, sessions lost (a /protected 401 between login and logout),
  * duplicate users (users in the database by canonical email against the registrations that
  * answered 201; every RACE_EVERY-th iteration registers the same address twice at once, one must
@@ -45,6 +55,7 @@
  * out of the medians; rounds go on until REPS undisturbed ones or MAX_ROUNDS.
  *
  * Knobs (env): PART=all|ratio|load (or the first argument), STORES="sqlite postgres redis",
+ * CACHE="off 5s" (the ratio part's session-cache settings, each `off` or a duration ≤ 5s),
  * DUR=60s (load, per store), VUS=32, PROTECTED_PER_ITER=5, RACE_EVERY=10 (0: no races),
  * HASH_DUR=5s (the hasher ceiling), WRK_DUR=10s, WARM=3s, REPS=3, MAX_ROUNDS=2×REPS, CONC=32,
  * PEERS="express-sqlite better-auth" (also: express-memory, bare-hono; "" for none),
@@ -67,6 +78,7 @@ import {
   fmtCores,
   fmtInt,
   fmtMs,
+  fmtTtl,
   median,
   pgQuery,
   pgVersion,
@@ -89,6 +101,7 @@ import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer,
 import { summarizeProfile } from './scale/profile.ts';
 import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
 import { seconds } from './lib.ts';
+import { parseDuration } from '../src/duration.ts';
 
 const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
@@ -118,6 +131,24 @@ function list<T extends string>(name: string, fallback: string, allowed: readonl
   return values as T[];
 }
 
+/**
+ * CACHE: the session-cache ttls of the ratio part, in ms, 0 for `off`. Parsed as the app parses
+ * SESSION_CACHE_TTL, and bounded as it is (R-07: ≤ 5 s), so that a value the app would refuse
+ * fails here, before anything starts.
+ */
+function cacheTtls(): number[] {
+  const raw = process.env.CACHE ?? 'off 5s';
+  const ttls: number[] = [];
+  for (const value of raw.split(/[\s,]+/).filter((v) => v !== '')) {
+    const ms = value === 'off' ? 0 : parseDuration(value);
+    if (ms === null || (value !== 'off' && (ms < 1 || ms > 5000))) throw new TypeError(`CACHE: "${value}" must be off or a duration from 1ms to 5s (security.md R-07)`);
+    if (ttls.includes(ms)) throw new TypeError(`CACHE: "${value}" is the same setting as another one (${fmtTtl(ms)})`);
+    ttls.push(ms);
+  }
+  if (ttls.length === 0) throw new TypeError('CACHE is empty: give off, a duration up to 5s, or both (default "off 5s")');
+  return ttls;
+}
+
 function defaultPeerNode(): string {
   if (process.env.PEER_NODE) return process.env.PEER_NODE;
   if (existsSync('/usr/bin/node')) return '/usr/bin/node';
@@ -129,6 +160,7 @@ const PART = (process.argv[2] ?? process.env.PART ?? 'all') as 'all' | 'ratio' |
 if (!['all', 'ratio', 'load'].includes(PART)) throw new TypeError(`PART must be all, ratio or load, got ${PART}`);
 const K = {
   STORES: list<StoreName>('STORES', 'sqlite postgres redis', ['sqlite', 'postgres', 'redis']),
+  CACHE: cacheTtls(),
   DUR: seconds('DUR', '60s'),
   VUS: integer('VUS', 32),
   PROTECTED_PER_ITER: integer('PROTECTED_PER_ITER', 5),
@@ -196,6 +228,19 @@ async function startBare(): Promise<Bare> {
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
+// ------------------------------------------------------------------ naming an app target
+
+/** The store and its cache setting, named in every line about it: `SQLite, session cache 5s`. */
+function appName(store: StoreName, cacheTtlMs: number): string {
+  return `${STORE_LABEL[store]}, session cache ${fmtTtl(cacheTtlMs)}`;
+}
+
+/** `sqlite` for the default; `sqlite+cache`, or `sqlite+cache5s` when CACHE has several ttls. */
+function appKey(store: StoreName, cacheTtlMs: number): string {
+  if (cacheTtlMs === 0) return store;
+  return K.CACHE.filter((ms) => ms > 0).length > 1 ? `${store}+cache${fmtTtl(cacheTtlMs)}` : `${store}+cache`;
+}
+
 // ------------------------------------------------------------------ a user of the app, for wrk
 
 const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'violet kettle drums under nine moons' };
@@ -204,11 +249,11 @@ const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'viole
 async function appCookie(app: RunningApp): Promise<{ cookie: string; check: string }> {
   const headers = { 'user-agent': USER_AGENT };
   const reg = await send(app.base, '/register', { method: 'POST', headers, json: RATIO_USER });
-  if (reg.status !== 201) throw new Error(`${app.store}: POST /register answered ${reg.status} ${reg.body}`);
+  if (reg.status !== 201) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /register answered ${reg.status} ${reg.body}`);
   const jar = new CookieJar();
   const login = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
   jar.take(login.setCookies);
-  if (login.status !== 200 || !jar.has('session')) throw new Error(`${app.store}: POST /login answered ${login.status} ${login.body}`);
+  if (login.status !== 200 || !jar.has('session')) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /login answered ${login.status} ${login.body}`);
   return { cookie: jar.header(), check: await checkProtected(app.base, jar.header(), `Hello, ${RATIO_USER.name}!`) };
 }
 
@@ -228,6 +273,8 @@ interface Target {
   readonly label: string;
   readonly kind: 'bare' | 'store' | 'peer';
   readonly store?: StoreName;
+  /** The app's SESSION_CACHE_TTL in ms, 0: off (apps only). */
+  readonly cacheTtlMs?: number;
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly child: ChildProcess;
@@ -239,7 +286,10 @@ interface Target {
 
 async function ratioPart(): Promise<void> {
   log('');
-  log(`=== RATIO: GET /protected with a valid session, wrk -t1 -c${K.CONC} -d${K.WRK_DUR}s --latency after a ${K.WARM} s warm-up, ${K.REPS} round(s)`);
+  log(
+    `=== RATIO: GET /protected with a valid session, wrk -t1 -c${K.CONC} -d${K.WRK_DUR}s --latency after a ${K.WARM} s warm-up, ${K.REPS} round(s); ` +
+      `the app on each store with session cache ${K.CACHE.map(fmtTtl).join(', ')}`,
+  );
   const targets: Target[] = [];
   const stops: Array<() => Promise<void>> = [];
   try {
@@ -267,12 +317,15 @@ async function ratioPart(): Promise<void> {
     const bare = await startBare();
     stops.push(() => stop(bare.child));
 
+    // Store by store, each store's settings side by side: in every round they run one after the other.
     const apps: RunningApp[] = [];
     for (const store of K.STORES) {
-      const profile = K.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(K.CPU_PROF, store)}`] : [];
-      const app = await startApp(store, TAG + '_r', redis?.url ?? null, profile);
-      stops.push(() => stop(app.child));
-      apps.push(app);
+      for (const ttl of K.CACHE) {
+        const profile = K.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(K.CPU_PROF, appKey(store, ttl))}`] : [];
+        const app = await startApp(store, TAG + '_r', redis?.url ?? null, ttl, profile);
+        stops.push(() => stop(app.child));
+        apps.push(app);
+      }
     }
     for (const name of K.PEERS) {
       const dest = dests.get(PEERS[name].dir);
@@ -292,10 +345,11 @@ async function ratioPart(): Promise<void> {
       const { cookie, check } = await appCookie(app);
       firstCookie ||= cookie;
       targets.push({
-        key: app.store,
-        label: `latchkey app, ${STORE_LABEL[app.store]}`,
+        key: appKey(app.store, app.cacheTtlMs),
+        label: `latchkey app, ${STORE_LABEL[app.store]}${app.cacheTtlMs > 0 ? `, session cache ${fmtTtl(app.cacheTtlMs)}` : ''}`,
         kind: 'store',
         store: app.store,
+        cacheTtlMs: app.cacheTtlMs,
         url: `${app.base}/protected`,
         headers: { cookie, 'user-agent': USER_AGENT },
         child: app.child,
@@ -343,7 +397,8 @@ async function ratioPart(): Promise<void> {
         broke((error as Error).message);
       }
     }
-    for (const t of targets) log(`  ${t.key.padEnd(15)} pid ${t.child.pid} ${t.url}  check: ${t.check}`);
+    const keyWidth = Math.max(15, ...targets.map((t) => t.key.length));
+    for (const t of targets) log(`  ${t.key.padEnd(keyWidth)} pid ${t.child.pid} ${t.url}  check: ${t.check}`);
 
     // Rounds.
     let undisturbed = 0;
@@ -371,7 +426,7 @@ async function ratioPart(): Promise<void> {
         if (errors > 0) broke(`${t.key} round ${round}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors under wrk`);
         const extra = [entry.postgres > 0.01 ? `postgres ${fmtCores(entry.postgres)}` : '', entry.redis > 0.01 ? `redis ${fmtCores(entry.redis)}` : ''].filter(Boolean).join(', ');
         log(
-          `  round ${round} ${t.key.padEnd(15)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
+          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
             `server ${fmtCores(entry.serverCores)} cores${extra ? `, ${extra}` : ''}, others ${fmtCores(entry.others)}${errors > 0 ? `  ERRORS ${run.non2xx} non-2xx, ${run.socketErrors} socket` : ''}`,
         );
       }
@@ -421,7 +476,10 @@ async function ratioPart(): Promise<void> {
     const bareRps = rps.get('bare') as number;
     const peers = targets.filter((t) => t.kind === 'peer' && t.key !== 'bare-hono');
     const best = peers.reduce<Target | null>((b, t) => (b === null || (rps.get(t.key) as number) > (rps.get(b.key) as number) ? t : b), null);
-    for (const t of targets.filter((x) => x.kind === 'store')) {
+    const appTargets = targets.filter((x) => x.kind === 'store');
+    const nameOf = (t: Target) => appName(t.store as StoreName, t.cacheTtlMs as number);
+    const nameWidth = Math.max(28, ...appTargets.map((t) => nameOf(t).length));
+    for (const t of appTargets) {
       const store = t.store as StoreName;
       const ratio = (rps.get(t.key) as number) / bareRps;
       const perRound = pick(t)
@@ -430,24 +488,24 @@ async function ratioPart(): Promise<void> {
           return b ? (r.rps / b.rps).toFixed(2) : '-';
         })
         .join(' ');
-      log(`${STORE_LABEL[store].padEnd(28)} ÷ bare Hono = ${ratio.toFixed(2)}  (goal ≥ ${RATIO_GOALS[store]}: ${ratio >= RATIO_GOALS[store] ? 'met' : 'NOT met'})  [per round: ${perRound}]`);
+      log(`${nameOf(t).padEnd(nameWidth)} ÷ bare Hono = ${ratio.toFixed(2)}  (goal ≥ ${RATIO_GOALS[store]}: ${ratio >= RATIO_GOALS[store] ? 'met' : 'NOT met'})  [per round: ${perRound}]`);
     }
     if (best !== null) {
       const bestRps = rps.get(best.key) as number;
       log('');
       log(`best peer: ${best.label}, ${fmtInt(bestRps)} req/s`);
-      for (const t of targets.filter((x) => x.kind === 'store')) {
+      for (const t of appTargets) {
         const ratio = (rps.get(t.key) as number) / bestRps;
-        log(`${STORE_LABEL[t.store as StoreName].padEnd(28)} ÷ best peer = ${ratio.toFixed(2)}×  (goal ≥ ${PEER_GOAL}×: ${ratio >= PEER_GOAL ? 'met' : 'NOT met'})`);
+        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer = ${ratio.toFixed(2)}×  (goal ≥ ${PEER_GOAL}×: ${ratio >= PEER_GOAL ? 'met' : 'NOT met'})`);
       }
     } else {
       log('(no peer measured: no ratio to the best peer)');
     }
     if (K.CPU_PROF) {
-      for (const store of K.STORES) {
+      for (const t of appTargets) {
         log('');
-        log(`CPU profile of the app on ${STORE_LABEL[store]} (main thread, over the whole ratio part):`);
-        for (const line of summarizeProfile(join(K.CPU_PROF, store), ROOT, 20)) log(line);
+        log(`CPU profile of the app on ${nameOf(t)} (main thread, over the whole ratio part):`);
+        for (const line of summarizeProfile(join(K.CPU_PROF, t.key), ROOT, 20)) log(line);
       }
     }
   } finally {
@@ -493,7 +551,7 @@ async function runClient(base: string): Promise<ClientReport> {
 
 async function loadStore(store: StoreName, redisUrl: string | null, ceiling: number): Promise<StoreResult | null> {
   await quiet(store);
-  const app = await startApp(store, `${TAG}_l`, redisUrl);
+  const app = await startApp(store, `${TAG}_l`, redisUrl, 0);
   log('');
   log(`--- ${STORE_LABEL[store]}: app pid ${app.child.pid} on ${app.base}, ${K.VUS} VUs for ${K.DUR} s`);
   let report: ClientReport;
@@ -608,7 +666,7 @@ function printStore(r: StoreResult, ceiling: number): void {
 async function loadPart(): Promise<void> {
   log('');
   log(
-    `=== LOAD: ${K.VUS} virtual users per store for ${K.DUR} s each (bench/scale/client.ts, a process of its own): register → login (remember every other time) → ` +
+    `=== LOAD: ${K.VUS} virtual users per store for ${K.DUR} s each, session cache off (bench/scale/client.ts, a process of its own): register → login (remember every other time) → ` +
       `${K.PROTECTED_PER_ITER} × GET /protected → logout → the old cookies must get 401; a registration race every ${K.RACE_EVERY || '∞'}th iteration`,
   );
   await quiet('hasher ceiling');
@@ -671,7 +729,11 @@ async function main(): Promise<number> {
   const wrkV = wrkVersion();
   const pgV = await pgVersion();
   const redisV = redisVersion();
-  log(`latchkey scale bench (${PART}): the reference app (app/main.ts) on ${K.STORES.join(', ')}`);
+  log(
+    `latchkey scale bench (${PART}): the reference app (app/main.ts) on ${K.STORES.join(', ')}` +
+      (PART === 'load' ? '' : `; ratio part with session cache ${K.CACHE.map(fmtTtl).join(', ')}`) +
+      (PART === 'ratio' ? '' : '; load part with session cache off'),
+  );
   log(
     `node ${process.version} (app, load client, bare Hono), peers on ${K.PEER_NODE} ${peerNodeVersion(K.PEER_NODE) ?? '(missing)'}; ${availableParallelism()} CPUs, ` +
       `load avg ${loadavg().map((n) => n.toFixed(2)).join(' ')}; wrk ${wrkV ?? 'MISSING'}; PostgreSQL ${pgV.ok ? pgV.version : `UNREACHABLE (${pgV.error})`} at ${PG_ADMIN_URL.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')}; ` +

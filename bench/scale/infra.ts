@@ -1,8 +1,8 @@
 /**
  * The moving parts of `bench/scale.ts`: child processes that never outlive the bench, the
- * reference app started for real (`app/main.ts`) on one store, the bench's own PostgreSQL
- * databases (created fresh, dropped WITH (FORCE) at the end) and its own redis-server, wrk and
- * its output, and small statistics.
+ * reference app started for real (`app/main.ts`) on one store, with or without its session
+ * cache, the bench's own PostgreSQL databases (created fresh, dropped WITH (FORCE) at the end)
+ * and its own redis-server, wrk and its output, and small statistics.
  *
  * @module bench/scale/infra
  */
@@ -174,8 +174,15 @@ export const STORE_LABEL: Record<StoreName, string> = {
   redis: 'Redis (users in PostgreSQL)',
 };
 
+/** A session-cache ttl as a person writes it: `5s`, `500ms`; 0 is `off`. */
+export function fmtTtl(ms: number): string {
+  return ms === 0 ? 'off' : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 export interface RunningApp {
   readonly store: StoreName;
+  /** SESSION_CACHE_TTL in ms; 0: unset, the app's default (no session cache). */
+  readonly cacheTtlMs: number;
   readonly child: ChildProcess;
   readonly base: string;
   readonly dataDir: string;
@@ -190,16 +197,33 @@ const SECRET_KEY = 'latchkey-scale-bench-secret-0123456789abcdef0123456789';
 /**
  * Starts `app/main.ts` with Node 24 (this process's node) on the store, in a fresh DATA_DIR and,
  * for postgres and redis, a fresh database (and, for redis, the sessions in `redisUrl`), with
+ * SESSION_CACHE_TTL=`cacheTtlMs` or, for 0, without it (the app's default: no session cache), and
  * `nodeArgs` (e.g. --cpu-prof) before the script. Resolves once it printed its URL.
  */
-export async function startApp(store: StoreName, tag: string, redisUrl: string | null, nodeArgs: readonly string[] = []): Promise<RunningApp> {
+export async function startApp(store: StoreName, tag: string, redisUrl: string | null, cacheTtlMs: number, nodeArgs: readonly string[] = []): Promise<RunningApp> {
+  if (!Number.isSafeInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > 5000) throw new RangeError(`session cache ttl ${cacheTtlMs} ms: 0 (off) to 5000 ms`);
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-scale-'));
   onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SECRET_KEY, NODE_ENV: 'production' };
-  for (const name of ['DATABASE_URL', 'SESSION_STORE', 'PUBLIC_URL', 'TRUST_PROXY', 'SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT', 'REMEMBER_DURATION', 'PASSWORD_MIN_LENGTH']) delete env[name];
+  // Whatever the shell exported must not change what is measured: the app gets only what is set here.
+  for (const name of [
+    'DATABASE_URL',
+    'SESSION_STORE',
+    'PUBLIC_URL',
+    'TRUST_PROXY',
+    'SESSION_IDLE_TIMEOUT',
+    'SESSION_ABSOLUTE_TIMEOUT',
+    'REMEMBER_DURATION',
+    'SESSION_CACHE_TTL',
+    'PASSWORD_MIN_LENGTH',
+  ]) {
+    delete env[name];
+  }
+  if (cacheTtlMs > 0) env.SESSION_CACHE_TTL = `${cacheTtlMs}ms`;
   let database: string | null = null;
   if (store !== 'sqlite') {
-    database = `latchkey_bench_${tag}_${store}`;
+    // One database per app: the same store is measured once per cache setting, side by side.
+    database = `latchkey_bench_${tag}_${store}${cacheTtlMs > 0 ? `_cache${cacheTtlMs}` : ''}`;
     env.DATABASE_URL = await createDatabase(database);
     if (store === 'redis') env.SESSION_STORE = redisUrl ?? '';
   }
@@ -210,7 +234,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
     const fail = (why: string) => {
       clearTimeout(timer);
       child.kill('SIGTERM');
-      reject(new Error(`the app on ${store} ${why}${stderr.length ? `; its stderr:\n${stderr.join('\n')}` : ''}`));
+      reject(new Error(`the app on ${store}${cacheTtlMs > 0 ? ` with SESSION_CACHE_TTL=${fmtTtl(cacheTtlMs)}` : ''} ${why}${stderr.length ? `; its stderr:\n${stderr.join('\n')}` : ''}`));
     };
     const timer = setTimeout(() => fail('printed no URL within 30 s'), 30_000);
     child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
@@ -225,7 +249,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
       resolve(m[1] as string);
     });
   });
-  return { store, child, base, dataDir, database, stderr };
+  return { store, cacheTtlMs, child, base, dataDir, database, stderr };
 }
 
 // ------------------------------------------------------------------ wrk
