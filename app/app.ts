@@ -1,8 +1,8 @@
 /**
  * The reference app (app-contract.md): the login manager, throttle and accounts on the stores the
  * configuration opened, and every route, on Hono. Middleware order, outermost first:
- * 1. security headers, on every answer including errors (SEC-64);
- * 2. latchkey: `c.var.auth`, cookies committed after the handler, store failures as 503;
+ * 1. latchkey, wrapped by the security headers (one layer): `c.var.auth`, cookies committed after
+ *    the handler, store failures as 503; the headers on every answer including errors (SEC-64);
  * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler;
  * behind it, for the same path, OPTIONS and the 405 of every other method, chosen by the router
  * before any body is read (SEC-65). A path no route has is the 404.
@@ -17,7 +17,7 @@ import { createAccounts, createLoginManager, createLoginThrottle, createPassword
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
-import { methodAnswers, securityHeaders } from './middleware.ts';
+import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -84,7 +84,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];
 
   const app = new Hono<AppEnv>();
-  app.use(securityHeaders(), latchkey(manager) as unknown as Handler);
+  app.use(withSecurityHeaders(latchkey(manager) as unknown as Handler));
   for (const route of routes) {
     for (const method of ['GET', 'POST'] as const) {
       const chain = route[method];
