@@ -4,6 +4,7 @@
  *
  *   node --conditions=source bench/servers.ts bare       # Hono + @hono/node-server, GET /bare, no latchkey
  *   node --conditions=source bench/servers.ts protected  # + latchkey(manager), loginRequired(), GET /protected
+ *   node --conditions=source bench/servers.ts cached     # the same with sessionCache: { ttl: '5s' }
  *
  * `protected` keeps sessions in a `SqliteStore` on a temporary file and loads the user from a real
  * `users` table in the same file through `node:sqlite` (a prepared SELECT on every request, as
@@ -40,7 +41,7 @@ function bare(): Started {
   return { fetch: app.fetch, cookie: '', close: async () => {} };
 }
 
-async function protectedServer(): Promise<Started> {
+async function protectedServer(sessionCache: boolean): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
   const path = join(dir, 'app.db');
 
@@ -56,6 +57,7 @@ async function protectedServer(): Promise<Started> {
     store,
     secret: 'latchkey-bench-secret-0123456789abcdef-0123456789abcdef',
     sessionProtection: 'basic',
+    sessionCache: sessionCache ? { ttl: '5s' } : null,
     loadUser: (id) => {
       const row = selectUser.get(Number(id));
       return row === undefined ? null : { id: row.id as number, name: row.name as string };
@@ -87,11 +89,11 @@ async function protectedServer(): Promise<Started> {
 async function main(): Promise<void> {
   process.env.NODE_ENV ??= 'production';
   const kind = process.argv[2];
-  if (kind !== 'bare' && kind !== 'protected') {
-    process.stderr.write('usage: node --conditions=source bench/servers.ts bare|protected\n');
+  if (kind !== 'bare' && kind !== 'protected' && kind !== 'cached') {
+    process.stderr.write('usage: node --conditions=source bench/servers.ts bare|protected|cached\n');
     process.exit(2);
   }
-  const started = kind === 'bare' ? bare() : await protectedServer();
+  const started = kind === 'bare' ? bare() : await protectedServer(kind === 'cached');
   const port = Number(process.env.PORT ?? 0);
   const server = serve({ fetch: started.fetch, hostname: '127.0.0.1', port }, (info) => {
     process.stdout.write(`${JSON.stringify({ port: info.port, cookie: started.cookie, userAgent: BENCH_USER_AGENT })}\n`);
