@@ -9,10 +9,37 @@
  * JSON bodies need no token: a cross-site page cannot send `application/json` without a CORS
  * preflight (SEC-46), and the origin check has already run.
  *
+ * {@link deriveCsrfToken}, {@link matchesCsrfToken} and {@link checkRequestOrigin} are pure; {@link csrfTokenFor}
+ * and {@link checkRequestCsrf} apply them to one request, for {@link RequestAuth.csrfToken} and
+ * {@link RequestAuth.checkCsrf}.
+ *
  * @module csrf
  */
 import { hmacSha256, isBase64url, safeEqual } from './lib/encoding.ts';
-import type { RequestLike } from './request.ts';
+import { ID_LENGTH, randomToken } from './lib/tokens.ts';
+import type { ResolvedOptions } from './options.ts';
+import { hasJsonBody, type RequestLike } from './request.ts';
+import type { RequestAuth } from './request-auth.ts';
+import type { Session } from './store.ts';
+
+/** The outcome of {@link RequestAuth.checkCsrf}. */
+export type CsrfCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** What the request-level CSRF logic does through the {@link RequestAuth} of the request. Internal. */
+export interface CsrfRequest {
+  readonly request: RequestLike;
+  /** The origin the browser sees, or null for a request URL that does not parse. */
+  origin(): string | null;
+  /** The session of the logged-in user, resolving the login if that was not done yet. */
+  currentSession(): Promise<Session | null>;
+  /** A cookie of the request, by base name (without `__Host-`). */
+  cookie(base: string): string | undefined;
+  /** Decides a `Set-Cookie` for this response, and makes the rest of this request read the new value. */
+  replaceCookie(base: string, value: string): void;
+}
+
+/** The options the CSRF logic reads. */
+type CsrfOptions = Pick<ResolvedOptions<unknown, unknown>, 'keys' | 'randomBytes' | 'trustedOrigins'>;
 
 /** The token for a binding (`s.<session id>` or `a.<nonce>`), under the signing key. */
 export function deriveCsrfToken(key: Uint8Array, binding: string): string {
@@ -47,4 +74,44 @@ export function checkRequestOrigin(request: RequestLike, allowed: readonly strin
   // `same-site` is a sibling subdomain, not this origin: refused too (SEC-45).
   if (site === 'cross-site' || site === 'same-site') return `cross-site request refused (Sec-Fetch-Site ${site})`;
   return null;
+}
+
+/**
+ * The token of this request's forms: bound to the session id once logged in, else to a random
+ * nonce in the `lk-csrf` cookie (signed double-submit, SEC-44), which is set if missing or malformed.
+ */
+export async function csrfTokenFor(auth: CsrfRequest, options: CsrfOptions): Promise<string> {
+  const session = await auth.currentSession();
+  if (session) return deriveCsrfToken(options.keys[0] as Uint8Array, `s.${session.id}`);
+  let nonce = auth.cookie('lk-csrf');
+  if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) {
+    nonce = randomToken(options.randomBytes, 16);
+    auth.replaceCookie('lk-csrf', nonce);
+  }
+  return deriveCsrfToken(options.keys[0] as Uint8Array, `a.${nonce}`);
+}
+
+/**
+ * The CSRF check of an unsafe request (the caller lets safe methods through): origin first, then,
+ * unless the body is JSON or there is no Content-Type, the token from `X-CSRF-Token` or
+ * `readFormToken()`, never from the query string (SEC-43).
+ */
+export async function checkRequestCsrf(
+  auth: CsrfRequest,
+  options: CsrfOptions,
+  readFormToken: () => unknown | Promise<unknown>,
+): Promise<CsrfCheck> {
+  const self = auth.origin();
+  const allowed = options.trustedOrigins.length > 0 ? options.trustedOrigins : self === null ? [] : [self];
+  const refused = checkRequestOrigin(auth.request, allowed);
+  if (refused) return { ok: false, reason: refused };
+  // A JSON body cannot come cross-site without a CORS preflight (SEC-46); neither can a request
+  // with no Content-Type at all (an HTML form always sends one), whose Origin was checked above.
+  if (hasJsonBody(auth.request) || auth.request.headers.get('content-type') === null) return { ok: true };
+  const token = auth.request.headers.get('x-csrf-token') ?? (await readFormToken());
+  const session = await auth.currentSession();
+  const nonce = auth.cookie('lk-csrf');
+  const binding = session ? `s.${session.id}` : nonce !== undefined ? `a.${nonce}` : null;
+  if (binding !== null && matchesCsrfToken(options.keys, binding, token)) return { ok: true };
+  return { ok: false, reason: 'The form has expired or its CSRF token is missing or wrong. Reload the page and try again.' };
 }

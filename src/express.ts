@@ -24,8 +24,9 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
+import type { GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
-import type { GuardOptions, RequestAuth } from './request-auth.ts';
+import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
 
 /** Each request's auth context; a WeakMap rather than a `req` property, so no global type clashes. */

@@ -16,8 +16,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
+import type { GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
-import type { GuardOptions, RequestAuth } from './request-auth.ts';
+import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */

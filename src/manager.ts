@@ -12,8 +12,9 @@ import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from 
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
-import { RequestAuth, toSessionInfo, type SessionInfo } from './request-auth.ts';
+import { RequestAuth } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
+import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { RequestLike } from './request.ts';
 
 /** A handler that replaces the default unauthorized or needs-refresh response. */

@@ -9,27 +9,32 @@
  * (Express must set headers before the body is sent) and are also available from
  * {@link RequestAuth.setCookies} (for adapters that append them after the handler, like Hono's).
  *
+ * Finding the user from the session cookie, on every authenticated request, is done here; the rest
+ * acts through modules of its own, handed this request's cookies explicitly: starting and ending
+ * sessions (browser-session), remember-me (remember), the guards' deny response and `next`
+ * (login-redirect), CSRF (csrf), and what an account page shows of a session (session-info).
+ *
  * @module request-auth
  */
+import { endLogin, endReplacedLogin, startSession, type SessionRequest } from './browser-session.ts';
 import { serializeCookie, readCookies } from './cookie.ts';
-import { matchesCsrfToken, checkRequestOrigin, deriveCsrfToken } from './csrf.ts';
+import { checkRequestCsrf, csrfTokenFor, type CsrfCheck, type CsrfRequest } from './csrf.ts';
 import { requireDuration } from './duration.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
-import { isBase64url, safeEqual, sha256 } from './lib/encoding.ts';
-import { jsonResponse, redirectResponse, textResponse } from './lib/responses.ts';
-import { ID_LENGTH, parseToken, randomToken } from './lib/tokens.ts';
+import { safeEqual, sha256 } from './lib/encoding.ts';
+import { parseToken } from './lib/tokens.ts';
+import { denyResponse, resolveNextTarget, type GuardOptions, type RedirectRequest } from './login-redirect.ts';
 import type { Core } from './manager.ts';
-import { loginUrl, makeNextParam, safeNext } from './next.ts';
-import { hasJsonBody, isSafeMethod, wantsJson, type RequestLike } from './request.ts';
-import { signValue, verifyValue } from './signed.ts';
+import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
+import { restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
+import { isSafeMethod, type RequestLike } from './request.ts';
+import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { Session } from './store.ts';
 
 /** How long a session may go without its sliding expiry being written (STYLE.md §4). */
 const TOUCH_INTERVAL = 60_000;
 /** SHA-256 of recent User-Agent strings: the fingerprint is computed on every authenticated request. */
 const FINGERPRINTS = new Map<string, string>();
-/** User-Agent strings kept for the session list are cut to this many characters. */
-const MAX_USER_AGENT = 512;
 
 /** Options of {@link RequestAuth.login}, as in Flask-Login's `login_user`. */
 export interface LoginOptions {
@@ -43,58 +48,15 @@ export interface LoginOptions {
   fresh?: boolean;
 }
 
-/** Options of the guards: per-router login and refresh views (Flask-Login's blueprint_login_views). */
-export interface GuardOptions {
-  /** Override the manager's loginView for this route or router; null answers 401. */
-  loginView?: string | null;
-  /** Override the manager's refreshView; null answers 401. */
-  refreshView?: string | null;
-  /**
-   * Where to come back to after logging in or re-authenticating, instead of this request's URL:
-   * for POST-only routes, whose URL cannot be opened with GET (a same-origin path).
-   */
-  next?: string;
-}
-
-/** A session of the user's, as shown in an account page (no secret material). */
-export interface SessionInfo {
-  readonly id: string;
-  /** True for the session of the request that asked. */
-  readonly current: boolean;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly expiresAt: number;
-  readonly userAgent: string | null;
-  readonly ipAddress: string | null;
-  readonly fresh: boolean;
-  readonly remembered: boolean;
-}
-
-/** The outcome of {@link RequestAuth.checkCsrf}. */
-export type CsrfCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
+/** How the user of a request was found. */
 type Via = 'session' | 'remember' | 'request' | null;
-interface Resolution<U> {
+/** Who the request's user is, and through what; computed once per request. Internal. */
+export interface Resolution<U> {
   readonly user: U | null;
   readonly session: Session | null;
   readonly via: Via;
 }
 const NOBODY: Resolution<never> = Object.freeze({ user: null, session: null, via: null });
-
-/** Turns a stored session into what an account page may show. */
-export function toSessionInfo(session: Session, currentId: string | null): SessionInfo {
-  return Object.freeze({
-    id: session.id,
-    current: session.id === currentId,
-    createdAt: session.createdAt,
-    lastSeenAt: session.lastSeenAt,
-    expiresAt: session.expiresAt,
-    userAgent: session.userAgent,
-    ipAddress: session.ipAddress,
-    fresh: session.fresh,
-    remembered: session.rememberSeries !== null,
-  });
-}
 
 /**
  * Authentication state and actions for one request.
@@ -221,12 +183,12 @@ export class RequestAuth<U, R> {
     await this.#endBrowserSession();
     let series: string | null = null;
     if (options.remember) {
-      series = await this.#createRemember(userId, Math.min(lifetime, 400 * 86_400_000));
+      series = await startRememberSeries(this.#core, this.#internals(), userId, Math.min(lifetime, 400 * 86_400_000));
     } else if (this.#cookie(o.cookieNames.remember) !== undefined) {
       this.#clearCookie(o.cookieNames.remember);
     }
     const fresh = options.fresh !== false;
-    const session = await this.#createSession(userId, fresh, series);
+    const session = await startSession(this.#core, this.#internals(), userId, fresh, series);
     this.#resolution = Promise.resolve({ user, session, via: 'session' });
     this.#core.events.emit('loggedIn', { user, request: this.request, remember: series !== null, fresh });
     return true;
@@ -241,12 +203,7 @@ export class RequestAuth<U, R> {
     const o = this.#core.options;
     try {
       const { user, session, via } = await this.#resolve();
-      if (session) await this.#core.store.deleteSession(session.id);
-      const series = new Set<string>();
-      if (session?.rememberSeries) series.add(session.rememberSeries);
-      const remembered = parseToken(this.#cookie(o.cookieNames.remember));
-      if (remembered && via === 'remember') series.add(remembered.id);
-      for (const id of series) await this.#core.store.deleteRememberToken(id);
+      await endLogin(this.#core.store, session, this.#cookie(o.cookieNames.remember), via === 'remember');
       this.#resolution = Promise.resolve(NOBODY);
       this.#flashes = [];
       this.#core.events.emit('loggedOut', { user, request: this.request });
@@ -291,7 +248,7 @@ export class RequestAuth<U, R> {
     const ended = await store.deleteUserSessions(current.session.userId, current.session.id);
     await store.deleteUserRememberTokens(current.session.userId);
     const series = current.session.rememberSeries
-      ? await this.#createRemember(current.session.userId, options.rememberDuration)
+      ? await startRememberSeries(this.#core, this.#internals(), current.session.userId, options.rememberDuration)
       : null;
     await this.#replaceSession(current, current.session.fresh, series);
     return ended;
@@ -344,7 +301,7 @@ export class RequestAuth<U, R> {
     this.#core.events.emit('unauthorized', { request: this.request });
     if (this.#core.unauthorizedHandler) return this.#core.unauthorizedHandler(this);
     const view = options.loginView === undefined ? o.loginView : options.loginView;
-    return this.#deny(401, view, o.loginMessage, o.loginMessageCategory, options.next);
+    return denyResponse(this.#internals(), o, 401, view, o.loginMessage, o.loginMessageCategory, options.next);
   }
 
   /** The response for a stale login on a fresh-only route (Flask-Login's `needs_refresh`): JSON 403 or a redirect. */
@@ -353,26 +310,7 @@ export class RequestAuth<U, R> {
     this.#core.events.emit('needsRefresh', { request: this.request });
     if (this.#core.needsRefreshHandler) return this.#core.needsRefreshHandler(this);
     const view = options.refreshView === undefined ? o.refreshView : options.refreshView;
-    return this.#deny(403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory, options.next);
-  }
-
-  #deny(jsonStatus: 401 | 403, view: string | null, text: string | null, category: string, nextPath?: string): Response {
-    const o = this.#core.options;
-    const message = text === null ? null : o.localize(text);
-    if (wantsJson(this.request)) return jsonResponse(jsonStatus, { message: message ?? 'Unauthorized' });
-    if (view === null) return textResponse(401, message ?? 'Unauthorized');
-    if (message) this.flash(message, category);
-    const forceHost = o.forceHostForRedirects ?? undefined;
-    const url = URL.parse(this.request.url);
-    if (nextPath !== undefined && (typeof nextPath !== 'string' || !nextPath.startsWith('/') || nextPath.startsWith('//'))) {
-      throw new TypeError('the guard option next must be a same-origin path such as "/account"');
-    }
-    if (o.useSessionForNext && url !== null) {
-      this.#setCookie('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
-      return redirectResponse(this.request.method, loginUrl(view, { forceHost }));
-    }
-    const next = nextPath ?? makeNextParam(view, this.request.url);
-    return redirectResponse(this.request.method, loginUrl(view, { next, forceHost }));
+    return denyResponse(this.#internals(), o, 403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory, options.next);
   }
 
   /**
@@ -381,24 +319,7 @@ export class RequestAuth<U, R> {
    * that could leave this origin becomes `fallback` (SEC-49).
    */
   nextTarget(candidate?: unknown, fallback = '/'): string {
-    let value = candidate;
-    if (value === undefined || value === null || value === '') {
-      const all = URL.parse(this.request.url)?.searchParams.getAll('next') ?? [];
-      value = all.length > 0 ? (all.length === 1 ? all[0] : null) : undefined;
-    }
-    const stored = this.#cookie('lk-next');
-    if (stored !== undefined) {
-      this.#clearCookie('lk-next');
-      if (value === undefined) value = verifyValue(this.#core.options.keys, 'next', stored);
-    }
-    const origin = this.origin;
-    if (origin === null) return fallback;
-    return safeNext(value, { origin, fallback, disallow: this.#loopTargets() });
-  }
-
-  #loopTargets(): string[] {
-    const o = this.#core.options;
-    return [o.loginView, o.refreshView].filter((v): v is string => v !== null && v.startsWith('/')).map((v) => v.split('?')[0] as string);
+    return resolveNextTarget(this.#internals(), this.#core.options, candidate, fallback);
   }
 
   // ------------------------------------------------------------------ flash messages
@@ -428,15 +349,7 @@ export class RequestAuth<U, R> {
 
   /** The CSRF token to put in this page's forms as `_csrf` (or send as `X-CSRF-Token`). */
   async csrfToken(): Promise<string> {
-    const { session } = await this.#resolve();
-    if (session) return deriveCsrfToken(this.#core.options.keys[0] as Uint8Array, `s.${session.id}`);
-    let nonce = this.#cookie('lk-csrf');
-    if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) {
-      nonce = randomToken(this.#core.options.randomBytes, 16);
-      this.#setCookie('lk-csrf', nonce);
-      this.#jar?.set(this.#name('lk-csrf'), nonce);
-    }
-    return deriveCsrfToken(this.#core.options.keys[0] as Uint8Array, `a.${nonce}`);
+    return csrfTokenFor(this.#internals(), this.#core.options);
   }
 
   /**
@@ -447,20 +360,7 @@ export class RequestAuth<U, R> {
    */
   async checkCsrf(readFormToken: () => unknown | Promise<unknown>): Promise<CsrfCheck> {
     if (isSafeMethod(this.request.method)) return { ok: true };
-    const o = this.#core.options;
-    const self = this.origin;
-    const allowed = o.trustedOrigins.length > 0 ? o.trustedOrigins : self === null ? [] : [self];
-    const refused = checkRequestOrigin(this.request, allowed);
-    if (refused) return { ok: false, reason: refused };
-    // A JSON body cannot come cross-site without a CORS preflight (SEC-46); neither can a request
-    // with no Content-Type at all (an HTML form always sends one), whose Origin was checked above.
-    if (hasJsonBody(this.request) || this.request.headers.get('content-type') === null) return { ok: true };
-    const token = this.request.headers.get('x-csrf-token') ?? (await readFormToken());
-    const { session } = await this.#resolve();
-    const nonce = this.#cookie('lk-csrf');
-    const binding = session ? `s.${session.id}` : nonce !== undefined ? `a.${nonce}` : null;
-    if (binding !== null && matchesCsrfToken(o.keys, binding, token)) return { ok: true };
-    return { ok: false, reason: 'The form has expired or its CSRF token is missing or wrong. Reload the page and try again.' };
+    return checkRequestCsrf(this.#internals(), this.#core.options, readFormToken);
   }
 
   // ------------------------------------------------------------------ internals
@@ -479,7 +379,7 @@ export class RequestAuth<U, R> {
     if (fromSession === 'protected') return NOBODY;
     if (fromSession) return fromSession;
     if (this.#cookie(o.cookieNames.remember) !== undefined) {
-      const restored = await this.#fromRemember();
+      const restored = await restoreRememberedLogin(this.#core, this.#internals());
       if (restored) return restored;
     }
     // An invalid remember cookie does not block the request loader (Flask-Login #901).
@@ -529,45 +429,6 @@ export class RequestAuth<U, R> {
     return session;
   }
 
-  /** Restores a login from the remember-me cookie, rotating its validator (SEC-37…SEC-39). */
-  async #fromRemember(): Promise<Resolution<U> | null> {
-    const { options: o, store, events } = this.#core;
-    const name = o.cookieNames.remember;
-    const token = parseToken(this.#cookie(name));
-    if (!token) {
-      this.#clearCookie(name);
-      return null;
-    }
-    const validator = randomToken(o.randomBytes, 32);
-    const use = await store.useRememberToken(token.id, sha256(token.secret), sha256(validator), o.rememberGrace);
-    if (!use) {
-      this.#clearCookie(name);
-      return null;
-    }
-    if (use.status === 'stolen') {
-      // An old validator came back after its grace window: someone else holds a copy (SEC-38).
-      await this.#core.revokeUserSessions(use.userId);
-      this.#clearCookie(name);
-      this.#clearCookie(o.cookieNames.session);
-      events.emit('rememberTheft', { request: this.request, userId: use.userId });
-      return null;
-    }
-    const user = await this.#loadActive(use.userId);
-    if (user === null) {
-      await store.deleteRememberToken(token.id);
-      this.#clearCookie(name);
-      return null;
-    }
-    let session: Session | null = null;
-    if (use.status === 'valid') {
-      this.#setCookie(name, `${token.id}.${validator}`, Math.floor((use.expiresAt - o.now()) / 1000));
-      session = await this.#createSession(use.userId, false, token.id);
-    }
-    // `grace`: a parallel request of the same browser; the one that rotated sets the cookies (SEC-39).
-    events.emit('loadedFromCookie', { user, request: this.request });
-    return { user, session, via: 'remember' };
-  }
-
   /** `loadUser` and `isActive`; with `sessionCache`, the user loaded for `sessionId` is reused. */
   async #loadActive(userId: string, sessionId?: string): Promise<U | null> {
     const { loadUser, isActive } = this.#core.options;
@@ -584,51 +445,39 @@ export class RequestAuth<U, R> {
 
   /** Ends the session this browser holds before a login replaces it (SEC-23). */
   async #endBrowserSession(): Promise<void> {
-    const { store, options: o } = this.#core;
     const session = this.#resolution ? (await this.#resolution).session : await this.#validSession();
-    if (session) {
-      await store.deleteSession(session.id);
-      if (session.rememberSeries) await store.deleteRememberToken(session.rememberSeries);
-    }
-    const remembered = parseToken(this.#cookie(o.cookieNames.remember));
-    if (remembered && remembered.id !== session?.rememberSeries) await store.deleteRememberToken(remembered.id);
-  }
-
-  async #createSession(userId: string, fresh: boolean, rememberSeries: string | null): Promise<Session> {
-    const o = this.#core.options;
-    const id = randomToken(o.randomBytes, 16);
-    const secret = randomToken(o.randomBytes, 32);
-    const session = await this.#core.store.createSession({
-      id,
-      secretHash: sha256(secret),
-      userId,
-      fresh,
-      rememberSeries,
-      identifier: o.sessionProtection === null ? null : this.#identifier(),
-      userAgent: this.request.headers.get('user-agent')?.slice(0, MAX_USER_AGENT) ?? null,
-      ipAddress: this.clientIp,
-      idleTimeout: o.idleTimeout,
-      absoluteTimeout: o.absoluteTimeout,
-    });
-    // A browser-session cookie: no Max-Age, closing the browser drops it (app-contract.md).
-    this.#setCookie(o.cookieNames.session, `${id}.${secret}`);
-    return session;
-  }
-
-  async #createRemember(userId: string, lifetime: number): Promise<string> {
-    const o = this.#core.options;
-    const series = randomToken(o.randomBytes, 16);
-    const validator = randomToken(o.randomBytes, 32);
-    const { expiresAt } = await this.#core.store.createRememberToken({ series, validatorHash: sha256(validator), userId, lifetime });
-    this.#setCookie(o.cookieNames.remember, `${series}.${validator}`, Math.floor((expiresAt - o.now()) / 1000));
-    return series;
+    await endReplacedLogin(this.#core.store, session, this.#cookie(this.#core.options.cookieNames.remember));
   }
 
   async #replaceSession(current: Resolution<U>, fresh: boolean, rememberSeries: string | null): Promise<void> {
     const old = current.session as Session;
-    const session = await this.#createSession(old.userId, fresh, rememberSeries);
+    const session = await startSession(this.#core, this.#internals(), old.userId, fresh, rememberSeries);
     await this.#core.store.deleteSession(old.id);
     this.#resolution = Promise.resolve({ user: current.user, session, via: 'session' });
+  }
+
+  /**
+   * What browser-session, remember, csrf and login-redirect may do to this request: explicit
+   * closures, so that the `#` fields stay private. Built per call, on those paths only; the path of
+   * a request with a valid session never builds one (it is benchmarked, bench/protected.ts).
+   */
+  #internals(): RememberRequest<U> & SessionRequest & CsrfRequest & RedirectRequest {
+    return {
+      request: this.request,
+      origin: () => this.origin,
+      clientIp: () => this.clientIp,
+      identifier: () => this.#identifier(),
+      currentSession: async () => (await this.#resolve()).session,
+      cookie: (base) => this.#cookie(base),
+      setCookie: (base, value, maxAge?: number) => this.#setCookie(base, value, maxAge),
+      replaceCookie: (base, value) => {
+        this.#setCookie(base, value);
+        this.#jar?.set(this.#name(base), value);
+      },
+      clearCookie: (base) => this.#clearCookie(base),
+      flash: (message, category) => this.flash(message, category),
+      loadActive: (userId) => this.#loadActive(userId),
+    };
   }
 
   /** Session-protection fingerprint: the User-Agent only, never the IP (Flask-Login #192, #700). */

@@ -1,0 +1,111 @@
+/**
+ * The round trip through the login page. On the way out, a guard that refuses a request answers
+ * JSON 401/403 to API clients and, to browsers, redirects to the login or refresh view with the
+ * message flashed and the page asked for in `?next=` or, with `useSessionForNext`, in a signed
+ * `lk-next` cookie (Flask-Login's `unauthorized` / `needs_refresh`, SEC-48). On the way back,
+ * {@link resolveNextTarget} reads that target from the form, the query or the cookie and lets only
+ * a same-origin path through {@link safeNext} (SEC-49). The writer and the reader of `lk-next` live
+ * here together so that they agree on its name and signing purpose.
+ *
+ * Both act for a {@link RequestAuth}, which passes what they touch explicitly as a {@link RedirectRequest}.
+ *
+ * @module login-redirect
+ */
+import { jsonResponse, redirectResponse, textResponse } from './lib/responses.ts';
+import { loginUrl, makeNextParam, safeNext } from './next.ts';
+import type { ResolvedOptions } from './options.ts';
+import { wantsJson, type RequestLike } from './request.ts';
+import type { RequestAuth } from './request-auth.ts';
+import { signValue, verifyValue } from './signed.ts';
+
+/** Options of the guards: per-router login and refresh views (Flask-Login's blueprint_login_views). */
+export interface GuardOptions {
+  /** Override the manager's loginView for this route or router; null answers 401. */
+  loginView?: string | null;
+  /** Override the manager's refreshView; null answers 401. */
+  refreshView?: string | null;
+  /**
+   * Where to come back to after logging in or re-authenticating, instead of this request's URL:
+   * for POST-only routes, whose URL cannot be opened with GET (a same-origin path).
+   */
+  next?: string;
+}
+
+/** What the login redirect does through the {@link RequestAuth} of the request. Internal. */
+export interface RedirectRequest {
+  readonly request: RequestLike;
+  /** The origin the browser sees, or null for a request URL that does not parse. */
+  origin(): string | null;
+  /** A cookie of the request, by base name (without `__Host-`). */
+  cookie(base: string): string | undefined;
+  /** Decides a `Set-Cookie` for this response. */
+  setCookie(base: string, value: string): void;
+  clearCookie(base: string): void;
+  /** {@link RequestAuth.flash}. */
+  flash(message: string, category: string): void;
+}
+
+/** The options the login redirect reads. */
+type RedirectOptions = Pick<
+  ResolvedOptions<unknown, unknown>,
+  'keys' | 'localize' | 'forceHostForRedirects' | 'useSessionForNext' | 'loginView' | 'refreshView'
+>;
+
+/**
+ * The default deny response of a guard: JSON `jsonStatus` for API clients, plain 401 when `view` is
+ * null, else a redirect to `view` with `text` (localized) flashed under `category` and the page to
+ * come back to in `next` (the request's URL unless `nextPath` is given). Throws `TypeError` for a
+ * `nextPath` that is not a same-origin path.
+ */
+export function denyResponse(
+  auth: RedirectRequest,
+  options: RedirectOptions,
+  jsonStatus: 401 | 403,
+  view: string | null,
+  text: string | null,
+  category: string,
+  nextPath?: string,
+): Response {
+  const o = options;
+  const request = auth.request;
+  const message = text === null ? null : o.localize(text);
+  if (wantsJson(request)) return jsonResponse(jsonStatus, { message: message ?? 'Unauthorized' });
+  if (view === null) return textResponse(401, message ?? 'Unauthorized');
+  if (message) auth.flash(message, category);
+  const forceHost = o.forceHostForRedirects ?? undefined;
+  const url = URL.parse(request.url);
+  if (nextPath !== undefined && (typeof nextPath !== 'string' || !nextPath.startsWith('/') || nextPath.startsWith('//'))) {
+    throw new TypeError('the guard option next must be a same-origin path such as "/account"');
+  }
+  if (o.useSessionForNext && url !== null) {
+    auth.setCookie('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
+    return redirectResponse(request.method, loginUrl(view, { forceHost }));
+  }
+  const next = nextPath ?? makeNextParam(view, request.url);
+  return redirectResponse(request.method, loginUrl(view, { next, forceHost }));
+}
+
+/**
+ * {@link RequestAuth.nextTarget}: `candidate`, else the one `next` query parameter, else the
+ * signed `lk-next` cookie (cleared once read), made safe by {@link safeNext}, never the login or
+ * refresh view itself (a loop), else `fallback`.
+ */
+export function resolveNextTarget(auth: RedirectRequest, options: RedirectOptions, candidate: unknown, fallback: string): string {
+  let value = candidate;
+  if (value === undefined || value === null || value === '') {
+    const all = URL.parse(auth.request.url)?.searchParams.getAll('next') ?? [];
+    value = all.length > 0 ? (all.length === 1 ? all[0] : null) : undefined;
+  }
+  const stored = auth.cookie('lk-next');
+  if (stored !== undefined) {
+    auth.clearCookie('lk-next');
+    if (value === undefined) value = verifyValue(options.keys, 'next', stored);
+  }
+  const origin = auth.origin();
+  if (origin === null) return fallback;
+  return safeNext(value, { origin, fallback, disallow: loopTargets(options) });
+}
+
+function loopTargets(o: RedirectOptions): string[] {
+  return [o.loginView, o.refreshView].filter((v): v is string => v !== null && v.startsWith('/')).map((v) => v.split('?')[0] as string);
+}

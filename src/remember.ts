@@ -1,0 +1,90 @@
+/**
+ * Remember-me, server side: a login kept across browser restarts as a `series.validator` cookie whose
+ * store row holds only SHA-256 of the validator (SEC-36), so it can be revoked, unlike Flask-Login's
+ * HMAC of the user id. {@link startRememberSeries} issues one at login; {@link restoreRememberedLogin}
+ * turns it back into a (never fresh) login when the request has no valid session, rotating the
+ * validator on each use (SEC-37), treating a replayed old validator as theft (SEC-38) and accepting
+ * it for the grace window after a rotation, for parallel requests of one browser (SEC-39).
+ *
+ * Both act for a {@link RequestAuth}, which passes its cookie jar and user loading explicitly as a
+ * {@link RememberRequest}; neither is on the path of a request that has a valid session.
+ *
+ * @module remember
+ */
+import { startSession, type SessionRequest } from './browser-session.ts';
+import { sha256 } from './lib/encoding.ts';
+import { parseToken, randomToken } from './lib/tokens.ts';
+import type { Core } from './manager.ts';
+import type { Resolution, RequestAuth } from './request-auth.ts';
+import type { Session } from './store.ts';
+
+/** What remember-me does through the {@link RequestAuth} of the request. Internal. */
+export interface RememberRequest<U> extends SessionRequest {
+  /** A cookie of the request, by base name (without `__Host-`). */
+  cookie(base: string): string | undefined;
+  /** Decides a `Set-Cookie` for this response; `maxAge` in seconds, none for a browser-session cookie. */
+  setCookie(base: string, value: string, maxAge?: number): void;
+  clearCookie(base: string): void;
+  /** `loadUser` then `isActive`: the user, or null. */
+  loadActive(userId: string): Promise<U | null>;
+}
+
+/**
+ * Creates a remember-me series for `userId` that lives `lifetime` ms, and sets its cookie with the
+ * matching Max-Age. Returns the series id, which the session records so that logout can end it.
+ */
+export async function startRememberSeries<U, R>(
+  core: Core<U, R>,
+  auth: Pick<RememberRequest<U>, 'setCookie'>,
+  userId: string,
+  lifetime: number,
+): Promise<string> {
+  const o = core.options;
+  const series = randomToken(o.randomBytes, 16);
+  const validator = randomToken(o.randomBytes, 32);
+  const { expiresAt } = await core.store.createRememberToken({ series, validatorHash: sha256(validator), userId, lifetime });
+  auth.setCookie(o.cookieNames.remember, `${series}.${validator}`, Math.floor((expiresAt - o.now()) / 1000));
+  return series;
+}
+
+/**
+ * Restores a login from the remember-me cookie, rotating its validator (SEC-37…SEC-39), or returns
+ * null having cleared a cookie that is malformed, unknown, expired, stolen or of an inactive user.
+ */
+export async function restoreRememberedLogin<U, R>(core: Core<U, R>, auth: RememberRequest<U>): Promise<Resolution<U> | null> {
+  const { options: o, store, events } = core;
+  const name = o.cookieNames.remember;
+  const token = parseToken(auth.cookie(name));
+  if (!token) {
+    auth.clearCookie(name);
+    return null;
+  }
+  const validator = randomToken(o.randomBytes, 32);
+  const use = await store.useRememberToken(token.id, sha256(token.secret), sha256(validator), o.rememberGrace);
+  if (!use) {
+    auth.clearCookie(name);
+    return null;
+  }
+  if (use.status === 'stolen') {
+    // An old validator came back after its grace window: someone else holds a copy (SEC-38).
+    await core.revokeUserSessions(use.userId);
+    auth.clearCookie(name);
+    auth.clearCookie(o.cookieNames.session);
+    events.emit('rememberTheft', { request: auth.request, userId: use.userId });
+    return null;
+  }
+  const user = await auth.loadActive(use.userId);
+  if (user === null) {
+    await store.deleteRememberToken(token.id);
+    auth.clearCookie(name);
+    return null;
+  }
+  let session: Session | null = null;
+  if (use.status === 'valid') {
+    auth.setCookie(name, `${token.id}.${validator}`, Math.floor((use.expiresAt - o.now()) / 1000));
+    session = await startSession(core, auth, use.userId, false, token.id);
+  }
+  // `grace`: a parallel request of the same browser; the one that rotated sets the cookies (SEC-39).
+  events.emit('loadedFromCookie', { user, request: auth.request });
+  return { user, session, via: 'remember' };
+}
