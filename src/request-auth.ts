@@ -205,9 +205,10 @@ export class RequestAuth<U, R> {
       const { user, session, via } = await this.#resolve();
       await endLogin(this.#core.store, session, this.#cookie(o.cookieNames.remember), via === 'remember');
       this.#resolution = Promise.resolve(NOBODY);
-      this.#flashes = [];
       this.#core.events.emit('loggedOut', { user, request: this.request });
     } finally {
+      // Even when the store failed: nothing flashed for this login may outlive it (SEC-50).
+      this.#flashes = [];
       this.#clearCookie(o.cookieNames.session);
       this.#clearCookie(o.cookieNames.remember);
       if (this.#cookie('lk-flash') !== undefined && this.#flashes?.length === 0) this.#clearCookie('lk-flash');

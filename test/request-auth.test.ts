@@ -51,3 +51,23 @@ describe('guard option next (POST-only routes)', () => {
     await assert.rejects(a.unauthorized({ next: '//evil.com' }), TypeError);
   });
 });
+
+describe('logout while the store is down (security.md §5.6)', () => {
+  it('still clears the session, remember and flash cookies: no flash outlives the login (SEC-50)', async () => {
+    const store = new MemoryStore();
+    const m = createLoginManager<{ id: string }>({ store, secret: 's'.repeat(32), loadUser: (id) => ({ id }) });
+    const first = m.forRequest(new Request('http://localhost/'));
+    await first.login({ id: '1' });
+    first.flash('Welcome back, Ann');
+    const cookie = first.setCookies().map((c) => c.split(';')[0]).join('; ');
+    assert.match(cookie, /lk-flash=/);
+    store.getSession = async () => {
+      throw new Error('connection refused');
+    };
+    const auth = m.forRequest(new Request('http://localhost/logout', { method: 'POST', headers: { cookie } }));
+    await assert.rejects(auth.logout());
+    const cleared = auth.setCookies().join('\n');
+    assert.match(cleared, /^session=; .*Max-Age=0/m);
+    assert.match(cleared, /^lk-flash=; .*Max-Age=0/m);
+  });
+});
