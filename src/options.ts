@@ -7,6 +7,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { requireDuration } from './duration.ts';
+import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
 import { loginUrl } from './next.ts';
 import type { RequestLike } from './request.ts';
 import type { Store } from './store.ts';
@@ -84,7 +85,7 @@ export interface LoginManagerOptions<U, R = never> {
    * through this manager take effect here at once; revocations made by other instances, and
    * expiry, lag by up to `ttl`. See `session-cache.ts`. @default null (every request reads the store)
    */
-  sessionCache?: { ttl: number | string; maxEntries?: number } | null;
+  sessionCache?: CacheOptions;
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number;
   /** Cryptographically secure random bytes. @default crypto.randomBytes */
@@ -120,7 +121,7 @@ export interface ResolvedOptions<U, R> {
   readonly trustProxy: boolean;
   readonly trustedOrigins: readonly string[];
   readonly storeTimeout: number;
-  readonly sessionCache: { readonly ttl: number; readonly maxEntries: number } | null;
+  readonly sessionCache: ResolvedCacheOptions;
   readonly now: () => number;
   readonly randomBytes: (size: number) => Uint8Array;
 }
@@ -132,19 +133,6 @@ const STORE_METHODS = [
 const COOKIE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** RFC 6265bis §4.1.2.2: user agents cap Max-Age and Expires at 400 days. */
 const MAX_REMEMBER = 400 * 86_400_000;
-
-/** R-07: a per-instance cache may delay another instance's revocation by at most 5 s. */
-const MAX_CACHE_TTL = 5_000;
-
-function sessionCache(value: LoginManagerOptions<unknown>['sessionCache']): ResolvedOptions<unknown, unknown>['sessionCache'] {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'object') throw new TypeError('sessionCache must be { ttl, maxEntries? } or null');
-  const ttl = requireDuration('sessionCache.ttl', value.ttl, 1);
-  if (ttl > MAX_CACHE_TTL) throw new TypeError('sessionCache.ttl cannot exceed 5s: revocations on other instances must take effect within 5 s (security.md R-07)');
-  const maxEntries = value.maxEntries === undefined ? 10_000 : value.maxEntries;
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError('sessionCache.maxEntries must be a positive integer');
-  return Object.freeze({ ttl, maxEntries });
-}
 
 function optionalFunction<F>(name: string, value: F | undefined): F | null {
   if (value === undefined || value === null) return null;
@@ -254,7 +242,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     trustProxy: options.trustProxy === true,
     trustedOrigins: Object.freeze([...origins]),
     storeTimeout: requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1),
-    sessionCache: sessionCache(options.sessionCache),
+    sessionCache: resolveCacheOptions('sessionCache', options.sessionCache),
     now: optionalFunction('now', options.now) ?? Date.now,
     randomBytes: optionalFunction('randomBytes', options.randomBytes) ?? ((size: number) => nodeRandomBytes(size)),
   });

@@ -14,8 +14,11 @@
  *
  * @module session-cache
  */
-import type { Session, SessionUpdate } from './store.ts';
+import { ExpiringCache, type ReadTicket } from './lib/expiring-cache.ts';
 import type { guardStore } from './lib/guarded-store.ts';
+import type { Session, SessionUpdate } from './store.ts';
+
+export type { ReadTicket } from './lib/expiring-cache.ts';
 
 type GuardedStore = ReturnType<typeof guardStore>;
 
@@ -23,75 +26,44 @@ interface Entry<U> {
   readonly session: Session;
   /** The user `loadUser` gave for this session; `undefined` until it is loaded once. */
   user: U | null | undefined;
-  /** When the entry stops being used, on the manager's clock. */
-  readonly until: number;
 }
 
-/** When a store read began, and the invalidation epoch it began in. */
-export interface ReadTicket {
-  readonly epoch: number;
-  readonly startedAt: number;
-}
-
-/** A bounded map of session id → (session, user), oldest first out. */
+/** Session id → (session, user), on {@link ExpiringCache} (ttl from the read, bounded, epoch-guarded). */
 export class SessionCache<U> {
-  readonly #ttl: number;
-  readonly #maxEntries: number;
-  readonly #now: () => number;
-  readonly #entries = new Map<string, Entry<U>>();
-  /**
-   * Bumped by every invalidation. A store read that started before an invalidation must not
-   * put what it read into the cache afterwards: it may be the row a logout just deleted (R-06).
-   */
-  #epoch = 0;
+  readonly #cache: ExpiringCache<Entry<U>>;
 
   constructor(ttl: number, maxEntries: number, now: () => number) {
-    this.#ttl = ttl;
-    this.#maxEntries = maxEntries;
-    this.#now = now;
+    this.#cache = new ExpiringCache(ttl, maxEntries, now);
   }
 
   /** The cached entry of a session id, if it is still within its ttl. */
   get(id: string): Entry<U> | undefined {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (this.#now() < entry.until) return entry;
-    this.#entries.delete(id);
-    return undefined;
+    return this.#cache.get(id);
   }
 
   /** What to pass to {@link put} for a read that starts now. */
   begin(): ReadTicket {
-    return { epoch: this.#epoch, startedAt: this.#now() };
+    return this.#cache.begin();
   }
 
-  /**
-   * Caches what a read begun with `ticket` returned, unless something was invalidated since.
-   * The ttl counts from the start of the read, not its answer: a slow read must not stretch the
-   * R-07 bound to ttl + the read's duration.
-   */
+  /** Caches what a read begun with `ticket` returned, unless something was invalidated since. */
   put(session: Session, ticket: ReadTicket): void {
-    if (ticket.epoch !== this.#epoch) return;
-    this.#entries.delete(session.id); // re-inserted last: the Map's order is the eviction order
-    this.#entries.set(session.id, { session, user: undefined, until: ticket.startedAt + this.#ttl });
-    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#cache.put(session.id, { session, user: undefined }, ticket);
   }
 
   /** Drops one session. */
   drop(id: string): void {
-    this.#epoch++;
-    this.#entries.delete(id);
+    this.#cache.drop(id);
   }
 
   /** Drops every session of a user (a scan: revoking all of a user's sessions is rare). */
   dropUser(userId: string): void {
-    this.#epoch++;
-    for (const [id, entry] of this.#entries) if (entry.session.userId === userId) this.#entries.delete(id);
+    this.#cache.dropWhere((entry) => entry.session.userId === userId);
   }
 
   /** How many entries are held (for tests). */
   get size(): number {
-    return this.#entries.size;
+    return this.#cache.size;
   }
 }
 
