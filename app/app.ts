@@ -78,6 +78,8 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     throttle,
     manager,
     policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
+    userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
+    now,
   });
 
   const deps: Deps = { config, stores, manager, accounts };

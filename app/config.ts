@@ -30,6 +30,8 @@ export interface AppConfig {
   readonly rememberDuration: number;
   /** latchkey's per-instance session cache (R-07: ≤ 5 s of revocation lag on other instances); 0: off. */
   readonly sessionCacheTtl: number;
+  /** The accounts' cache of `loadUser` results (R-07: ≤ 5 s); 0: off. */
+  readonly userCacheTtl: number;
   readonly passwordMinLength: number;
   readonly production: boolean;
   /** Lines to print at start (a generated key, and so on). */
@@ -81,12 +83,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
   const rememberDuration = duration('REMEMBER_DURATION', '30d');
   if (rememberDuration > 400 * 86_400_000) problems.push('REMEMBER_DURATION: browsers cap cookies at 400 days');
 
+  const cacheTtl = (name: string, fallback: string): number => {
+    const raw = env[name] ?? fallback;
+    const ms = raw === '0' ? 0 : parseDuration(raw);
+    if (ms === null || ms > 5000) {
+      problems.push(`${name}: "${raw}" must be 0 (off) or a duration up to 5s (security.md R-07)`);
+      return 0;
+    }
+    return ms;
+  };
   // Off unless asked for: with it, a logout on another instance is refused here only after the ttl.
-  const cacheRaw = env.SESSION_CACHE_TTL ?? '0';
-  const sessionCacheTtl = cacheRaw === '0' ? 0 : (parseDuration(cacheRaw) ?? -1);
-  if (sessionCacheTtl < 0 || sessionCacheTtl > 5000) {
-    problems.push(`SESSION_CACHE_TTL: "${cacheRaw}" must be 0 (off) or a duration up to 5s (security.md R-07)`);
-  }
+  const sessionCacheTtl = cacheTtl('SESSION_CACHE_TTL', '0');
+  // On: sessions are still read on every request, and whatever must end access (a password change,
+  // a deactivation) ends the sessions too; only the user's own fields may show 5 s late.
+  const userCacheTtl = cacheTtl('USER_CACHE_TTL', '5s');
 
   const minRaw = env.PASSWORD_MIN_LENGTH ?? '15';
   const passwordMinLength = Number(minRaw);
@@ -142,7 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       idleTimeout,
       absoluteTimeout,
       rememberDuration,
-      sessionCacheTtl: Math.max(0, sessionCacheTtl),
+      sessionCacheTtl,
+      userCacheTtl,
       passwordMinLength,
       production,
       warnings,

@@ -317,3 +317,100 @@ describe('createAccounts options', () => {
     assert.ok(createAccounts({ users, throttle: false }));
   });
 });
+
+describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
+  /** The SQLite user store, counting getUserById, with a hook to hold a read open. */
+  function counting(users: SqliteUserStore) {
+    const counts = { reads: 0 };
+    let hold: Promise<void> | null = null;
+    const getUserById = async (id: string) => {
+      counts.reads++;
+      const row = await users.getUserById(id);
+      if (hold) await hold;
+      return row;
+    };
+    const wrapped = new Proxy(users, {
+      get(target, name) {
+        if (name === 'getUserById') return getUserById;
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as UserStore;
+    return { wrapped, counts, holdReads: (p: Promise<void> | null) => (hold = p) };
+  }
+
+  async function cached(t: { after(fn: () => unknown): void }) {
+    const clock = { now: Date.UTC(2026, 0, 5) };
+    const sqliteUsers = new SqliteUserStore({ path: ':memory:' });
+    const store = new SqliteStore({ path: ':memory:', now: () => clock.now, sweepInterval: 0 });
+    t.after(async () => {
+      await store.close();
+      await sqliteUsers.close();
+    });
+    const c = counting(sqliteUsers);
+    const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => c.wrapped.getUserById(id), now: () => clock.now });
+    const accounts = createAccounts({ users: c.wrapped, throttle: false, manager, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
+    const registered = await accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
+    assert.ok(registered.ok);
+    return { accounts, clock, counts: c.counts, holdReads: c.holdReads, id: registered.user.id };
+  }
+
+  it('refuses a ttl over 5 s, of 0 or not a duration, and a clock that is not a function (TypeError)', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    for (const userCache of [{ ttl: '6s' }, { ttl: 0 }, { ttl: 'soon' }, { ttl: '1s', maxEntries: 0 }]) {
+      assert.throws(() => createAccounts({ users, throttle: false, userCache }), TypeError, JSON.stringify(userCache));
+    }
+    assert.throws(() => createAccounts({ users, throttle: false, now: 5 as unknown as () => number }), TypeError);
+    createAccounts({ users, throttle: false, userCache: { ttl: '5s' } });
+    createAccounts({ users, throttle: false, userCache: null });
+  });
+
+  it('reads the store once per ttl, not once per call; without the option, every call', async (t) => {
+    const s = await cached(t);
+    for (let i = 0; i < 5; i++) assert.equal((await s.accounts.loadUser(s.id))?.email, 'ada@example.com');
+    assert.equal(s.counts.reads, 1);
+    s.clock.now += 4_999;
+    await s.accounts.loadUser(s.id);
+    assert.equal(s.counts.reads, 1);
+    s.clock.now += 1;
+    await s.accounts.loadUser(s.id);
+    assert.equal(s.counts.reads, 2);
+
+    const users = new SqliteUserStore({ path: ':memory:' });
+    t.after(() => users.close());
+    const c = counting(users);
+    const plain = createAccounts({ users: c.wrapped, throttle: false, hasher: new CountingHasher() });
+    const r = await plain.register({ email: 'bob@example.com', name: 'Bob', password: GOOD });
+    assert.ok(r.ok);
+    for (let i = 0; i < 3; i++) await plain.loadUser(r.user.id);
+    assert.equal(c.counts.reads, 3);
+  });
+
+  it('a deactivation through the accounts shows at once: the next loadUser reads the store (SEC-32)', async (t) => {
+    const s = await cached(t);
+    assert.equal((await s.accounts.loadUser(s.id))?.isActive, true);
+    assert.equal(await s.accounts.deactivate(s.id), true);
+    assert.equal((await s.accounts.loadUser(s.id))?.isActive, false);
+  });
+
+  it('a password change through the accounts shows at once (SEC-33)', async (t) => {
+    const s = await cached(t);
+    const before = (await s.accounts.loadUser(s.id))!.passwordHash;
+    const changed = await s.accounts.changePassword({ userId: s.id, currentPassword: GOOD, newPassword: 'a different long passphrase 42' });
+    assert.ok(changed.ok);
+    assert.notEqual((await s.accounts.loadUser(s.id))!.passwordHash, before);
+  });
+
+  it('a read that overlapped a deactivation does not cache the row it read before it (R-06)', async (t) => {
+    const s = await cached(t);
+    let release!: () => void;
+    s.holdReads(new Promise<void>((resolve) => (release = resolve)));
+    const stale = s.accounts.loadUser(s.id); // reads the active row, then waits
+    await new Promise((resolve) => setImmediate(resolve));
+    s.holdReads(null);
+    await s.accounts.deactivate(s.id);
+    release();
+    assert.equal((await stale)?.isActive, true); // what that read saw
+    assert.equal((await s.accounts.loadUser(s.id))?.isActive, false); // not what it cached
+  });
+});

@@ -215,6 +215,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
     'SESSION_ABSOLUTE_TIMEOUT',
     'REMEMBER_DURATION',
     'SESSION_CACHE_TTL',
+    'USER_CACHE_TTL',
     'PASSWORD_MIN_LENGTH',
   ]) {
     delete env[name];

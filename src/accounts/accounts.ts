@@ -13,6 +13,7 @@
  * @module accounts/accounts
  */
 import { Emitter } from '../lib/emitter.ts';
+import { ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
 import type { LoginManager } from '../manager.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
@@ -71,6 +72,17 @@ export interface AccountsOptions {
   policy?: PasswordPolicy;
   /** Refused as part of passwords (SEC-08). */
   appName?: string;
+  /**
+   * Reuse what `loadUser` read for up to `ttl` (≤ 5 s, security.md R-07) in this process, saving a
+   * user-store read per request; the session is still read on every request. Changes made through
+   * these accounts take effect here at once. A change made elsewhere (another instance, SQL) shows
+   * up to `ttl` late, which is harmless for access because every change that must end access
+   * (password change, deactivation) also ends the user's sessions, and password checks always read
+   * the store. @default null (every call reads the store)
+   */
+  userCache?: CacheOptions;
+  /** The user cache's clock, ms since the epoch. @default Date.now */
+  now?: () => number;
 }
 
 const NAME_MAX = 100;
@@ -103,6 +115,7 @@ export class Accounts {
   readonly #hasher: PasswordHasher;
   readonly #policy: PasswordPolicy;
   readonly #events = new Emitter<AccountEvents>();
+  readonly #userCache: ExpiringCache<UserRecord | null> | null;
   /**
    * Attempts on one account run one after another in this process: the throttle counts a failure
    * after its verification, so parallel attempts would all pass its check first. Queued, each
@@ -124,6 +137,9 @@ export class Accounts {
     this.#manager = options.manager ?? null;
     this.#hasher = options.hasher ?? new PasswordHasher();
     this.#policy = options.policy ?? createPasswordPolicy({ appName: options.appName });
+    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
+    const cache = resolveCacheOptions('userCache', options.userCache);
+    this.#userCache = cache === null ? null : new ExpiringCache(cache.ttl, cache.maxEntries, options.now ?? Date.now);
     Object.freeze(this);
   }
 
@@ -132,9 +148,26 @@ export class Accounts {
     return this.#events.on(event, listener);
   }
 
-  /** The account with this id (for the login manager's `loadUser`). */
-  loadUser(id: string): Promise<UserRecord | null> {
-    return this.#users.getUserById(id);
+  /** The account with this id (for the login manager's `loadUser`), from the user cache if set. */
+  async loadUser(id: string): Promise<UserRecord | null> {
+    const cache = this.#userCache;
+    if (cache === null) return this.#users.getUserById(id);
+    const hit = cache.get(id);
+    if (hit !== undefined) return hit;
+    const ticket = cache.begin();
+    const user = await this.#users.getUserById(id);
+    cache.put(id, user, ticket);
+    return user;
+  }
+
+  /** Runs a write to one account, dropping its cached copy before and after (a read that overlapped it is not cached). */
+  async #writing<T>(userId: string, write: () => Promise<T>): Promise<T> {
+    this.#userCache?.drop(userId);
+    try {
+      return await write();
+    } finally {
+      this.#userCache?.drop(userId);
+    }
   }
 
   /**
@@ -278,7 +311,7 @@ export class Accounts {
     }
     if (!next.ok) return { ok: false, reason: 'invalid', errors: { new_password: next.reason } };
     const hash = await this.#hasher.hash(next.password);
-    await this.#users.updatePasswordHash(user.id, hash);
+    await this.#writing(user.id, () => this.#users.updatePasswordHash(user.id, hash));
     const updated: UserRecord = Object.freeze({ ...user, passwordHash: hash });
     let sessionsEnded = 0;
     if (input.auth) sessionsEnded = await input.auth.revokeOtherSessions();
@@ -289,7 +322,7 @@ export class Accounts {
 
   /** Deactivates an account and ends all its sessions and remember-me series (SEC-32). */
   async deactivate(userId: string): Promise<boolean> {
-    const changed = await this.#users.setUserActive(userId, false);
+    const changed = await this.#writing(userId, () => this.#users.setUserActive(userId, false));
     if (changed && this.#manager) await this.#manager.revokeUserSessions(userId);
     return changed;
   }
@@ -337,7 +370,7 @@ export class Accounts {
   async #rehash(user: UserRecord, password: string): Promise<UserRecord> {
     try {
       const hash = await this.#hasher.hash(password);
-      if (!(await this.#users.updatePasswordHash(user.id, hash, user.passwordHash))) return user;
+      if (!(await this.#writing(user.id, () => this.#users.updatePasswordHash(user.id, hash, user.passwordHash)))) return user;
       const updated: UserRecord = Object.freeze({ ...user, passwordHash: hash });
       this.#events.emit('passwordRehashed', { user: updated });
       return updated;

@@ -233,16 +233,32 @@ test('POST /logout while the store is down: 503 saying so, and this browser\'s c
   assert.match(response.headers.getSetCookie().join('\n'), /^session=; .*Max-Age=0/m);
 });
 
-test('SESSION_CACHE_TTL: 0 (the default) is off, up to 5s is on, more than 5s or not a duration stops start-up (R-07)', async (t) => {
+test('SESSION_CACHE_TTL (default 0, off) and USER_CACHE_TTL (default 5s): up to 5s, more or not a duration stops start-up (R-07)', async (t) => {
   const off = await setup(t);
   assert.equal(off.manager.options.sessionCache, null);
   const on = await setup(t, { env: { SESSION_CACHE_TTL: '5s' } });
   assert.deepEqual(on.manager.options.sessionCache, { ttl: 5000, maxEntries: 10_000 });
-  for (const bad of ['6s', 'soon', '-1s']) {
-    const loaded = loadConfig({ DATA_DIR: '/nonexistent', SECRET_KEY: 'k'.repeat(64), SESSION_CACHE_TTL: bad });
-    assert.equal(loaded.ok, false, bad);
-    assert.match((loaded as { problems: string[] }).problems.join('\n'), /^SESSION_CACHE_TTL: .* up to 5s \(security\.md R-07\)$/m, bad);
+  for (const name of ['SESSION_CACHE_TTL', 'USER_CACHE_TTL']) {
+    for (const bad of ['6s', 'soon', '-1s']) {
+      const loaded = loadConfig({ DATA_DIR: '/nonexistent', SECRET_KEY: 'k'.repeat(64), [name]: bad });
+      assert.equal(loaded.ok, false, bad);
+      assert.match((loaded as { problems: string[] }).problems.join('\n'), new RegExp(`^${name}: .* up to 5s \\(security\\.md R-07\\)$`, 'm'), bad);
+    }
   }
+  // The user cache is on by default (sessions are still read on every request), 0 turns it off.
+  assert.equal(off.config.userCacheTtl, 5000);
+  const noUserCache = loadConfig({ DATA_DIR: '/nonexistent', SECRET_KEY: 'k'.repeat(64), USER_CACHE_TTL: '0' });
+  assert.ok(noUserCache.ok && noUserCache.config.userCacheTtl === 0);
+});
+
+test('Deactivating an account ends its sessions at once, user cache or not (SEC-32, R-07)', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  await client.register();
+  assert.equal((await client.getJson('/protected')).status, 200); // the user is now in the user cache
+  const user = await app.stores.users.getUserByLogin('ann@example.com');
+  assert.equal(await app.accounts.deactivate(user!.id), true);
+  assert.equal((await client.getJson('/protected')).status, 401);
 });
 
 test('SESSION_CACHE_TTL=5s: a logout and a revocation through this instance are refused at the next request (SEC-31, R-06)', async (t) => {
