@@ -24,7 +24,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
-import type { GuardOptions } from './login-redirect.ts';
+import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
@@ -98,6 +98,7 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Req
 
 /** Flask-Login's `login_required`: anonymous requests get the unauthorized response. */
 export function loginRequired(options: GuardOptions = {}): RequestHandler {
+  checkGuardOptions(options, 'loginRequired');
   return async function loginRequiredMiddleware(req, res, next) {
     const denied = await getAuth(req).requireLogin(options);
     if (denied) return sendResponse(res, denied);
@@ -107,6 +108,7 @@ export function loginRequired(options: GuardOptions = {}): RequestHandler {
 
 /** Flask-Login's `fresh_login_required`: stale logins get the needs-refresh response. */
 export function freshLoginRequired(options: GuardOptions = {}): RequestHandler {
+  checkGuardOptions(options, 'freshLoginRequired');
   return async function freshLoginRequiredMiddleware(req, res, next) {
     const denied = await getAuth(req).requireLogin({ ...options, fresh: true });
     if (denied) return sendResponse(res, denied);

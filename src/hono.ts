@@ -16,7 +16,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
-import type { GuardOptions } from './login-redirect.ts';
+import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
@@ -106,6 +106,7 @@ function appendAuthHeaders(headers: Headers, cookies: readonly string[]): void {
 
 /** Flask-Login's `login_required`: anonymous requests get the unauthorized response. */
 export function loginRequired(options: GuardOptions = {}): MiddlewareHandler {
+  checkGuardOptions(options, 'loginRequired');
   return async function loginRequiredMiddleware(c, next) {
     const denied = await authOf(c).requireLogin(options);
     if (denied) return denied;
@@ -115,6 +116,7 @@ export function loginRequired(options: GuardOptions = {}): MiddlewareHandler {
 
 /** Flask-Login's `fresh_login_required`: stale logins get the needs-refresh response. */
 export function freshLoginRequired(options: GuardOptions = {}): MiddlewareHandler {
+  checkGuardOptions(options, 'freshLoginRequired');
   return async function freshLoginRequiredMiddleware(c, next) {
     const denied = await authOf(c).requireLogin({ ...options, fresh: true });
     if (denied) return denied;

@@ -31,6 +31,32 @@ export interface GuardOptions {
   next?: string;
 }
 
+/** A login or refresh view: a path on this site or an http(s) URL (an external login page). */
+export function isView(value: unknown): value is string {
+  return typeof value === 'string' && /^(\/|https?:\/\/)/.test(value);
+}
+
+/**
+ * Checks a guard's options once: where a guard is built (`loginRequired(options)`), and at the
+ * top of `unauthorized` / `needsRefresh` for direct callers, before anything is flashed or any
+ * cookie decided (STYLE §7: misuse throws TypeError, early). Views follow the manager's rule
+ * (a path or an http(s) URL, or null); `next` must be a same-origin path.
+ */
+export function checkGuardOptions(options: unknown, owner = 'guard'): GuardOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${owner}: options must be an object`);
+  const { loginView, refreshView, next } = options as Record<string, unknown>;
+  for (const [name, value] of [['loginView', loginView], ['refreshView', refreshView]] as const) {
+    if (value !== undefined && value !== null && !isView(value)) {
+      throw new TypeError(`${owner}: ${name} must be a path starting with "/", an http(s) URL or null`);
+    }
+  }
+  if (next !== undefined && (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))) {
+    throw new TypeError(`${owner}: the guard option next must be a same-origin path such as "/account"`);
+  }
+  return options as GuardOptions;
+}
+
 /** What the login redirect does through the {@link RequestAuth} of the request. Internal. */
 export interface RedirectRequest {
   readonly request: RequestLike;
@@ -54,8 +80,8 @@ type RedirectOptions = Pick<
 /**
  * The default deny response of a guard: JSON `jsonStatus` for API clients, plain 401 when `view` is
  * null, else a redirect to `view` with `text` (localized) flashed under `category` and the page to
- * come back to in `next` (the request's URL unless `nextPath` is given). Throws `TypeError` for a
- * `nextPath` that is not a same-origin path.
+ * come back to in `next` (the request's URL unless `nextPath` is given, checked by
+ * {@link checkGuardOptions}).
  */
 export function denyResponse(
   auth: RedirectRequest,
@@ -74,9 +100,6 @@ export function denyResponse(
   if (message) auth.flash(message, category);
   const forceHost = o.forceHostForRedirects ?? undefined;
   const url = URL.parse(request.url);
-  if (nextPath !== undefined && (typeof nextPath !== 'string' || !nextPath.startsWith('/') || nextPath.startsWith('//'))) {
-    throw new TypeError('the guard option next must be a same-origin path such as "/account"');
-  }
   if (o.useSessionForNext && url !== null) {
     auth.setCookie('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
     return redirectResponse(request.method, loginUrl(view, { forceHost }));

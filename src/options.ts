@@ -7,6 +7,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { requireDuration } from './duration.ts';
+import { isView } from './login-redirect.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
 import { loginUrl } from './next.ts';
 import type { RequestLike } from './request.ts';
@@ -142,7 +143,7 @@ function optionalFunction<F>(name: string, value: F | undefined): F | null {
 
 function view(name: string, value: string | null | undefined): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || !/^(\/|https?:\/\/)/.test(value)) {
+  if (!isView(value)) {
     throw new TypeError(`${name} must be a path starting with "/" or an http(s) URL`);
   }
   return value;

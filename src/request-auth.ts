@@ -23,7 +23,7 @@ import { requireDuration } from './duration.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
 import { safeEqual, sha256 } from './lib/encoding.ts';
 import { parseToken } from './lib/tokens.ts';
-import { denyResponse, resolveNextTarget, type GuardOptions, type RedirectRequest } from './login-redirect.ts';
+import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions, type RedirectRequest } from './login-redirect.ts';
 import type { Core } from './manager.ts';
 import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
 import { restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
@@ -298,6 +298,7 @@ export class RequestAuth<U, R> {
    * the login message flashed and `next` in the query (or a signed cookie), else 401.
    */
   async unauthorized(options: GuardOptions = {}): Promise<Response> {
+    checkGuardOptions(options, 'unauthorized');
     const o = this.#core.options;
     this.#core.events.emit('unauthorized', { request: this.request });
     if (this.#core.unauthorizedHandler) return this.#core.unauthorizedHandler(this);
@@ -307,6 +308,7 @@ export class RequestAuth<U, R> {
 
   /** The response for a stale login on a fresh-only route (Flask-Login's `needs_refresh`): JSON 403 or a redirect. */
   async needsRefresh(options: GuardOptions = {}): Promise<Response> {
+    checkGuardOptions(options, 'needsRefresh');
     const o = this.#core.options;
     this.#core.events.emit('needsRefresh', { request: this.request });
     if (this.#core.needsRefreshHandler) return this.#core.needsRefreshHandler(this);

@@ -71,3 +71,25 @@ describe('logout while the store is down (security.md §5.6)', () => {
     assert.match(cleared, /^lk-flash=; .*Max-Age=0/m);
   });
 });
+
+describe('guard options are checked when the guard is built (STYLE §7)', () => {
+  it('loginRequired / freshLoginRequired throw TypeError at construction, on Hono and Express', async () => {
+    const hono = await import('../src/hono.ts');
+    const express = await import('../src/express.ts');
+    for (const guard of [hono.loginRequired, hono.freshLoginRequired, express.loginRequired, express.freshLoginRequired]) {
+      assert.throws(() => guard({ next: '//evil.com' }), TypeError);
+      assert.throws(() => guard({ next: '/\\evil.com' }), TypeError);
+      assert.throws(() => guard({ loginView: 'login' }), TypeError);
+      assert.throws(() => guard({ refreshView: 42 as unknown as string }), TypeError);
+      guard({ loginView: null, refreshView: 'https://sso.example.com/login', next: '/account' });
+      guard();
+    }
+  });
+
+  it('a direct unauthorized() with a bad next throws before anything is flashed or set', async () => {
+    const m = createLoginManager<{ id: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null, loginView: '/login' });
+    const a = m.forRequest(new Request('http://localhost/x', { headers: { accept: 'application/json' } }));
+    await assert.rejects(a.unauthorized({ next: 'https://evil.com' }), TypeError);
+    assert.deepEqual(a.setCookies(), []);
+  });
+});
