@@ -54,14 +54,25 @@ function integer(value: unknown): number {
 }
 
 /** The strings of an array reply. */
+function parseJson(reply: string): unknown {
+  try {
+    return JSON.parse(reply);
+  } catch {
+    throw unexpected(reply);
+  }
+}
+
 export function strings(reply: unknown): string[] {
   if (!Array.isArray(reply)) throw unexpected(reply);
   return reply.map(text);
 }
 
-/** A session hash, as `HGETALL` gives it inside a script (field, value, field, value…). */
+/**
+ * A session hash, as `HGETALL` gives it inside a script (field, value, field, value…), either as
+ * the array itself or, from getSession and updateSession, JSON-encoded by `cjson.encode`.
+ */
 export function toSession(reply: unknown): Session {
-  const pairs = strings(reply);
+  const pairs = strings(typeof reply === 'string' ? parseJson(reply) : reply);
   const fields = new Map<string, string>();
   for (let i = 0; i + 1 < pairs.length; i += 2) fields.set(pairs[i] as string, pairs[i + 1] as string);
   const required = (name: string): string => {

@@ -87,14 +87,15 @@ reindex(KEYS[2], now)
 return { int(now), int(expires), int(absolute) }
 `);
 
-// KEYS: session. ARGV: now, id. Returns the hash as field/value pairs, or nil. An expired
-// session is deleted as it is found (SEC-28).
+// KEYS: session. ARGV: now, id. Returns the hash's field/value pairs as one JSON array, or nil:
+// one string to decode instead of ~26 (the client's reply decoding was ~15 % of a protected
+// request's CPU on the Redis store). An expired session is deleted as it is found (SEC-28).
 const getSession = script('getSession', `
 local now = clock(ARGV[1])
 local prefix = base(KEYS[1], 's:' .. ARGV[2])
 local record = redis.call('HGETALL', KEYS[1])
 if #record == 0 then return false end
-if now < tonumber(field(record, 'expiresAt')) then return record end
+if now < tonumber(field(record, 'expiresAt')) then return cjson.encode(record) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', prefix .. 'u:' .. field(record, 'userId'), ARGV[2])
 return false
@@ -102,7 +103,7 @@ return false
 
 // KEYS: session. ARGV: now, id, idleTimeout or '', fresh ('' | '0' | '1'),
 // identifier mode ('' | 'null' | 'set'), identifier. Only a live session changes (SEC-34); the
-// touch is monotonic and capped at the absolute expiry (R-06). Returns the hash, or nil.
+// touch is monotonic and capped at the absolute expiry (R-06). Returns the hash as getSession does (JSON), or nil.
 const updateSession = script('updateSession', `
 local now = clock(ARGV[1])
 local prefix = base(KEYS[1], 's:' .. ARGV[2])
@@ -126,7 +127,7 @@ if touched ~= expires then
   redis.call('ZADD', index, int(touched), ARGV[2])
   reindex(index, now)
 end
-return redis.call('HGETALL', KEYS[1])
+return cjson.encode(redis.call('HGETALL', KEYS[1]))
 `);
 
 // KEYS: session. ARGV: now, id. Returns 1 if the session was live, else 0.
