@@ -1,11 +1,13 @@
 /**
  * What the benchmarks share: knobs read from the environment, medians, peak memory from /proc,
- * the wrk version, and a summary of a CPU profile. One copy, so the three benches measure and
+ * the wrk version and the reading of its output, stopping a server process, and a summary of a
+ * CPU profile. One copy, so the three benches measure and
  * report the same way.
  *
  * @module bench/lib
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,6 +44,47 @@ export function wrkVersion(): string | null {
   const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
   if (result.error) return null;
   return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+}
+
+/** What one `wrk --latency` run measured. */
+export interface WrkRun {
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly socketErrors: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+/** Reads wrk's `--latency` report; throws with the output when a figure is missing. */
+export function parseWrk(out: string): WrkRun {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
+  const requests = /^\s*(\d+) requests in /m.exec(out);
+  if (!rps || !p50 || !p99 || !requests) throw new Error(`could not read wrk's output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50Ms: Number(p50[1]) * (UNIT_MS[p50[2] as string] as number),
+    p99Ms: Number(p99[1]) * (UNIT_MS[p99[2] as string] as number),
+    requests: Number(requests[1]),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+  };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 interface ProfileNode {

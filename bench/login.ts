@@ -56,7 +56,7 @@ import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
-import { median, peakRssMiB, seconds, topSelfTime, wrkVersion } from './lib.ts';
+import { median, parseWrk, peakRssMiB, seconds, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
 
 const RATIO_GOAL = 0.85;
 const P99_GOAL_MS = 50;
@@ -337,17 +337,9 @@ function startServer(cpuProf: string | null): Promise<Server> {
   });
 }
 
-function stopServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-    server.child.once('exit', () => {
-      clearTimeout(timer);
-      children.delete(server.child);
-      resolve();
-    });
-    server.child.kill('SIGTERM');
-  });
+async function stopServer(server: Server): Promise<void> {
+  await stopChild(server.child, 10_000);
+  children.delete(server.child);
 }
 
 
@@ -438,49 +430,27 @@ async function check(server: Server): Promise<string> {
 
 // ------------------------------------------------------------------ wrk
 
-interface Run {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-  non2xx: number;
-  socketErrors: number;
-  status: Record<string, number>;
-}
+/** A wrk run, and the status counts bench/login.lua prints as its `STATUS` line. */
+type Run = WrkRun & { readonly status: Record<string, number> };
 
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-
-function parseWrk(out: string): Run {
-  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const requests = /^\s*(\d+) requests in /m.exec(out);
+function parseLoginRun(out: string): Run {
   const status = /^STATUS (.*)$/m.exec(out);
-  if (!rps || !p50 || !p99 || !requests || !status) throw new Error(`could not read wrk's output:\n${out}`);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p50Ms: Number(p50[1]) * (UNIT_MS[p50[2] as string] as number),
-    p99Ms: Number(p99[1]) * (UNIT_MS[p99[2] as string] as number),
-    requests: Number(requests[1]),
-    non2xx: non2xx ? Number(non2xx[1]) : 0,
-    socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
-    status: Object.fromEntries((status[1] as string).split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k as string, Number(v)])),
-  };
+  if (!status) throw new Error(`wrk printed no STATUS line:\n${out}`);
+  const counts = Object.fromEntries((status[1] as string).split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k as string, Number(v)]));
+  return { ...parseWrk(out), status: counts };
 }
 
 
 async function wrkLogin(server: Server, connections: number, duration: number): Promise<Run> {
   const env = { WRK_MODE: 'login', WRK_USERS: server.users.join(','), WRK_PASSWORD: server.password, WRK_UA: server.userAgent };
   const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--timeout', '10s', '--latency', '-s', LUA, `http://127.0.0.1:${server.port}/login`];
-  return parseWrk(await collect('wrk', args, (duration + 30) * 1000, env));
+  return parseLoginRun(await collect('wrk', args, (duration + 30) * 1000, env));
 }
 
 async function wrkProtected(server: Server, connections: number, delayMs: number, duration: number): Promise<Run> {
   const env = { WRK_MODE: 'protected', WRK_DELAY_MS: String(delayMs), WRK_UA: server.userAgent };
   const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--timeout', '10s', '--latency', '-s', LUA, '-H', `cookie: ${server.cookie}`, `http://127.0.0.1:${server.port}/protected`];
-  return parseWrk(await collect('wrk', args, (duration + 30) * 1000, env));
+  return parseLoginRun(await collect('wrk', args, (duration + 30) * 1000, env));
 }
 
 // ------------------------------------------------------------------ profile summary

@@ -31,7 +31,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { median, peakRssMiB, seconds, topSelfTime, wrkVersion } from './lib.ts';
+import { median, parseWrk, peakRssMiB, seconds, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
 
 const GOAL = 0.6;
 const HERE = import.meta.dirname;
@@ -49,13 +49,8 @@ interface Server {
   stderr: string[];
 }
 
-interface Run {
-  rps: number;
-  p99Ms: number;
-  requests: number;
-  non2xx: number;
-  socketErrors: number;
-}
+/** A wrk run, or one of the fallback load generator, which measures no median. */
+type Run = Omit<WrkRun, 'p50Ms'>;
 
 // ------------------------------------------------------------------ knobs
 
@@ -127,17 +122,9 @@ function startServer(kind: Kind): Promise<Server> {
   });
 }
 
-function stopServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-    server.child.once('exit', () => {
-      clearTimeout(timer);
-      children.delete(server.child);
-      resolve();
-    });
-    server.child.kill('SIGTERM');
-  });
+async function stopServer(server: Server): Promise<void> {
+  await stopChild(server.child, 10_000);
+  children.delete(server.child);
 }
 
 
@@ -195,24 +182,6 @@ function collect(command: string, args: string[], timeoutMs: number): Promise<st
       else reject(new Error(`${command} exited (${signal ?? code}): ${err || out}`));
     });
   });
-}
-
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-
-function parseWrk(out: string): Run {
-  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const requests = /^\s*(\d+) requests in /m.exec(out);
-  if (!rps || !p99 || !requests) throw new Error(`could not read wrk's output:\n${out}`);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p99Ms: Number(p99[1]) * (UNIT_MS[p99[2] as string] as number),
-    requests: Number(requests[1]),
-    non2xx: non2xx ? Number(non2xx[1]) : 0,
-    socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
-  };
 }
 
 async function load(useWrk: boolean, url: string, headers: Record<string, string>, duration: number): Promise<Run> {

@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { send } from './http.ts';
-import { median, wrkVersion } from '../lib.ts';
+import { median, parseWrk, stopChild, wrkVersion, type WrkRun } from '../lib.ts';
+
+export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -56,16 +58,6 @@ export function track(command: string, args: readonly string[], options: SpawnOp
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
-export async function stop(child: ChildProcess, graceMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** Runs a command to its end and resolves its stdout; rejects with its output on a non-zero exit. */
@@ -254,36 +246,6 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
 }
 
 // ------------------------------------------------------------------ wrk
-
-export interface WrkRun {
-  readonly rps: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly requests: number;
-  readonly non2xx: number;
-  readonly socketErrors: number;
-}
-
-const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-
-
-export function parseWrk(out: string): WrkRun {
-  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const requests = /^\s*(\d+) requests in /m.exec(out);
-  if (!rps || !p50 || !p99 || !requests) throw new Error(`could not read wrk's output:\n${out}`);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const sockets = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p50Ms: Number(p50[1]) * (UNIT_MS[p50[2] as string] as number),
-    p99Ms: Number(p99[1]) * (UNIT_MS[p99[2] as string] as number),
-    requests: Number(requests[1]),
-    non2xx: non2xx ? Number(non2xx[1]) : 0,
-    socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
-  };
-}
 
 /** `wrk -t1 -c<conc> -d<seconds>s --latency` with the headers; the parsed result. */
 export async function wrk(url: string, headers: Record<string, string>, conc: number, seconds: number): Promise<WrkRun> {
