@@ -9,15 +9,16 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
+import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
 import { median, parseWrk, stopChild, wrkVersion, type WrkRun } from '../lib.ts';
 
 export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
+export { sparePort } from '../../test/support/ports.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -78,17 +79,6 @@ export function collect(command: string, args: readonly string[], options: Spawn
   });
 }
 
-/** A port nothing listens on right now. */
-export async function sparePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (typeof address !== 'object' || address === null) throw new Error('no spare port');
-  return address.port;
-}
 
 /** Keeps the last lines a child wrote to stderr/stdout, for error messages. */
 export function tail(child: ChildProcess, lines: string[] = []): string[] {

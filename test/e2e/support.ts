@@ -17,11 +17,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before } from 'node:test';
+import { sparePort } from '../support/ports.ts';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page, Response } from 'playwright-core';
 
@@ -109,7 +109,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     let app = await spawnApp(dataDir, { PORT: '0', ...env });
     if (!(await healthy(app.url))) {
       await app.stop(false);
-      app = await spawnApp(dataDir, { PORT: String(await freePort()), ...env });
+      app = await spawnApp(dataDir, { PORT: String(await sparePort()), ...env });
       assert.ok(await healthy(app.url), `the app printed ${app.url} but /healthz does not answer 200 there\n${app.output()}`);
     }
     return {
@@ -193,16 +193,6 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Pages
