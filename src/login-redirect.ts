@@ -42,8 +42,8 @@ export function isView(value: unknown): value is string {
  * cookie decided (STYLE §7: misuse throws TypeError, early). Views follow the manager's rule
  * (a path or an http(s) URL, or null); `next` must be a same-origin path.
  */
-export function checkGuardOptions(options: unknown, owner = 'guard'): GuardOptions {
-  if (options === undefined) return {};
+export function checkGuardOptions(options: unknown, owner = 'guard'): void {
+  if (options === undefined) return;
   if (typeof options !== 'object' || options === null) throw new TypeError(`${owner}: options must be an object`);
   const { loginView, refreshView, next } = options as Record<string, unknown>;
   for (const [name, value] of [['loginView', loginView], ['refreshView', refreshView]] as const) {
@@ -54,7 +54,6 @@ export function checkGuardOptions(options: unknown, owner = 'guard'): GuardOptio
   if (next !== undefined && (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))) {
     throw new TypeError(`${owner}: the guard option next must be a same-origin path such as "/account"`);
   }
-  return options as GuardOptions;
 }
 
 /** What the login redirect does through the {@link RequestAuth} of the request. Internal. */

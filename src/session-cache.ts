@@ -14,7 +14,7 @@
  *
  * @module session-cache
  */
-import { ExpiringCache, type ReadTicket } from './lib/expiring-cache.ts';
+import { dropAround, ExpiringCache, type ReadTicket } from './lib/expiring-cache.ts';
 import type { guardStore } from './lib/guarded-store.ts';
 import type { Session, SessionUpdate } from './store.ts';
 
@@ -83,29 +83,9 @@ export function cacheStore<U>(store: GuardedStore, cache: SessionCache<U>): Guar
       if (session !== null) cache.put(session, ticket);
       return session;
     },
-    updateSession: async (id: string, update: SessionUpdate) => {
-      cache.drop(id);
-      try {
-        return await store.updateSession(id, update);
-      } finally {
-        cache.drop(id); // a read that overlapped the write must not have re-filled it
-      }
-    },
-    deleteSession: async (id: string) => {
-      cache.drop(id);
-      try {
-        return await store.deleteSession(id);
-      } finally {
-        cache.drop(id);
-      }
-    },
-    deleteUserSessions: async (userId: string, exceptId?: string) => {
-      cache.dropUser(userId);
-      try {
-        return await store.deleteUserSessions(userId, exceptId);
-      } finally {
-        cache.dropUser(userId);
-      }
-    },
+    updateSession: (id: string, update: SessionUpdate) => dropAround(() => cache.drop(id), () => store.updateSession(id, update)),
+    deleteSession: (id: string) => dropAround(() => cache.drop(id), () => store.deleteSession(id)),
+    deleteUserSessions: (userId: string, exceptId?: string) =>
+      dropAround(() => cache.dropUser(userId), () => store.deleteUserSessions(userId, exceptId)),
   } satisfies GuardedStore);
 }

@@ -13,7 +13,7 @@
  * @module accounts/accounts
  */
 import { Emitter } from '../lib/emitter.ts';
-import { ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
+import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
 import type { LoginManager } from '../manager.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
@@ -160,14 +160,10 @@ export class Accounts {
     return user;
   }
 
-  /** Runs a write to one account, dropping its cached copy before and after (a read that overlapped it is not cached). */
-  async #writing<T>(userId: string, write: () => Promise<T>): Promise<T> {
-    this.#userCache?.drop(userId);
-    try {
-      return await write();
-    } finally {
-      this.#userCache?.drop(userId);
-    }
+  /** Runs a write to one account, dropping its cached copy before and after it ({@link dropAround}). */
+  #writing<T>(userId: string, write: () => Promise<T>): Promise<T> {
+    const cache = this.#userCache;
+    return cache === null ? write() : dropAround(() => cache.drop(userId), write);
   }
 
   /**

@@ -37,6 +37,20 @@ export function resolveCacheOptions(name: string, value: CacheOptions | undefine
   return Object.freeze({ ttl, maxEntries });
 }
 
+/**
+ * Runs a store write with `drop` before it and after it: before, so that nothing cached is
+ * served while it runs; after, because a read that began while the write ran carries the new
+ * epoch and may have cached the row as it was before the write.
+ */
+export async function dropAround<T>(drop: () => void, write: () => Promise<T>): Promise<T> {
+  drop();
+  try {
+    return await write();
+  } finally {
+    drop();
+  }
+}
+
 /** A bounded map of key → value whose entries expire `ttl` after the read that filled them began. */
 export class ExpiringCache<V> {
   readonly #ttl: number;
