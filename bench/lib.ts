@@ -6,7 +6,7 @@
  *
  * @module bench/lib
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,6 +75,60 @@ export function parseWrk(out: string): WrkRun {
     non2xx: non2xx ? Number(non2xx[1]) : 0,
     socketErrors: sockets ? sockets.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
   };
+}
+
+/** A server process started by {@link startJsonServer}: the first line it printed, parsed. */
+export interface JsonServer<T> {
+  readonly child: ChildProcess;
+  readonly line: T;
+  /** The last chunks it wrote to stderr, for error messages. */
+  readonly stderr: string[];
+}
+
+/**
+ * Starts `node --conditions=source <nodeArgs> <script> <args>` as a bench server (NODE_ENV=production,
+ * PORT=0, a stdin pipe so that it dies with the driver) and resolves with the JSON line it prints
+ * once ready; rejects, naming it `label`, if it exits, prints anything else, or says nothing
+ * within `timeoutMs`. `track` is given the child at once, so an interrupted driver can kill it.
+ */
+export function startJsonServer<T>(
+  script: string,
+  options: { label: string; args?: readonly string[]; nodeArgs?: readonly string[]; timeoutMs: number; track: (child: ChildProcess) => void },
+): Promise<JsonServer<T>> {
+  const child = spawn(process.execPath, ['--conditions=source', ...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
+    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  options.track(child);
+  const stderr: string[] = [];
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr.push(chunk);
+    if (stderr.length > 50) stderr.shift();
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      reject(new Error(`the ${options.label} ${why}${stderr.length ? `; its stderr:\n${stderr.join('')}` : ''}`));
+    };
+    const timer = setTimeout(() => fail(`printed no {"port":…} line within ${options.timeoutMs / 1000} s`), options.timeoutMs);
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
+    child.once('error', (error) => fail(`could not be spawned: ${error.message}`));
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+      try {
+        resolve({ child, line: JSON.parse(out.slice(0, nl)) as T, stderr });
+      } catch {
+        fail(`printed something other than a JSON line: ${out.slice(0, nl)}`);
+      }
+    });
+  });
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */

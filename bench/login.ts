@@ -56,7 +56,7 @@ import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
-import { median, parseWrk, peakRssMiB, seconds, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
+import { median, parseWrk, peakRssMiB, seconds, startJsonServer, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
 
 const RATIO_GOAL = 0.85;
 const P99_GOAL_MS = 50;
@@ -297,44 +297,15 @@ interface Server {
   stderr: string[];
 }
 
-function startServer(cpuProf: string | null): Promise<Server> {
-  const profile = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
-  const child = spawn(process.execPath, ['--conditions=source', ...profile, join(HERE, 'login-server.ts')], {
-    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const stderr: string[] = [];
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr.push(chunk);
-    if (stderr.length > 50) stderr.shift();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      child.kill('SIGTERM');
-      reject(new Error(`the login server ${why}${stderr.length ? `; its stderr:\n${stderr.join('')}` : ''}`));
-    };
+async function startServer(cpuProf: string | null): Promise<Server> {
+  const { child, line, stderr } = await startJsonServer<Omit<Server, 'child' | 'stderr'>>(join(HERE, 'login-server.ts'), {
+    label: 'login server',
+    nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
     // Registering 64 accounts is 64 argon2id hashes, two at a time: a few seconds.
-    const timer = setTimeout(() => fail('printed no {"port":…} line within 60 s'), 60_000);
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
-    child.once('error', (error) => fail(`could not be spawned: ${error.message}`));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      child.removeAllListeners('error');
-      try {
-        const line = JSON.parse(out.slice(0, nl)) as Omit<Server, 'child' | 'stderr'>;
-        resolve({ ...line, child, stderr });
-      } catch {
-        fail(`printed something other than a JSON line: ${out.slice(0, nl)}`);
-      }
-    });
+    timeoutMs: 60_000,
+    track: (c) => children.add(c),
   });
+  return { ...line, child, stderr };
 }
 
 async function stopServer(server: Server): Promise<void> {

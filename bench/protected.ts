@@ -31,7 +31,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { median, parseWrk, peakRssMiB, seconds, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
+import { median, parseWrk, peakRssMiB, seconds, startJsonServer, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
 
 const GOAL = 0.6;
 const HERE = import.meta.dirname;
@@ -83,43 +83,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function startServer(kind: Kind): Promise<Server> {
-  const profile = kind !== 'bare' && CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  const child = spawn(process.execPath, ['--conditions=source', ...profile, join(HERE, 'servers.ts'), kind], {
-    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
-    stdio: ['pipe', 'pipe', 'pipe'],
+async function startServer(kind: Kind): Promise<Server> {
+  const { child, line, stderr } = await startJsonServer<{ port: number; cookie: string; userAgent: string }>(join(HERE, 'servers.ts'), {
+    label: `${kind} server`,
+    args: [kind],
+    nodeArgs: kind !== 'bare' && CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
+    timeoutMs: 20_000,
+    track: (c) => children.add(c),
   });
-  children.add(child);
-  const stderr: string[] = [];
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr.push(chunk);
-    if (stderr.length > 50) stderr.shift();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      child.kill('SIGTERM');
-      reject(new Error(`the ${kind} server ${why}${stderr.length ? `; its stderr:\n${stderr.join('')}` : ''}`));
-    };
-    const timer = setTimeout(() => fail('printed no {"port":…} line within 20 s'), 20_000);
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
-    child.once('error', (error) => fail(`could not be spawned: ${error.message}`));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      child.removeAllListeners('error');
-      try {
-        const line = JSON.parse(out.slice(0, nl)) as { port: number; cookie: string; userAgent: string };
-        resolve({ kind, child, port: line.port, cookie: line.cookie, userAgent: line.userAgent, stderr });
-      } catch {
-        fail(`printed something other than a JSON line: ${out.slice(0, nl)}`);
-      }
-    });
-  });
+  return { kind, child, port: line.port, cookie: line.cookie, userAgent: line.userAgent, stderr };
 }
 
 async function stopServer(server: Server): Promise<void> {
