@@ -20,14 +20,7 @@ import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
 import { requireMs } from './duration.ts';
-import type {
-  NewRememberToken,
-  NewSession,
-  RememberUse,
-  Session,
-  SessionUpdate,
-  Store,
-} from './store.ts';
+import { createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
 interface RememberRecord {
@@ -85,20 +78,7 @@ export class MemoryStore implements Store, CounterStore {
     // A 128-bit random id never collides; a duplicate is a bug and must not overwrite a session.
     if (this.#sessions.has(session.id)) throw new StoreUnavailableError('MemoryStore: session id already exists');
     const absoluteExpiresAt = now + session.absoluteTimeout;
-    const stored: Session = Object.freeze({
-      id: session.id,
-      secretHash: session.secretHash,
-      userId: session.userId,
-      fresh: session.fresh,
-      rememberSeries: session.rememberSeries,
-      identifier: session.identifier,
-      userAgent: session.userAgent,
-      ipAddress: session.ipAddress,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: Math.min(now + session.idleTimeout, absoluteExpiresAt),
-      absoluteExpiresAt,
-    });
+    const stored = createdSession(session, { createdAt: now, expiresAt: Math.min(now + session.idleTimeout, absoluteExpiresAt), absoluteExpiresAt });
     this.#sessions.set(stored.id, stored);
     addToIndex(this.#sessionsByUser, stored.userId, stored.id);
     return stored;

@@ -30,7 +30,7 @@ import { runScript, strings, toCounter, toInteger, toSession, unexpected } from 
 import type { RedisCommander } from './lib/redis-commands.ts';
 import { SCRIPTS } from './lib/redis-scripts.ts';
 import type { RedisScript } from './lib/redis-scripts.ts';
-import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+import { createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 import { requireMs as requireMsIn } from './duration.ts';
 
 export type { RedisCommander } from './lib/redis-commands.ts';
@@ -156,20 +156,8 @@ export class RedisStore implements Store, CounterStore {
       // A duplicate id is refused, never overwritten; like SqliteStore's primary key, it rejects.
       if (reply === null) throw new StoreUnavailableError('RedisStore.createSession(): a session with this id exists');
       const [createdAt, expiresAt, absoluteExpiresAt] = strings(reply).map(toInteger) as [number, number, number];
-      return Object.freeze({
-        id: session.id,
-        secretHash: session.secretHash,
-        userId: session.userId,
-        fresh: session.fresh,
-        rememberSeries: session.rememberSeries,
-        identifier: session.identifier,
-        userAgent: session.userAgent,
-        ipAddress: session.ipAddress,
-        createdAt,
-        lastSeenAt: createdAt,
-        expiresAt,
-        absoluteExpiresAt,
-      });
+      return createdSession(session, { createdAt, expiresAt, absoluteExpiresAt });
+
     });
   }
 

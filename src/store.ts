@@ -43,6 +43,31 @@ export interface NewSession {
   readonly absoluteTimeout: number;
 }
 
+/** The times a store sets on a new session, on its own clock. */
+export interface SessionTimes {
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly absoluteExpiresAt: number;
+}
+
+/** The {@link Session} a store returns for a {@link NewSession} it has just written (last seen = created). */
+export function createdSession(session: NewSession, times: SessionTimes): Session {
+  return Object.freeze({
+    id: session.id,
+    secretHash: session.secretHash,
+    userId: session.userId,
+    fresh: session.fresh,
+    rememberSeries: session.rememberSeries,
+    identifier: session.identifier,
+    userAgent: session.userAgent,
+    ipAddress: session.ipAddress,
+    createdAt: times.createdAt,
+    lastSeenAt: times.createdAt,
+    expiresAt: times.expiresAt,
+    absoluteExpiresAt: times.absoluteExpiresAt,
+  });
+}
+
 /** A stored session, as a store returns it. Timestamps are milliseconds since the epoch, store clock. */
 export interface Session {
   readonly id: string;
