@@ -17,6 +17,7 @@
 import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
+import { ReadBatch } from './lib/read-batch.ts';
 import { requireIdentifier, requireMs, requirePool, requireString, toMs, unavailable, withTransaction } from './lib/postgres-pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './lib/postgres-pool.ts';
 import { execute, preparedAll } from './lib/postgres-prepared.ts';
@@ -46,6 +47,8 @@ export interface PostgresStoreOptions {
 }
 
 const MAX_TIMER = 2 ** 31 - 1; // setInterval takes a 32-bit int
+/** The most session reads one statement answers (lib/read-batch); more wait for the next. */
+const MAX_BATCH = 128;
 
 /** Runs one named statement; `$1` is the clock. */
 type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
@@ -94,6 +97,7 @@ export class PostgresStore implements Store, CounterStore {
   #sweep: ReturnType<typeof setInterval> | null = null;
   #sweeping = false;
   #closed = false;
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('PostgresStore: options are required');
@@ -126,14 +130,24 @@ export class PostgresStore implements Store, CounterStore {
     });
   }
 
+  /**
+   * Read with the other session reads of this turn of the event loop, in one statement
+   * (lib/read-batch): one round trip instead of one per request.
+   */
   async getSession(id: string): Promise<Session | null> {
     requireString('id', id);
+    return this.#sessionReads.load(id);
+  }
+
+  #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
     return this.#run('getSession', async (query) => {
-      const [row] = await query(this.#sql.selectSession, [id]);
-      if (row === undefined) return null;
-      if (row.live === true) return toSession(row); // valid while now < expiresAt (SEC-29)
-      await query(this.#sql.deleteSessionIfExpired, [id]); // SEC-28: an expired row goes as it is found
-      return null;
+      const sessions = new Map<string, Session>();
+      for (const row of await query(this.#sql.selectSessions, [ids])) {
+        // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
+        if (row.live === true) sessions.set(row.id as string, toSession(row));
+        else await query(this.#sql.deleteSessionIfExpired, [row.id]);
+      }
+      return sessions;
     });
   }
 

@@ -26,6 +26,7 @@
  */
 import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
+import { ReadBatch } from './lib/read-batch.ts';
 import { runScript, strings, toCounter, toInteger, toSession, unexpected } from './lib/redis-commands.ts';
 import type { RedisCommander } from './lib/redis-commands.ts';
 import { SCRIPTS } from './lib/redis-scripts.ts';
@@ -62,6 +63,8 @@ export interface RedisStoreOptions {
  * which are exact integers only below 2^53 ms.
  */
 const MAX_DURATION = 1e15;
+/** The most session reads one script call answers (lib/read-batch); more wait for the next. */
+const MAX_BATCH = 128;
 /** Lua numbers are exact below 2^53: durations are capped well below (about 31 700 years). */
 const requireMs = (name: string, value: unknown, min: number): number => requireMsIn(name, value, min, MAX_DURATION);
 
@@ -127,6 +130,7 @@ export class RedisStore implements Store, CounterStore {
   readonly #prefix: string;
   readonly #now: (() => number) | null;
   #closed = false;
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options are required');
@@ -161,8 +165,25 @@ export class RedisStore implements Store, CounterStore {
     });
   }
 
+  /**
+   * Read with the other session reads of this turn of the event loop, in one script call
+   * (lib/read-batch): one command instead of one per request.
+   */
   async getSession(id: string): Promise<Session | null> {
-    return this.#run('getSession', SCRIPTS.getSession, [this.#key('s:', id)], [id], toSessionOrNull);
+    requireString('id', id);
+    return this.#sessionReads.load(id);
+  }
+
+  #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
+    const keys = ids.map((id) => this.#key('s:', id));
+    return this.#run('getSession', SCRIPTS.getSessions, keys, [...ids], (reply) => {
+      if (!Array.isArray(reply) || reply.length !== ids.length) throw unexpected(reply);
+      const sessions = new Map<string, Session>();
+      reply.forEach((found, i) => {
+        if (found !== null) sessions.set(ids[i] as string, toSession(found));
+      });
+      return sessions;
+    });
   }
 
   async updateSession(id: string, update: SessionUpdate): Promise<Session | null> {

@@ -20,7 +20,9 @@ import type { SQLOutputValue } from 'node:sqlite';
 import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
-import { migrate, prepare, prepareStatements, transaction } from './lib/sqlite-schema.ts';
+import { ReadBatch } from './lib/read-batch.ts';
+import { adoptSqlite, openSqlite } from './lib/sqlite-connection.ts';
+import { migrate, prepareStatements, transaction } from './lib/sqlite-schema.ts';
 import type { Statements } from './lib/sqlite-schema.ts';
 import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
 import { requireMs } from './duration.ts';
@@ -64,6 +66,8 @@ interface ResolvedOptions {
 
 const PREFIX = /^[a-z_][a-z0-9_]*$/i;
 const MAX_TIMER = 2 ** 31 - 1; // setInterval and sqlite3_busy_timeout take a 32-bit int
+/** The most session reads one statement answers (lib/read-batch); more wait for the next. */
+const MAX_BATCH = 128;
 
 
 function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
@@ -126,6 +130,7 @@ export class SqliteStore implements Store, CounterStore {
   #statements: Statements | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
 
   constructor(options: SqliteStoreOptions) {
     this.#options = resolveOptions(options);
@@ -158,13 +163,25 @@ export class SqliteStore implements Store, CounterStore {
     });
   }
 
-  async getSession(id: string): Promise<Session | null> {
+  /**
+   * Read with the other session reads of this turn of the event loop, in one statement
+   * (lib/read-batch): one read transaction instead of one per request.
+   */
+  getSession(id: string): Promise<Session | null> {
+    if (typeof id !== 'string') return Promise.reject(new TypeError('SqliteStore.getSession: id must be a string'));
+    return this.#sessionReads.load(id);
+  }
+
+  #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
     return this.#run('getSession', (st, now) => {
-      const row = st.selectSession.get({ id });
-      if (row === undefined) return null;
-      if (now < (row.expiresAt as number)) return toSession(row); // valid while now < expiresAt (SEC-29)
-      st.deleteSessionIfExpired.run({ id, now }); // SEC-28: an expired row goes as it is found
-      return null;
+      const sessions = new Map<string, Session>();
+      for (const row of st.selectSessions.all({ ids: JSON.stringify(ids) })) {
+        const id = row.id as string;
+        // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
+        if (now < (row.expiresAt as number)) sessions.set(id, toSession(row));
+        else st.deleteSessionIfExpired.run({ id, now });
+      }
+      return sessions;
     });
   }
 
@@ -335,16 +352,8 @@ export class SqliteStore implements Store, CounterStore {
   /** Opens (or adopts) the connection, sets it up, migrates and prepares: once, on first use. */
   #connect(): Statements {
     const { path, busyTimeout, tablePrefix } = this.#options;
-    const db = this.#options.database ?? new DatabaseSync(path as string, { timeout: busyTimeout });
+    const db = this.#options.database === null ? openSqlite(path as string, busyTimeout) : adoptSqlite(this.#options.database, busyTimeout);
     try {
-      if (this.#options.database === null) {
-        // WAL lets readers run beside the one writer; NORMAL is durable across app crashes in WAL
-        // mode and only risks the last commits on power loss (https://sqlite.org/pragma.html#pragma_synchronous).
-        if (path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
-        db.exec('PRAGMA synchronous = NORMAL');
-      } else if (prepare(db, 'PRAGMA busy_timeout').get()?.timeout === 0) {
-        db.exec(`PRAGMA busy_timeout = ${busyTimeout}`); // an integer checked at construction
-      }
       migrate(db, tablePrefix);
       const statements = prepareStatements(db, tablePrefix);
       this.#db = db;

@@ -116,6 +116,35 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           assert.equal(await store.getSession(randomId()), null);
         }));
 
+      it('answers concurrent reads each with its own session: distinct, repeated, unknown, deleted and expired ids (SEC-22, SEC-28, SEC-31)', () =>
+        withStore(async (store, clock) => {
+          const live = newSession();
+          const other = newSession();
+          const expiring = newSession({ idleTimeout: MINUTE });
+          const deleted = newSession();
+          for (const input of [live, other, expiring, deleted]) await store.createSession(input);
+          assert.equal(await store.deleteSession(deleted.id), true);
+          clock.advance(MINUTE);
+          const ids = [live.id, other.id, live.id, randomId(), expiring.id, deleted.id, other.id];
+          const got = await Promise.all(ids.map((id) => store.getSession(id)));
+          assert.deepEqual(
+            got.map((session) => session && { id: session.id, userId: session.userId }),
+            [live, other, live, null, null, null, other].map((input) => input && { id: input.id, userId: input.userId }),
+          );
+          assert.equal(await store.getSession(expiring.id), null);
+        }));
+
+      it('answers 300 concurrent reads of 300 sessions, each with its own (more than one batch of coalesced reads)', () =>
+        withStore(async (store) => {
+          const inputs = Array.from({ length: 300 }, () => newSession());
+          await Promise.all(inputs.map((input) => store.createSession(input)));
+          const got = await Promise.all(inputs.map((input) => store.getSession(input.id)));
+          assert.deepEqual(
+            got.map((session) => session && { id: session.id, secretHash: session.secretHash }),
+            inputs.map((input) => ({ id: input.id, secretHash: input.secretHash })),
+          );
+        }));
+
       it('refuses to overwrite an existing session with a duplicate id: the create rejects and the session is unchanged', () =>
         withStore(async (store) => {
           const original = newSession();

@@ -315,19 +315,22 @@ describe('PostgreSQL stores', { skip }, () => {
         for (const each of [store, other, users]) await each.migrate();
         const created = await store.createSession(session());
         for (let i = 0; i < 3; i++) assert.equal((await store.getSession(created.id))?.id, created.id);
+        // Reads made in one turn go to the database as one statement (lib/read-batch).
+        const many = await Promise.all([created.id, randomId(), created.id, randomId()].map((id) => store.getSession(id)));
+        assert.deepEqual(many.map((s) => s?.id ?? null), [created.id, null, created.id, null]);
         assert.equal(await other.getSession(randomId()), null);
         assert.equal(await users.getUserByLogin('nobody@example.com'), null);
 
         const statements = await preparedStatements(pool);
         for (const { name } of statements) assert.match(name, /^lk_[0-9a-f]{16}$/);
         const selectSession = (prefix: string) => {
-          const found = statements.filter((s) => s.statement.includes(`FROM "${schema}"."${prefix}sessions" s, clock WHERE s.id = $2`));
+          const found = statements.filter((s) => s.statement.includes(`FROM "${schema}"."${prefix}sessions" s, clock WHERE s.id = ANY($2::text[])`));
           assert.equal(found.length, 1, `one prepared session SELECT for ${prefix}: ${JSON.stringify(statements, null, 1)}`);
           return found[0] as { name: string; statement: string; runs: number };
         };
         const mine = selectSession('latchkey_');
         assert.equal(mine.name, expectedName(mine.statement));
-        assert.equal(mine.runs, 3, 'parsed once, executed three times');
+        assert.equal(mine.runs, 4, 'parsed once, executed three times one after the other and once for four reads at once');
         const theirs = selectSession('other_');
         assert.notEqual(theirs.name, mine.name, 'another table prefix, another name');
         assert.ok(statements.some((s) => s.statement.includes(`FROM "${schema}"."users" WHERE email_canonical = $1`)), 'the user store prepares too');

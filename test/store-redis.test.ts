@@ -362,6 +362,28 @@ describe('RedisStore on a real Redis', { skip }, () => {
     });
   });
 
+  describe('coalesced reads (lib/read-batch)', () => {
+    it('reads the sessions asked for in one turn with one script call, and later turns with their own', async () => {
+      const prefix = newPrefix();
+      prefixes.add(prefix);
+      const sent: string[][] = [];
+      const counting: RedisCommander = { sendCommand: (args) => (sent.push([...args]), shared.sendCommand(args)) };
+      const store = new RedisStore({ client: counting, prefix });
+      try {
+        const [a, b] = await Promise.all([store.createSession(newSession()), store.createSession(newSession())]);
+        sent.length = 0;
+        const got = await Promise.all([a.id, b.id, randomId(), a.id].map((id) => store.getSession(id)));
+        assert.deepEqual(got.map((s) => s?.id ?? null), [a.id, b.id, null, a.id]);
+        assert.equal((await store.getSession(b.id))?.id, b.id);
+        const scripts = sent.filter(([command]) => command === 'EVALSHA' || command === 'EVAL');
+        assert.deepEqual(scripts.map((args) => args[2]), ['3', '1'], 'one call for three distinct sessions, then one for the next turn');
+      } finally {
+        await store.close();
+        await deleteKeys(shared, prefix);
+      }
+    });
+  });
+
   describe('concurrency across instances', () => {
     it('two app instances (two connections) racing on one remember cookie: exactly one valid, never stolen (R-05, SEC-39)', async () => {
       const { store, prefix, cleanup } = sharedStore();
@@ -531,12 +553,12 @@ describe('RedisStore on a real Redis', { skip }, () => {
           store.clearCounter('throttle:k'),
           store.ping(),
         ];
-        for (const call of calls) {
-          await assert.rejects(call, (error: Error & { code?: string; cause?: unknown }) => {
-            assert.equal(error.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
-            assert.ok(error.cause instanceof Error, 'the client error is kept as cause');
-            return true;
-          });
+        // Settled together: they fail in whatever order (getSession waits for the end of the turn).
+        for (const result of await Promise.allSettled(calls)) {
+          assert.equal(result.status, 'rejected');
+          const error = (result as PromiseRejectedResult).reason as Error & { code?: string; cause?: unknown };
+          assert.equal(error.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+          assert.ok(error.cause instanceof Error, 'the client error is kept as cause');
         }
         const elapsed = performance.now() - started;
         assert.ok(elapsed < 1_000, `rejected after ${Math.round(elapsed)} ms, not at once`);

@@ -5,24 +5,32 @@
  * processes on one file (R-07, R-11).
  */
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { SqliteStore } from '../src/sqlite.ts';
 import type { SqliteStoreOptions } from '../src/sqlite.ts';
 import type { NewSession } from '../src/store.ts';
 import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
+/** Workers still running: a test that fails half-way must not leave one waiting for ever. */
+const workersAlive = new Set<ChildProcess>();
+after(() => {
+  for (const child of workersAlive) child.kill();
+});
+
 /** Two child processes running `script`, each with its exit and its stderr kept for messages. */
 function forkWorkers(script: URL, args: string[]) {
   return [0, 1].map(() => {
     const child = fork(script, args, { execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    workersAlive.add(child);
+    child.once('exit', () => workersAlive.delete(child));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout?.resume();
@@ -161,6 +169,14 @@ describe('SqliteStore', () => {
       clock.time += 30 * 60_000;
       assert.equal(await store.getSession('old'), null);
       assert.equal(count(db, 'latchkey_sessions'), 0);
+    }));
+
+  it('reads the sessions asked for in one turn with one statement at its end: a logout committed by another connection in that turn is seen (SEC-31)', () =>
+    withFile(async ({ store, db }) => {
+      for (const id of ['a', 'b']) await store.createSession(session({ id }));
+      const reads = [store.getSession('a'), store.getSession('b')];
+      db.prepare('DELETE FROM latchkey_sessions WHERE id = ?').run('a'); // another instance's logout, same turn
+      assert.deepEqual((await Promise.all(reads)).map((s) => s?.id ?? null), [null, 'b']);
     }));
 
   it('deleteExpired removes expired sessions and remember tokens, returns how many, and keeps live ones (R-09)', () =>

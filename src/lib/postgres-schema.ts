@@ -160,7 +160,8 @@ export function statements(t: Tables) {
         now, now, least(now + $10::bigint, now + $11::bigint), now + $11::bigint FROM clock
       RETURNING ${SESSION}`,
     // `live` is decided by the database's clock; the caller deletes the row when it is false.
-    selectSession: `${CLOCK} SELECT ${SESSION}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = $2`,
+    // The sessions of a batch of reads (lib/read-batch): one statement for all of them.
+    selectSessions: `${CLOCK} SELECT ${SESSION}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
     deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
     // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
     // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).

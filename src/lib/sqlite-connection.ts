@@ -13,7 +13,7 @@ import { DatabaseSync } from 'node:sqlite';
 export function openSqlite(path: string, busyTimeout: number): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: busyTimeout });
   try {
-    if (path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+    if (path !== ':memory:') execPatiently(db, 'PRAGMA journal_mode = WAL', busyTimeout);
     db.exec('PRAGMA synchronous = NORMAL');
     return db;
   } catch (error) {
@@ -24,7 +24,37 @@ export function openSqlite(path: string, busyTimeout: number): DatabaseSync {
 
 /** Gives an app-owned connection a busy timeout if it has none; changes nothing else of it. */
 export function adoptSqlite(db: DatabaseSync, busyTimeout: number): DatabaseSync {
-  const row = db.prepare('PRAGMA busy_timeout').get() as { timeout?: number } | undefined;
-  if (row?.timeout === 0) db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeout)}`);
+  const statement = db.prepare('PRAGMA busy_timeout');
+  statement.setReturnArrays(false); // whatever the app opened its connection with
+  statement.setReadBigInts(false);
+  if (statement.get()?.timeout === 0) db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeout)}`);
   return db;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** SQLITE_BUSY (5), or one of its extended codes. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && (code & 0xff) === 5;
+}
+
+/**
+ * Runs `sql`, again while SQLite answers SQLITE_BUSY, for at most `ms`. Switching a new file to
+ * WAL needs the exclusive lock, and SQLite refuses it at once, without calling the busy handler,
+ * when waiting could deadlock: two connections that each hold the shared lock and both want it,
+ * as when two processes open a new file at the same moment (R-11). The waits block, but only the
+ * first connection of a store, and only in that race: 1 ms, doubling up to 50 ms.
+ */
+function execPatiently(db: DatabaseSync, sql: string, ms: number): void {
+  const until = Date.now() + ms;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      db.exec(sql);
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= until) throw error;
+      Atomics.wait(pause, 0, 0, wait);
+    }
+  }
 }

@@ -129,7 +129,9 @@ export function prepareStatements(db: DatabaseSync, p: string) {
       VALUES (:id, :secretHash, :userId, :fresh, :rememberSeries, :identifier, :userAgent, :ipAddress,
         :now, :now, :expiresAt, :absoluteExpiresAt)
       RETURNING ${SESSION}`),
-    selectSession: statement(`SELECT ${SESSION} FROM ${s} WHERE id = :id`),
+    // The sessions of a batch of reads (lib/read-batch): :ids is a JSON array of ids, one statement
+    // and so one read transaction for all of them.
+    selectSessions: statement(`SELECT ${SESSION} FROM ${s} WHERE id IN (SELECT value FROM json_each(:ids))`),
     deleteSessionIfExpired: statement(`DELETE FROM ${s} WHERE id = :id AND expires_at <= :now`),
     // One conditional statement: atomic across processes, and a deleted or expired row matches
     // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).
