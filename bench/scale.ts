@@ -171,6 +171,7 @@ const K = {
   REPS: integer('REPS', 3),
   MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 3)),
   CONC: integer('CONC', 32),
+  SESSIONS: integer('SESSIONS', 64),
   PEERS: list<PeerName>('PEERS', 'express-sqlite better-auth', Object.keys(PEERS) as PeerName[]),
   PEER_NODE: defaultPeerNode(),
   PEERS_DIR: process.env.PEERS_DIR ?? join(HERE, '.peers'),
@@ -245,16 +246,27 @@ function appKey(store: StoreName, cacheTtlMs: number): string {
 
 const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'violet kettle drums under nine moons' };
 
-/** Registers a user, logs in afresh (no remember) and checks /protected: 200 with the cookie, 401 without. */
-async function appCookie(app: RunningApp): Promise<{ cookie: string; check: string }> {
+/**
+ * Registers a user, logs in SESSIONS times afresh (no remember) and checks /protected with every
+ * session: 200 with the cookie, 401 without. Many sessions, because wrk sends each connection's
+ * requests with the next one in turn: a store that coalesces concurrent reads must still read one
+ * row per request, as it would for many users, not one row for the whole batch.
+ */
+async function appCookies(app: RunningApp): Promise<{ cookies: string[]; check: string }> {
   const headers = { 'user-agent': USER_AGENT };
   const reg = await send(app.base, '/register', { method: 'POST', headers, json: RATIO_USER });
   if (reg.status !== 201) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /register answered ${reg.status} ${reg.body}`);
-  const jar = new CookieJar();
-  const login = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
-  jar.take(login.setCookies);
-  if (login.status !== 200 || !jar.has('session')) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /login answered ${login.status} ${login.body}`);
-  return { cookie: jar.header(), check: await checkProtected(app.base, jar.header(), `Hello, ${RATIO_USER.name}!`) };
+  const login = async (): Promise<string> => {
+    const jar = new CookieJar();
+    const answer = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
+    jar.take(answer.setCookies);
+    if (answer.status !== 200 || !jar.has('session')) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /login answered ${answer.status} ${answer.body}`);
+    return jar.header();
+  };
+  const cookies: string[] = [];
+  while (cookies.length < K.SESSIONS) cookies.push(...(await Promise.all(Array.from({ length: Math.min(8, K.SESSIONS - cookies.length) }, login))));
+  const checks = await Promise.all(cookies.map((cookie) => checkProtected(app.base, cookie, `Hello, ${RATIO_USER.name}!`)));
+  return { cookies, check: checks[0] as string };
 }
 
 async function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
@@ -277,6 +289,8 @@ interface Target {
   readonly cacheTtlMs?: number;
   readonly url: string;
   readonly headers: Record<string, string>;
+  /** Cookie headers that wrk sends in turn, one per request (apps); else the Cookie is in `headers`. */
+  readonly cookies?: readonly string[];
   readonly child: ChildProcess;
   readonly check: string;
   /** Re-checks that the route still answers 200 (the session survived the load). */
@@ -342,7 +356,8 @@ async function ratioPart(): Promise<void> {
     // The cookies and the checks.
     let firstCookie = '';
     for (const app of apps) {
-      const { cookie, check } = await appCookie(app);
+      const { cookies, check } = await appCookies(app);
+      const cookie = cookies[0] as string;
       firstCookie ||= cookie;
       targets.push({
         key: appKey(app.store, app.cacheTtlMs),
@@ -351,7 +366,8 @@ async function ratioPart(): Promise<void> {
         store: app.store,
         cacheTtlMs: app.cacheTtlMs,
         url: `${app.base}/protected`,
-        headers: { cookie, 'user-agent': USER_AGENT },
+        headers: { 'user-agent': USER_AGENT },
+        cookies,
         child: app.child,
         check,
         recheck: async () => void (await checkProtected(app.base, cookie, `Hello, ${RATIO_USER.name}!`)),
@@ -407,9 +423,9 @@ async function ratioPart(): Promise<void> {
       await quiet(`round ${round}`);
       let disturbed = false;
       for (const t of targets) {
-        await wrk(t.url, t.headers, K.CONC, K.WARM);
+        await wrk(t.url, t.headers, K.CONC, K.WARM, t.cookies);
         const u0 = usage(DB_PREFIX);
-        const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR);
+        const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR, t.cookies);
         const u1 = usage(DB_PREFIX);
         const d = usageDelta(u0, u1);
         const entry = {

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -238,10 +238,45 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
 // ------------------------------------------------------------------ wrk
 
 /** `wrk -t1 -c<conc> -d<seconds>s --latency` with the headers; the parsed result. */
-export async function wrk(url: string, headers: Record<string, string>, conc: number, seconds: number): Promise<WrkRun> {
+export async function wrk(url: string, headers: Record<string, string>, conc: number, seconds: number, cookies?: readonly string[]): Promise<WrkRun> {
   const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-  const out = await collect('wrk', ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', ...h, url], { timeoutMs: (seconds + 30) * 1000 });
-  return parseWrk(out);
+  const dir = cookies !== undefined && cookies.length > 0 ? mkdtempSync(join(tmpdir(), 'latchkey-wrk-')) : null;
+  try {
+    const script = dir === null ? [] : ['-s', writeCookieScript(dir, cookies as readonly string[])];
+    const out = await collect('wrk', ['-t1', `-c${conc}`, `-d${seconds}s`, '--latency', ...script, ...h, url], { timeoutMs: (seconds + 30) * 1000 });
+    return parseWrk(out);
+  } finally {
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A wrk script that sends the requests with each Cookie header of `cookies` in turn. The requests
+ * are formatted once, in `init`; `request` only hands the next one out, so wrk's own cost per
+ * request stays close to that of a fixed request (which the bare and peer targets send).
+ */
+function writeCookieScript(dir: string, cookies: readonly string[]): string {
+  const path = join(dir, 'cookies.lua');
+  writeFileSync(
+    path,
+    [
+      `local cookies = { ${cookies.map((c) => JSON.stringify(c)).join(', ')} }`,
+      'local requests = {}',
+      'local next_index = 0',
+      'function init(args)',
+      '  for i, cookie in ipairs(cookies) do',
+      '    wrk.headers["Cookie"] = cookie',
+      '    requests[i] = wrk.format()',
+      '  end',
+      'end',
+      'function request()',
+      '  next_index = next_index % #requests + 1',
+      '  return requests[next_index]',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return path;
 }
 
 // ------------------------------------------------------------------ waiting and statistics
