@@ -95,6 +95,16 @@ describe('ReadBatch', () => {
     await assert.rejects(batch.load('a'), /thrown/);
   });
 
+  it("still answers while a test framework's fake timers replace setImmediate", async (t) => {
+    const { batch } = batchOver(new Map([['a', 'A']]));
+    t.mock.timers.enable({ apis: ['setImmediate'] });
+    try {
+      assert.equal(await batch.load('a'), 'A');
+    } finally {
+      t.mock.timers.reset();
+    }
+  });
+
   it('refuses a maxKeys that is not a positive integer (TypeError)', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
       assert.throws(() => new ReadBatch<string>(async () => new Map(), bad), TypeError);

@@ -15,6 +15,12 @@
  * @module lib/read-batch
  */
 
+/**
+ * Node's own, taken when this module loads: a test framework's fake timers (Jest's and Sinon's
+ * fake `setImmediate` by default) would otherwise hold every session read until the test ticks.
+ */
+const nextTurn = setImmediate;
+
 interface Waiter<V> {
   readonly resolve: (value: V | null) => void;
   readonly reject: (reason: unknown) => void;
@@ -41,7 +47,7 @@ export class ReadBatch<V> {
       let pending = this.#pending;
       if (pending === null) {
         pending = this.#pending = new Map();
-        setImmediate(() => this.#dispatch(pending as Map<string, Array<Waiter<V>>>));
+        nextTurn(() => this.#dispatch(pending as Map<string, Array<Waiter<V>>>));
       }
       const waiters = pending.get(key);
       if (waiters !== undefined) {
