@@ -110,7 +110,7 @@ export function denyResponse(
 /**
  * {@link RequestAuth.nextTarget}: `candidate`, else the one `next` query parameter, else the
  * signed `lk-next` cookie (cleared once read), made safe by {@link safeNext}, never the login or
- * refresh view itself (a loop), else `fallback`.
+ * refresh view itself nor the path of this request (a loop), else `fallback`.
  */
 export function resolveNextTarget(auth: RedirectRequest, options: RedirectOptions, candidate: unknown, fallback: string): string {
   let value = candidate;
@@ -125,7 +125,18 @@ export function resolveNextTarget(auth: RedirectRequest, options: RedirectOption
   }
   const origin = auth.origin();
   if (origin === null) return fallback;
-  return safeNext(value, { origin, fallback, disallow: loopTargets(options) });
+  const target = safeNext(value, { origin, fallback, disallow: loopTargets(options) });
+  // The page resolving the target is the login form (or refresh form) being submitted, and it may
+  // be a per-route view (`loginRequired({ loginView })`) the manager's options do not name: going
+  // back to it is a loop too. Only this exact path: everything under it may be a real page.
+  const here = URL.parse(auth.request.url)?.pathname;
+  return here !== undefined && here !== '/' && samePath(target, here) ? fallback : target;
+}
+
+/** Whether the path of `target` (a safe same-origin path) is `path`, ignoring case and a trailing `/`. */
+function samePath(target: string, path: string): boolean {
+  const trim = (p: string) => (p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p).toLowerCase();
+  return trim(target.split(/[?#]/, 1)[0] ?? '') === trim(path);
 }
 
 function loopTargets(o: RedirectOptions): string[] {

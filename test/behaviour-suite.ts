@@ -927,6 +927,14 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       });
     }
 
+    it('nextTarget never sends the user back to the page resolving it, such as a per-route login view (a loop), but to pages under it', async (t) => {
+      const s = await setup(t);
+      for (const [next, expected] of [['/next', '/dashboard'], ['/NEXT/?a=1', '/dashboard'], ['/next/deeper', '/next/deeper']] as const) {
+        const { body } = await s.client().json(`/next?next=${encodeURIComponent(next)}`);
+        assert.equal(body.target, expected, next);
+      }
+    });
+
     it('nextTarget refuses a next given twice (parameter pollution)', async (t) => {
       const s = await setup(t);
       const { body } = await s.client().json('/next?next=/a&next=//evil.com');
