@@ -133,7 +133,7 @@ const STORE_METHODS = [
 ] as const;
 const COOKIE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** RFC 6265bis §4.1.2.2: user agents cap Max-Age and Expires at 400 days. */
-const MAX_REMEMBER = 400 * 86_400_000;
+export const MAX_REMEMBER = 400 * 86_400_000;
 
 function optionalFunction<F>(name: string, value: F | undefined): F | null {
   if (value === undefined || value === null) return null;

@@ -25,6 +25,7 @@ import { safeEqual, sha256 } from './lib/encoding.ts';
 import { parseToken } from './lib/tokens.ts';
 import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions, type RedirectRequest } from './login-redirect.ts';
 import type { Core } from './manager.ts';
+import { MAX_REMEMBER } from './options.ts';
 import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
 import { restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
 import { isSafeMethod, type RequestLike } from './request.ts';
@@ -175,6 +176,8 @@ export class RequestAuth<U, R> {
   async login(user: U, options: LoginOptions = {}): Promise<boolean> {
     const o = this.#core.options;
     const lifetime = options.duration === undefined ? o.rememberDuration : requireDuration('duration', options.duration, 1000);
+    // As the manager's rememberDuration: a longer cookie would be cut by the browser, not the store.
+    if (lifetime > MAX_REMEMBER) throw new TypeError('duration cannot exceed 400 days (RFC 6265bis)');
     if (!options.force && !o.isActive(user)) return false;
     const userId = o.getUserId(user);
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
@@ -183,7 +186,7 @@ export class RequestAuth<U, R> {
     await this.#endBrowserSession();
     let series: string | null = null;
     if (options.remember) {
-      series = await startRememberSeries(this.#core, this.#internals(), userId, Math.min(lifetime, 400 * 86_400_000));
+      series = await startRememberSeries(this.#core, this.#internals(), userId, lifetime);
     } else if (this.#cookie(o.cookieNames.remember) !== undefined) {
       this.#clearCookie(o.cookieNames.remember);
     }

@@ -15,6 +15,13 @@ describe('login() misuse throws TypeError (flask-login 685, 708, 1372)', () => {
     await assert.rejects(auth().login({ id: 1, name: 'x' }, { remember: true, duration: '123' }), TypeError);
   });
 
+  it('a duration over 400 days throws TypeError, as the manager option does, instead of being cut short (RFC 6265bis)', async () => {
+    const a = auth();
+    await assert.rejects(a.login({ id: 1, name: 'x' }, { remember: true, duration: '401d' }), /400 days/);
+    assert.deepEqual(a.setCookies(), [], 'nothing was started');
+    assert.equal(await auth().login({ id: 1, name: 'x' }, { remember: true, duration: '400d' }), true);
+  });
+
   it('a valid numeric id is stored as a string, as get_id() returns', async () => {
     const a = auth();
     assert.equal(await a.login({ id: 7, name: 'x' }), true);
