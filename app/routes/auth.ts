@@ -83,7 +83,15 @@ export function authRoutes(deps: Deps): Route[] {
       username: username === '' ? undefined : username,
     });
     if (result.ok) {
-      await auth.login(result.user);
+      try {
+        await auth.login(result.user);
+      } catch (error) {
+        if (!isServiceUnavailable(error)) throw error;
+        // The account exists now (a retry would be told so, 409): say that, rather than a bare 503.
+        return problem(c, 503, 'Your account was created, but the server could not log you in right now. Log in again shortly.', {
+          headers: { 'retry-after': '5' },
+        });
+      }
       if (isJson(c)) return json(c, 201, { message: 'Registration successful!', user_id: Number(result.user.id) });
       auth.flash('Registration successful!', 'success');
       return redirect(c, '/dashboard');

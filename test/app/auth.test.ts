@@ -233,6 +233,18 @@ test('POST /logout while the store is down: 503 saying so, and this browser\'s c
   assert.match(response.headers.getSetCookie().join('\n'), /^session=; .*Max-Age=0/m);
 });
 
+test('POST /register while the session store is down: 503 saying the account was created and to log in shortly, then 409 (R-01)', async (t) => {
+  const app = await setup(t);
+  await app.stores.sessions.close?.();
+  const client = app.client();
+  const form = { email: 'bo@example.com', name: 'Bo', password: PASSWORD };
+  const { status, body, response } = await client.json('/register', form);
+  assert.equal(status, 503);
+  assert.match(body.message, /account was created.*log in again shortly/i);
+  assert.ok(response.headers.get('retry-after'));
+  assert.equal((await client.json('/register', form)).status, 409);
+});
+
 test('SESSION_CACHE_TTL (default 0, off) and USER_CACHE_TTL (default 5s): up to 5s, more or not a duration stops start-up (R-07)', async (t) => {
   const off = await setup(t);
   assert.equal(off.manager.options.sessionCache, null);
