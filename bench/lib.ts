@@ -1,14 +1,14 @@
 /**
  * What the benchmarks share: knobs read from the environment, medians, peak memory from /proc,
- * the wrk version and the reading of its output, stopping a server process, and a summary of a
- * CPU profile. One copy, so the three benches measure and
- * report the same way.
+ * the wrk version, the Lua script that makes wrk send many session cookies in turn, and the
+ * reading of its output, stopping a server process, and a summary of a CPU profile. One copy, so
+ * the three benches measure and report the same way.
  *
  * @module bench/lib
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A duration knob (`10s`, `1m`, `500ms`) from the environment, in whole seconds (wrk takes those). */
@@ -18,6 +18,14 @@ export function seconds(name: string, fallback: string): number {
   if (!m) throw new TypeError(`${name} must be a duration like 10s or 1m, got ${raw}`);
   const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'] as number;
   return Math.max(1, Math.round(Number(m[1]) * scale));
+}
+
+/** A positive integer knob from the environment; unset or empty is `fallback`. */
+export function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${raw}`);
+  return value;
 }
 
 /** The median, NaN for no values. */
@@ -44,6 +52,40 @@ export function wrkVersion(): string | null {
   const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
   if (result.error) return null;
   return /wrk\s+(\S+)/.exec(`${result.stdout}${result.stderr}`)?.[1] ?? 'unknown';
+}
+
+/**
+ * Writes `cookies.lua` in `dir`: a wrk script that sends the requests with each Cookie header of
+ * `cookies` in turn, and returns its path (for `wrk -s`). Many sessions, because the stores
+ * coalesce the session reads of one event-loop turn (src/lib/read-batch.ts): with one cookie a
+ * batch would read one row for all its requests, which no site with many users gets. The requests
+ * are formatted once, in `init`; `request` only hands the next one out, so wrk's own cost per
+ * request stays close to that of a fixed request (which the bare and peer targets send). Pass no
+ * Cookie header with `-H` besides: wrk would send both.
+ */
+export function writeCookieScript(dir: string, cookies: readonly string[]): string {
+  if (cookies.length === 0) throw new RangeError('writeCookieScript needs at least one cookie');
+  const path = join(dir, 'cookies.lua');
+  writeFileSync(
+    path,
+    [
+      `local cookies = { ${cookies.map((c) => JSON.stringify(c)).join(', ')} }`,
+      'local requests = {}',
+      'local next_index = 0',
+      'function init(args)',
+      '  for i, cookie in ipairs(cookies) do',
+      '    wrk.headers["Cookie"] = cookie',
+      '    requests[i] = wrk.format()',
+      '  end',
+      'end',
+      'function request()',
+      '  next_index = next_index % #requests + 1',
+      '  return requests[next_index]',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return path;
 }
 
 /** What one `wrk --latency` run measured. */

@@ -5,6 +5,12 @@
  * `{"requests":…,"seconds":…,"rps":…,"p99Ms":…,"non2xx":…,"errors":…}`.
  *
  *   node bench/load.ts '{"url":"http://127.0.0.1:3000/bare","connections":32,"seconds":10,"headers":{}}'
+ *   node bench/load.ts '{"url":"…/protected","connections":32,"seconds":10,"headers":{…},"cookies":["session=…",…]}'
+ *
+ * With `cookies`, each request carries the next one as its Cookie header, in turn across all
+ * connections, as wrk does with bench/lib.ts's `writeCookieScript`: the stores coalesce the session
+ * reads of one event-loop turn, so one cookie for every request would read one row per batch.
+ * The header sets are built once, so rotating costs no more per request than a fixed cookie.
  *
  * It is slower than wrk (a Node client spends more per request than the server it measures), so
  * with it the fast route is under-measured and the ratio reads higher than wrk's.
@@ -16,6 +22,8 @@ interface LoadOptions {
   connections: number;
   seconds: number;
   headers: Record<string, string>;
+  /** Cookie header values to send in turn, one per request; absent or empty: `headers` as they are. */
+  cookies?: string[];
 }
 
 function once(agent: Agent, url: URL, headers: Record<string, string>): Promise<number> {
@@ -34,6 +42,11 @@ async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '') as LoadOptions;
   const url = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections });
+  const cookies = options.cookies ?? [];
+  // A cookie in `headers` (whatever its case) gives way to the rotating ones, or a request would carry two.
+  const base = Object.fromEntries(Object.entries(options.headers).filter(([name]) => cookies.length === 0 || name.toLowerCase() !== 'cookie'));
+  const headerSets = cookies.length > 0 ? cookies.map((cookie) => ({ ...base, cookie })) : [base];
+  let next = 0;
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
@@ -44,7 +57,9 @@ async function main(): Promise<void> {
     while (performance.now() < deadline) {
       const t0 = performance.now();
       try {
-        const status = await once(agent, url, options.headers);
+        const headers = headerSets[next] as Record<string, string>;
+        next = (next + 1) % headerSets.length;
+        const status = await once(agent, url, headers);
         if (status < 200 || status > 299) non2xx++;
         latencies.push(performance.now() - t0);
       } catch {

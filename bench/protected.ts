@@ -1,7 +1,7 @@
 /**
- * Benchmark: a protected JSON route (latchkey on Hono, SqliteStore, a valid session cookie, the
- * user loaded from SQLite on every request) against a bare Hono route, measured in the same run,
- * and the ratio protected/bare; then the same protected server with the opt-in per-instance
+ * Benchmark: a protected JSON route (latchkey on Hono, SqliteStore, SESSIONS valid session
+ * cookies sent in turn, the user loaded from SQLite on every request) against a bare Hono route,
+ * measured in the same run, and the ratio protected/bare; then the same protected server with the opt-in per-instance
  * session cache (`sessionCache: { ttl: '5s' }`, src/session-cache.ts), which skips the store read
  * and the user load for up to 5 s. The goal is ≥ 0.6. It is a report, not a test: it exits 0 whatever
  * the ratio, and non-zero only when something broke (a server that does not start or answers
@@ -12,7 +12,9 @@
  *   CPU_PROF=/tmp/prof npm run bench       # also profile the protected server, print top self time
  *
  * Knobs (env): DUR=10s (each measured run), WARM=3s (warm-up before each run, thrown away),
- * REPS=3 (rounds), CONC=32 (connections), CPU_PROF=<dir> (run the protected server under --cpu-prof).
+ * REPS=3 (rounds), CONC=32 (connections), SESSIONS=64 (sessions each protected server creates and
+ * the load sends in turn; read by bench/servers.ts), CPU_PROF=<dir> (run the protected server
+ * under --cpu-prof).
  *
  * Each server (bench/servers.ts) runs in its own process and the load comes from another: wrk,
  * as the peers in /work/shared/peers were measured (`wrk -t1 -c32 -d10s --latency`, 3 s warm-up,
@@ -24,14 +26,34 @@
  * is slower than wrk, so the bare route is under-measured and the ratio reads too high.
  *
  * The rounds alternate bare, protected, cached, bare, protected, cached, … so that drift on a
- * shared machine hits all alike; the req/s and p99 medians are taken separately. Every route gets the same request
- * headers (the session cookie and a User-Agent), so only the path and the server differ.
+ * shared machine hits all alike; the req/s and p99 medians are taken separately.
+ *
+ * The protected and cached servers each log the same user in SESSIONS times, and the load sends
+ * their cookies in turn, one per request (wrk through `writeCookieScript` of bench/lib.ts, or
+ * bench/load.ts). Many sessions, because the SqliteStore coalesces the session reads of one
+ * event-loop turn into one statement (src/lib/read-batch.ts): with one cookie, a batch would read
+ * one row for all its requests, which no site with many users gets. The bare route ignores
+ * cookies and gets fixed headers, the protected server's first cookie and the User-Agent, so that
+ * every route's requests are about the same size and only the path and the server differ.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, parseWrk, peakRssMiB, seconds, startJsonServer, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
+import {
+  median,
+  parseWrk,
+  peakRssMiB,
+  positiveInt,
+  seconds,
+  startJsonServer,
+  stopChild,
+  topSelfTime,
+  writeCookieScript,
+  wrkVersion,
+  type WrkRun,
+} from './lib.ts';
 
 const GOAL = 0.6;
 const HERE = import.meta.dirname;
@@ -44,7 +66,8 @@ interface Server {
   kind: Kind;
   child: ChildProcess;
   port: number;
-  cookie: string;
+  /** The SESSIONS session cookies of protected and cached, sent in turn; empty for bare. */
+  cookies: string[];
   userAgent: string;
   stderr: string[];
 }
@@ -54,13 +77,6 @@ type Run = Omit<WrkRun, 'p50Ms'>;
 
 // ------------------------------------------------------------------ knobs
 
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const DUR = seconds('DUR', '10s');
 const WARM = seconds('WARM', '3s');
@@ -84,14 +100,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function startServer(kind: Kind): Promise<Server> {
-  const { child, line, stderr } = await startJsonServer<{ port: number; cookie: string; userAgent: string }>(join(HERE, 'servers.ts'), {
+  const { child, line, stderr } = await startJsonServer<{ port: number; cookies: string[]; userAgent: string }>(join(HERE, 'servers.ts'), {
     label: `${kind} server`,
     args: [kind],
     nodeArgs: kind !== 'bare' && CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [],
     timeoutMs: 20_000,
     track: (c) => children.add(c),
   });
-  return { kind, child, port: line.port, cookie: line.cookie, userAgent: line.userAgent, stderr };
+  if (kind !== 'bare' && line.cookies.length === 0) throw new Error(`the ${kind} server printed no session cookies`);
+  return { kind, child, port: line.port, cookies: line.cookies, userAgent: line.userAgent, stderr };
 }
 
 async function stopServer(server: Server): Promise<void> {
@@ -119,19 +136,26 @@ function pathOf(kind: Kind): string {
   return kind === 'bare' ? '/bare' : '/protected';
 }
 
-/** Throws unless the route answers as it should: 200 with the cookie, and 401 without for protected. */
-async function check(server: Server, headers: Record<string, string>): Promise<string> {
+/**
+ * Throws unless the route answers as it should: bare 200 with its fixed headers; protected and
+ * cached 200 with every one of their cookies (each is sent under load, so each must be valid) and
+ * 401 without a cookie.
+ */
+async function check(server: Server, load: Load): Promise<string> {
   const path = pathOf(server.kind);
   const expected = server.kind === 'bare' ? 'Hello, bench!' : 'Hello, alice!';
-  const ok = await get(server.port, path, headers);
-  if (ok.status !== 200 || (JSON.parse(ok.body) as { message?: string }).message !== expected) {
-    throw new Error(`GET ${path} with the cookie answered ${ok.status} ${ok.body}, expected 200 {"message":"${expected}"}`);
+  const cookies = load.cookies.length > 0 ? load.cookies : [undefined];
+  for (const [i, cookie] of cookies.entries()) {
+    const ok = await get(server.port, path, cookie === undefined ? load.headers : { ...load.headers, cookie });
+    if (ok.status !== 200 || (JSON.parse(ok.body) as { message?: string }).message !== expected) {
+      const which = cookie === undefined ? 'its headers' : `cookie ${i + 1} of ${cookies.length}`;
+      throw new Error(`GET ${path} with ${which} answered ${ok.status} ${ok.body}, expected 200 {"message":"${expected}"}`);
+    }
   }
   if (server.kind === 'bare') return '200';
-  const { cookie: _, ...anonymous } = headers;
-  const denied = await get(server.port, path, anonymous);
-  if (denied.status !== 401) throw new Error(`GET ${path} without the cookie answered ${denied.status}, expected 401`);
-  return '200 with the cookie / 401 without';
+  const denied = await get(server.port, path, load.headers);
+  if (denied.status !== 401) throw new Error(`GET ${path} without a cookie answered ${denied.status}, expected 401`);
+  return `200 with each of its ${cookies.length} cookies / 401 without`;
 }
 
 // ------------------------------------------------------------------ load
@@ -156,13 +180,26 @@ function collect(command: string, args: string[], timeoutMs: number): Promise<st
   });
 }
 
-async function load(useWrk: boolean, url: string, headers: Record<string, string>, duration: number): Promise<Run> {
+/** What a route is sent: fixed headers and, for protected and cached, their cookies in turn. */
+interface Load {
+  headers: Record<string, string>;
+  /** One per request, in turn; empty: `headers` alone (which then carry bare's fixed cookie). */
+  cookies: readonly string[];
+}
+
+async function load(useWrk: boolean, url: string, { headers, cookies }: Load, duration: number): Promise<Run> {
   if (useWrk) {
     const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
-    const out = await collect('wrk', ['-t1', `-c${CONC}`, `-d${duration}s`, '--latency', ...h, url], (duration + 30) * 1000);
-    return parseWrk(out);
+    const dir = cookies.length > 0 ? mkdtempSync(join(tmpdir(), 'latchkey-wrk-')) : null;
+    try {
+      const script = dir === null ? [] : ['-s', writeCookieScript(dir, cookies)];
+      const out = await collect('wrk', ['-t1', `-c${CONC}`, `-d${duration}s`, '--latency', ...script, ...h, url], (duration + 30) * 1000);
+      return parseWrk(out);
+    } finally {
+      if (dir !== null) rmSync(dir, { recursive: true, force: true });
+    }
   }
-  const options = JSON.stringify({ url, connections: CONC, seconds: duration, headers });
+  const options = JSON.stringify({ url, connections: CONC, seconds: duration, headers, cookies });
   const out = await collect(process.execPath, [join(HERE, 'load.ts'), options], (duration + 30) * 1000);
   const r = JSON.parse(out) as { rps: number; p99Ms: number; requests: number; non2xx: number; errors: number };
   return { rps: r.rps, p99Ms: r.p99Ms, requests: r.requests, non2xx: r.non2xx, socketErrors: r.errors };
@@ -196,13 +233,18 @@ async function main(): Promise<number> {
 
   const servers = {} as Record<Kind, Server>;
   for (const kind of KINDS) servers[kind] = await startServer(kind);
-  // The bare route gets the protected server's headers; the cached server its own cookie (same length).
-  const headersOf = (kind: Kind): Record<string, string> => {
-    const server = kind === 'cached' ? servers.cached : servers.protected;
-    return { cookie: server.cookie, 'user-agent': server.userAgent };
+  // Protected and cached get their own cookies in turn (no cookie among the fixed headers: wrk
+  // would send both). The bare route ignores cookies, so it gets fixed headers: the protected
+  // server's first cookie, which keeps its requests the size of the others.
+  const loadOf = (kind: Kind): Load => {
+    const { userAgent } = servers[kind === 'bare' ? 'protected' : kind];
+    return kind === 'bare'
+      ? { headers: { cookie: servers.protected.cookies[0] as string, 'user-agent': userAgent }, cookies: [] }
+      : { headers: { 'user-agent': userAgent }, cookies: servers[kind].cookies };
   };
+  console.log(`protected and cached: ${servers.protected.cookies.length} and ${servers.cached.cookies.length} sessions of the same user, sent in turn`);
   for (const kind of KINDS) {
-    console.log(`${kind.padEnd(9)} pid ${servers[kind].child.pid} on 127.0.0.1:${servers[kind].port}, check: ${await check(servers[kind], headersOf(kind))}`);
+    console.log(`${kind.padEnd(9)} pid ${servers[kind].child.pid} on 127.0.0.1:${servers[kind].port}, check: ${await check(servers[kind], loadOf(kind))}`);
   }
 
   const runs: Record<Kind, Run[]> = { bare: [], protected: [], cached: [] };
@@ -210,8 +252,8 @@ async function main(): Promise<number> {
   for (let round = 1; round <= REPS; round++) {
     for (const kind of KINDS) {
       const url = `http://127.0.0.1:${servers[kind].port}${pathOf(kind)}`;
-      await load(!!wrk, url, headersOf(kind), WARM);
-      const run = await load(!!wrk, url, headersOf(kind), DUR);
+      await load(!!wrk, url, loadOf(kind), WARM);
+      const run = await load(!!wrk, url, loadOf(kind), DUR);
       runs[kind].push(run);
       const errors = run.non2xx + run.socketErrors;
       if (errors > 0) broken = true;
@@ -222,9 +264,9 @@ async function main(): Promise<number> {
     }
   }
 
-  // The session must still be valid after the load (nothing expired or rotated it away).
-  await check(servers.protected, headersOf('protected'));
-  await check(servers.cached, headersOf('cached'));
+  // Every session must still be valid after the load (nothing expired or rotated one away).
+  await check(servers.protected, loadOf('protected'));
+  await check(servers.cached, loadOf('cached'));
   const rss = { bare: peakRssMiB(servers.bare.child.pid), protected: peakRssMiB(servers.protected.child.pid), cached: peakRssMiB(servers.cached.child.pid) };
   for (const kind of KINDS) await stopServer(servers[kind]);
 

@@ -9,10 +9,13 @@
  * `protected` keeps sessions in a `SqliteStore` on a temporary file and loads the user from a real
  * `users` table in the same file through `node:sqlite` (a prepared SELECT on every request, as
  * Flask-Login's `user_loader` does). On start each server prints one JSON line to stdout:
- * `{"port":…,"cookie":"…","userAgent":"…"}`; the cookie is a valid session made with
- * `loginTestUser` for that User-Agent (session protection 'basic' compares it), and is empty for
- * `bare`. NODE_ENV defaults to production. Listens on 127.0.0.1, port PORT or a free one. Stops on SIGTERM / SIGINT and removes
- * its temporary directory.
+ * `{"port":…,"cookies":["…",…],"userAgent":"…"}`. `protected` and `cached` log the same user in
+ * SESSIONS (default 64) times with `loginTestUser` for that User-Agent (session protection 'basic'
+ * compares it), so `cookies` holds that many valid sessions, which the load sends in turn: the
+ * store coalesces the session reads of one event-loop turn (src/lib/read-batch.ts), and with a
+ * single cookie a batch would read one row for all its requests, which no site with many users
+ * gets. `bare` prints an empty list. NODE_ENV defaults to production. Listens on 127.0.0.1, port
+ * PORT or a free one. Stops on SIGTERM / SIGINT and removes its temporary directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,21 +27,25 @@ import { latchkey, loginRequired, type LatchkeyEnv } from '../src/hono.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { SqliteStore } from '../src/sqlite.ts';
 import { loginTestUser } from '../src/testing.ts';
+import { positiveInt } from './lib.ts';
 
 /** The User-Agent the load generator sends: the session is bound to its fingerprint. */
 const BENCH_USER_AGENT = 'latchkey-bench/1.0';
+
+/** How many sessions `protected` and `cached` create for the load to send in turn. */
+const SESSIONS = positiveInt('SESSIONS', 64);
 
 interface User {
   id: number;
   name: string;
 }
 
-type Started = { fetch: Hono['fetch']; cookie: string; close: () => Promise<void> };
+type Started = { fetch: Hono['fetch']; cookies: string[]; close: () => Promise<void> };
 
 function bare(): Started {
   const app = new Hono();
   app.get('/bare', (c) => c.json({ message: 'Hello, bench!' }));
-  return { fetch: app.fetch, cookie: '', close: async () => {} };
+  return { fetch: app.fetch, cookies: [], close: async () => {} };
 }
 
 async function protectedServer(sessionCache: boolean): Promise<Started> {
@@ -73,11 +80,14 @@ async function protectedServer(sessionCache: boolean): Promise<Started> {
 
   const user = selectUser.get(Number(lastInsertRowid));
   if (user === undefined) throw new Error('the user row was not written');
-  const cookie = await loginTestUser(manager, { id: user.id as number, name: user.name as string }, { userAgent: BENCH_USER_AGENT });
+  const alice = { id: user.id as number, name: user.name as string };
+  // One after another: each is a real login (a session row written), and start-up is not measured.
+  const cookies: string[] = [];
+  for (let i = 0; i < SESSIONS; i++) cookies.push(await loginTestUser(manager, alice, { userAgent: BENCH_USER_AGENT }));
 
   return {
     fetch: app.fetch,
-    cookie,
+    cookies,
     close: async () => {
       await store.close();
       db.close();
@@ -96,7 +106,7 @@ async function main(): Promise<void> {
   const started = kind === 'bare' ? bare() : await protectedServer(kind === 'cached');
   const port = Number(process.env.PORT ?? 0);
   const server = serve({ fetch: started.fetch, hostname: '127.0.0.1', port }, (info) => {
-    process.stdout.write(`${JSON.stringify({ port: info.port, cookie: started.cookie, userAgent: BENCH_USER_AGENT })}\n`);
+    process.stdout.write(`${JSON.stringify({ port: info.port, cookies: started.cookies, userAgent: BENCH_USER_AGENT })}\n`);
   });
   let stopping = false;
   const stop = () => {

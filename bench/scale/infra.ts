@@ -2,20 +2,21 @@
  * The moving parts of `bench/scale.ts`: child processes that never outlive the bench, the
  * reference app started for real (`app/main.ts`) on one store, with or without its session
  * cache, the bench's own PostgreSQL databases (created fresh, dropped WITH (FORCE) at the end)
- * and its own redis-server, wrk and its output, and small statistics.
+ * and its own redis-server, wrk (with bench/lib.ts's script for many session cookies) and its
+ * output, and small statistics.
  *
  * @module bench/scale/infra
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
-import { median, parseWrk, stopChild, wrkVersion, type WrkRun } from '../lib.ts';
+import { median, parseWrk, stopChild, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
 
 export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
 export { sparePort } from '../../test/support/ports.ts';
@@ -237,7 +238,10 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
 
 // ------------------------------------------------------------------ wrk
 
-/** `wrk -t1 -c<conc> -d<seconds>s --latency` with the headers; the parsed result. */
+/**
+ * `wrk -t1 -c<conc> -d<seconds>s --latency` with the headers and, when given, each of `cookies`
+ * in turn (`writeCookieScript`, bench/lib.ts); the parsed result.
+ */
 export async function wrk(url: string, headers: Record<string, string>, conc: number, seconds: number, cookies?: readonly string[]): Promise<WrkRun> {
   const h = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
   const dir = cookies !== undefined && cookies.length > 0 ? mkdtempSync(join(tmpdir(), 'latchkey-wrk-')) : null;
@@ -248,35 +252,6 @@ export async function wrk(url: string, headers: Record<string, string>, conc: nu
   } finally {
     if (dir !== null) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * A wrk script that sends the requests with each Cookie header of `cookies` in turn. The requests
- * are formatted once, in `init`; `request` only hands the next one out, so wrk's own cost per
- * request stays close to that of a fixed request (which the bare and peer targets send).
- */
-function writeCookieScript(dir: string, cookies: readonly string[]): string {
-  const path = join(dir, 'cookies.lua');
-  writeFileSync(
-    path,
-    [
-      `local cookies = { ${cookies.map((c) => JSON.stringify(c)).join(', ')} }`,
-      'local requests = {}',
-      'local next_index = 0',
-      'function init(args)',
-      '  for i, cookie in ipairs(cookies) do',
-      '    wrk.headers["Cookie"] = cookie',
-      '    requests[i] = wrk.format()',
-      '  end',
-      'end',
-      'function request()',
-      '  next_index = next_index % #requests + 1',
-      '  return requests[next_index]',
-      'end',
-      '',
-    ].join('\n'),
-  );
-  return path;
 }
 
 // ------------------------------------------------------------------ waiting and statistics
