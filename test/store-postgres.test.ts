@@ -23,23 +23,14 @@ import type { NewSession } from '../src/store.ts';
 import { loginTestUser } from '../src/testing.ts';
 import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
-import { POSTGRES_URL, requireService } from './support/services.ts';
+import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
 import { describeUserStoreConformance } from './user-store-conformance.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-const service = await requireService('postgres', async () => {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-  } finally {
-    await client.end().catch(() => {});
-  }
-});
+const service = await requireService('postgres', probePostgres);
 if (!service.available) console.log(`# skipping the PostgreSQL store tests: ${service.reason}`);
 const skip = service.available ? false : service.reason;
 

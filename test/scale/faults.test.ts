@@ -19,9 +19,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
-import { POSTGRES_URL, requireService } from '../support/services.ts';
+import { POSTGRES_URL, probePostgres, requireService } from '../support/services.ts';
 import {
-  Client, createDatabase, expectRefusal, PASSWORD, poll, probePostgres, probeRedisServer, removeDir, startApp, startBlackhole, startProxy,
+  Client, createDatabase, expectRefusal, PASSWORD, poll, probeRedisServer, removeDir, startApp, startBlackhole, startProxy,
   stopAll, tempDir, troubleLines, uniqueEmail, type AppProcess, type Blackhole, type TcpProxy, type TestDatabase,
 } from './support.ts';
 

@@ -11,8 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { requireService } from '../support/services.ts';
-import { Client, createDatabase, probePostgres, removeDir, startApp, stopAll, tempDir, troubleLines, uniqueEmail, type TestDatabase } from './support.ts';
+import { probePostgres, requireService } from '../support/services.ts';
+import { Client, createDatabase, removeDir, startApp, stopAll, tempDir, troubleLines, uniqueEmail, type TestDatabase } from './support.ts';
 
 const postgres = await requireService('postgres', probePostgres);
 const noPostgres = postgres.available ? false : postgres.reason;

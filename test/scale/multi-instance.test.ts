@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
-import { requireService } from '../support/services.ts';
+import { probePostgres, requireService } from '../support/services.ts';
 import {
-  Client, createDatabase, PASSWORD, probePostgres, probeRedisServer, removeDir, startApp, stopAll, tempDir, troubleLines, uniqueEmail,
+  Client, createDatabase, PASSWORD, probeRedisServer, removeDir, startApp, stopAll, tempDir, troubleLines, uniqueEmail,
   type AppProcess, type TestDatabase,
 } from './support.ts';
 

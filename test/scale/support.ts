@@ -316,19 +316,6 @@ export async function poll<T>(probe: () => Promise<T>, timeout: number, interval
 // Services
 // ---------------------------------------------------------------------------------------------
 
-/** Probe for requireService('postgres', …): connect, SELECT 1, disconnect. */
-export async function probePostgres(): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 1_500 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-/** Probe for requireService('redis', …): these tests run their own redis-server, so it must exist. */
 export async function probeRedisServer(): Promise<void> {
   await promisify(execFile)('redis-server', ['--version'], { timeout: 1_500 });
 }

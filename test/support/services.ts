@@ -13,6 +13,7 @@
  *
  * @module test/support/services
  */
+import pg from 'pg';
 
 /** The test database; trust auth, a scratch database. Override with `TEST_POSTGRES_URL`. */
 export const POSTGRES_URL: string = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -73,5 +74,17 @@ export async function requireService(
     return { available: false, reason };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Probe for requireService('postgres', …): connect, SELECT 1, disconnect. */
+export async function probePostgres(): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } finally {
+    await client.end().catch(() => {});
   }
 }
