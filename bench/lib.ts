@@ -6,7 +6,7 @@
  *
  * @module bench/lib
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -208,4 +208,56 @@ export function topSelfTime(dir: string, count: number, what: string): string[] 
     `top self time of ${what} (${join(dir, file)}; % of ${busy} busy samples out of ${total}):`,
     ...rows.map(([key, hits]) => `  ${((100 * hits) / busy).toFixed(1).padStart(5)} %  ${key}`),
   ];
+}
+
+/**
+ * Runs a command to its end and resolves its stdout; rejects with its output on a non-zero exit,
+ * and kills it after `timeoutMs`. `track` sees the child first, for the bench's stop-everything.
+ */
+export function collect(
+  command: string,
+  args: readonly string[],
+  options: Pick<SpawnOptions, 'cwd' | 'env'> & { timeoutMs: number; track?: (child: ChildProcess) => void },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    options.track?.(child);
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${command} ${args.join(' ').slice(0, 120)} exited (${signal ?? code}):\n${(err || out).slice(-3000)}`));
+    });
+  });
+}
+
+/**
+ * Stops a bench server on SIGTERM or SIGINT, or when the driver's stdin pipe closes (a driver that
+ * died without signalling; only when started with LATCHKEY_BENCH_CHILD=1): closes the server and
+ * its keep-alive connections (the driver has finished with them, and they would hold close()
+ * open), runs `close`, and exits 0, or 1 if `close` failed.
+ */
+export function stopWithDriver(server: { close(): unknown }, close: () => Promise<unknown>): void {
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') server.closeAllConnections();
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (process.env.LATCHKEY_BENCH_CHILD === '1') process.stdin.on('end', stop).on('error', stop).resume();
 }

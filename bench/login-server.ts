@@ -43,6 +43,7 @@ import { PasswordHasher } from '../src/passwords/hasher.ts';
 import { SqliteStore, SqliteUserStore } from '../src/sqlite.ts';
 import { loginTestUser } from '../src/testing.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
+import { stopWithDriver } from './lib.ts';
 
 /** The User-Agent wrk sends: the /protected session is bound to its fingerprint. */
 const BENCH_USER_AGENT = 'latchkey-bench/1.0';
@@ -186,30 +187,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(line)}\n`);
   });
 
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    // Keep-alive connections would hold close() open; the driver has finished with them.
-    if ('closeAllConnections' in server) server.closeAllConnections();
-    Promise.all([store.close(), users.close()]).then(
-      () => {
-        rmSync(dir, { recursive: true, force: true });
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`${String(error)}\n`);
-        rmSync(dir, { recursive: true, force: true });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // Started by the driver with a stdin pipe: if the driver dies without signalling, the pipe
-  // closes, and the server does not outlive it.
-  if (process.env.LATCHKEY_BENCH_CHILD === '1') process.stdin.on('end', stop).on('error', stop).resume();
+  stopWithDriver(server, async () => {
+    try {
+      await Promise.all([store.close(), users.close()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -50,13 +50,13 @@
  *
  * Needs wrk (the Lua script does the POST bodies): `apt-get update && apt-get install -y wrk`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
-import { median, parseWrk, peakRssMiB, seconds, startJsonServer, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
+import { collect as libCollect, median, parseWrk, peakRssMiB, seconds, startJsonServer, stopChild, topSelfTime, wrkVersion, type WrkRun } from './lib.ts';
 
 const RATIO_GOAL = 0.85;
 const P99_GOAL_MS = 50;
@@ -314,23 +314,9 @@ async function stopServer(server: Server): Promise<void> {
 }
 
 
+/** {@link libCollect}, its child stopped with the bench. */
 function collect(command: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} exited (${signal ?? code}): ${err || out}`));
-    });
-  });
+  return libCollect(command, args, { timeoutMs, env: { ...process.env, ...env }, track: (c) => children.add(c) });
 }
 
 function measureRaw(options: RawOptions): Promise<RawResult> {

@@ -36,12 +36,13 @@
  * cookies and gets fixed headers, the protected server's first cookie and the User-Agent, so that
  * every route's requests are about the same size and only the path and the server differ.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  collect as libCollect,
   median,
   parseWrk,
   peakRssMiB,
@@ -161,23 +162,9 @@ async function check(server: Server, load: Load): Promise<string> {
 // ------------------------------------------------------------------ load
 
 
+/** {@link libCollect}, its child stopped with the bench. */
 function collect(command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} exited (${signal ?? code}): ${err || out}`));
-    });
-  });
+  return libCollect(command, args, { timeoutMs, track: (c) => children.add(c) });
 }
 
 /** What a route is sent: fixed headers and, for protected and cached, their cookies in turn. */

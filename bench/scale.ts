@@ -89,8 +89,7 @@ import {
   stop,
   STORE_LABEL,
   table,
-  tail,
-  track,
+  remember,
   wrk,
   wrkVersion,
   type RunningApp,
@@ -100,7 +99,7 @@ import {
 import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
 import { summarizeProfile } from './scale/profile.ts';
 import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
-import { seconds } from './lib.ts';
+import { seconds, startJsonServer } from './lib.ts';
 import { parseDuration } from '../src/duration.ts';
 
 const HERE = import.meta.dirname;
@@ -208,25 +207,13 @@ interface Bare {
 }
 
 async function startBare(): Promise<Bare> {
-  const child = track(process.execPath, ['--conditions=source', join(HERE, 'servers.ts'), 'bare'], {
-    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const { child, line } = await startJsonServer<{ port: number }>(join(HERE, 'servers.ts'), {
+    label: 'bench/servers.ts bare',
+    args: ['bare'],
+    timeoutMs: 20_000,
+    track: remember,
   });
-  const stderr = tail(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`bench/servers.ts bare printed no port within 20 s: ${stderr.join('\n')}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`bench/servers.ts bare exited (${code}): ${stderr.join('\n')}`)));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve((JSON.parse(out.slice(0, nl)) as { port: number }).port);
-    });
-  });
-  return { child, base: `http://127.0.0.1:${port}` };
+  return { child, base: `http://127.0.0.1:${line.port}` };
 }
 
 // ------------------------------------------------------------------ naming an app target

@@ -27,7 +27,7 @@ import { latchkey, loginRequired, type LatchkeyEnv } from '../src/hono.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { SqliteStore } from '../src/sqlite.ts';
 import { loginTestUser } from '../src/testing.ts';
-import { positiveInt } from './lib.ts';
+import { positiveInt, stopWithDriver } from './lib.ts';
 
 /** The User-Agent the load generator sends: the session is bound to its fingerprint. */
 const BENCH_USER_AGENT = 'latchkey-bench/1.0';
@@ -108,26 +108,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: started.fetch, hostname: '127.0.0.1', port }, (info) => {
     process.stdout.write(`${JSON.stringify({ port: info.port, cookies: started.cookies, userAgent: BENCH_USER_AGENT })}\n`);
   });
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    // Keep-alive connections would hold close() open; the driver has finished with them.
-    if ('closeAllConnections' in server) server.closeAllConnections();
-    started.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // Started by the driver with a stdin pipe: if the driver dies without signalling, the pipe
-  // closes, and the server does not outlive it.
-  if (process.env.LATCHKEY_BENCH_CHILD === '1') process.stdin.on('end', stop).on('error', stop).resume();
+  stopWithDriver(server, () => started.close());
 }
 
 main().catch((error: unknown) => {

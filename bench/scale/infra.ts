@@ -16,7 +16,7 @@ import pg from 'pg';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
-import { median, parseWrk, stopChild, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
+import { collect as libCollect, median, parseWrk, stopChild, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
 
 export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
 export { sparePort } from '../../test/support/ports.ts';
@@ -56,30 +56,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** spawn, remembered so that it is stopped with the bench. */
 export function track(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
-  const child = spawn(command, args, options);
+  return remember(spawn(command, args, options));
+}
+
+/** Stops `child` with the bench. */
+export function remember(child: ChildProcess): ChildProcess {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
-/** Runs a command to its end and resolves its stdout; rejects with its output on a non-zero exit. */
-export function collect(command: string, args: readonly string[], options: SpawnOptions & { timeoutMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = track(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${args.join(' ').slice(0, 120)} exited (${signal ?? code}):\n${(err || out).slice(-3000)}`));
-    });
-  });
+/** {@link libCollect}, its child stopped with the bench. */
+export function collect(command: string, args: readonly string[], options: Pick<SpawnOptions, 'cwd' | 'env'> & { timeoutMs: number }): Promise<string> {
+  return libCollect(command, args, { ...options, track: remember });
 }
-
 
 /** Keeps the last lines a child wrote to stderr/stdout, for error messages. */
 export function tail(child: ChildProcess, lines: string[] = []): string[] {
