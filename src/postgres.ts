@@ -47,8 +47,6 @@ export interface PostgresStoreOptions {
 }
 
 const MAX_TIMER = 2 ** 31 - 1; // setInterval takes a 32-bit int
-/** The most session reads one statement answers (lib/read-batch); more wait for the next. */
-const MAX_BATCH = 128;
 
 /** Runs one named statement; `$1` is the clock. */
 type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
@@ -97,7 +95,7 @@ export class PostgresStore implements Store, CounterStore {
   #sweep: ReturnType<typeof setInterval> | null = null;
   #sweeping = false;
   #closed = false;
-  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: PostgresStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('PostgresStore: options are required');

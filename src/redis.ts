@@ -63,8 +63,6 @@ export interface RedisStoreOptions {
  * which are exact integers only below 2^53 ms.
  */
 const MAX_DURATION = 1e15;
-/** The most session reads one script call answers (lib/read-batch); more wait for the next. */
-const MAX_BATCH = 128;
 /** Lua numbers are exact below 2^53: durations are capped well below (about 31 700 years). */
 const requireMs = (name: string, value: unknown, min: number): number => requireMsIn(name, value, min, MAX_DURATION);
 
@@ -130,7 +128,7 @@ export class RedisStore implements Store, CounterStore {
   readonly #prefix: string;
   readonly #now: (() => number) | null;
   #closed = false;
-  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: RedisStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options are required');

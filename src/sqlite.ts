@@ -66,8 +66,6 @@ interface ResolvedOptions {
 
 const PREFIX = /^[a-z_][a-z0-9_]*$/i;
 const MAX_TIMER = 2 ** 31 - 1; // setInterval and sqlite3_busy_timeout take a 32-bit int
-/** The most session reads one statement answers (lib/read-batch); more wait for the next. */
-const MAX_BATCH = 128;
 
 
 function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
@@ -130,7 +128,7 @@ export class SqliteStore implements Store, CounterStore {
   #statements: Statements | null = null;
   #sweep: ReturnType<typeof setInterval> | null = null;
   #closed = false;
-  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids), MAX_BATCH);
+  readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: SqliteStoreOptions) {
     this.#options = resolveOptions(options);

@@ -34,8 +34,8 @@ export class ReadBatch<V> {
   readonly #maxKeys: number;
   #pending: Map<string, Array<Waiter<V>>> | null = null;
 
-  /** `maxKeys`: the most keys one `loadMany` is given (bounds the statement's size). */
-  constructor(loadMany: LoadMany<V>, maxKeys: number) {
+  /** `maxKeys`: the most keys one `loadMany` is given (bounds the statement's or script's size). */
+  constructor(loadMany: LoadMany<V>, maxKeys = 128) {
     if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) throw new TypeError('ReadBatch: maxKeys must be a positive integer');
     this.#loadMany = loadMany;
     this.#maxKeys = maxKeys;
