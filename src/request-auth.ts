@@ -20,6 +20,7 @@ import { endLogin, endReplacedLogin, startSession, type SessionRequest } from '.
 import { serializeCookie, readCookies } from './cookie.ts';
 import { checkRequestCsrf, csrfTokenFor, type CsrfCheck, type CsrfRequest } from './csrf.ts';
 import { requireDuration } from './duration.ts';
+import { LatchkeyError, StoreUnavailableError } from './errors.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
 import { safeEqual, sha256 } from './lib/encoding.ts';
 import { parseToken } from './lib/tokens.ts';
@@ -36,6 +37,16 @@ import type { Session } from './store.ts';
 const TOUCH_INTERVAL = 60_000;
 /** SHA-256 of recent User-Agent strings: the fingerprint is computed on every authenticated request. */
 const FINGERPRINTS = new Map<string, string>();
+
+/**
+ * What a failing `loadUser` or `requestLoader` becomes: a {@link StoreUnavailableError} (a 503)
+ * keeping the app's error as `cause`. The user's source is down, so the request is denied, never
+ * answered as anonymous nor left to the framework's 500 (SEC-67, ASVS 16.5.3). Latchkey's own
+ * coded errors (a user store's) pass through.
+ */
+function loaderFailed(name: string, error: unknown): LatchkeyError {
+  return error instanceof LatchkeyError ? error : new StoreUnavailableError(`${name}() failed`, { cause: error });
+}
 
 /** Options of {@link RequestAuth.login}, as in Flask-Login's `login_user`. */
 export interface LoginOptions {
@@ -390,7 +401,12 @@ export class RequestAuth<U, R> {
     }
     // An invalid remember cookie does not block the request loader (Flask-Login #901).
     if (o.requestLoader) {
-      const user = (await o.requestLoader(this.request)) ?? null;
+      let user: U | null;
+      try {
+        user = (await o.requestLoader(this.request)) ?? null;
+      } catch (error) {
+        throw loaderFailed('requestLoader', error);
+      }
       if (user !== null && o.isActive(user)) {
         events.emit('loadedFromRequest', { user, request: this.request });
         return { user, session: null, via: 'request' };
@@ -442,7 +458,11 @@ export class RequestAuth<U, R> {
     const cached = sessionId === undefined ? undefined : this.#core.sessionCache?.get(sessionId);
     let user = cached?.user;
     if (user === undefined) {
-      user = (await loadUser(userId)) ?? null;
+      try {
+        user = (await loadUser(userId)) ?? null;
+      } catch (error) {
+        throw loaderFailed('loadUser', error);
+      }
       // An entry dropped meanwhile (logout, deactivation) is detached: writing to it is harmless.
       if (cached !== undefined) cached.user = user;
     }

@@ -942,6 +942,107 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
     });
   });
 
+  describe(`${adapter}: fail closed (SEC-67)`, () => {
+    /**
+     * A logged-in browser's guarded requests once `fault` is on: an API call, a page, a fresh-only
+     * page, a loginView-less API route and a same-origin form with its token. None may reach its
+     * handler, and each must answer `status`, never a 200 or a 500. Then the fault ends and the
+     * same browser gets through, so `handled` is seen to record a handler that runs.
+     */
+    async function assertFailsClosed(
+      t: { after(fn: () => unknown): void },
+      status: number,
+      inject: { options?: Options; wrapStore?: (store: Store) => Store; remember?: boolean; before?: (s: Setup) => void },
+      fault: { on: boolean },
+    ): Promise<void> {
+      const s = await setup(t, inject.options, inject.wrapStore);
+      const client = s.client();
+      await client.login('1', { remember: inject.remember });
+      const token = (await client.json('/csrf')).body.token as string;
+      inject.before?.(s);
+      if (inject.remember) client.restartBrowser();
+      fault.on = true;
+      const requests: Array<[string, string, RequestInit]> = [
+        ['API call', '/protected', {}],
+        ['page', '/protected', { headers: HTML }],
+        ['fresh-only page', '/fresh', { headers: HTML }],
+        ['API route without a login view', '/api/protected', {}],
+        ['form with its token', '/form', { method: 'POST', headers: { ...FORM, origin: s.harness.origin }, body: `_csrf=${encodeURIComponent(token)}` }],
+      ];
+      for (const [what, path, init] of requests) {
+        const res = await client.fetch(path, init);
+        await res.arrayBuffer();
+        assert.equal(res.status, status, `${what}: ${res.status}`);
+      }
+      assert.deepEqual(s.harness.handled, [], 'no guarded handler ran');
+      fault.on = false;
+      assert.equal((await client.json('/protected')).status, 200, 'once the fault is gone, the same browser gets through');
+      assert.deepEqual(s.harness.handled, ['/protected']);
+    }
+
+    it('SEC-67: the session store\'s getSession rejects: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      await assertFailsClosed(t, 503, { wrapStore: (store) => failWhen(store, () => fault.on, ['getSession']) }, fault);
+    });
+
+    it('SEC-67: the session store\'s getSession hangs past storeTimeout: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      await assertFailsClosed(t, 503, { options: { storeTimeout: 50 }, wrapStore: (store) => hangWhen(store, () => fault.on, ['getSession']) }, fault);
+    });
+
+    it('SEC-67: the session store\'s updateSession (the sliding-expiry write) rejects: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      // Five idle minutes, well inside the 30-minute idle timeout: the next request writes the new expiry.
+      await assertFailsClosed(t, 503, { wrapStore: (store) => failWhen(store, () => fault.on, ['updateSession']), before: (s) => s.advance(5 * MINUTE) }, fault);
+    });
+
+    it('SEC-67: the remember-me store rejects while a remembered login is restored: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      await assertFailsClosed(t, 503, { remember: true, wrapStore: (store) => failWhen(store, () => fault.on, ['useRememberToken']) }, fault);
+    });
+
+    it('SEC-67: loadUser rejects: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      const loadUser = async (id: string) => {
+        if (fault.on) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { code: 'ECONNREFUSED' });
+        return USERS[id] ?? null;
+      };
+      await assertFailsClosed(t, 503, { options: { loadUser } }, fault);
+    });
+
+    it('SEC-67: loadUser throws synchronously: 503, no guarded handler runs', async (t) => {
+      const fault = { on: false };
+      const loadUser = (id: string) => {
+        if (fault.on) throw new Error('users table is locked');
+        return USERS[id] ?? null;
+      };
+      await assertFailsClosed(t, 503, { options: { loadUser } }, fault);
+    });
+
+    it('SEC-67: the request loader throws: 503, never anonymous and never a 500', async (t) => {
+      const s = await setup(t, {
+        requestLoader: (request) => {
+          if (request.headers.get('x-api-key') !== null) throw new Error('key service down');
+          return null;
+        },
+      });
+      for (const path of ['/protected', '/api/protected', '/fresh']) {
+        const res = await s.client().json(path, { headers: { 'x-api-key': 'steve-key' } });
+        assert.equal(res.status, 503, path);
+      }
+      assert.deepEqual(s.harness.handled, []);
+    });
+
+    it('SEC-67: the CSRF check cannot read the form\'s body: 403, the form handler does not run (attacker)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('1');
+      const res = await client.fetch('/form', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=zz', origin: s.harness.origin }, body: '--zz\r\ngarbage' });
+      assert.equal(res.status, 403);
+      assert.deepEqual(s.harness.handled, []);
+    });
+  });
+
   describe(`${adapter}: store failures (R-01, R-03, security.md §5.6)`, () => {
     it('answers 503 with Retry-After when the store fails, never anonymous, and public routes keep working', async (t) => {
       let broken = false;
@@ -996,22 +1097,24 @@ function bindStore(store: Store): Store {
   return bound as unknown as Store;
 }
 
-/** Fault injection: the real store, except that every call rejects while `broken()` says so. */
-function failWhen(store: Store, broken: () => boolean): Store {
+/** Fault injection: the real store, except that its calls (or only those named in `only`) reject while `broken()` says so. */
+function failWhen(store: Store, broken: () => boolean, only?: readonly string[]): Store {
   const bound = bindStore(store) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const faulty: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(bound)) {
-    faulty[key] = (...args: unknown[]) => (broken() ? Promise.reject(new Error('ECONNREFUSED (injected)')) : method(...args));
+    const target = only === undefined || only.includes(key);
+    faulty[key] = (...args: unknown[]) => (target && broken() ? Promise.reject(new Error('ECONNREFUSED (injected)')) : method(...args));
   }
   return faulty as unknown as Store;
 }
 
-/** Fault injection: the real store, except that calls never settle while `hang()` says so. */
-function hangWhen(store: Store, hang: () => boolean): Store {
+/** Fault injection: the real store, except that its calls (or only those named in `only`) never settle while `hang()` says so. */
+function hangWhen(store: Store, hang: () => boolean, only?: readonly string[]): Store {
   const bound = bindStore(store) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const faulty: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(bound)) {
-    faulty[key] = (...args: unknown[]) => (hang() ? new Promise(() => {}) : method(...args));
+    const target = only === undefined || only.includes(key);
+    faulty[key] = (...args: unknown[]) => (target && hang() ? new Promise(() => {}) : method(...args));
   }
   return faulty as unknown as Store;
 }

@@ -100,3 +100,21 @@ describe('guard options are checked when the guard is built (STYLE §7)', () => 
     assert.deepEqual(a.setCookies(), []);
   });
 });
+
+describe('a failing loadUser or requestLoader (SEC-67)', () => {
+  it('SEC-67: rejects with a coded 503 error keeping the app\'s error as cause, never null (anonymous)', async () => {
+    const down = new TypeError('fetch failed'); // what Node's fetch throws when a user service is unreachable
+    const m = createLoginManager<{ id: string }>({
+      store: new MemoryStore(),
+      secret: 's'.repeat(32),
+      loadUser: (id) => (id === 'down' ? Promise.reject(down) : { id }),
+      requestLoader: () => { throw down; },
+    });
+    const login = m.forRequest(new Request('http://localhost/'));
+    await login.login({ id: 'down' });
+    const cookie = login.setCookies().map((c) => c.split(';')[0]).join('; ');
+    const coded = (error: Error & { code: string; cause: unknown }) => error.code === 'ERR_LATCHKEY_STORE_UNAVAILABLE' && error.cause === down;
+    await assert.rejects(m.forRequest(new Request('http://localhost/', { headers: { cookie } })).user(), coded);
+    await assert.rejects(m.forRequest(new Request('http://localhost/')).user(), coded, 'the request loader');
+  });
+});

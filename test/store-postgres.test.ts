@@ -27,6 +27,8 @@ import { POSTGRES_URL, probePostgres, requireService } from './support/services.
 import { describeUserStoreConformance } from './user-store-conformance.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
+/** Names of knowledge-based authentication or password-hint columns, which SEC-11 forbids. */
+const KBA_COLUMN = /hint|question|answer|reminder|kba|secret_?q|maiden|pet_?name|birth/i;
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
@@ -243,6 +245,20 @@ describe('PostgreSQL stores', { skip }, () => {
           [schema],
         );
         assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_pkey', 'accounts_username_canonical']);
+      }));
+
+    it('SEC-11: no table of the stores has a password-hint or security-question (KBA) column', () =>
+      withSchema(async (schema) => {
+        await new PostgresStore({ pool: shared(), schema, sweepInterval: 0 }).migrate();
+        await new PostgresUserStore({ pool: shared(), schema }).migrate();
+        const { rows } = await shared().query(
+          `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1, 2`,
+          [schema],
+        );
+        const columns = rows.map((r) => `${r.table_name}.${r.column_name}`);
+        // Not vacuous: the users table and its password column are there to be looked at.
+        assert.ok(columns.includes('users.password_hash'), columns.join(' '));
+        assert.deepEqual(columns.filter((c) => KBA_COLUMN.test(c)), []);
       }));
 
     it('keeps its tables under tablePrefix in its schema, and nothing in public', () =>

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
+import { SqliteStore } from '../src/sqlite.ts';
 import { SqliteUserStore } from '../src/sqlite-user-store.ts';
 import { describeUserStoreConformance } from './user-store-conformance.ts';
 
@@ -27,6 +28,24 @@ describe('SqliteUserStore', () => {
     await store.close();
     assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'accounts'").get() as { n: number }).n, 1);
     db.close();
+  });
+
+  it('SEC-11: no table of the SQLite stores has a password-hint or security-question (KBA) column', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const users = new SqliteUserStore({ path });
+    await users.listUsers(); // creates the table
+    const sessions = new SqliteStore({ path, sweepInterval: 0 });
+    await sessions.ping();
+    const db = new DatabaseSync(path, { readOnly: true });
+    const columns = (db.prepare(`SELECT m.name AS tbl, c.name AS col FROM sqlite_master m, pragma_table_info(m.name) c
+      WHERE m.type = 'table' ORDER BY 1, 2`).all() as Array<{ tbl: string; col: string }>).map((r) => `${r.tbl}.${r.col}`);
+    db.close();
+    await users.close();
+    await sessions.close();
+    // Not vacuous: the users table and its password column are there to be looked at.
+    assert.ok(columns.includes('users.password_hash'), columns.join(' '));
+    assert.deepEqual(columns.filter((c) => /hint|question|answer|reminder|kba|secret_?q|maiden|pet_?name|birth/i.test(c)), []);
   });
 
   it('refuses a table name that is not an identifier (TypeError)', () => {

@@ -289,3 +289,18 @@ test('SESSION_CACHE_TTL=5s: a logout and a revocation through this instance are 
   await app.manager.revokeUserSessions(user!.id);
   assert.equal((await other.getJson('/protected')).status, 401);
 });
+
+test('SEC-11: registration asks for no password hint or security question, and the API refuses one (400, no account)', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const form = await (await client.page('/register')).text();
+  const fields = [...form.matchAll(/<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(fields.includes('password'), fields.join(' '));
+  assert.deepEqual(fields.filter((name) => /hint|question|answer|reminder/i.test(name as string)), []);
+  const { status, body } = await client.json('/register', {
+    email: 'ann@example.com', name: 'Ann', password: PASSWORD, password_hint: 'a horse', security_question: 'First pet?', security_answer: 'Rex',
+  });
+  assert.equal(status, 400);
+  assert.deepEqual(Object.keys(body.errors).sort(), ['password_hint', 'security_answer', 'security_question']);
+  assert.deepEqual(await app.stores.users.listUsers(), []);
+});

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { UserStore } from 'latchkey';
+import type { UserRecord, UserStore } from 'latchkey';
 import { BROWSER_ACCEPT, PASSWORD, seedUser, setup } from './support.ts';
 
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -127,11 +127,16 @@ test('A store that is down: 503 with Retry-After, never "logged out" (no cookie 
 
 test('Anything else that fails: 500 with a generic message and a request id, logged with its stack (SEC-66)', async (t) => {
   let broken = false;
+  // A bug past the guards: the handler reads a field that throws. (A user store that fails is a
+  // 503, SEC-67: see fail-closed.test.ts.)
+  const buggy = (user: UserRecord | null) => user && Object.defineProperty({ ...user }, 'name', {
+    get: () => { throw new Error('boom in /srv/secret/path.ts: SELECT * FROM users'); },
+  });
   const app = await setup(t, {
     wrapStores: (stores) => {
       const users = new Proxy(stores.users, {
         get(target, name, receiver) {
-          if (name === 'getUserById' && broken) return () => Promise.reject(new Error('boom in /srv/secret/path.ts: SELECT * FROM users'));
+          if (name === 'getUserById' && broken) return (id: string) => target.getUserById(id).then(buggy);
           const value = Reflect.get(target, name, receiver);
           return typeof value === 'function' ? value.bind(target) : value;
         },

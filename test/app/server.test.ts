@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { SqliteUserStore } from 'latchkey/sqlite';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'app/main.ts');
@@ -129,6 +130,23 @@ test('With no configuration: SQLite and a generated secret key under ./data, cre
   assert.equal(statSync(join(cwd, 'data/secret_key')).mode & 0o777, 0o600);
   assert.match(server.stderr(), /warning: SECRET_KEY is not set/);
   assert.equal((await raw(`${server.url}/healthz`, {})).status, 200);
+});
+
+test('SEC-11: a fresh production start creates no account: the usual default logins are refused and the users table is empty', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-prod-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const server = await start(t, { NODE_ENV: 'production', SECRET_KEY: 'p'.repeat(64), DATA_DIR: dataDir });
+  for (const [login, password] of [['admin', 'admin'], ['admin@example.com', 'admin'], ['root', 'root'], ['admin', 'password'], ['user@example.com', 'correct horse battery staple']]) {
+    const body = JSON.stringify({ login, password });
+    const res = await raw(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body: Buffer.from(body) });
+    assert.equal(res.status, 401, `${login} / ${password}`);
+  }
+  server.child.kill('SIGTERM');
+  await once(server.child, 'exit');
+  const users = new SqliteUserStore({ path: join(dataDir, 'app.db') });
+  t.after(() => users.close());
+  assert.deepEqual(await users.listUsers(), []);
+  assert.doesNotMatch(server.stderr(), /password|admin/i, 'no generated credentials printed');
 });
 
 /** Runs main.ts expecting it to refuse to start. */

@@ -14,7 +14,8 @@ import { USERS, type Harness, type TestUser } from './harness.ts';
 
 const auth = (req: express.Request) => getAuth<TestUser>(req);
 
-export function buildExpressApp(manager: LoginManager<TestUser>): Express {
+/** Builds the route table; the guarded routes' handlers push their path onto `handled`. */
+export function buildExpressApp(manager: LoginManager<TestUser>, handled: string[] = []): Express {
   const app = express();
   app.set('etag', false); // Hono sends no ETag (and so no 304): keep the two apps' answers alike
   app.use(express.json(), express.urlencoded({ extended: false }), latchkey(manager), csrfProtection());
@@ -30,13 +31,14 @@ export function buildExpressApp(manager: LoginManager<TestUser>): Express {
     });
   });
   const hello: RequestHandler = async (req, res) => {
+    handled.push(req.path);
     const user = await auth(req).user();
     res.json({ message: user ? `Hello, ${user.name}!` : 'preflight' });
   };
   app.route('/protected').get(loginRequired(), hello).options(loginRequired(), hello);
-  app.get('/fresh', freshLoginRequired(), (_req, res) => res.json({ ok: true }));
-  app.get('/admin/protected', loginRequired({ loginView: '/admin/login' }), (_req, res) => res.json({ ok: true }));
-  app.get('/api/protected', loginRequired({ loginView: null }), (_req, res) => res.json({ ok: true }));
+  app.get('/fresh', freshLoginRequired(), (req, res) => (handled.push(req.path), res.json({ ok: true })));
+  app.get('/admin/protected', loginRequired({ loginView: '/admin/login' }), (req, res) => (handled.push(req.path), res.json({ ok: true })));
+  app.get('/api/protected', loginRequired({ loginView: null }), (req, res) => (handled.push(req.path), res.json({ ok: true })));
   app.post('/login', async (req, res) => {
     const body = req.body;
     const user = USERS[body.id];
@@ -50,7 +52,7 @@ export function buildExpressApp(manager: LoginManager<TestUser>): Express {
   app.post('/revoke', async (req, res) => res.json({ ok: await auth(req).revokeSession(req.body.id) }));
   app.get('/sessions', async (req, res) => res.json({ sessions: await auth(req).listSessions() }));
   app.get('/csrf', async (req, res) => res.json({ token: await auth(req).csrfToken() }));
-  app.post('/form', (_req, res) => res.type('text/plain').send('accepted'));
+  app.post('/form', (req, res) => (handled.push(req.path), res.type('text/plain').send('accepted')));
   app.post('/flash', (req, res) => {
     const body = req.body;
     auth(req).flash(body.message, body.category);
@@ -64,11 +66,13 @@ export function buildExpressApp(manager: LoginManager<TestUser>): Express {
 
 /** A harness on a real server; redirects are not followed, as with Hono's `app.request`. */
 export async function makeExpressHarness(manager: LoginManager<TestUser>): Promise<Harness> {
-  const server = createServer(buildExpressApp(manager)).listen(0, '127.0.0.1');
+  const handled: string[] = [];
+  const server = createServer(buildExpressApp(manager, handled)).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     origin,
+    handled,
     fetch: async (path, init) => {
       // undici adds `User-Agent: node`; app.request sends none, and loginTestUser fingerprints none.
       const headers = new Headers(init?.headers);

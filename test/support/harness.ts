@@ -48,6 +48,11 @@ export const USERS: Readonly<Record<string, TestUser>> = Object.freeze({
 export interface Harness {
   /** The origin a browser on this app would send as `Origin`. */
   readonly origin: string;
+  /**
+   * The paths of the guarded routes (`/protected`, `/fresh`, `/admin/protected`, `/api/protected`,
+   * `/form`) whose handler ran, in order: past its guards and the CSRF check (SEC-67).
+   */
+  readonly handled: readonly string[];
   /** Sends a request; `path` starts with `/`. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;

@@ -9,7 +9,8 @@ import { csrfProtection, freshLoginRequired, latchkey, loginRequired, type Latch
 import type { LoginManager } from '../../src/manager.ts';
 import { USERS, type Harness, type TestUser } from './harness.ts';
 
-export function buildHonoApp(manager: LoginManager<TestUser>): Hono<LatchkeyEnv<TestUser>> {
+/** Builds the route table; the guarded routes' handlers push their path onto `handled`. */
+export function buildHonoApp(manager: LoginManager<TestUser>, handled: string[] = []): Hono<LatchkeyEnv<TestUser>> {
   const app = new Hono<LatchkeyEnv<TestUser>>();
   app.use(latchkey(manager), csrfProtection());
   app.get('/', (c) => c.text('public'));
@@ -25,12 +26,13 @@ export function buildHonoApp(manager: LoginManager<TestUser>): Hono<LatchkeyEnv<
     });
   });
   app.on(['GET', 'OPTIONS'], '/protected', loginRequired(), async (c) => {
+    handled.push(c.req.path);
     const user = await c.var.auth.user();
     return c.json({ message: user ? `Hello, ${user.name}!` : 'preflight' });
   });
-  app.get('/fresh', freshLoginRequired(), (c) => c.json({ ok: true }));
-  app.get('/admin/protected', loginRequired({ loginView: '/admin/login' }), (c) => c.json({ ok: true }));
-  app.get('/api/protected', loginRequired({ loginView: null }), (c) => c.json({ ok: true }));
+  app.get('/fresh', freshLoginRequired(), (c) => (handled.push(c.req.path), c.json({ ok: true })));
+  app.get('/admin/protected', loginRequired({ loginView: '/admin/login' }), (c) => (handled.push(c.req.path), c.json({ ok: true })));
+  app.get('/api/protected', loginRequired({ loginView: null }), (c) => (handled.push(c.req.path), c.json({ ok: true })));
   app.post('/login', async (c) => {
     const body = await c.req.json();
     const user = USERS[body.id];
@@ -44,7 +46,7 @@ export function buildHonoApp(manager: LoginManager<TestUser>): Hono<LatchkeyEnv<
   app.post('/revoke', async (c) => c.json({ ok: await c.var.auth.revokeSession((await c.req.json()).id) }));
   app.get('/sessions', async (c) => c.json({ sessions: await c.var.auth.listSessions() }));
   app.get('/csrf', async (c) => c.json({ token: await c.var.auth.csrfToken() }));
-  app.post('/form', (c) => c.text('accepted'));
+  app.post('/form', (c) => (handled.push(c.req.path), c.text('accepted')));
   app.post('/flash', async (c) => {
     const body = await c.req.json();
     c.var.auth.flash(body.message, body.category);
@@ -57,9 +59,11 @@ export function buildHonoApp(manager: LoginManager<TestUser>): Hono<LatchkeyEnv<
 
 /** A harness that calls `app.request` directly: no server, no socket. */
 export async function makeHonoHarness(manager: LoginManager<TestUser>): Promise<Harness> {
-  const app = buildHonoApp(manager);
+  const handled: string[] = [];
+  const app = buildHonoApp(manager, handled);
   return {
     origin: 'http://localhost',
+    handled,
     fetch: async (path, init) => app.request(path, init),
     close: async () => {},
   };
@@ -67,7 +71,8 @@ export async function makeHonoHarness(manager: LoginManager<TestUser>): Promise<
 
 /** The same app behind a real @hono/node-server on 127.0.0.1: the path production takes. */
 export async function makeHonoServerHarness(manager: LoginManager<TestUser>): Promise<Harness> {
-  const app = buildHonoApp(manager);
+  const handled: string[] = [];
+  const app = buildHonoApp(manager, handled);
   const { serve } = await import('@hono/node-server');
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   if (!server.listening) await once(server, 'listening');
@@ -75,6 +80,7 @@ export async function makeHonoServerHarness(manager: LoginManager<TestUser>): Pr
   const origin = `http://127.0.0.1:${port}`;
   return {
     origin,
+    handled,
     // Node's fetch sends `User-Agent: node` unless told otherwise; tests expect none by default.
     fetch: (path, init) => {
       const headers = new Headers(init?.headers);
