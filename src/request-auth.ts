@@ -32,8 +32,16 @@ import { isSafeMethod, type RequestLike } from './request.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { Session } from './store.ts';
 
-/** How long a session may go without its sliding expiry being written (STYLE.md §4). */
-const TOUCH_INTERVAL = 60_000;
+/**
+ * How long a session may go without its sliding expiry being written, for an idle timeout: a tenth
+ * of it, at most a minute (SEC-28: "write-throttled ≤1/min"), so most requests only read (STYLE.md
+ * §4) whatever the timeout. The write lags a request by less than this interval, so a user whose
+ * requests are less than 0.9 × idleTimeout apart is never logged out, and a session ends at most
+ * idleTimeout after its last request. The manager computes it once, at construction.
+ */
+export function touchInterval(idleTimeout: number): number {
+  return Math.min(60_000, Math.floor(idleTimeout / 10));
+}
 /** SHA-256 of recent User-Agent strings: the fingerprint is computed on every authenticated request. */
 const FINGERPRINTS = new Map<string, string>();
 
@@ -413,7 +421,7 @@ export class RequestAuth<U, R> {
         return 'protected';
       }
       session = await store.updateSession(session.id, { fresh: false, identifier: this.#identifier() });
-    } else if (o.now() - session.lastSeenAt >= TOUCH_INTERVAL) {
+    } else if (o.now() - session.lastSeenAt >= this.#core.touchInterval) {
       session = await store.updateSession(session.id, { idleTimeout: o.idleTimeout });
     }
     if (!session) return null; // ended by a concurrent logout: never resurrected (SEC-34)

@@ -80,7 +80,11 @@ export interface Session {
   readonly ipAddress: string | null;
   /** When the user authenticated (a re-authentication creates a new session). */
   readonly createdAt: number;
-  /** The last time the sliding expiry was written (at most once a minute: not every request). */
+  /**
+   * The last time the sliding expiry was written: not on every request, but once a tenth of the idle
+   * timeout has passed (at most once a minute), so a session ends between 0.9 × idleTimeout and
+   * idleTimeout after its last request.
+   */
   readonly lastSeenAt: number;
   /** `min(lastSeenAt + idleTimeout, absoluteExpiresAt)`. */
   readonly expiresAt: number;

@@ -707,7 +707,47 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       assert.equal((await client.json('/protected')).status, 401);
     });
 
-    it('writes the sliding expiry at most once a minute: most requests only read (STYLE §4)', async (t) => {
+    it('finding 1: a short idle timeout (3 s) never logs out a user active every 0.8 s, and ends 3 s after the last request (SEC-28)', async (t) => {
+      const s = await setup(t, { idleTimeout: '3s' });
+      const client = s.client();
+      await client.login('1');
+      for (let elapsed = 800; elapsed <= 30_000; elapsed += 800) {
+        s.advance(800);
+        assert.equal((await client.json('/protected')).status, 200, `at ${elapsed} ms`);
+      }
+      s.advance(3_000 - 1);
+      assert.equal((await client.json('/protected')).status, 200, '1 ms before the idle timeout');
+      s.advance(3_000);
+      assert.equal((await client.json('/protected')).status, 401, 'idle for 3 s');
+    });
+
+    it('finding 1: a long idle timeout (90 s): activity at 59 s keeps the request at 91 s alive, and most requests only read (SEC-28, STYLE §4)', async (t) => {
+      let updates = 0;
+      const s = await setup(t, { idleTimeout: '90s' }, (store) => ({
+        ...bindStore(store),
+        updateSession: (id, update) => { updates++; return store.updateSession(id, update); },
+      }));
+      const client = s.client();
+      await client.login('1');
+      s.advance(59_000);
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(32_000);
+      assert.equal((await client.json('/protected')).status, 200, 'at 91 s: the request at 59 s slid the expiry');
+      // Idle but for the 0.9 × 90 s = 81 s bound: alive; 90 s after the last request: gone.
+      s.advance(81_000);
+      assert.equal((await client.json('/protected')).status, 200, '81 s after the last request');
+      updates = 0;
+      for (let i = 0; i < 90; i++) {
+        s.advance(1_000);
+        assert.equal((await client.json('/protected')).status, 200);
+      }
+      // One write per tenth of the idle timeout (9 s): 10 of the 90 requests, the rest only read.
+      assert.ok(updates >= 9 && updates <= 11, `${updates} writes in 90 requests`);
+      s.advance(90_000);
+      assert.equal((await client.json('/protected')).status, 401, 'idle for 90 s');
+    });
+
+    it('with the default idle timeout (30 min) the sliding expiry is written at most once a minute (SEC-28, STYLE §4)', async (t) => {
       let updates = 0;
       const s = await setup(t, {}, (store) => ({
         ...bindStore(store),

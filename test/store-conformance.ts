@@ -11,7 +11,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { createLoginManager, type LoginManager } from '../src/manager.ts';
 import type { NewSession, Store } from '../src/store.ts';
+import { loginTestUser } from '../src/testing.ts';
 import { withClockedStore, type TestClock } from './support/clock.ts';
 
 export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -533,6 +535,49 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), -1), TypeError);
           await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), Number.NaN), TypeError);
           assert.equal((await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE))?.status, 'valid');
+        }));
+    });
+
+    describe('the sliding expiry through a login manager on this store (finding 1)', () => {
+      /** A manager on this store and its clock, as an app would build it. */
+      function managerOn(store: Store, clock: TestClock, idleTimeout: string): LoginManager<{ id: string }> {
+        return createLoginManager<{ id: string }>({
+          store,
+          secret: 'store-conformance-secret-0123456789abcdef',
+          loadUser: (id) => ({ id }),
+          idleTimeout,
+          sessionProtection: null,
+          now: clock.now,
+        });
+      }
+      /** Whether a request with `cookie` is logged in. */
+      async function loggedIn(manager: LoginManager<{ id: string }>, cookie: string): Promise<boolean> {
+        const auth = manager.forRequest(new Request('http://localhost/protected', { headers: { cookie } }));
+        return (await auth.user()) !== null;
+      }
+
+      it('finding 1: with a 3 s idle timeout a user active every 0.8 s for 30 s is never logged out, and is 3 s after the last request (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const manager = managerOn(store, clock, '3s');
+          const cookie = await loginTestUser(manager, { id: randomId() });
+          for (let elapsed = 800; elapsed <= 30 * SECOND; elapsed += 800) {
+            clock.advance(800);
+            assert.equal(await loggedIn(manager, cookie), true, `at ${elapsed} ms`);
+          }
+          clock.advance(3 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), false, 'idle for 3 s');
+        }));
+
+      it('finding 1: with a 90 s idle timeout, activity at 59 s keeps the request at 91 s alive (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const manager = managerOn(store, clock, '90s');
+          const cookie = await loginTestUser(manager, { id: randomId() });
+          clock.advance(59 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), true);
+          clock.advance(32 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), true, 'at 91 s');
+          clock.advance(90 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), false, 'idle for 90 s');
         }));
     });
 
