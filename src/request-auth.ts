@@ -18,7 +18,7 @@
  */
 import { endLogin, endReplacedLogin, startSession, type SessionRequest } from './browser-session.ts';
 import { serializeCookie, readCookies } from './cookie.ts';
-import { checkRequestCsrf, csrfTokenFor, type CsrfCheck, type CsrfRequest } from './csrf.ts';
+import { checkRequestCsrf, csrfTokenFor, renewCsrfNonce, type CsrfCheck, type CsrfRequest } from './csrf.ts';
 import { requireDuration } from './duration.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
 import { safeEqual, sha256 } from './lib/encoding.ts';
@@ -200,15 +200,16 @@ export class RequestAuth<U, R> {
     }
     const fresh = options.fresh !== false;
     const session = await startSession(this.#core, this.#internals(), userId, fresh, series);
+    renewCsrfNonce(this.#internals(), o); // no pre-login token outlives the login (SEC-44)
     this.#resolution = Promise.resolve({ user, session, via: 'session' });
     this.#core.events.emit('loggedIn', { user, request: this.request, remember: series !== null, fresh });
     return true;
   }
 
   /**
-   * Logs out: deletes the server-side session and remember-me series and clears both cookies on
-   * this response, whatever the session held (Flask-Login #600). If the store is down it still
-   * clears the cookies, then throws the store's error (a 503, security.md §5.6).
+   * Logs out: deletes the server-side session and remember-me series, clears both cookies on this
+   * response, whatever the session held (Flask-Login #600), and replaces the pre-login CSRF nonce.
+   * If the store is down it still does the cookies, then throws the store's error (a 503, §5.6).
    */
   async logout(): Promise<true> {
     const o = this.#core.options;
@@ -223,6 +224,7 @@ export class RequestAuth<U, R> {
       this.#clearCookie(o.cookieNames.session);
       this.#clearCookie(o.cookieNames.remember);
       if (this.#cookie('lk-flash') !== undefined && this.#flashes?.length === 0) this.#clearCookie('lk-flash');
+      renewCsrfNonce(this.#internals(), o); // nor does a token minted before it (SEC-44, SEC-23)
     }
     return true;
   }

@@ -905,6 +905,21 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       assert.equal((await x.fetch('/form', form(tokenX))).status, 200);
     });
 
+    it('finding 10: a token minted before login is refused after login and after logout, and so is one minted before logout (SEC-44, SEC-23, attacker)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      const preLogin = await formToken(client); // what the previous user of a shared browser saw
+      await client.login('1');
+      assert.equal((await client.fetch('/form', form(preLogin))).status, 403, 'after login');
+      const loggedIn = await formToken(client);
+      await client.post('/logout');
+      assert.equal((await client.fetch('/form', form(preLogin))).status, 403, 'the pre-login token after logout');
+      assert.equal((await client.fetch('/form', form(loggedIn))).status, 403, 'the token of the ended session after logout');
+      const fresh = await formToken(client);
+      assert.notEqual(fresh, preLogin);
+      assert.equal((await client.fetch('/form', form(fresh))).status, 200, 'a token minted after logout works');
+    });
+
     it('lets a POST without Content-Type through on the origin check alone, as curl -X POST sends it (SEC-45)', async (t) => {
       const s = await setup(t);
       const client = s.client();
