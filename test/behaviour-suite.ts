@@ -763,6 +763,104 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
     });
   });
 
+  describe(`${adapter}: rotations keep the login's timers (SEC-29, SEC-35, SEC-36)`, () => {
+    for (const [path, what] of [['/revoke-others', 'revoking other sessions'], ['/rotate', 'rotating the session']] as const) {
+      it(`finding 2: ${what} every 9 minutes keeps a login neither fresh past freshTimeout nor alive past the 24 h absolute timeout`, async (t) => {
+        const s = await setup(t); // the defaults: idle 30 min, absolute 24 h, fresh 10 min
+        const client = s.client();
+        await client.login('1');
+        for (let elapsed = 9 * MINUTE; elapsed < 24 * HOUR; elapsed += 9 * MINUTE) {
+          s.advance(9 * MINUTE);
+          assert.equal((await client.json('/protected')).status, 200, `at ${elapsed / MINUTE} min`);
+          assert.equal((await client.json('/fresh')).status, elapsed < 10 * MINUTE ? 200 : 403, `fresh at ${elapsed / MINUTE} min`);
+          assert.equal((await client.post(path)).status, 200);
+        }
+        s.advance(9 * MINUTE); // 1440 min: exactly 24 h after the login
+        assert.equal((await client.json('/protected')).status, 401);
+      });
+    }
+
+    it('finding 2: a rotation keeps the absolute expiry to the millisecond, and keeps a stale login stale', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m', absoluteTimeout: '1h', freshTimeout: '10m' });
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      for (let i = 0; i < 5; i++) {
+        s.advance(11 * MINUTE);
+        assert.equal((await client.post(i % 2 === 0 ? '/rotate' : '/revoke-others')).status, 200);
+        assert.equal((await client.json('/fresh')).status, 403);
+      }
+      s.advance(5 * MINUTE - 1); // 1 ms before the hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(1);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('confirmLogin is a re-authentication: the login is fresh again and both timeouts start over (SEC-29, SEC-35)', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m', absoluteTimeout: '1h', freshTimeout: '10m' });
+      const client = s.client();
+      await client.login('1');
+      s.advance(20 * MINUTE);
+      assert.equal((await client.json('/fresh')).status, 403);
+      s.advance(20 * MINUTE); // 40 min
+      assert.equal((await client.post('/confirm')).body.ok, true);
+      assert.equal((await client.json('/fresh')).status, 200);
+      s.advance(20 * MINUTE); // 60 min: past the first login's hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(20 * MINUTE - 1); // 1 ms before the confirmation's hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(20 * MINUTE + 1);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('finding 2: logging out other sessions keeps this browser\'s remember-me series with its expiry, not a new 30-day one (SEC-36)', async (t) => {
+      const s = await setup(t); // rememberDuration 30 days
+      const client = s.client();
+      await client.login('1', { remember: true });
+      s.advance(10 * 24 * HOUR);
+      assert.equal((await client.json('/protected')).status, 200, 'restored from the remember cookie');
+      const { response } = await client.post('/revoke-others');
+      const cookie = response.headers.getSetCookie().find((c) => c.startsWith(`${REMEMBER}=`));
+      assert.ok(cookie, 'a new validator for the same series');
+      assert.match(cookie, new RegExp(`Max-Age=${20 * 24 * 3600}\\b`));
+      s.advance(20 * 24 * HOUR - MINUTE);
+      client.restartBrowser();
+      assert.equal((await client.json('/protected')).status, 200, 'a minute before the series ends');
+      s.advance(MINUTE);
+      client.restartBrowser();
+      assert.equal((await client.json('/protected')).status, 401, '30 days after the login that made the series');
+    });
+
+    it('logging out other sessions makes a copy of this browser\'s remember cookie taken before it worthless (SEC-38, attacker)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const copy = victim.jar.get(REMEMBER) as string;
+      await victim.post('/revoke-others');
+      assert.notEqual(victim.jar.get(REMEMBER), copy);
+      s.advance(31_000); // past the grace window (SEC-39)
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, copy);
+      assert.equal((await attacker.json('/protected')).status, 401);
+    });
+
+    it('logging out other sessions with a remember cookie that someone else used since is a theft: every session ends (SEC-38, attacker)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, victim.jar.get(REMEMBER) as string);
+      assert.equal((await attacker.json('/protected')).status, 200, 'the copy restored a login and rotated the validator');
+      s.advance(31_000); // past the grace window (SEC-39)
+      const { response } = await victim.post('/revoke-others');
+      assert.equal(s.count('rememberTheft'), 1);
+      assert.match(response.headers.getSetCookie().join('\n'), new RegExp(`^${REMEMBER}=;`, 'm'));
+      assert.equal((await victim.json('/protected')).status, 401);
+      assert.equal((await attacker.json('/protected')).status, 401);
+      attacker.restartBrowser();
+      assert.equal((await attacker.json('/protected')).status, 401);
+    });
+  });
+
   describe(`${adapter}: logout everywhere and session lists (SEC-32, SEC-33, SEC-34)`, () => {
     it('lists the user\'s sessions with device and marks the current one', async (t) => {
       const s = await setup(t);

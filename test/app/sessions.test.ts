@@ -45,3 +45,18 @@ test('finding 1: with SESSION_IDLE_TIMEOUT=90s activity at 59 s keeps the reques
   advance(32_000);
   assert.equal((await client.getJson('/protected')).status, 200, 'at 91 s');
 });
+
+test('finding 2: with idle and absolute timeouts of 20 s, logging out other sessions every 4 s cannot keep a login past 20 s (SEC-29)', async (t) => {
+  const { app, advance } = await clockedApp(t, { SESSION_IDLE_TIMEOUT: '20s', SESSION_ABSOLUTE_TIMEOUT: '20s' });
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  for (let elapsed = 4_000; elapsed < 20_000; elapsed += 4_000) {
+    advance(4_000);
+    assert.equal((await client.json('/account/sessions/revoke-others', {})).status, 200, `at ${elapsed} ms`);
+    assert.equal((await client.getJson('/protected')).status, 200, `at ${elapsed} ms`);
+  }
+  advance(4_000); // 20 s after the login
+  assert.equal((await client.getJson('/protected')).status, 401);
+  assert.equal((await client.json('/account/sessions/revoke-others', {})).status, 401);
+});
