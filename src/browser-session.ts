@@ -35,6 +35,9 @@ export interface SessionRequest {
 /**
  * Creates a session for `userId` in the store and sets its cookie on this response; `rememberSeries`
  * links it to the remember-me series it came from or started with, so that logout ends both.
+ * `replaced` is the session of the same login that this one replaces under a new token (a
+ * rotation): the new one keeps its authentication time and absolute expiry, so that no rotation
+ * makes a login fresh again or extends it (SEC-29, SEC-35). Null for a login or a re-authentication.
  */
 export async function startSession<U, R>(
   core: Core<U, R>,
@@ -42,6 +45,7 @@ export async function startSession<U, R>(
   userId: string,
   fresh: boolean,
   rememberSeries: string | null,
+  replaced: Session | null = null,
 ): Promise<Session> {
   const o = core.options;
   const id = randomToken(o.randomBytes, 16);
@@ -57,6 +61,7 @@ export async function startSession<U, R>(
     ipAddress: auth.clientIp(),
     idleTimeout: o.idleTimeout,
     absoluteTimeout: o.absoluteTimeout,
+    ...(replaced && { authenticatedAt: replaced.authenticatedAt, absoluteExpiresAt: replaced.absoluteExpiresAt }),
   });
   // A browser-session cookie: no Max-Age, closing the browser drops it (app-contract.md).
   auth.setCookie(o.cookieNames.session, `${id}.${secret}`);

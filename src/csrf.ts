@@ -5,7 +5,8 @@
  *    neither (curl, a server) is not a browser and cannot carry a victim's cookies: it is allowed.
  * 2. A synchronizer token for forms (SEC-43, SEC-44), derived rather than stored: HMAC-SHA-256 of
  *    the session id under the app's secret, or, before login, of a random nonce kept in a cookie
- *    (the "signed double-submit cookie" pattern). A new session id at login gives a new token.
+ *    (the "signed double-submit cookie" pattern). A new session id at login gives a new token, and
+ *    the nonce is replaced at login and at logout, so no token outlives either.
  * JSON bodies need no token: a cross-site page cannot send `application/json` without a CORS
  * preflight (SEC-46), and the origin check has already run.
  *
@@ -84,11 +85,25 @@ export async function csrfTokenFor(auth: CsrfRequest, options: CsrfOptions): Pro
   const session = await auth.currentSession();
   if (session) return deriveCsrfToken(options.keys[0] as Uint8Array, `s.${session.id}`);
   let nonce = auth.cookie('lk-csrf');
-  if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) {
-    nonce = randomToken(options.randomBytes, 16);
-    auth.replaceCookie('lk-csrf', nonce);
-  }
+  if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) nonce = newNonce(auth, options);
   return deriveCsrfToken(options.keys[0] as Uint8Array, `a.${nonce}`);
+}
+
+/**
+ * At login and at logout: replaces this browser's pre-login nonce, when it has one, by a new one,
+ * so that a pre-login token (one a shared computer's previous user, or a page, saw) is worthless
+ * from then on, as the session token is (SEC-44 "pre-session replaced at login", SEC-23). Without
+ * it, the nonce outlived the login and the token minted before it was valid again after logout.
+ */
+export function renewCsrfNonce(auth: Pick<CsrfRequest, 'cookie' | 'replaceCookie'>, options: Pick<CsrfOptions, 'randomBytes'>): void {
+  if (auth.cookie('lk-csrf') !== undefined) newNonce(auth, options);
+}
+
+/** A new random nonce (128 bits), set in the `lk-csrf` cookie and read by the rest of this request. */
+function newNonce(auth: Pick<CsrfRequest, 'replaceCookie'>, options: Pick<CsrfOptions, 'randomBytes'>): string {
+  const nonce = randomToken(options.randomBytes, 16);
+  auth.replaceCookie('lk-csrf', nonce);
+  return nonce;
 }
 
 /**

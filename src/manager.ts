@@ -12,7 +12,7 @@ import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from 
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
-import { RequestAuth } from './request-auth.ts';
+import { RequestAuth, touchInterval } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { RequestLike } from './request.ts';
@@ -31,6 +31,8 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
 /** What a request context shares with its manager. Internal. */
 export interface Core<U, R> {
   readonly options: ResolvedOptions<U, R>;
+  /** ms a session may go without its sliding expiry being written: {@link touchInterval} of the idle timeout. */
+  readonly touchInterval: number;
   readonly store: ReturnType<typeof guardStore>;
   /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
   readonly sessionCache: SessionCache<U> | null;
@@ -71,6 +73,7 @@ export class LoginManager<U, R = AnonymousUser> {
     };
     this.#core = Object.freeze({
       options: this.options,
+      touchInterval: touchInterval(this.options.idleTimeout),
       store,
       sessionCache,
       events: new LoginEventEmitter<U>(),

@@ -20,7 +20,7 @@ import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
 import { requireMs } from './duration.ts';
-import { createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
+import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
 interface RememberRecord {
@@ -75,10 +75,10 @@ export class MemoryStore implements Store, CounterStore {
     const now = this.#open();
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    checkInheritedTimes(session);
     // A 128-bit random id never collides; a duplicate is a bug and must not overwrite a session.
     if (this.#sessions.has(session.id)) throw new StoreUnavailableError('MemoryStore: session id already exists');
-    const absoluteExpiresAt = now + session.absoluteTimeout;
-    const stored = createdSession(session, { createdAt: now, expiresAt: Math.min(now + session.idleTimeout, absoluteExpiresAt), absoluteExpiresAt });
+    const stored = createdSession(session, newSessionTimes(session, now));
     this.#sessions.set(stored.id, stored);
     addToIndex(this.#sessionsByUser, stored.userId, stored.id);
     return stored;
@@ -194,12 +194,12 @@ export class MemoryStore implements Store, CounterStore {
     return now < record.expiresAt;
   }
 
-  async deleteUserRememberTokens(userId: string): Promise<number> {
+  async deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
     const now = this.#open();
     let count = 0;
     for (const series of [...(this.#tokensByUser.get(userId) ?? [])]) {
       const record = this.#tokens.get(series);
-      if (record === undefined) continue;
+      if (record === undefined || series === exceptSeries) continue;
       this.#removeToken(record);
       if (now < record.expiresAt) count += 1;
     }

@@ -60,7 +60,12 @@ export interface LoginManagerOptions<U, R = never> {
    * that limits what a stolen cookie can do, not a defence on its own. @default "basic"
    */
   sessionProtection?: SessionProtection;
-  /** Inactivity that ends a session (ASVS 7.3.1). @default "30m" */
+  /**
+   * Inactivity that ends a session (ASVS 7.3.1). The sliding expiry is written at most once per
+   * tenth of it (at most once a minute), so that most requests only read: a user whose requests are
+   * less than 0.9 × idleTimeout apart is never logged out, and a session ends at most idleTimeout
+   * after its last request. @default "30m"
+   */
   idleTimeout?: number | string;
   /** Age that ends a session whatever the activity (ASVS 7.3.2). @default "24h" */
   absoluteTimeout?: number | string;

@@ -24,7 +24,7 @@ import { execute, preparedAll } from './lib/postgres-prepared.ts';
 import type { PreparedStatement } from './lib/postgres-prepared.ts';
 import { migrate, statements, tableNames, toCounter, toSession } from './lib/postgres-schema.ts';
 import type { Statements, Tables } from './lib/postgres-schema.ts';
-import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 
 export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig } from './lib/postgres-pool.ts';
 
@@ -119,10 +119,12 @@ export class PostgresStore implements Store, CounterStore {
     requireString('id', session.id);
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    checkInheritedTimes(session);
     return this.#run('createSession', async (query) => {
       const [row] = await query(this.#sql.insertSession, [
         session.id, session.secretHash, session.userId, session.fresh === true, session.rememberSeries,
         session.identifier, session.userAgent, session.ipAddress, session.idleTimeout, session.absoluteTimeout,
+        session.authenticatedAt ?? null, session.absoluteExpiresAt ?? null,
       ]);
       return toSession(row as Row);
     });
@@ -230,9 +232,12 @@ export class PostgresStore implements Store, CounterStore {
     return this.#run('deleteRememberToken', async (query) => (await query(this.#sql.deleteToken, [series]))[0]?.live === true);
   }
 
-  async deleteUserRememberTokens(userId: string): Promise<number> {
+  async deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
     requireString('userId', userId);
-    return this.#run('deleteUserRememberTokens', async (query) => Number((await query(this.#sql.deleteUserTokens, [userId]))[0]?.n ?? 0));
+    if (exceptSeries !== undefined) requireString('exceptSeries', exceptSeries);
+    return this.#run('deleteUserRememberTokens', async (query) =>
+      Number((await query(this.#sql.deleteUserTokens, [userId, exceptSeries ?? null]))[0]?.n ?? 0),
+    );
   }
 
   /** One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: never loses a concurrent failure (R-05). */

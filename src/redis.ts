@@ -31,7 +31,7 @@ import { runScript, strings, toCounter, toInteger, toSession, unexpected } from 
 import type { RedisCommander } from './lib/redis-commands.ts';
 import { SCRIPTS } from './lib/redis-scripts.ts';
 import type { RedisScript } from './lib/redis-scripts.ts';
-import { createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
+import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 import { requireMs as requireMsIn } from './duration.ts';
 
 export type { RedisCommander } from './lib/redis-commands.ts';
@@ -152,14 +152,15 @@ export class RedisStore implements Store, CounterStore {
   async createSession(session: NewSession): Promise<Session> {
     const idleTimeout = requireMs('idleTimeout', session.idleTimeout, 1);
     const absoluteTimeout = requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    checkInheritedTimes(session);
     const keys = [this.#key('s:', session.id), this.#key('u:', session.userId)];
-    const args = [session.id, String(idleTimeout), String(absoluteTimeout), ...sessionFields(session)];
+    const inherited = [String(session.authenticatedAt ?? ''), String(session.absoluteExpiresAt ?? '')];
+    const args = [session.id, String(idleTimeout), String(absoluteTimeout), ...inherited, ...sessionFields(session)];
     return this.#run('createSession', SCRIPTS.createSession, keys, args, (reply) => {
       // A duplicate id is refused, never overwritten; like SqliteStore's primary key, it rejects.
       if (reply === null) throw new StoreUnavailableError('RedisStore.createSession(): a session with this id exists');
-      const [createdAt, expiresAt, absoluteExpiresAt] = strings(reply).map(toInteger) as [number, number, number];
-      return createdSession(session, { createdAt, expiresAt, absoluteExpiresAt });
-
+      const [createdAt, expiresAt, absoluteExpiresAt, authenticatedAt] = strings(reply).map(toInteger) as [number, number, number, number];
+      return createdSession(session, { createdAt, authenticatedAt, expiresAt, absoluteExpiresAt });
     });
   }
 
@@ -245,8 +246,10 @@ export class RedisStore implements Store, CounterStore {
     return this.#run('deleteRememberToken', SCRIPTS.deleteRememberToken, [this.#key('r:', series)], [series], isOne);
   }
 
-  async deleteUserRememberTokens(userId: string): Promise<number> {
-    return this.#run('deleteUserRememberTokens', SCRIPTS.deleteUserRememberTokens, [this.#key('ru:', userId)], [userId], toInteger);
+  async deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
+    const except = exceptSeries === undefined ? ['0', ''] : ['1', requireString('exceptSeries', exceptSeries)];
+    const keys = [this.#key('ru:', userId)];
+    return this.#run('deleteUserRememberTokens', SCRIPTS.deleteUserRememberTokens, keys, [userId, ...except], toInteger);
   }
 
   /** One script: read, increment and slide the expiry atomically, so no failure is lost. */

@@ -66,11 +66,7 @@ export async function restoreRememberedLogin<U, R>(core: Core<U, R>, auth: Remem
     return null;
   }
   if (use.status === 'stolen') {
-    // An old validator came back after its grace window: someone else holds a copy (SEC-38).
-    await core.revokeUserSessions(use.userId);
-    auth.clearCookie(name);
-    auth.clearCookie(o.cookieNames.session);
-    events.emit('rememberTheft', { request: auth.request, userId: use.userId });
+    await endStolenLogins(core, auth, use.userId);
     return null;
   }
   const user = await auth.loadActive(use.userId);
@@ -87,4 +83,52 @@ export async function restoreRememberedLogin<U, R>(core: Core<U, R>, auth: Remem
   // `grace`: a parallel request of the same browser; the one that rotated sets the cookies (SEC-39).
   events.emit('loadedFromCookie', { user, request: auth.request });
   return { user, session, via: 'remember' };
+}
+
+/**
+ * For "log out other sessions" (SEC-32, SEC-40): ends every remember-me series of `userId` but
+ * this browser's, and rotates this browser's validator in place, so that a copy of its cookie made
+ * before is worthless while the series keeps its expiry (a rotation never extends it, SEC-36). It is
+ * this browser's when the session was linked to `series` and the remember-me cookie names it;
+ * otherwise every series ends. Returns the series the new session keeps, null for none, or
+ * `'stolen'` when the cookie's validator was an old one (SEC-38): then every session and series of
+ * the user has ended, this one's included.
+ */
+export async function keepRememberSeries<U, R>(
+  core: Core<U, R>,
+  auth: RememberRequest<U>,
+  userId: string,
+  series: string | null,
+): Promise<string | null | 'stolen'> {
+  const { options: o, store } = core;
+  const name = o.cookieNames.remember;
+  const cookie = auth.cookie(name);
+  const token = parseToken(cookie);
+  const kept = series !== null && token?.id === series ? series : undefined;
+  await store.deleteUserRememberTokens(userId, kept);
+  if (kept === undefined || token === null) {
+    if (cookie !== undefined) auth.clearCookie(name);
+    return null;
+  }
+  const validator = randomToken(o.randomBytes, 32);
+  const use = await store.useRememberToken(kept, sha256(token.secret), sha256(validator), o.rememberGrace);
+  if (use?.status === 'stolen') {
+    await endStolenLogins(core, auth, use.userId);
+    return 'stolen';
+  }
+  if (use === null) {
+    auth.clearCookie(name);
+    return null;
+  }
+  // `grace`: a parallel request of this browser rotated it a moment ago and sets the cookie (SEC-39).
+  if (use.status === 'valid') auth.setCookie(name, `${kept}.${validator}`, Math.floor((use.expiresAt - o.now()) / 1000));
+  return kept;
+}
+
+/** An old validator came back after its grace window: someone else holds a copy (SEC-38). */
+async function endStolenLogins<U, R>(core: Core<U, R>, auth: RememberRequest<U>, userId: string): Promise<void> {
+  await core.revokeUserSessions(userId);
+  auth.clearCookie(core.options.cookieNames.remember);
+  auth.clearCookie(core.options.cookieNames.session);
+  core.events.emit('rememberTheft', { request: auth.request, userId });
 }

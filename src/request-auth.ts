@@ -18,7 +18,7 @@
  */
 import { endLogin, endReplacedLogin, startSession, type SessionRequest } from './browser-session.ts';
 import { serializeCookie, readCookies } from './cookie.ts';
-import { checkRequestCsrf, csrfTokenFor, type CsrfCheck, type CsrfRequest } from './csrf.ts';
+import { checkRequestCsrf, csrfTokenFor, renewCsrfNonce, type CsrfCheck, type CsrfRequest } from './csrf.ts';
 import { requireDuration } from './duration.ts';
 import { LatchkeyError, StoreUnavailableError } from './errors.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
@@ -28,13 +28,21 @@ import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions, 
 import type { Core } from './manager.ts';
 import { MAX_REMEMBER } from './options.ts';
 import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
-import { restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
+import { keepRememberSeries, restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
 import { isSafeMethod, type RequestLike } from './request.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { Session } from './store.ts';
 
-/** How long a session may go without its sliding expiry being written (STYLE.md §4). */
-const TOUCH_INTERVAL = 60_000;
+/**
+ * How long a session may go without its sliding expiry being written, for an idle timeout: a tenth
+ * of it, at most a minute (SEC-28: "write-throttled ≤1/min"), so most requests only read (STYLE.md
+ * §4) whatever the timeout. The write lags a request by less than this interval, so a user whose
+ * requests are less than 0.9 × idleTimeout apart is never logged out, and a session ends at most
+ * idleTimeout after its last request. The manager computes it once, at construction.
+ */
+export function touchInterval(idleTimeout: number): number {
+  return Math.min(60_000, Math.floor(idleTimeout / 10));
+}
 /** SHA-256 of recent User-Agent strings: the fingerprint is computed on every authenticated request. */
 const FINGERPRINTS = new Map<string, string>();
 
@@ -155,14 +163,15 @@ export class RequestAuth<U, R> {
   }
 
   /**
-   * True when the user typed a password during this session, within `freshTimeout`
-   * (Flask-Login's `login_fresh`). Remember-me and request-loader logins are never fresh.
+   * True when the user typed a password for this login, within `freshTimeout` of it (Flask-Login's
+   * `login_fresh`): counted from the login or the last `confirmLogin`, never from a rotation (SEC-35).
+   * Remember-me and request-loader logins are never fresh.
    */
   async isFresh(): Promise<boolean> {
     const { session, user } = await this.#resolve();
     if (!session || !user || !session.fresh) return false;
     const limit = this.#core.options.freshTimeout;
-    return limit === null || this.#core.options.now() - session.createdAt < limit;
+    return limit === null || this.#core.options.now() - session.authenticatedAt < limit;
   }
 
   /** True when this login came from, or set, a remember-me cookie (Flask-Login's `login_remembered`). */
@@ -203,15 +212,16 @@ export class RequestAuth<U, R> {
     }
     const fresh = options.fresh !== false;
     const session = await startSession(this.#core, this.#internals(), userId, fresh, series);
+    renewCsrfNonce(this.#internals(), o); // no pre-login token outlives the login (SEC-44)
     this.#resolution = Promise.resolve({ user, session, via: 'session' });
     this.#core.events.emit('loggedIn', { user, request: this.request, remember: series !== null, fresh });
     return true;
   }
 
   /**
-   * Logs out: deletes the server-side session and remember-me series and clears both cookies on
-   * this response, whatever the session held (Flask-Login #600). If the store is down it still
-   * clears the cookies, then throws the store's error (a 503, security.md §5.6).
+   * Logs out: deletes the server-side session and remember-me series, clears both cookies on this
+   * response, whatever the session held (Flask-Login #600), and replaces the pre-login CSRF nonce.
+   * If the store is down it still does the cookies, then throws the store's error (a 503, §5.6).
    */
   async logout(): Promise<true> {
     const o = this.#core.options;
@@ -226,46 +236,56 @@ export class RequestAuth<U, R> {
       this.#clearCookie(o.cookieNames.session);
       this.#clearCookie(o.cookieNames.remember);
       if (this.#cookie('lk-flash') !== undefined && this.#flashes?.length === 0) this.#clearCookie('lk-flash');
+      renewCsrfNonce(this.#internals(), o); // nor does a token minted before it (SEC-44, SEC-23)
     }
     return true;
   }
 
   /**
    * Marks the login fresh again after the user re-entered their password (Flask-Login's
-   * `confirm_login`), under a new session token (ASVS 7.2.4) whose timers start over (SEC-29).
-   * Returns false when there is no session to confirm.
+   * `confirm_login`), under a new session token (ASVS 7.2.4). It is a re-authentication: freshness
+   * and both timeouts, idle and absolute, start over (SEC-29 "re-auth resets both timers", SEC-35).
+   * Call it only after the user proved it is them again (their password, a second factor), never
+   * to keep a session going. Returns false when there is no session to confirm.
    */
   async confirmLogin(): Promise<boolean> {
     const current = await this.#resolve();
     if (!current.session) return false;
-    await this.#replaceSession(current, true, current.session.rememberSeries);
+    await this.#replaceSession(current, true, current.session.rememberSeries, false);
     this.#core.events.emit('loginConfirmed', { user: current.user, request: this.request });
     return true;
   }
 
-  /** Issues a new session token for the same login, e.g. after a change of privileges (SEC-23). */
+  /**
+   * Issues a new session token for the same login, e.g. after a change of privileges (SEC-23). The
+   * login stays what it was: as fresh, authenticated at the same time, ending at the same absolute
+   * expiry (SEC-29, SEC-35).
+   */
   async rotateSession(): Promise<boolean> {
     const current = await this.#resolve();
     if (!current.session) return false;
-    await this.#replaceSession(current, current.session.fresh, current.session.rememberSeries);
+    await this.#replaceSession(current, current.session.fresh, current.session.rememberSeries, true);
     return true;
   }
 
   /**
-   * Ends every other session and every remember-me series of the user ("log out other
-   * sessions", SEC-32, SEC-33); this browser keeps its login under a new token, and a new
-   * remember-me series if it had one. Returns how many sessions ended.
+   * Ends every other session and every other remember-me series of the user ("log out other
+   * sessions", SEC-32, SEC-33). This browser keeps its login under a new token, with the same
+   * freshness and absolute expiry (as {@link rotateSession}), and its remember-me series, if its
+   * cookie is the session's, with the same expiry under a new validator. Returns how many sessions
+   * ended.
    */
   async revokeOtherSessions(): Promise<number> {
     const current = await this.#resolve();
     if (!current.session) return 0;
-    const { store, options } = this.#core;
-    const ended = await store.deleteUserSessions(current.session.userId, current.session.id);
-    await store.deleteUserRememberTokens(current.session.userId);
-    const series = current.session.rememberSeries
-      ? await startRememberSeries(this.#core, this.#internals(), current.session.userId, options.rememberDuration)
-      : null;
-    await this.#replaceSession(current, current.session.fresh, series);
+    const { userId, id, rememberSeries } = current.session;
+    const ended = await this.#core.store.deleteUserSessions(userId, id);
+    const series = await keepRememberSeries(this.#core, this.#internals(), userId, rememberSeries);
+    if (series === 'stolen') {
+      this.#resolution = Promise.resolve(NOBODY); // this login ended with the others (SEC-38)
+      return ended;
+    }
+    await this.#replaceSession(current, current.session.fresh, series, true);
     return ended;
   }
 
@@ -429,7 +449,7 @@ export class RequestAuth<U, R> {
         return 'protected';
       }
       session = await store.updateSession(session.id, { fresh: false, identifier: this.#identifier() });
-    } else if (o.now() - session.lastSeenAt >= TOUCH_INTERVAL) {
+    } else if (o.now() - session.lastSeenAt >= this.#core.touchInterval) {
       session = await store.updateSession(session.id, { idleTimeout: o.idleTimeout });
     }
     if (!session) return null; // ended by a concurrent logout: never resurrected (SEC-34)
@@ -475,9 +495,10 @@ export class RequestAuth<U, R> {
     await endReplacedLogin(this.#core.store, session, this.#cookie(this.#core.options.cookieNames.remember));
   }
 
-  async #replaceSession(current: Resolution<U>, fresh: boolean, rememberSeries: string | null): Promise<void> {
+  /** A new token for `current`'s login; `sameLogin` keeps its authentication time and absolute expiry. */
+  async #replaceSession(current: Resolution<U>, fresh: boolean, rememberSeries: string | null, sameLogin: boolean): Promise<void> {
     const old = current.session as Session;
-    const session = await startSession(this.#core, this.#internals(), old.userId, fresh, rememberSeries);
+    const session = await startSession(this.#core, this.#internals(), old.userId, fresh, rememberSeries, sameLogin ? old : null);
     await this.#core.store.deleteSession(old.id);
     this.#resolution = Promise.resolve({ user: current.user, session, via: 'session' });
   }

@@ -24,7 +24,7 @@ import { ReadBatch } from './lib/read-batch.ts';
 import { adoptSqlite, openSqlite } from './lib/sqlite-connection.ts';
 import { migrate, prepareStatements, transaction } from './lib/sqlite-schema.ts';
 import type { Statements } from './lib/sqlite-schema.ts';
-import type { NewRememberToken, NewSession, RememberUse, Session, SessionUpdate, Store } from './store.ts';
+import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
 import { requireMs } from './duration.ts';
 
 /** Where the data lives: a file the store opens and owns, or a connection the app owns. */
@@ -142,8 +142,9 @@ export class SqliteStore implements Store, CounterStore {
   async createSession(session: NewSession): Promise<Session> {
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
+    checkInheritedTimes(session);
     return this.#run('createSession', (st, now) => {
-      const absoluteExpiresAt = now + session.absoluteTimeout;
+      const times = newSessionTimes(session, now);
       const row = st.insertSession.get({
         id: session.id,
         secretHash: session.secretHash,
@@ -154,8 +155,9 @@ export class SqliteStore implements Store, CounterStore {
         userAgent: session.userAgent,
         ipAddress: session.ipAddress,
         now,
-        expiresAt: Math.min(now + session.idleTimeout, absoluteExpiresAt),
-        absoluteExpiresAt,
+        authenticatedAt: times.authenticatedAt,
+        expiresAt: times.expiresAt,
+        absoluteExpiresAt: times.absoluteExpiresAt,
       });
       return toSession(row as Row);
     });
@@ -263,8 +265,10 @@ export class SqliteStore implements Store, CounterStore {
     return this.#run('deleteRememberToken', (st, now) => st.deleteToken.get({ series, now })?.live === 1);
   }
 
-  async deleteUserRememberTokens(userId: string): Promise<number> {
-    return this.#run('deleteUserRememberTokens', (st, now) => countLive(st.deleteUserTokens.all({ userId, now })));
+  async deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
+    return this.#run('deleteUserRememberTokens', (st, now) =>
+      countLive(st.deleteUserTokens.all({ userId, exceptSeries: exceptSeries ?? null, now })),
+    );
   }
 
   /**

@@ -4,9 +4,11 @@
  * (security.md SEC-21, SEC-36). Every method is `async`; `null` means absent; a failing backend
  * rejects (the manager wraps the rejection in a coded {@link StoreUnavailableError}).
  *
- * **Time is the store's.** Callers pass durations, never timestamps, and the store decides expiry
- * with its own clock (the database's, for a networked store), so that app instances with skewed
- * clocks agree on when a session ends (security.md R-08). Every store accepts a `now` option so
+ * **Time is the store's.** Callers pass durations, never timestamps of their own, and the store
+ * decides expiry with its own clock (the database's, for a networked store), so that app instances
+ * with skewed clocks agree on when a session ends (security.md R-08). The one timestamp a caller
+ * hands back is a rotated session's inherited times ({@link NewSession.authenticatedAt}), which
+ * the store stamped itself. Every store accepts a `now` option so
  * that tests can move that clock. A record is valid while `now < expiresAt`: expiry is inclusive at
  * the boundary (SEC-29).
  *
@@ -41,13 +43,55 @@ export interface NewSession {
   readonly idleTimeout: number;
   /** Milliseconds after creation after which the session ends whatever the activity (ASVS 7.3.2). */
   readonly absoluteTimeout: number;
+  /**
+   * For a session that replaces another of the same login (a rotation, "log out other sessions"):
+   * the replaced session's `authenticatedAt`, which the store keeps instead of stamping now, so that
+   * a rotation never makes a login fresh again (SEC-35). Absent for a new login.
+   */
+  readonly authenticatedAt?: number;
+  /**
+   * With {@link authenticatedAt}: the replaced session's `absoluteExpiresAt`, which the store keeps
+   * (capped at now + absoluteTimeout) instead of starting the absolute timeout again, so that no
+   * rotation extends a login (SEC-29, ASVS 7.3.2). Both come from the store's own clock: no skew.
+   */
+  readonly absoluteExpiresAt?: number;
 }
 
 /** The times a store sets on a new session, on its own clock. */
 export interface SessionTimes {
   readonly createdAt: number;
+  readonly authenticatedAt: number;
   readonly expiresAt: number;
   readonly absoluteExpiresAt: number;
+}
+
+/**
+ * Misuse of the inherited times of a {@link NewSession} throws TypeError: each, when present, is
+ * integer ms since the epoch, and they come together (a rotation inherits both).
+ */
+export function checkInheritedTimes(session: NewSession): void {
+  const { authenticatedAt, absoluteExpiresAt } = session;
+  if ((authenticatedAt === undefined) !== (absoluteExpiresAt === undefined)) {
+    throw new TypeError('authenticatedAt and absoluteExpiresAt are inherited together');
+  }
+  for (const [name, value] of [['authenticatedAt', authenticatedAt], ['absoluteExpiresAt', absoluteExpiresAt]] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) throw new TypeError(`${name} must be integer ms since the epoch`);
+  }
+}
+
+/**
+ * The times of a new session for a store that reads its clock in JavaScript: created now,
+ * authenticated now unless inherited, absolutely expiring at now + absoluteTimeout or at the
+ * inherited absolute expiry if sooner, and idly at now + idleTimeout if sooner still.
+ */
+export function newSessionTimes(session: NewSession, now: number): SessionTimes {
+  const absoluteExpiresAt = Math.min(now + session.absoluteTimeout, session.absoluteExpiresAt ?? Infinity);
+  return {
+    createdAt: now,
+    authenticatedAt: session.authenticatedAt ?? now,
+    expiresAt: Math.min(now + session.idleTimeout, absoluteExpiresAt),
+    absoluteExpiresAt,
+  };
 }
 
 /** The {@link Session} a store returns for a {@link NewSession} it has just written (last seen = created). */
@@ -62,6 +106,7 @@ export function createdSession(session: NewSession, times: SessionTimes): Sessio
     userAgent: session.userAgent,
     ipAddress: session.ipAddress,
     createdAt: times.createdAt,
+    authenticatedAt: times.authenticatedAt,
     lastSeenAt: times.createdAt,
     expiresAt: times.expiresAt,
     absoluteExpiresAt: times.absoluteExpiresAt,
@@ -78,13 +123,22 @@ export interface Session {
   readonly identifier: string | null;
   readonly userAgent: string | null;
   readonly ipAddress: string | null;
-  /** When the user authenticated (a re-authentication creates a new session). */
+  /** When this session (this token) was created: at login, and again at every rotation. */
   readonly createdAt: number;
-  /** The last time the sliding expiry was written (at most once a minute: not every request). */
+  /**
+   * When the user last authenticated for this login: the login or `confirmLogin` that started it,
+   * kept across rotations. Freshness counts from it (SEC-35).
+   */
+  readonly authenticatedAt: number;
+  /**
+   * The last time the sliding expiry was written: not on every request, but once a tenth of the idle
+   * timeout has passed (at most once a minute), so a session ends between 0.9 × idleTimeout and
+   * idleTimeout after its last request.
+   */
   readonly lastSeenAt: number;
   /** `min(lastSeenAt + idleTimeout, absoluteExpiresAt)`. */
   readonly expiresAt: number;
-  /** `createdAt + absoluteTimeout`: no touch moves it. */
+  /** When the login began + absoluteTimeout: no touch moves it, a rotation inherits it (SEC-29). */
   readonly absoluteExpiresAt: number;
 }
 
@@ -128,7 +182,10 @@ export type RememberUse =
 
 /** Sessions: six methods. */
 export interface SessionStore {
-  /** Inserts a session; the store stamps `createdAt`, `lastSeenAt` and both expiries. */
+  /**
+   * Inserts a session; the store stamps `createdAt`, `lastSeenAt`, `authenticatedAt` and both
+   * expiries, keeping the inherited `authenticatedAt` and `absoluteExpiresAt` when given.
+   */
   createSession(session: NewSession): Promise<Session>;
   /** The unexpired session with this id, else null. An expired one is deleted as it is found. */
   getSession(id: string): Promise<Session | null>;
@@ -164,8 +221,11 @@ export interface RememberStore {
   ): Promise<RememberUse | null>;
   /** Deletes a series; true if it existed. */
   deleteRememberToken(series: string): Promise<boolean>;
-  /** Deletes every series of the user; returns how many. */
-  deleteUserRememberTokens(userId: string): Promise<number>;
+  /**
+   * Deletes every series of the user except `exceptSeries` (the one of the browser that logs out
+   * its other sessions, SEC-32); returns how many it deleted.
+   */
+  deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number>;
 }
 
 /** What a login manager needs: both halves, plus optional health and shutdown hooks. */

@@ -707,7 +707,47 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       assert.equal((await client.json('/protected')).status, 401);
     });
 
-    it('writes the sliding expiry at most once a minute: most requests only read (STYLE §4)', async (t) => {
+    it('finding 1: a short idle timeout (3 s) never logs out a user active every 0.8 s, and ends 3 s after the last request (SEC-28)', async (t) => {
+      const s = await setup(t, { idleTimeout: '3s' });
+      const client = s.client();
+      await client.login('1');
+      for (let elapsed = 800; elapsed <= 30_000; elapsed += 800) {
+        s.advance(800);
+        assert.equal((await client.json('/protected')).status, 200, `at ${elapsed} ms`);
+      }
+      s.advance(3_000 - 1);
+      assert.equal((await client.json('/protected')).status, 200, '1 ms before the idle timeout');
+      s.advance(3_000);
+      assert.equal((await client.json('/protected')).status, 401, 'idle for 3 s');
+    });
+
+    it('finding 1: a long idle timeout (90 s): activity at 59 s keeps the request at 91 s alive, and most requests only read (SEC-28, STYLE §4)', async (t) => {
+      let updates = 0;
+      const s = await setup(t, { idleTimeout: '90s' }, (store) => ({
+        ...bindStore(store),
+        updateSession: (id, update) => { updates++; return store.updateSession(id, update); },
+      }));
+      const client = s.client();
+      await client.login('1');
+      s.advance(59_000);
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(32_000);
+      assert.equal((await client.json('/protected')).status, 200, 'at 91 s: the request at 59 s slid the expiry');
+      // Idle but for the 0.9 × 90 s = 81 s bound: alive; 90 s after the last request: gone.
+      s.advance(81_000);
+      assert.equal((await client.json('/protected')).status, 200, '81 s after the last request');
+      updates = 0;
+      for (let i = 0; i < 90; i++) {
+        s.advance(1_000);
+        assert.equal((await client.json('/protected')).status, 200);
+      }
+      // One write per tenth of the idle timeout (9 s): 10 of the 90 requests, the rest only read.
+      assert.ok(updates >= 9 && updates <= 11, `${updates} writes in 90 requests`);
+      s.advance(90_000);
+      assert.equal((await client.json('/protected')).status, 401, 'idle for 90 s');
+    });
+
+    it('with the default idle timeout (30 min) the sliding expiry is written at most once a minute (SEC-28, STYLE §4)', async (t) => {
       let updates = 0;
       const s = await setup(t, {}, (store) => ({
         ...bindStore(store),
@@ -720,6 +760,104 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
         await client.json('/protected');
       }
       assert.ok(updates >= 2 && updates <= 3, `${updates} writes in 150 s`);
+    });
+  });
+
+  describe(`${adapter}: rotations keep the login's timers (SEC-29, SEC-35, SEC-36)`, () => {
+    for (const [path, what] of [['/revoke-others', 'revoking other sessions'], ['/rotate', 'rotating the session']] as const) {
+      it(`finding 2: ${what} every 9 minutes keeps a login neither fresh past freshTimeout nor alive past the 24 h absolute timeout`, async (t) => {
+        const s = await setup(t); // the defaults: idle 30 min, absolute 24 h, fresh 10 min
+        const client = s.client();
+        await client.login('1');
+        for (let elapsed = 9 * MINUTE; elapsed < 24 * HOUR; elapsed += 9 * MINUTE) {
+          s.advance(9 * MINUTE);
+          assert.equal((await client.json('/protected')).status, 200, `at ${elapsed / MINUTE} min`);
+          assert.equal((await client.json('/fresh')).status, elapsed < 10 * MINUTE ? 200 : 403, `fresh at ${elapsed / MINUTE} min`);
+          assert.equal((await client.post(path)).status, 200);
+        }
+        s.advance(9 * MINUTE); // 1440 min: exactly 24 h after the login
+        assert.equal((await client.json('/protected')).status, 401);
+      });
+    }
+
+    it('finding 2: a rotation keeps the absolute expiry to the millisecond, and keeps a stale login stale', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m', absoluteTimeout: '1h', freshTimeout: '10m' });
+      const client = s.client();
+      await client.login('1', { fresh: false });
+      for (let i = 0; i < 5; i++) {
+        s.advance(11 * MINUTE);
+        assert.equal((await client.post(i % 2 === 0 ? '/rotate' : '/revoke-others')).status, 200);
+        assert.equal((await client.json('/fresh')).status, 403);
+      }
+      s.advance(5 * MINUTE - 1); // 1 ms before the hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(1);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('confirmLogin is a re-authentication: the login is fresh again and both timeouts start over (SEC-29, SEC-35)', async (t) => {
+      const s = await setup(t, { idleTimeout: '30m', absoluteTimeout: '1h', freshTimeout: '10m' });
+      const client = s.client();
+      await client.login('1');
+      s.advance(20 * MINUTE);
+      assert.equal((await client.json('/fresh')).status, 403);
+      s.advance(20 * MINUTE); // 40 min
+      assert.equal((await client.post('/confirm')).body.ok, true);
+      assert.equal((await client.json('/fresh')).status, 200);
+      s.advance(20 * MINUTE); // 60 min: past the first login's hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(20 * MINUTE - 1); // 1 ms before the confirmation's hour
+      assert.equal((await client.json('/protected')).status, 200);
+      s.advance(20 * MINUTE + 1);
+      assert.equal((await client.json('/protected')).status, 401);
+    });
+
+    it('finding 2: logging out other sessions keeps this browser\'s remember-me series with its expiry, not a new 30-day one (SEC-36)', async (t) => {
+      const s = await setup(t); // rememberDuration 30 days
+      const client = s.client();
+      await client.login('1', { remember: true });
+      s.advance(10 * 24 * HOUR);
+      assert.equal((await client.json('/protected')).status, 200, 'restored from the remember cookie');
+      const { response } = await client.post('/revoke-others');
+      const cookie = response.headers.getSetCookie().find((c) => c.startsWith(`${REMEMBER}=`));
+      assert.ok(cookie, 'a new validator for the same series');
+      assert.match(cookie, new RegExp(`Max-Age=${20 * 24 * 3600}\\b`));
+      s.advance(20 * 24 * HOUR - MINUTE);
+      client.restartBrowser();
+      assert.equal((await client.json('/protected')).status, 200, 'a minute before the series ends');
+      s.advance(MINUTE);
+      client.restartBrowser();
+      assert.equal((await client.json('/protected')).status, 401, '30 days after the login that made the series');
+    });
+
+    it('logging out other sessions makes a copy of this browser\'s remember cookie taken before it worthless (SEC-38, attacker)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const copy = victim.jar.get(REMEMBER) as string;
+      await victim.post('/revoke-others');
+      assert.notEqual(victim.jar.get(REMEMBER), copy);
+      s.advance(31_000); // past the grace window (SEC-39)
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, copy);
+      assert.equal((await attacker.json('/protected')).status, 401);
+    });
+
+    it('logging out other sessions with a remember cookie that someone else used since is a theft: every session ends (SEC-38, attacker)', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true });
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, victim.jar.get(REMEMBER) as string);
+      assert.equal((await attacker.json('/protected')).status, 200, 'the copy restored a login and rotated the validator');
+      s.advance(31_000); // past the grace window (SEC-39)
+      const { response } = await victim.post('/revoke-others');
+      assert.equal(s.count('rememberTheft'), 1);
+      assert.match(response.headers.getSetCookie().join('\n'), new RegExp(`^${REMEMBER}=;`, 'm'));
+      assert.equal((await victim.json('/protected')).status, 401);
+      assert.equal((await attacker.json('/protected')).status, 401);
+      attacker.restartBrowser();
+      assert.equal((await attacker.json('/protected')).status, 401);
     });
   });
 
@@ -863,6 +1001,21 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       await formToken(y);
       assert.equal((await y.fetch('/form', form(tokenX))).status, 403);
       assert.equal((await x.fetch('/form', form(tokenX))).status, 200);
+    });
+
+    it('finding 10: a token minted before login is refused after login and after logout, and so is one minted before logout (SEC-44, SEC-23, attacker)', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      const preLogin = await formToken(client); // what the previous user of a shared browser saw
+      await client.login('1');
+      assert.equal((await client.fetch('/form', form(preLogin))).status, 403, 'after login');
+      const loggedIn = await formToken(client);
+      await client.post('/logout');
+      assert.equal((await client.fetch('/form', form(preLogin))).status, 403, 'the pre-login token after logout');
+      assert.equal((await client.fetch('/form', form(loggedIn))).status, 403, 'the token of the ended session after logout');
+      const fresh = await formToken(client);
+      assert.notEqual(fresh, preLogin);
+      assert.equal((await client.fetch('/form', form(fresh))).status, 200, 'a token minted after logout works');
     });
 
     it('lets a POST without Content-Type through on the origin check alone, as curl -X POST sends it (SEC-45)', async (t) => {

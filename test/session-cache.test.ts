@@ -123,8 +123,8 @@ class ProbeStore implements Store {
   deleteRememberToken(series: string): Promise<boolean> {
     return this.#inner.deleteRememberToken(series);
   }
-  deleteUserRememberTokens(userId: string): Promise<number> {
-    return this.#inner.deleteUserRememberTokens(userId);
+  deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
+    return this.#inner.deleteUserRememberTokens(userId, exceptSeries);
   }
 }
 
@@ -216,6 +216,7 @@ function sessionRow(id: string, userId: string): Session {
     userAgent: null,
     ipAddress: null,
     createdAt: START,
+    authenticatedAt: START,
     lastSeenAt: START,
     expiresAt: START + 1_800_000,
     absoluteExpiresAt: START + 86_400_000,

@@ -11,7 +11,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { createLoginManager, type LoginManager } from '../src/manager.ts';
 import type { NewSession, Store } from '../src/store.ts';
+import { loginTestUser } from '../src/testing.ts';
 import { withClockedStore, type TestClock } from './support/clock.ts';
 
 export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -58,7 +60,7 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
 
   describe(`${name} conforms to the Store contract`, () => {
     describe('sessions', () => {
-      it('stamps createdAt, lastSeenAt and both expiries from its own clock and returns every field (R-08)', () =>
+      it('stamps createdAt, authenticatedAt, lastSeenAt and both expiries from its own clock and returns every field (R-08)', () =>
         withStore(async (store) => {
           const input = newSession({ fresh: false, rememberSeries: randomId(), identifier: randomHash() });
           const created = await store.createSession(input);
@@ -72,6 +74,7 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
             userAgent: input.userAgent,
             ipAddress: input.ipAddress,
             createdAt: T0,
+            authenticatedAt: T0,
             lastSeenAt: T0,
             expiresAt: T0 + IDLE,
             absoluteExpiresAt: T0 + ABSOLUTE,
@@ -348,6 +351,44 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           assert.equal(again?.expiresAt, T0 + IDLE);
         }));
 
+      it('finding 2: a session replacing another keeps its authenticatedAt and absoluteExpiresAt, and never expires past it (SEC-29, SEC-35)', () =>
+        withStore(async (store, clock) => {
+          const first = await store.createSession(newSession());
+          clock.advance(23 * HOUR + 50 * MINUTE);
+          const inherited = { authenticatedAt: first.authenticatedAt, absoluteExpiresAt: first.absoluteExpiresAt };
+          const input = newSession({ userId: first.userId, ...inherited });
+          const rotated = await store.createSession(input);
+          const expected = {
+            ...first,
+            id: input.id,
+            secretHash: input.secretHash,
+            createdAt: T0 + 23 * HOUR + 50 * MINUTE,
+            authenticatedAt: T0,
+            lastSeenAt: T0 + 23 * HOUR + 50 * MINUTE,
+            expiresAt: T0 + ABSOLUTE, // not now + 30 min: the login ends at its 24 h
+            absoluteExpiresAt: T0 + ABSOLUTE,
+          };
+          assert.deepEqual({ ...rotated }, expected);
+          assert.deepEqual({ ...(await store.getSession(input.id)) }, expected);
+          clock.advance(10 * MINUTE - 1);
+          assert.equal((await store.updateSession(input.id, { idleTimeout: IDLE }))?.expiresAt, T0 + ABSOLUTE);
+          clock.advance(1);
+          assert.equal(await store.getSession(input.id), null, 'gone exactly 24 h after the login');
+        }));
+
+      it('finding 2: an inherited absolute expiry later than now + absoluteTimeout is cut to it; misused inherited times throw TypeError', () =>
+        withStore(async (store, clock) => {
+          clock.advance(HOUR);
+          const input = newSession({ authenticatedAt: T0, absoluteExpiresAt: T0 + 10 * DAY });
+          const created = await store.createSession(input);
+          assert.equal(created.absoluteExpiresAt, T0 + HOUR + ABSOLUTE);
+          assert.equal(created.authenticatedAt, T0);
+          await assert.rejects(store.createSession(newSession({ authenticatedAt: T0 })), TypeError);
+          await assert.rejects(store.createSession(newSession({ absoluteExpiresAt: T0 + DAY })), TypeError);
+          await assert.rejects(store.createSession(newSession({ authenticatedAt: 1.5, absoluteExpiresAt: T0 + DAY })), TypeError);
+          await assert.rejects(store.createSession(newSession({ authenticatedAt: T0, absoluteExpiresAt: Number.NaN })), TypeError);
+        }));
+
       it('rejects durations that are not positive integer milliseconds with TypeError (misuse)', () =>
         withStore(async (store) => {
           for (const bad of [Number.NaN, Infinity, -1, 0, 1.5]) {
@@ -515,6 +556,25 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           assert.equal((await store.useRememberToken(other.series, other.validatorHash, randomHash(), GRACE))?.status, 'valid');
         }));
 
+      it('finding 2: deleteUserRememberTokens with exceptSeries keeps that series, with its expiry, and ends the others (SEC-32, SEC-36)', () =>
+        withStore(async (store, clock) => {
+          const userId = randomId();
+          const kept = await createToken(store, { userId });
+          const other = await createToken(store, { userId });
+          const stranger = await createToken(store);
+          clock.advance(DAY);
+          assert.equal(await store.deleteUserRememberTokens(userId, kept.series), 1);
+          assert.equal(await store.useRememberToken(other.series, other.validatorHash, randomHash(), GRACE), null);
+          assert.deepEqual(await store.useRememberToken(kept.series, kept.validatorHash, randomHash(), GRACE), {
+            status: 'valid',
+            userId,
+            expiresAt: kept.expiresAt,
+          });
+          assert.equal((await store.useRememberToken(stranger.series, stranger.validatorHash, randomHash(), GRACE))?.status, 'valid');
+          assert.equal(await store.deleteUserRememberTokens(userId, kept.series), 0);
+          assert.equal(await store.deleteUserRememberTokens(userId), 1);
+        }));
+
       it('remember tokens and sessions are separate: deleting a user\'s sessions leaves the series, and the reverse (SEC-40)', () =>
         withStore(async (store) => {
           const userId = randomId();
@@ -533,6 +593,49 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), -1), TypeError);
           await assert.rejects(store.useRememberToken(token.series, token.validatorHash, randomHash(), Number.NaN), TypeError);
           assert.equal((await store.useRememberToken(token.series, token.validatorHash, randomHash(), GRACE))?.status, 'valid');
+        }));
+    });
+
+    describe('the sliding expiry through a login manager on this store (finding 1)', () => {
+      /** A manager on this store and its clock, as an app would build it. */
+      function managerOn(store: Store, clock: TestClock, idleTimeout: string): LoginManager<{ id: string }> {
+        return createLoginManager<{ id: string }>({
+          store,
+          secret: 'store-conformance-secret-0123456789abcdef',
+          loadUser: (id) => ({ id }),
+          idleTimeout,
+          sessionProtection: null,
+          now: clock.now,
+        });
+      }
+      /** Whether a request with `cookie` is logged in. */
+      async function loggedIn(manager: LoginManager<{ id: string }>, cookie: string): Promise<boolean> {
+        const auth = manager.forRequest(new Request('http://localhost/protected', { headers: { cookie } }));
+        return (await auth.user()) !== null;
+      }
+
+      it('finding 1: with a 3 s idle timeout a user active every 0.8 s for 30 s is never logged out, and is 3 s after the last request (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const manager = managerOn(store, clock, '3s');
+          const cookie = await loginTestUser(manager, { id: randomId() });
+          for (let elapsed = 800; elapsed <= 30 * SECOND; elapsed += 800) {
+            clock.advance(800);
+            assert.equal(await loggedIn(manager, cookie), true, `at ${elapsed} ms`);
+          }
+          clock.advance(3 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), false, 'idle for 3 s');
+        }));
+
+      it('finding 1: with a 90 s idle timeout, activity at 59 s keeps the request at 91 s alive (SEC-28)', () =>
+        withStore(async (store, clock) => {
+          const manager = managerOn(store, clock, '90s');
+          const cookie = await loginTestUser(manager, { id: randomId() });
+          clock.advance(59 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), true);
+          clock.advance(32 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), true, 'at 91 s');
+          clock.advance(90 * SECOND);
+          assert.equal(await loggedIn(manager, cookie), false, 'idle for 90 s');
         }));
     });
 

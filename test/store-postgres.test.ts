@@ -209,7 +209,7 @@ describe('PostgreSQL stores', { skip }, () => {
   });
 
   describe('PostgresStore schema', () => {
-    it('five stores migrating one schema at once all succeed and record schema version 1, with every table and index', (t) =>
+    it('five stores migrating one schema at once all succeed and record schema version 2, with every table and index', (t) =>
       withSchema(async (schema) => {
         const pool = testPool(t, { max: 5 });
         const stores = Array.from({ length: 5 }, () => new PostgresStore({ pool, schema, sweepInterval: 0 }));
@@ -217,7 +217,7 @@ describe('PostgreSQL stores', { skip }, () => {
         await Promise.all(stores.map((store) => store.migrate())); // idempotent, and memoised
         await new PostgresStore({ pool, schema, sweepInterval: 0 }).migrate(); // a later start: the fast path
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '1' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '2' }]);
         const { rows: tables } = await shared().query(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
           [schema],
@@ -270,6 +270,21 @@ describe('PostgreSQL stores', { skip }, () => {
           [schema],
         );
         assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions'].map((t) => `${schema}.${t}`));
+      }));
+
+    it('finding 2: upgrades a schema-version-1 database to version 2: a session made before gets authenticatedAt = createdAt', () =>
+      withSchema(async (schema) => {
+        let time = Date.UTC(2030, 0, 1, 12);
+        const store = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
+        const before = await store.createSession(session());
+        // Put the schema back in the state version 1 left it in.
+        await shared().query(`ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN authenticated_at;
+          UPDATE "${schema}".latchkey_meta SET value = '1'`);
+        time += 60_000;
+        const upgraded = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
+        assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before, authenticatedAt: before.createdAt });
+        const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
+        assert.deepEqual(rows, [{ value: '2' }]);
       }));
 
     it('refuses a schema whose version is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>

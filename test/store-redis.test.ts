@@ -324,6 +324,17 @@ describe('RedisStore on a real Redis', { skip }, () => {
   });
 
   describe('time', () => {
+    it('finding 2: a session written before authenticatedAt existed reads it as its createdAt', async () => {
+      const { store, prefix, cleanup } = sharedStore({ now: () => T0 });
+      try {
+        const session = await store.createSession(newSession());
+        await shared.sendCommand(['HDEL', `${prefix}s:${session.id}`, 'authenticatedAt']);
+        assert.deepEqual({ ...(await store.getSession(session.id)) }, { ...session, authenticatedAt: session.createdAt });
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('without now, ends a 1000 ms session on the server clock, and Redis itself drops its keys (R-08, R-09)', async () => {
       const { store, prefix, cleanup } = sharedStore();
       try {

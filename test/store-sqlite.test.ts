@@ -118,7 +118,7 @@ describe('SqliteStore', () => {
       assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
     }));
 
-  it('creates its schema once: a second store on the same file shares the data and schema version 2', () =>
+  it('creates its schema once: a second store on the same file shares the data and schema version 3', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'shared' }));
       const second = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
@@ -127,7 +127,7 @@ describe('SqliteStore', () => {
       } finally {
         await second.close();
       }
-      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '2');
+      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
       const indexes = db
         .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'latchkey_%' ORDER BY name`)
         .all()
@@ -139,6 +139,22 @@ describe('SqliteStore', () => {
         'latchkey_sessions_expires_at',
         'latchkey_sessions_user_id',
       ]);
+    }));
+
+  it('finding 2: upgrades a schema-version-2 file to version 3: a session made before gets authenticatedAt = createdAt', () =>
+    withFile(async ({ store, db, file, clock }) => {
+      const before = await store.createSession(session({ id: 'from-v2' }));
+      await store.close();
+      // Put the file back in the state version 2 left it in.
+      db.exec(`ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at; UPDATE latchkey_meta SET value = '2' WHERE key = 'schema_version'`);
+      clock.time += 60_000;
+      const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
+      try {
+        assert.deepEqual({ ...(await upgraded.getSession('from-v2')) }, { ...before, authenticatedAt: before.createdAt });
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
+      } finally {
+        await upgraded.close();
+      }
     }));
 
   it('refuses a database whose schema is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>
@@ -337,17 +353,18 @@ describeCounterConformance('SqliteStore on a file', async (clock) => {
 });
 
 describe('SqliteStore throttle counters', () => {
-  it('upgrades a schema-version-1 file to version 2: adds the counters table and keeps the sessions', () =>
+  it('upgrades a schema-version-1 file to version 3: adds the counters table and keeps the sessions', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'from-v1' }));
       await store.close();
       // Put the file back in the state version 1 left it in.
-      db.exec(`DROP TABLE latchkey_counters; UPDATE latchkey_meta SET value = '1' WHERE key = 'schema_version'`);
+      db.exec(`DROP TABLE latchkey_counters; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
+        UPDATE latchkey_meta SET value = '1' WHERE key = 'schema_version'`);
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.equal((await upgraded.getSession('from-v1'))?.id, 'from-v1');
         assert.equal((await upgraded.recordFailure('k', 60_000)).count, 1);
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '2');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
       } finally {
         await upgraded.close();
       }

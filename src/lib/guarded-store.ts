@@ -87,7 +87,7 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
     createRememberToken: (t) => guard('createRememberToken', () => store.createRememberToken(t)),
     useRememberToken: (s, v, n, g) => guard('useRememberToken', () => store.useRememberToken(s, v, n, g)),
     deleteRememberToken: (s) => guard('deleteRememberToken', () => store.deleteRememberToken(s)),
-    deleteUserRememberTokens: (u) => guard('deleteUserRememberTokens', () => store.deleteUserRememberTokens(u)),
+    deleteUserRememberTokens: (u, e) => guard('deleteUserRememberTokens', () => store.deleteUserRememberTokens(u, e)),
     ping: () => guard('ping', () => (store.ping ? store.ping() : Promise.resolve())),
   } satisfies Required<Omit<Store, 'close'>>);
 }

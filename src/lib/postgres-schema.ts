@@ -84,6 +84,14 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
     );
     CREATE INDEX IF NOT EXISTS "${t.prefix}counters_expires_at" ON ${t.counters} (expires_at);
   `,
+  // Version 2: when the user last authenticated for a session's login, kept across rotations, so
+  // that freshness counts from it (SEC-35, issue 10 finding 2). A session made before it was a login
+  // of its own: its creation is the best value there is.
+  (t) => `
+    ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS authenticated_at bigint;
+    UPDATE ${t.sessions} SET authenticated_at = created_at WHERE authenticated_at IS NULL;
+    ALTER TABLE ${t.sessions} ALTER COLUMN authenticated_at SET NOT NULL;
+  `,
 ];
 
 /** The schema version this code reads and writes. */
@@ -126,7 +134,7 @@ export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
 }
 
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
-  created_at, last_seen_at, expires_at, absolute_expires_at`;
+  created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at`;
 
 /** A session row as {@link Session}, frozen: a snapshot that later writes do not change. */
 export function toSession(row: Row): Session {
@@ -140,6 +148,7 @@ export function toSession(row: Row): Session {
     userAgent: (row.user_agent as string | null) ?? null,
     ipAddress: (row.ip_address as string | null) ?? null,
     createdAt: toMs(row.created_at),
+    authenticatedAt: toMs(row.authenticated_at),
     lastSeenAt: toMs(row.last_seen_at),
     expiresAt: toMs(row.expires_at),
     absoluteExpiresAt: toMs(row.absolute_expires_at),
@@ -155,9 +164,13 @@ export function toCounter(row: Row): CounterState {
 export function statements(t: Tables) {
   const { sessions: s, remember: r, counters: c } = t;
   return Object.freeze({
-    insertSession: `${CLOCK} INSERT INTO ${s} (${SESSION})
+    // $12 and $13: a rotation's inherited authenticated_at and absolute_expires_at, else null (a login).
+    insertSession: `${CLOCK}, times AS (
+        SELECT now, coalesce($12::bigint, now) AS authenticated,
+          least(now + $11::bigint, coalesce($13::bigint, now + $11::bigint)) AS absolute FROM clock)
+      INSERT INTO ${s} (${SESSION})
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
-        now, now, least(now + $10::bigint, now + $11::bigint), now + $11::bigint FROM clock
+        now, authenticated, now, least(now + $10::bigint, absolute), absolute FROM times
       RETURNING ${SESSION}`,
     // `live` is decided by the database's clock; the caller deletes the row when it is false.
     // The sessions of a batch of reads (lib/read-batch): one statement for all of them.
@@ -193,7 +206,8 @@ export function statements(t: Tables) {
       FROM clock WHERE r.series = $2`,
     deleteToken: `${CLOCK} DELETE FROM ${r} r USING clock WHERE r.series = $2 RETURNING r.expires_at > clock.now AS live`,
     deleteUserTokens: `${CLOCK}, gone AS (
-        DELETE FROM ${r} r USING clock WHERE r.user_id = $2 RETURNING r.expires_at > clock.now AS live)
+        DELETE FROM ${r} r USING clock WHERE r.user_id = $2 AND r.series IS DISTINCT FROM $3::text
+        RETURNING r.expires_at > clock.now AS live)
       SELECT count(*) FILTER (WHERE live) AS n FROM gone`,
 
     // One statement: INSERT … ON CONFLICT DO UPDATE takes the row lock (or inserts) atomically, so

@@ -80,6 +80,7 @@ export function toSession(reply: unknown): Session {
     if (value === undefined) throw unexpected(reply);
     return value;
   };
+  const createdAt = integer(required('createdAt'));
   return Object.freeze({
     id: required('id'),
     secretHash: required('secretHash'),
@@ -89,7 +90,9 @@ export function toSession(reply: unknown): Session {
     identifier: fields.get('identifier') ?? null,
     userAgent: fields.get('userAgent') ?? null,
     ipAddress: fields.get('ipAddress') ?? null,
-    createdAt: integer(required('createdAt')),
+    createdAt,
+    // A session written before the field existed was a login of its own: it was authenticated then.
+    authenticatedAt: integer(fields.get('authenticatedAt') ?? createdAt),
     lastSeenAt: integer(required('lastSeenAt')),
     expiresAt: integer(required('expiresAt')),
     absoluteExpiresAt: integer(required('absoluteExpiresAt')),

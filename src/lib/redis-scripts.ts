@@ -72,19 +72,24 @@ function script(name: string, body: string): RedisScript {
   return Object.freeze({ name, source, sha1: createHash('sha1').update(source).digest('hex') });
 }
 
-// KEYS: session, user index. ARGV: now, id, idleTimeout, absoluteTimeout, field/value pairs.
-// Returns { createdAt, expiresAt, absoluteExpiresAt }, or nil when the id is taken.
+// KEYS: session, user index. ARGV: now, id, idleTimeout, absoluteTimeout, the inherited
+// authenticatedAt and absoluteExpiresAt of a rotation (or '' and '' for a login), field/value pairs.
+// Returns { createdAt, expiresAt, absoluteExpiresAt, authenticatedAt }, or nil when the id is taken.
+// An inherited absolute expiry already past gives a session born expired: PEXPIRE deletes it.
 const createSession = script('createSession', `
 local now = clock(ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local absolute = now + tonumber(ARGV[4])
+if ARGV[6] ~= '' then absolute = math.min(absolute, tonumber(ARGV[6])) end
+local authenticated = now
+if ARGV[5] ~= '' then authenticated = tonumber(ARGV[5]) end
 local expires = math.min(now + tonumber(ARGV[3]), absolute)
-redis.call('HSET', KEYS[1], 'createdAt', int(now), 'lastSeenAt', int(now), 'expiresAt', int(expires),
-  'absoluteExpiresAt', int(absolute), unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'createdAt', int(now), 'authenticatedAt', int(authenticated), 'lastSeenAt', int(now),
+  'expiresAt', int(expires), 'absoluteExpiresAt', int(absolute), unpack(ARGV, 7))
 redis.call('PEXPIRE', KEYS[1], int(expires - now))
 redis.call('ZADD', KEYS[2], int(expires), ARGV[2])
 reindex(KEYS[2], now)
-return { int(now), int(expires), int(absolute) }
+return { int(now), int(expires), int(absolute), int(authenticated) }
 `);
 
 // KEYS: sessions. ARGV: now, then their ids in the same order. Returns, for each, the hash's
@@ -245,20 +250,24 @@ if now < tonumber(current[1]) then return 1 end
 return 0
 `);
 
-// KEYS: user index. ARGV: now, userId. Returns how many of the deleted series were live.
+// KEYS: user index. ARGV: now, userId, '1' if there is an exception, the excepted series.
+// Returns how many of the deleted series were live.
 const deleteUserRememberTokens = script('deleteUserRememberTokens', `
 local now = clock(ARGV[1])
 local prefix = base(KEYS[1], 'ru:' .. ARGV[2])
 local live = 0
 for _, series in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = prefix .. 'r:' .. series
-  local expires = tonumber(redis.call('HGET', key, 'expiresAt'))
-  if expires then
-    redis.call('DEL', key)
-    if now < expires then live = live + 1 end
+  if not (ARGV[3] == '1' and series == ARGV[4]) then
+    local key = prefix .. 'r:' .. series
+    local expires = tonumber(redis.call('HGET', key, 'expiresAt'))
+    if expires then
+      redis.call('DEL', key)
+      if now < expires then live = live + 1 end
+    end
+    redis.call('ZREM', KEYS[1], series)
   end
 end
-redis.call('DEL', KEYS[1])
+reindex(KEYS[1], now)
 return live
 `);
 

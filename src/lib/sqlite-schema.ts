@@ -58,6 +58,13 @@ const MIGRATIONS: ReadonlyArray<(prefix: string) => string> = [
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS ${p}counters_expires_at ON ${p}counters (expires_at);
   `,
+  // Version 3: when the user last authenticated for a session's login, kept across rotations, so
+  // that freshness counts from it (SEC-35, issue 10 finding 2). A session made before it was a login
+  // of its own: its creation is the best value there is.
+  (p) => `
+    ALTER TABLE ${p}sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE ${p}sessions SET authenticated_at = created_at;
+  `,
 ];
 
 /** The schema version this code reads and writes. */
@@ -115,7 +122,7 @@ export function migrate(db: DatabaseSync, prefix: string): void {
 /** Session columns under the names of {@link Session}'s fields. */
 const SESSION = `id, secret_hash AS secretHash, user_id AS userId, fresh, remember_series AS rememberSeries,
   identifier, user_agent AS userAgent, ip_address AS ipAddress, created_at AS createdAt,
-  last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt`;
+  authenticated_at AS authenticatedAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt`;
 
 /** Every statement the store runs, prepared once per connection. Parameters are named. */
 export function prepareStatements(db: DatabaseSync, p: string) {
@@ -125,9 +132,9 @@ export function prepareStatements(db: DatabaseSync, p: string) {
   const statement = (sql: string): StatementSync => prepare(db, sql);
   return Object.freeze({
     insertSession: statement(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
-        user_agent, ip_address, created_at, last_seen_at, expires_at, absolute_expires_at)
+        user_agent, ip_address, created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at)
       VALUES (:id, :secretHash, :userId, :fresh, :rememberSeries, :identifier, :userAgent, :ipAddress,
-        :now, :now, :expiresAt, :absoluteExpiresAt)
+        :now, :authenticatedAt, :now, :expiresAt, :absoluteExpiresAt)
       RETURNING ${SESSION}`),
     // The sessions of a batch of reads (lib/read-batch): :ids is a JSON array of ids, one statement
     // and so one read transaction for all of them.
@@ -160,7 +167,8 @@ export function prepareStatements(db: DatabaseSync, p: string) {
         rotated_at = :now, last_used_at = :now
       WHERE series = :series`),
     deleteToken: statement(`DELETE FROM ${r} WHERE series = :series RETURNING expires_at > :now AS live`),
-    deleteUserTokens: statement(`DELETE FROM ${r} WHERE user_id = :userId RETURNING expires_at > :now AS live`),
+    deleteUserTokens: statement(`DELETE FROM ${r} WHERE user_id = :userId AND series IS NOT :exceptSeries
+      RETURNING expires_at > :now AS live`),
     deleteExpiredTokens: statement(`DELETE FROM ${r} WHERE expires_at <= :now`),
 
     // One statement, so one atomic step under SQLite's write lock, across processes (R-05, R-07).

@@ -188,3 +188,18 @@ test('The CSRF token changes at login (bound to the new session)', async (t) => 
   const stale = await client.form('/logout', { _csrf: before });
   assert.equal(stale.status, 403);
 });
+
+test('finding 10: a login form token minted before a login is refused after that login and its logout (SEC-44, attacker)', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  const preLogin = await client.csrf('/login'); // seen by whoever used this browser before
+  await client.form('/login', { _csrf: preLogin, login: 'ann@example.com', password: PASSWORD });
+  const loggedIn = csrfOf(await (await client.page('/')).text());
+  assert.equal((await client.form('/logout', { _csrf: loggedIn })).status, 303);
+  for (const stale of [preLogin, loggedIn]) {
+    const res = await client.form('/login', { _csrf: stale, login: 'ann@example.com', password: PASSWORD });
+    assert.equal(res.status, 403);
+  }
+  assert.equal((await client.form('/login', { login: 'ann@example.com', password: PASSWORD }, { tokenFrom: '/login' })).status, 303);
+});

@@ -48,6 +48,7 @@ export function buildExpressApp(manager: LoginManager<TestUser>, handled: string
   });
   app.post('/logout', async (req, res) => res.json({ ok: await auth(req).logout() }));
   app.post('/confirm', async (req, res) => res.json({ ok: await auth(req).confirmLogin() }));
+  app.post('/rotate', async (req, res) => res.json({ ok: await auth(req).rotateSession() }));
   app.post('/revoke-others', async (req, res) => res.json({ ended: await auth(req).revokeOtherSessions() }));
   app.post('/revoke', async (req, res) => res.json({ ok: await auth(req).revokeSession(req.body.id) }));
   app.get('/sessions', async (req, res) => res.json({ sessions: await auth(req).listSessions() }));

@@ -17,6 +17,7 @@
  *                            (unknown id → 200 `{ ok: false }`).
  * - `POST /logout`           200 JSON `{ ok: await auth.logout() }`.
  * - `POST /confirm`          200 JSON `{ ok: await auth.confirmLogin() }`.
+ * - `POST /rotate`           200 JSON `{ ok: await auth.rotateSession() }`.
  * - `POST /revoke-others`    200 JSON `{ ended: await auth.revokeOtherSessions() }`.
  * - `POST /revoke`           JSON `{ id }` → 200 JSON `{ ok: await auth.revokeSession(id) }`.
  * - `GET  /sessions`         200 JSON `{ sessions: await auth.listSessions() }`.

@@ -42,6 +42,7 @@ export function buildHonoApp(manager: LoginManager<TestUser>, handled: string[] 
   });
   app.post('/logout', async (c) => c.json({ ok: await c.var.auth.logout() }));
   app.post('/confirm', async (c) => c.json({ ok: await c.var.auth.confirmLogin() }));
+  app.post('/rotate', async (c) => c.json({ ok: await c.var.auth.rotateSession() }));
   app.post('/revoke-others', async (c) => c.json({ ended: await c.var.auth.revokeOtherSessions() }));
   app.post('/revoke', async (c) => c.json({ ok: await c.var.auth.revokeSession((await c.req.json()).id) }));
   app.get('/sessions', async (c) => c.json({ sessions: await c.var.auth.listSessions() }));
