@@ -255,6 +255,7 @@ export class RequestAuth<U, R> {
       ? await startRememberSeries(this.#core, this.#internals(), current.session.userId, options.rememberDuration)
       : null;
     await this.#replaceSession(current, current.session.fresh, series);
+    this.#core.events.emit('sessionRevoked', { request: this.request, userId: current.session.userId, scope: 'others', sessionId: null, sessions: ended });
     return ended;
   }
 
@@ -274,7 +275,9 @@ export class RequestAuth<U, R> {
       await this.logout();
       return true;
     }
-    return this.#core.revokeSession(session.userId, sessionId);
+    const ended = await this.#core.revokeSession(session.userId, sessionId);
+    if (ended) this.#core.events.emit('sessionRevoked', { request: this.request, userId: session.userId, scope: 'one', sessionId, sessions: 1 });
+    return ended;
   }
 
   /** Emits `loginFailed`, for apps that check passwords themselves. */
@@ -366,7 +369,9 @@ export class RequestAuth<U, R> {
    */
   async checkCsrf(readFormToken: () => unknown | Promise<unknown>): Promise<CsrfCheck> {
     if (isSafeMethod(this.request.method)) return { ok: true };
-    return checkRequestCsrf(this.#internals(), this.#core.options, readFormToken);
+    const check = await checkRequestCsrf(this.#internals(), this.#core.options, readFormToken);
+    if (!check.ok) this.#core.events.emit('csrfRefused', { request: this.request, reason: check.reason });
+    return check;
   }
 
   // ------------------------------------------------------------------ internals
@@ -429,6 +434,8 @@ export class RequestAuth<U, R> {
     const token = parseToken(raw);
     const session = token ? await this.#core.store.getSession(token.id) : null;
     if (!token || !session || !safeEqual(session.secretHash, sha256(token.secret))) {
+      const reason = !token ? 'malformed' : !session ? 'unknown' : 'mismatch';
+      this.#core.events.emit('sessionInvalid', { request: this.request, reason, sessionId: token?.id ?? null });
       this.#clearCookie(name);
       return null;
     }
