@@ -1,13 +1,15 @@
 /**
  * The reference app (app-contract.md): the login manager, throttle and accounts on the stores the
  * configuration opened, and every route, on Hono. Middleware order, outermost first:
- * 1. latchkey, wrapped by the security headers (one layer): `c.var.auth`, cookies committed after
- *    the handler, store failures as 503; the headers on every answer including errors (SEC-64);
+ * 1. the request log, wrapping the security headers, wrapping latchkey (one layer): the request's
+ *    id and log line (request-log.ts); `c.var.auth`, cookies committed after the handler, store
+ *    failures as 503; the headers on every answer including errors (SEC-64);
  * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler;
  * behind it, for the same path, OPTIONS and the 405 of every other method, chosen by the router
  * before any body is read (SEC-65). A path no route has is the 404.
  * Errors that escape a handler: a store or hasher that is down is a 503 with `Retry-After`; anything
  * else is a 500 with a generic message and a request id, logged with its stack (SEC-66).
+ * The security events of the manager and the accounts are logged by security-log.ts (SEC-68).
  *
  * @module app/app
  */
@@ -17,7 +19,10 @@ import { createAccounts, createLoginManager, createLoginThrottle, createPassword
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
+import { createLogger } from './log.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
+import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
+import { logSecurityEvents, type ThrottleLimits } from './security-log.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -25,16 +30,13 @@ import { healthRoute } from './routes/health.ts';
 import { pageRoutes } from './routes/pages.ts';
 import type { AppStores } from './stores.ts';
 
-/** A structured log line (SEC-70: JSON, so a value cannot forge a line). */
-export type LogEntry = Record<string, unknown>;
-
 export interface CreateAppOptions {
   readonly config: AppConfig;
   readonly stores: AppStores;
   /** The clock of the login manager and the throttle, ms since the epoch. Default `Date.now`. */
   readonly now?: () => number;
-  /** Where error lines go. Default: one JSON line on stderr. */
-  readonly log?: (entry: LogEntry) => void;
+  /** Where log lines go, each one JSON object and its newline (app/log.ts), at `config.logLevel`. Default: stderr. */
+  readonly log?: (line: string) => void;
 }
 
 export interface App {
@@ -43,18 +45,20 @@ export interface App {
   readonly accounts: Accounts;
 }
 
-function logToStderr(entry: LogEntry): void {
-  process.stderr.write(`${JSON.stringify(entry)}\n`);
-}
-
-/** Builds the app; nothing listens until the caller serves `app.fetch`. */
 /** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
 const STORE_TIMEOUT = 1_500;
 
+/**
+ * The login throttle's limits, the library's defaults (SEC-51, SEC-53), spelt out because the
+ * security log names SEC-56's thresholds after them.
+ */
+const LOGIN_LIMITS: ThrottleLimits = Object.freeze({ account: { freeFailures: 5, hardLimit: 100 }, ip: { maxFailures: 50 } });
+
+/** Builds the app; nothing listens until the caller serves `app.fetch`. */
 export async function createApp(options: CreateAppOptions): Promise<App> {
   const { config, stores } = options;
   const now = options.now ?? Date.now;
-  const log = options.log ?? logToStderr;
+  const logger = createLogger({ level: config.logLevel, write: options.log, now });
 
   let accounts: Accounts | undefined;
   const manager = createLoginManager<UserRecord>({
@@ -72,7 +76,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
     now,
   });
-  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT });
+  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT, ...LOGIN_LIMITS });
   accounts = createAccounts({
     users: stores.users,
     throttle,
@@ -81,12 +85,13 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
     now,
   });
+  logSecurityEvents({ logger, manager, accounts, secret: config.secretKey, limits: LOGIN_LIMITS });
 
   const deps: Deps = { config, stores, manager, accounts };
   const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];
 
   const app = new Hono<AppEnv>();
-  app.use(withSecurityHeaders(latchkey(manager) as unknown as Handler));
+  app.use(withRequestLog(logger, withSecurityHeaders(latchkey(manager) as unknown as Handler)));
   for (const route of routes) {
     for (const method of ['GET', 'POST'] as const) {
       const chain = route[method];
@@ -103,8 +108,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     if (isServiceUnavailable(error)) {
       return plainError(asJson, 503, 'The service is temporarily unavailable. Please try again shortly.', { 'retry-after': '5' });
     }
-    const requestId = randomUUID();
-    log({ level: 'error', time: new Date().toISOString(), request_id: requestId, method: c.req.method, path: c.req.path, error: error.name, message: error.message, stack: error.stack });
+    // Hono calls onError where the error was thrown: inside the request log's context.
+    const requestId = currentRequest()?.id ?? randomUUID();
+    logger.log('error', 'request_error', { ...requestFields(), request_id: requestId, error: error.name, message: error.message, stack: error.stack });
     return plainError(asJson, 500, `Something went wrong on our side. If it keeps happening, quote request id ${requestId}.`, {}, requestId);
   });
   return { app, manager, accounts };

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from 'latchkey';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 /** The site's name: shown in pages, and refused as part of passwords (SEC-08) by the app and the CLI alike. */
 export const APP_NAME = 'Latchkey';
@@ -34,6 +35,12 @@ export interface AppConfig {
   readonly userCacheTtl: number;
   readonly passwordMinLength: number;
   readonly production: boolean;
+  /**
+   * `LOG_LEVEL`: `debug`, `info` (default: security events and one line per request), `warn`
+   * (security warnings and errors, no request lines), `error`, or `silent`. Lines are JSON, on
+   * stderr (app/log.ts, app/security-log.ts).
+   */
+  readonly logLevel: LogLevel;
   /** Lines to print at start (a generated key, and so on). */
   readonly warnings: readonly string[];
 }
@@ -104,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     problems.push(`PASSWORD_MIN_LENGTH: "${minRaw}" must be a whole number from 8 to 64 (NIST SP 800-63B-4 never allows less than 8)`);
   }
 
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
+
   const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
   const trustProxy = BOOLEAN[trustRaw];
   if (trustProxy === undefined) problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true or false`);
@@ -156,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       userCacheTtl,
       passwordMinLength,
       production,
+      logLevel,
       warnings,
     }),
   };

@@ -4,7 +4,8 @@
  * on stderr and exit code 1. `PORT=0` takes a free port; the line printed names the real one.
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most 10 s, then close what
  * is left), close the stores, exit 0. An unhandled rejection is logged and the process goes on
- * serving (SEC-66).
+ * serving (SEC-66). Log lines (JSON, at LOG_LEVEL) go to stderr; stdout has only the line naming
+ * the URL.
  *
  * @module app/main
  */
@@ -14,14 +15,17 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
 import { openStores, type AppStores } from './stores.ts';
 
 /** How long in-flight requests get to finish at shutdown: well under the usual 30 s SIGKILL grace. */
 const DRAIN_MS = 10_000;
 
+// Errors only until the configuration (LOG_LEVEL) is read.
+let logger: Logger = createLogger({ level: 'error' });
 process.on('unhandledRejection', (reason) => {
   const error = reason instanceof Error ? { error: reason.name, message: reason.message, stack: reason.stack } : { reason: String(reason) };
-  process.stderr.write(`${JSON.stringify({ level: 'error', time: new Date().toISOString(), event: 'unhandled_rejection', ...error })}\n`);
+  logger.log('error', 'unhandled_rejection', error);
 });
 
 function fail(line: string): never {
@@ -59,6 +63,7 @@ if (!loaded.ok) {
   process.exit(1);
 }
 let config = loaded.config;
+logger = createLogger({ level: config.logLevel });
 for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
 
 stores = await openStores(config).catch((error: Error) => fail(error.message));

@@ -65,6 +65,7 @@ export async function startSession<U, R>(
   });
   // A browser-session cookie: no Max-Age, closing the browser drops it (app-contract.md).
   auth.setCookie(o.cookieNames.session, `${id}.${secret}`);
+  core.events.emit('sessionCreated', { request: auth.request, userId, sessionId: id, fresh, remembered: rememberSeries !== null });
   return session;
 }
 

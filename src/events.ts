@@ -1,6 +1,10 @@
 /**
- * Typed events: Flask-Login's nine blinker signals, plus `loginFailed` and `rememberTheft`.
- * Listeners run synchronously, when the event happens (see lib/emitter.ts).
+ * Typed events: Flask-Login's nine blinker signals, plus `loginFailed`, `rememberTheft` and the
+ * session life cycle an audit log records (SEC-68, OWASP Session Management cheat sheet "Logging
+ * Sessions Life Cycle"): `sessionCreated`, `sessionRevoked`, `sessionInvalid`, and `csrfRefused`.
+ * Listeners run synchronously, when the event happens (see lib/emitter.ts). A `sessionId` in a
+ * payload names a session without being able to use it (the token is `id.secret`), but it is
+ * still an identifier of a live login: log only a keyed hash of it (SEC-69).
  *
  * @module events
  */
@@ -31,6 +35,41 @@ export interface LoginEvents<U> {
   loginFailed: { readonly request: RequestLike; readonly login: string | null; readonly reason: string };
   /** An old remember-me validator was replayed: every session of the user was ended (SEC-38). */
   rememberTheft: { readonly request: RequestLike; readonly userId: string };
+  /**
+   * A session was started under a new token: at login, from a remember-me cookie, or replacing
+   * this browser's session (`confirmLogin`, `rotateSession`, `revokeOtherSessions`).
+   */
+  sessionCreated: {
+    readonly request: RequestLike;
+    readonly userId: string;
+    readonly sessionId: string;
+    readonly fresh: boolean;
+    /** Linked to a remember-me series (logout ends both). */
+    readonly remembered: boolean;
+  };
+  /**
+   * Sessions were ended by `revokeSession` (`scope: 'one'`, `sessionId` set), `revokeOtherSessions`
+   * or `revokeUserSessions` with `exceptSessionId` (`'others'`), or `revokeUserSessions` (`'all'`).
+   * `request` is null when the manager's own methods were called (a CLI, an admin job). Logout,
+   * session protection and remember-me theft end sessions too, under their own events.
+   */
+  sessionRevoked: {
+    readonly request: RequestLike | null;
+    readonly userId: string;
+    readonly scope: 'one' | 'others' | 'all';
+    readonly sessionId: string | null;
+    /** How many sessions ended. */
+    readonly sessions: number;
+  };
+  /**
+   * The request carried a session cookie that names no valid session, and the cookie was cleared:
+   * `unknown` (expired, ended, or never issued: the store cannot tell them apart), `malformed` (not
+   * an `id.secret` token), `mismatch` (a live session's id with the wrong secret: a guess).
+   * `sessionId` is the id the cookie named, null when malformed.
+   */
+  sessionInvalid: { readonly request: RequestLike; readonly reason: 'unknown' | 'malformed' | 'mismatch'; readonly sessionId: string | null };
+  /** `checkCsrf` refused an unsafe request (SEC-43…SEC-45); `reason` is the one the client is told. */
+  csrfRefused: { readonly request: RequestLike; readonly reason: string };
 }
 
 export type LoginEventName = keyof LoginEvents<unknown>;

@@ -80,7 +80,7 @@ export class LoginManager<U, R = AnonymousUser> {
       anonymousUser: factory,
       unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),
       needsRefreshHandler: handler('needsRefreshHandler', options.needsRefreshHandler),
-      revokeSession: (userId: string, sessionId: string) => this.revokeSession(userId, sessionId),
+      revokeSession: (userId: string, sessionId: string) => this.#endSession(userId, sessionId),
       revokeUserSessions: async (userId: string, exceptSessionId?: string) => ({
         sessions: await store.deleteUserSessions(userId, exceptSessionId),
         rememberTokens: await store.deleteUserRememberTokens(userId),
@@ -112,8 +112,15 @@ export class LoginManager<U, R = AnonymousUser> {
     return sessions.map((s) => toSessionInfo(s, null));
   }
 
-  /** Ends one session if it belongs to `userId`; false otherwise. */
+  /** Ends one session if it belongs to `userId`; false otherwise. Emits `sessionRevoked`. */
   async revokeSession(userId: string, sessionId: string): Promise<boolean> {
+    const ended = await this.#endSession(userId, sessionId);
+    if (ended) this.#core.events.emit('sessionRevoked', { request: null, userId, scope: 'one', sessionId, sessions: 1 });
+    return ended;
+  }
+
+  /** {@link revokeSession} without its event: `RequestAuth.revokeSession` emits its own, with the request. */
+  async #endSession(userId: string, sessionId: string): Promise<boolean> {
     if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
     const session = await this.#core.store.getSession(sessionId);
     if (!session || session.userId !== userId) return false;
@@ -126,10 +133,13 @@ export class LoginManager<U, R = AnonymousUser> {
    * Ends every session and remember-me series of a user ("log out everywhere"): call it when the
    * password changes, the account is disabled or deleted (ASVS 7.4.3, SEC-32, SEC-33).
    * `exceptSessionId` keeps one session (the one changing the password); its remember-me series
-   * ends too: use `RequestAuth.revokeOtherSessions` to keep this browser's.
+   * ends too: use `RequestAuth.revokeOtherSessions` to keep this browser's. Emits `sessionRevoked`.
    */
   async revokeUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<{ sessions: number; rememberTokens: number }> {
-    return this.#core.revokeUserSessions(userId, options.exceptSessionId);
+    const ended = await this.#core.revokeUserSessions(userId, options.exceptSessionId);
+    const scope = options.exceptSessionId === undefined ? 'all' : 'others';
+    this.#core.events.emit('sessionRevoked', { request: null, userId, scope, sessionId: null, sessions: ended.sessions });
+    return ended;
   }
 
   /**

@@ -280,6 +280,7 @@ export class RequestAuth<U, R> {
     if (!current.session) return 0;
     const { userId, id, rememberSeries } = current.session;
     const ended = await this.#core.store.deleteUserSessions(userId, id);
+    this.#core.events.emit('sessionRevoked', { request: this.request, userId, scope: 'others', sessionId: null, sessions: ended });
     const series = await keepRememberSeries(this.#core, this.#internals(), userId, rememberSeries);
     if (series === 'stolen') {
       this.#resolution = Promise.resolve(NOBODY); // this login ended with the others (SEC-38)
@@ -305,7 +306,9 @@ export class RequestAuth<U, R> {
       await this.logout();
       return true;
     }
-    return this.#core.revokeSession(session.userId, sessionId);
+    const ended = await this.#core.revokeSession(session.userId, sessionId);
+    if (ended) this.#core.events.emit('sessionRevoked', { request: this.request, userId: session.userId, scope: 'one', sessionId, sessions: 1 });
+    return ended;
   }
 
   /** Emits `loginFailed`, for apps that check passwords themselves. */
@@ -397,7 +400,9 @@ export class RequestAuth<U, R> {
    */
   async checkCsrf(readFormToken: () => unknown | Promise<unknown>): Promise<CsrfCheck> {
     if (isSafeMethod(this.request.method)) return { ok: true };
-    return checkRequestCsrf(this.#internals(), this.#core.options, readFormToken);
+    const check = await checkRequestCsrf(this.#internals(), this.#core.options, readFormToken);
+    if (!check.ok) this.#core.events.emit('csrfRefused', { request: this.request, reason: check.reason });
+    return check;
   }
 
   // ------------------------------------------------------------------ internals
@@ -465,6 +470,8 @@ export class RequestAuth<U, R> {
     const token = parseToken(raw);
     const session = token ? await this.#core.store.getSession(token.id) : null;
     if (!token || !session || !safeEqual(session.secretHash, sha256(token.secret))) {
+      const reason = !token ? 'malformed' : !session ? 'unknown' : 'mismatch';
+      this.#core.events.emit('sessionInvalid', { request: this.request, reason, sessionId: token?.id ?? null });
       this.#clearCookie(name);
       return null;
     }

@@ -17,7 +17,7 @@ import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } fro
 import type { LoginManager } from '../manager.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
-import type { LoginThrottle } from '../throttle.ts';
+import type { FailureCounts, LoginThrottle } from '../throttle.ts';
 import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
 import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
 import type { UserRecord, UserStore } from './user-store.ts';
@@ -25,8 +25,21 @@ import type { UserRecord, UserStore } from './user-store.ts';
 /** Events of the accounts module (SEC-56, SEC-68). Payloads never hold a password or a hash. */
 export interface AccountEvents {
   registered: { readonly user: UserRecord };
-  /** `reason` is for logs only: the client always sees the same answer (SEC-13). */
-  loginFailed: { readonly login: string; readonly ip: string | null; readonly reason: 'unknown' | 'password' | 'inactive' };
+  /**
+   * `reason` is for logs only: the client always sees the same answer (SEC-13). `login` is the
+   * canonical identifier, or for a `malformed` attempt what was sent if it was a string (null
+   * otherwise): log only a keyed hash of it, it may be a password typed in the wrong field
+   * (SEC-69). `userId` is the account's, when one has that identifier. `failures` are the
+   * throttle's counts after this failure (SEC-56: see {@link FailureCounts}); null when the
+   * attempt was malformed (never counted) or there is no throttle.
+   */
+  loginFailed: {
+    readonly login: string | null;
+    readonly ip: string | null;
+    readonly reason: 'unknown' | 'password' | 'inactive' | 'malformed';
+    readonly userId: string | null;
+    readonly failures: FailureCounts | null;
+  };
   throttled: { readonly login: string; readonly ip: string | null; readonly scope: 'account' | 'ip' | 'locked'; readonly retryAfter: number };
   passwordChanged: { readonly user: UserRecord };
   passwordRehashed: { readonly user: UserRecord };
@@ -210,9 +223,9 @@ export class Accounts {
    */
   async authenticate(input: { login?: unknown; password?: unknown; ip?: string | null }): Promise<AuthenticateResult> {
     const login = canonicalLogin(input.login);
-    if (!login.ok) return { ok: false, reason: 'malformed', errors: { login: login.reason } };
+    if (!login.ok) return this.#malformed(input, input.login, { login: login.reason });
     const limits = this.#policy.limits(input.password);
-    if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
+    if (!limits.ok) return this.#malformed(input, login.value, { password: limits.reason });
     const raw = input.password as string;
     const password = normalizePassword(raw);
     const ip = input.ip ?? null;
@@ -226,6 +239,13 @@ export class Accounts {
       }
       return this.#verify(login.value, password, raw, ip);
     });
+  }
+
+  /** An attempt that could never be a login: no hashing, no throttle count, but an event (SEC-68). */
+  #malformed(input: { ip?: string | null }, login: unknown, errors: FieldErrors): AuthenticateResult {
+    const sent = typeof login === 'string' ? login : null;
+    this.#events.emit('loginFailed', { login: sent, ip: input.ip ?? null, reason: 'malformed', userId: null, failures: null });
+    return { ok: false, reason: 'malformed', errors };
   }
 
   /** Runs `attempt` after the earlier attempts on `account` in this process have finished. */
@@ -269,8 +289,8 @@ export class Accounts {
       else if (!user.isActive) failure = 'inactive';
     }
     if (failure !== null || user === null) {
-      await this.#throttle?.recordFailure({ account: login, ip });
-      this.#events.emit('loginFailed', { login, ip, reason: failure ?? 'unknown' });
+      const failures = (await this.#throttle?.recordFailure({ account: login, ip })) ?? null;
+      this.#events.emit('loginFailed', { login, ip, reason: failure ?? 'unknown', userId: user?.id ?? null, failures });
       return { ok: false, reason: 'invalid' };
     }
     await this.#throttle?.recordSuccess({ account: login });

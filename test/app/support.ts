@@ -12,9 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createApp, type LogEntry } from '../../app/app.ts';
+import { createApp } from '../../app/app.ts';
 import { loadConfig, type AppConfig } from '../../app/config.ts';
 import { openStores, type AppStores } from '../../app/stores.ts';
+
+/** A parsed log line. */
+export type LogEntry = Record<string, unknown>;
 
 /** PUBLIC_URL of every test app: requests go to this origin. */
 export const ORIGIN = 'http://127.0.0.1:3000';
@@ -28,6 +31,9 @@ export interface TestApp {
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
   readonly config: AppConfig;
   readonly stores: AppStores;
+  /** Every log line written, as written (each one JSON object and its newline). */
+  readonly lines: string[];
+  /** The same lines, parsed. */
   readonly logs: LogEntry[];
   /** `app.request` on ORIGIN. */
   request(path: string, init?: RequestInit): Promise<Response>;
@@ -44,14 +50,19 @@ export async function setup(
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   const opened = await openStores(loaded.config);
   const stores = options.wrapStores ? options.wrapStores(opened) : opened;
+  const lines: string[] = [];
   const logs: LogEntry[] = [];
-  const built = await createApp({ config: loaded.config, stores, now: options.now, log: (entry) => logs.push(entry) });
+  const log = (line: string) => {
+    lines.push(line);
+    logs.push(JSON.parse(line) as LogEntry);
+  };
+  const built = await createApp({ config: loaded.config, stores, now: options.now, log });
   t.after(async () => {
     await opened.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
   const request = async (path: string, init?: RequestInit) => built.app.request(path.startsWith('http') ? path : `${ORIGIN}${path}`, init);
-  const testApp: TestApp = { ...built, config: loaded.config, stores, logs, request, client: (headers) => new Client(testApp, headers) };
+  const testApp: TestApp = { ...built, config: loaded.config, stores, lines, logs, request, client: (headers) => new Client(testApp, headers) };
   return testApp;
 }
 
