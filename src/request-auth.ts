@@ -280,13 +280,13 @@ export class RequestAuth<U, R> {
     if (!current.session) return 0;
     const { userId, id, rememberSeries } = current.session;
     const ended = await this.#core.store.deleteUserSessions(userId, id);
-    this.#core.events.emit('sessionRevoked', { request: this.request, userId, scope: 'others', sessionId: null, sessions: ended });
     const series = await keepRememberSeries(this.#core, this.#internals(), userId, rememberSeries);
     if (series === 'stolen') {
       this.#resolution = Promise.resolve(NOBODY); // this login ended with the others (SEC-38)
-      return ended;
+    } else {
+      await this.#replaceSession(current, current.session.fresh, series, true);
     }
-    await this.#replaceSession(current, current.session.fresh, series, true);
+    this.#core.events.emit('sessionRevoked', { request: this.request, userId, scope: 'others', sessionId: null, sessions: ended });
     return ended;
   }
 
