@@ -329,6 +329,7 @@ describe('createLoginThrottle on a failing database (SEC-55)', () => {
     const refusedConnection = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     const down: CounterStore = {
       recordFailure: () => Promise.reject(refusedConnection),
+      forgiveFailure: () => Promise.reject(refusedConnection),
       getCounter: () => Promise.reject(refusedConnection),
       clearCounter: () => Promise.reject(refusedConnection),
     };
@@ -440,7 +441,7 @@ describe('createLoginThrottle options', () => {
 describe('throttle deadline (R-03)', () => {
   it('a counter store that never answers fails with ERR_LATCHKEY_STORE_TIMEOUT within storeTimeout, never hangs a login', async () => {
     // Fault injection: a store that accepts the call and never answers, as a blackholed port does.
-    const silent = { recordFailure: () => new Promise<never>(() => {}), getCounter: () => new Promise<never>(() => {}), clearCounter: () => new Promise<never>(() => {}) };
+    const silent = { recordFailure: () => new Promise<never>(() => {}), forgiveFailure: () => new Promise<never>(() => {}), getCounter: () => new Promise<never>(() => {}), clearCounter: () => new Promise<never>(() => {}) };
     const throttle = createLoginThrottle({ store: silent, secret: 's'.repeat(32), storeTimeout: 100 });
     const started = performance.now();
     await assert.rejects(throttle.check({ account: 'a@example.com', ip: null }), { code: 'ERR_LATCHKEY_STORE_TIMEOUT' });
