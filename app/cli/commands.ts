@@ -49,6 +49,7 @@ export async function createUser(context: CliContext, input: { email: string; na
     return;
   }
   if (result.reason === 'exists') throw new CliError(`create-user: ${input.email}${username ? ` or the username ${username}` : ''} is already registered`);
+  if (result.reason === 'throttled') throw new CliError(`create-user: too many registrations; try again in ${result.retryAfter} s`);
   throw new CliError(Object.entries(result.errors).map(([field, reason]) => `create-user: ${field}: ${reason}`).join('\n'));
 }
 
