@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { createAccounts, createLoginManager, createLoginThrottle, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
+import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
@@ -24,6 +24,7 @@ import { authRoutes } from './routes/auth.ts';
 import { healthRoute } from './routes/health.ts';
 import { pageRoutes } from './routes/pages.ts';
 import type { AppStores } from './stores.ts';
+import { createThrottles } from './throttles.ts';
 
 /** A structured log line (SEC-70: JSON, so a value cannot forge a line). */
 export type LogEntry = Record<string, unknown>;
@@ -72,10 +73,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
     now,
   });
-  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT });
+  const throttles = createThrottles(config, stores.sessions, { now, storeTimeout: STORE_TIMEOUT });
   accounts = createAccounts({
     users: stores.users,
-    throttle,
+    throttle: throttles.login,
+    registrationThrottle: throttles.registration,
     manager,
     policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
     userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,

@@ -33,6 +33,8 @@ export interface AppConfig {
   /** The accounts' cache of `loadUser` results (R-07: ≤ 5 s); 0: off. */
   readonly userCacheTtl: number;
   readonly passwordMinLength: number;
+  /** Registrations one IP may make per hour before 429 (SEC-53). `REGISTRATIONS_PER_HOUR`, default 20. */
+  readonly registrationsPerHour: number;
   readonly production: boolean;
   /** Lines to print at start (a generated key, and so on). */
   readonly warnings: readonly string[];
@@ -104,6 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     problems.push(`PASSWORD_MIN_LENGTH: "${minRaw}" must be a whole number from 8 to 64 (NIST SP 800-63B-4 never allows less than 8)`);
   }
 
+  const registrationsRaw = env.REGISTRATIONS_PER_HOUR ?? '20';
+  const registrationsPerHour = Number(registrationsRaw);
+  if (!/^\d{1,6}$/.test(registrationsRaw) || registrationsPerHour < 1) {
+    problems.push(`REGISTRATIONS_PER_HOUR: "${registrationsRaw}" must be a whole number from 1 to 999999`);
+  }
+
   const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
   const trustProxy = BOOLEAN[trustRaw];
   if (trustProxy === undefined) problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true or false`);
@@ -155,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       sessionCacheTtl,
       userCacheTtl,
       passwordMinLength,
+      registrationsPerHour,
       production,
       warnings,
     }),
