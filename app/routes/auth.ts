@@ -52,11 +52,15 @@ export function authRoutes(deps: Deps): Route[] {
     const device = readDeviceCookie(c.req.header('cookie'), auth.secure);
     const result = await accounts.authenticate({ login, password, ip: auth.clientIp, device });
     if (result.ok && (await auth.login(result.user, { remember }))) {
+      let answer: Response;
+      if (isJson(c)) answer = json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
+      else {
+        auth.flash('Login successful!', 'success');
+        answer = redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
+      }
       // This browser is trusted from now on: strangers' failures cannot lock it out (SEC-52).
-      if (result.device !== null) c.header('set-cookie', deviceCookie(result.device, auth.secure), { append: true });
-      if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
-      auth.flash('Login successful!', 'success');
-      return redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
+      if (result.device !== null) answer.headers.append('set-cookie', deviceCookie(result.device, auth.secure));
+      return answer;
     }
     if (result.ok || result.reason === 'invalid') return loginFailed(c, 401, INVALID, { login, remember });
     if (result.reason === 'throttled') {
