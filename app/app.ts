@@ -15,20 +15,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { createAccounts, createLoginManager, createLoginThrottle, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
+import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem, type AppEnv, type Deps, type Handler, type Route } from './http.ts';
 import { createLogger } from './log.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
-import { logSecurityEvents, type ThrottleLimits } from './security-log.ts';
+import { logSecurityEvents } from './security-log.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
 import { healthRoute } from './routes/health.ts';
 import { pageRoutes } from './routes/pages.ts';
 import type { AppStores } from './stores.ts';
+import { createThrottles, LOGIN_LIMITS } from './throttles.ts';
 
 export interface CreateAppOptions {
   readonly config: AppConfig;
@@ -47,12 +48,6 @@ export interface App {
 
 /** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
 const STORE_TIMEOUT = 1_500;
-
-/**
- * The login throttle's limits, the library's defaults (SEC-51, SEC-53), spelt out because the
- * security log names SEC-56's thresholds after them.
- */
-const LOGIN_LIMITS: ThrottleLimits = Object.freeze({ account: { freeFailures: 5, hardLimit: 100 }, ip: { maxFailures: 50 } });
 
 /** Builds the app; nothing listens until the caller serves `app.fetch`. */
 export async function createApp(options: CreateAppOptions): Promise<App> {
@@ -76,10 +71,11 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
     now,
   });
-  const throttle = createLoginThrottle({ store: stores.sessions, secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT, ...LOGIN_LIMITS });
+  const throttles = createThrottles(config, stores.sessions, { now, storeTimeout: STORE_TIMEOUT });
   accounts = createAccounts({
     users: stores.users,
-    throttle,
+    throttle: throttles.login,
+    registrationThrottle: throttles.registration,
     manager,
     policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
     userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,

@@ -3,7 +3,7 @@
  * It reads the app's configuration (`loadConfig(process.env)`: DATA_DIR, DATABASE_URL, …), opens
  * the same stores, and goes through latchkey's public API only: registration under the password
  * policy, the user store, the login manager's "log out everywhere", `importUser` for foreign
- * hashes. Output is for people and scripts: what was done on stdout, one line per problem on
+ * hashes, `unlockAccount` on the app's login throttle. Output is for people and scripts: what was done on stdout, one line per problem on
  * stderr, never a stack trace; exit status 0 done, 1 failed, 2 wrong usage, 130 interrupted.
  *
  * @module app/cli
@@ -12,8 +12,9 @@ import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnav
 import type { UserRecord } from 'latchkey';
 import { APP_NAME, loadConfig } from './config.ts';
 import { openStores } from './stores.ts';
+import { createThrottles } from './throttles.ts';
 import { CliError, parseCommandLine, type Invocation } from './cli/args.ts';
-import { checkNewAccount, createUser, importUsers, listUsers, revokeSessions, type CliContext } from './cli/commands.ts';
+import { checkNewAccount, createUser, importUsers, listUsers, revokeSessions, unlock, type CliContext } from './cli/commands.ts';
 import { readFlaskUsers, type FlaskUsers } from './cli/flask-users.ts';
 import { readNewPassword } from './cli/password-input.ts';
 
@@ -53,8 +54,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     });
     const accounts = createAccounts({
       users: stores.users,
-      // One operator at a terminal: nothing to throttle (no authenticate() here).
-      throttle: false,
+      // The web app's login throttle, same store and keys, so that `unlock` clears the counter the
+      // app reads; the command line itself never checks a password.
+      throttle: createThrottles(config, stores.sessions).login,
       manager,
       policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
     });
@@ -81,6 +83,8 @@ async function run(invocation: Exclude<Invocation, { command: 'help' }>, context
       return listUsers(context);
     case 'revoke-sessions':
       return revokeSessions(context, options.email as string);
+    case 'unlock':
+      return unlock(context, options);
     case 'import-flask-users':
       return importUsers(context, source as FlaskUsers);
   }

@@ -34,6 +34,8 @@ export interface AppConfig {
   /** The accounts' cache of `loadUser` results (R-07: ≤ 5 s); 0: off. */
   readonly userCacheTtl: number;
   readonly passwordMinLength: number;
+  /** Registrations one IP may make per hour before 429 (SEC-53). `REGISTRATIONS_PER_HOUR`, default 20. */
+  readonly registrationsPerHour: number;
   readonly production: boolean;
   /**
    * `LOG_LEVEL`: `debug`, `info` (default: security events and one line per request), `warn`
@@ -113,6 +115,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
 
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: "${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
+  const registrationsRaw = env.REGISTRATIONS_PER_HOUR ?? '20';
+  const registrationsPerHour = Number(registrationsRaw);
+  if (!/^\d{1,6}$/.test(registrationsRaw) || registrationsPerHour < 1) {
+    problems.push(`REGISTRATIONS_PER_HOUR: "${registrationsRaw}" must be a whole number from 1 to 999999`);
+  }
 
   const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
   const trustProxy = BOOLEAN[trustRaw];
@@ -165,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       sessionCacheTtl,
       userCacheTtl,
       passwordMinLength,
+      registrationsPerHour,
       production,
       logLevel,
       warnings,

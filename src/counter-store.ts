@@ -1,6 +1,6 @@
 /**
  * The storage contract of the login throttle (security.md SEC-51, SEC-53): named counters of
- * consecutive failures that expire on their own. Three `async` methods; `null` means absent; a
+ * consecutive failures that expire on their own. Four `async` methods; `null` means absent; a
  * failing backend rejects with a coded {@link StoreUnavailableError}, which the throttle passes on
  * so that the caller answers 503 rather than letting the attempt through unthrottled (SEC-55, R-01).
  *
@@ -39,7 +39,7 @@ export interface CounterState {
   readonly lastAt: number;
 }
 
-/** Failure counters for throttling: three methods, atomic, expiring on the store's clock. */
+/** Failure counters for throttling: four methods, atomic, expiring on the store's clock. */
 export interface CounterStore {
   /**
    * Adds one failure to `key` and returns the counter after it, in one atomic step: a counter that
@@ -51,6 +51,16 @@ export interface CounterStore {
    * @param ttl milliseconds, a positive safe integer; anything else throws `TypeError` (misuse).
    */
   recordFailure(key: string, ttl: number): Promise<CounterState>;
+  /**
+   * Takes one failure back from a live counter, in one atomic step, and returns the counter after
+   * it; a counter that reaches 0 is deleted (it reads as absent, and the next failure starts at 1).
+   * `lastAt` and the expiry stay as they are. An absent or expired counter is left alone (null): a
+   * count never goes below zero. The throttle counts a login attempt against its IP before the
+   * password is hashed, so that a burst cannot overshoot the cap (finding 4, SEC-12), and gives the
+   * attempt back when the password was right, so that successes from a shared address do not use
+   * the cap up.
+   */
+  forgiveFailure(key: string): Promise<CounterState | null>;
   /** The live counter of `key`, or null when it is absent or expired (an expired one may be deleted as it is found). */
   getCounter(key: string): Promise<CounterState | null>;
   /** Deletes the counter of `key`, live or not; resolves the same when there is none. */

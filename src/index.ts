@@ -30,7 +30,7 @@ export type { CookieAttributes } from './cookie.ts';
 export type { NewRememberToken, NewSession, RememberStore, RememberUse, Session, SessionStore, SessionUpdate, Store } from './store.ts';
 export { ServiceUnavailableError } from './errors.ts';
 export { createAccounts, Accounts } from './accounts/accounts.ts';
-export type { AccountEvents, AccountsOptions, AuthenticateResult, ChangePasswordResult, FieldErrors, RegisterResult } from './accounts/accounts.ts';
+export type { AccountEvents, AccountsOptions, AuthenticateResult, ChangePasswordResult, ConfirmPasswordResult, FieldErrors, ImportUserResult, RegisterResult } from './accounts/accounts.ts';
 export type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
 export { canonicalizeEmail, canonicalizeUsername } from './accounts/identifier.ts';
 export type { CanonicalIdentifier } from './accounts/identifier.ts';
@@ -39,5 +39,5 @@ export type { PasswordCheck, PasswordContext, PasswordPolicy, PasswordPolicyOpti
 export { HasherBusyError, PasswordHasher } from './passwords/hasher.ts';
 export type { HasherStats, PasswordHasherOptions, VerifyResult } from './passwords/hasher.ts';
 export { createLoginThrottle } from './throttle.ts';
-export type { FailureCounts, LoginThrottle, LoginThrottleOptions, ThrottleAttempt, ThrottleVerdict } from './throttle.ts';
+export type { FailureCounts, LoginThrottle, LoginThrottleOptions, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './throttle.ts';
 export type { CounterState, CounterStore } from './counter-store.ts';

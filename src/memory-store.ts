@@ -222,6 +222,15 @@ export class MemoryStore implements Store, CounterStore {
     return toCounterState(record);
   }
 
+  async forgiveFailure(key: string): Promise<CounterState | null> {
+    const record = this.#liveCounter(key, this.#open());
+    if (record === null) return null;
+    record.count -= 1;
+    if (record.count > 0) return toCounterState(record);
+    this.#counters.delete(key);
+    return null;
+  }
+
   async getCounter(key: string): Promise<CounterState | null> {
     const record = this.#liveCounter(key, this.#open());
     return record === null ? null : toCounterState(record);

@@ -247,6 +247,18 @@ export class PostgresStore implements Store, CounterStore {
     return this.#run('recordFailure', async (query) => toCounter((await query(this.#sql.recordFailure, [key, ttl]))[0] as Row));
   }
 
+  async forgiveFailure(key: string): Promise<CounterState | null> {
+    requireString('key', key);
+    return this.#run('forgiveFailure', async (query) => {
+      const [row] = await query(this.#sql.forgiveFailure, [key]);
+      if (row === undefined) return null;
+      const counter = toCounter(row);
+      if (counter.count > 0) return counter;
+      await query(this.#sql.deleteForgivenCounter, [key]);
+      return null;
+    });
+  }
+
   async getCounter(key: string): Promise<CounterState | null> {
     requireString('key', key);
     return this.#run('getCounter', async (query) => {

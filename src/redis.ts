@@ -258,6 +258,10 @@ export class RedisStore implements Store, CounterStore {
     return this.#run('recordFailure', SCRIPTS.recordFailure, [this.#key('c:', key)], [String(ttl)], toCounter);
   }
 
+  async forgiveFailure(key: string): Promise<CounterState | null> {
+    return this.#run('forgiveFailure', SCRIPTS.forgiveFailure, [this.#key('c:', key)], [], (reply) => (reply === null ? null : toCounter(reply)));
+  }
+
   async getCounter(key: string): Promise<CounterState | null> {
     return this.#run('getCounter', SCRIPTS.getCounter, [this.#key('c:', key)], [], (reply) => (reply === null ? null : toCounter(reply)));
   }

@@ -283,6 +283,22 @@ export class SqliteStore implements Store, CounterStore {
     );
   }
 
+  /** One write transaction (BEGIN IMMEDIATE): the read and the decrement or delete are one step across processes. */
+  async forgiveFailure(key: string): Promise<CounterState | null> {
+    return this.#run('forgiveFailure', (st, now) =>
+      transaction(this.#db as DatabaseSync, (): CounterState | null => {
+        const row = st.selectCounter.get({ key });
+        if (row === undefined || now >= (row.expiresAt as number)) return null;
+        if ((row.count as number) <= 1) {
+          st.deleteCounter.run({ key });
+          return null;
+        }
+        st.decrementCounter.run({ key });
+        return Object.freeze({ count: (row.count as number) - 1, firstAt: row.firstAt, lastAt: row.lastAt } as CounterState);
+      }),
+    );
+  }
+
   async getCounter(key: string): Promise<CounterState | null> {
     return this.#run('getCounter', (st, now) => {
       const row = st.selectCounter.get({ key });

@@ -215,6 +215,102 @@ describe('authenticate', () => {
   });
 });
 
+describe('throttle reservations and keys (findings 3, 4, 7, 8)', () => {
+  it('finding 4, a per-IP burst never overshoots the cap: 60 concurrent wrong logins from one IP with a cap of 50, on two instances sharing one store, reach the hasher at most 50 times (SEC-12, SEC-53)', async (t) => {
+    const s = await setup(t);
+    const second = createAccounts({ users: s.users, throttle: createLoginThrottle({ store: s.store, secret: SECRET, now: () => s.clock.now }), hasher: s.hasher });
+    s.hasher.verifications = 0;
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? s.accounts : second).authenticate({ login: `user${i}@example.com`, password: 'wrong wrong wrong', ip: '203.0.113.9' })),
+    );
+    assert.ok(s.hasher.verifications <= 50, `${s.hasher.verifications} verifications`);
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'throttled').length, 60 - s.hasher.verifications);
+  });
+
+  it('finding 4: a success gives the IP its attempt back, so 60 users behind one address all log in (SEC-53)', async (t) => {
+    const s = await setup(t);
+    for (let i = 0; i < 60; i++) assert.ok((await s.accounts.register({ email: `u${i}@example.com`, name: 'U', password: GOOD })).ok);
+    for (let i = 0; i < 60; i++) assert.ok((await s.accounts.authenticate({ login: `u${i}@example.com`, password: GOOD, ip: '198.51.100.20' })).ok, `user ${i}`);
+  });
+
+  it('finding 7, one counter per account: email and username failures count together and a success by username clears them; unknown identifiers throttle at the same attempt (SEC-17)', async (t) => {
+    const s = await setup(t);
+    assert.ok((await s.accounts.register({ email: 'ada@example.com', name: 'Ada', username: 'ada', password: GOOD })).ok);
+    const wrong = (login: string) => s.accounts.authenticate({ login, password: 'wrong wrong wrong' });
+    for (const login of ['ada@example.com', 'ada', 'ada@example.com', 'ADA']) assert.deepEqual(await wrong(login), { ok: false, reason: 'invalid' });
+    assert.ok((await s.accounts.authenticate({ login: 'ada', password: GOOD })).ok, 'the success by username');
+    for (const login of ['ada@example.com', 'ada', 'ada@example.com', 'ada', 'ada@example.com']) assert.deepEqual(await wrong(login), { ok: false, reason: 'invalid' }, login);
+    const transcripts = [];
+    for (const login of ['ada', 'ghost@example.com']) {
+      if (login !== 'ada') for (let i = 0; i < 5; i++) await wrong(login);
+      transcripts.push(await s.accounts.authenticate({ login, password: GOOD }));
+    }
+    assert.deepEqual(transcripts, [{ ok: false, reason: 'throttled', retryAfter: 1 }, { ok: false, reason: 'throttled', retryAfter: 1 }]);
+  });
+
+  it('finding 8: the device token of a login exempts that browser from the lock, for its own account only, and an owner logged in confirms the password and changes it through the lock (SEC-52)', async (t) => {
+    const s = await setup(t);
+    const ada = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
+    assert.ok(ada.ok);
+    const bob = await s.accounts.register({ email: 'bob@example.com', name: 'Bob', password: GOOD });
+    assert.ok(bob.ok);
+    const first = await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD });
+    assert.ok(first.ok && typeof first.device === 'string');
+    const bobs = await s.accounts.authenticate({ login: 'bob@example.com', password: GOOD });
+    assert.ok(bobs.ok);
+    const auth = s.manager.forRequest(new Request('http://localhost/'));
+    await auth.login(ada.user);
+    for (let i = 0; i < 100; i++) {
+      s.clock.now += 15 * 60_000;
+      await s.accounts.authenticate({ login: 'ada@example.com', password: `guess ${i} guess guess` });
+    }
+    const locked = { ok: false, reason: 'throttled', retryAfter: 900 };
+    assert.deepEqual(await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD }), locked, 'without a token (SEC-51)');
+    assert.deepEqual(await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD, device: bobs.device }), locked, "another account's token");
+    assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD, device: first.device })).ok, 'with her token');
+    for (let i = 0; i < 100; i++) {
+      s.clock.now += 15 * 60_000;
+      await s.accounts.authenticate({ login: 'ada@example.com', password: `guess ${i} guess guess` });
+    }
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: GOOD, auth }), { ok: true, user: ada.user });
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
+    const changed = await s.accounts.changePassword({ userId: ada.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase', auth });
+    assert.ok(changed.ok);
+    assert.deepEqual(await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' }), locked, 'still locked for strangers');
+    assert.equal(await s.accounts.unlockAccount(ada.user.id), true);
+    assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' })).ok, 'unlocked');
+  });
+
+  it("finding 8: an owner's password re-entry is throttled by the session: 5 free failures, then a wait, and the account's own counter stays untouched (SEC-51)", async (t) => {
+    const s = await setup(t);
+    const ada = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
+    assert.ok(ada.ok);
+    const auth = s.manager.forRequest(new Request('http://localhost/'));
+    await auth.login(ada.user);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: GOOD, auth }), { ok: false, reason: 'throttled', retryAfter: 1 });
+    assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD })).ok, 'the account counter is not the session one');
+  });
+
+  it('finding 3: a taken address or username answers exists without hashing, and a registrationThrottle refuses the (N+1)th registration from one IP before any hashing (SEC-12, SEC-53)', async (t) => {
+    const s = await setup(t);
+    const accounts = createAccounts({
+      users: s.users,
+      throttle: false,
+      hasher: s.hasher,
+      registrationThrottle: createLoginThrottle({ store: s.store, secret: SECRET, now: () => s.clock.now, scope: 'register', ip: { maxFailures: 2, window: '1h' } }),
+    });
+    assert.ok((await accounts.register({ email: 'ada@example.com', name: 'Ada', username: 'ada', password: GOOD, ip: '203.0.113.1' })).ok);
+    s.hasher.hashes = 0;
+    assert.deepEqual(await accounts.register({ email: 'ADA@example.com', name: 'M', password: GOOD, ip: '203.0.113.2' }), { ok: false, reason: 'exists', field: 'email' });
+    assert.deepEqual(await accounts.register({ email: 'new@example.com', name: 'M', username: 'ADA', password: GOOD, ip: '203.0.113.2' }), { ok: false, reason: 'exists', field: 'username' });
+    assert.equal(s.hasher.hashes, 0);
+    assert.deepEqual(await accounts.register({ email: 'ben@example.com', name: 'Ben', password: GOOD, ip: '203.0.113.2' }), { ok: false, reason: 'throttled', retryAfter: 3600 });
+    assert.equal(s.hasher.hashes, 0);
+    assert.ok((await accounts.register({ email: 'ben@example.com', name: 'Ben', password: GOOD, ip: '203.0.113.3' })).ok);
+  });
+});
+
 describe('rehash and import (SEC-03)', () => {
   it('a werkzeug-hashed user (real werkzeug fixture) logs in with the old password and is stored as argon2id after', async (t) => {
     const s = await setup(t);

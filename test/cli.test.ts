@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it, type TestContext } from 'node:test';
-import { createAccounts, createLoginManager, PasswordHasher, StoreUnavailableError, type UserRecord } from 'latchkey';
+import { createAccounts, createLoginManager, createLoginThrottle, PasswordHasher, StoreUnavailableError, type UserRecord } from 'latchkey';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
 import { loginTestUser } from 'latchkey/testing';
 import { describeError } from '../app/cli.ts';
@@ -311,6 +311,46 @@ describe('the command line', () => {
       const invalid = await cli(dir, ['revoke-sessions', '--email', 'nobody']);
       assert.equal(invalid.code, 1);
       assert.equal(invalid.stderr, 'revoke-sessions: email: Email address must contain exactly one "@".\n');
+    });
+  });
+
+  describe('unlock', () => {
+    it('finding 8: after an attacker locked the account, unlock --email or --username clears the failed-login counter and the owner logs in (SEC-51, SEC-52)', async (t) => {
+      const dir = dataDir(t);
+      await createUser(dir, 'kate@example.com', GOOD, ['--username', 'kate']);
+      const { users, store } = library(t, dir);
+      // The app's login throttle (same secret and scope, so the same counter), locking at 10 to keep the test short.
+      const throttle = createLoginThrottle({ store, secret: SECRET, account: { freeFailures: 10, hardLimit: 10 } });
+      const accounts = createAccounts({ users, throttle, appName: 'Latchkey' });
+      const lock = async () => {
+        for (let i = 0; i < 10; i++) await accounts.authenticate({ login: 'kate@example.com', password: `guess ${i} of the attacker` });
+        assert.deepEqual(await accounts.authenticate({ login: 'kate', password: GOOD }), { ok: false, reason: 'throttled', retryAfter: 900 });
+      };
+      await lock();
+      const run = await cli(dir, ['unlock', '--email', 'KATE@example.com']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, 'cleared the failed-login counter of user 1 <kate@example.com>: it can log in again at once\n');
+      assert.ok((await accounts.authenticate({ login: 'kate@example.com', password: GOOD })).ok);
+      await lock();
+      const byName = await cli(dir, ['unlock', '--username', 'Kate']);
+      assert.equal(byName.code, 0, byName.stderr);
+      assert.ok((await accounts.authenticate({ login: 'kate', password: GOOD })).ok);
+    });
+
+    it('refuses both or neither option with exit status 2, and an unknown or invalid account with exit status 1', async (t) => {
+      const dir = dataDir(t);
+      for (const args of [['unlock'], ['unlock', '--email', 'a@example.com', '--username', 'a']]) {
+        const run = await cli(dir, args);
+        assert.equal(run.code, 2, args.join(' '));
+        assert.match(run.stderr, /^unlock: give exactly one of --email and --username\nusage: npm run cli -- unlock --email E \| --username U/);
+      }
+      const unknown = await cli(dir, ['unlock', '--username', 'nobody']);
+      assert.equal(unknown.code, 1);
+      assert.equal(unknown.stderr, 'unlock: no account with the username nobody\n');
+      const invalid = await cli(dir, ['unlock', '--email', 'nobody']);
+      assert.equal(invalid.code, 1);
+      assert.equal(invalid.stderr, 'unlock: email: Email address must contain exactly one "@".\n');
+      assertNoStack(invalid);
     });
   });
 

@@ -142,6 +142,52 @@ export function describeCounterConformance(name: string, makeStore: MakeCounterS
         assert.equal(first.count, 1);
       }));
 
+    it('forgiveFailure takes one failure back and keeps firstAt, lastAt and the expiry (finding 4)', () =>
+      withStore(async (store, clock) => {
+        const key = randomKey();
+        await store.recordFailure(key, TTL);
+        clock.advance(SECOND);
+        await store.recordFailure(key, TTL);
+        await store.recordFailure(key, TTL);
+        clock.advance(SECOND);
+        assert.deepEqual({ ...(await store.forgiveFailure(key)) }, { count: 2, firstAt: T0, lastAt: T0 + SECOND });
+        assert.deepEqual({ ...(await store.getCounter(key)) }, { count: 2, firstAt: T0, lastAt: T0 + SECOND });
+        clock.advance(TTL - SECOND - 1); // the expiry the last failure set, T0 + SECOND + TTL, is 1 ms away
+        assert.equal((await store.getCounter(key))?.count, 2);
+        clock.advance(1);
+        assert.equal(await store.getCounter(key), null);
+      }));
+
+    it('forgiveFailure never goes below zero: at 0 the counter is gone, absent and expired ones stay absent, and the next failure starts at 1 (finding 4)', () =>
+      withStore(async (store, clock) => {
+        const key = randomKey();
+        assert.equal(await store.forgiveFailure(key), null, 'absent');
+        await store.recordFailure(key, TTL);
+        assert.equal(await store.forgiveFailure(key), null, 'to 0');
+        assert.equal(await store.getCounter(key), null);
+        assert.equal(await store.forgiveFailure(key), null, 'below 0');
+        clock.advance(SECOND);
+        assert.deepEqual({ ...(await store.recordFailure(key, TTL)) }, { count: 1, firstAt: T0 + SECOND, lastAt: T0 + SECOND });
+        clock.advance(TTL);
+        assert.equal(await store.forgiveFailure(key), null, 'expired');
+        assert.deepEqual({ ...(await store.recordFailure(key, TTL)) }, { count: 1, firstAt: T0 + SECOND + TTL, lastAt: T0 + SECOND + TTL });
+      }));
+
+    it('forgiveFailure is atomic: 100 concurrent failures and 60 concurrent forgivenesses leave exactly 40, and 60 more leave none, never below 0 (finding 4, R-05)', () =>
+      withStore(async (store) => {
+        const key = randomKey();
+        for (let i = 0; i < 60; i++) await store.recordFailure(key, TTL);
+        await Promise.all([
+          ...Array.from({ length: 40 }, () => store.recordFailure(key, TTL)),
+          ...Array.from({ length: 60 }, () => store.forgiveFailure(key)),
+        ]);
+        assert.equal((await store.getCounter(key))?.count, 40);
+        const after = await Promise.all(Array.from({ length: 60 }, () => store.forgiveFailure(key)));
+        assert.equal(after.filter((state) => state !== null).length, 39, 'counts 39..1 come back once each, then null');
+        assert.equal(await store.getCounter(key), null);
+        assert.equal((await store.recordFailure(key, TTL)).count, 1);
+      }));
+
     it('rejects a ttl that is not a positive integer of milliseconds with TypeError (misuse)', () =>
       withStore(async (store) => {
         for (const ttl of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

@@ -110,7 +110,7 @@ for (const [storeName, makeStore] of STORES) {
           assert.equal((await throttle.recordFailure(attempt)).accountFailures, 5);
         }));
 
-      it('stops at 100 consecutive failures: attempt 101 is refused even once every wait has passed, until a reset clears it (SEC-51, SEC-52)', () =>
+      it('stops at 100 consecutive failures: attempt 101 without a trusted device is refused even once every wait has passed, until a reset clears it (SEC-51)', () =>
         withThrottle(async ({ throttle, clock }) => {
           const attempt = { account: 'alice@example.com', ip: null };
           await fail(throttle, attempt.account, null, 99);
@@ -119,19 +119,64 @@ for (const [storeName, makeStore] of STORES) {
           assert.equal((await throttle.recordFailure(attempt)).accountFailures, 100);
           assert.deepEqual(await throttle.check(attempt), refused(900, 'locked'));
           clock.advance(16 * MINUTE);
-          assert.deepEqual(await throttle.check(attempt), refused(900, 'locked'), 'attempt 101, the wait long over');
-          clock.advance(29 * DAY);
-          assert.deepEqual(await throttle.check(attempt), refused(900, 'locked'));
-          await throttle.recordSuccess(attempt); // what a password reset calls
+          assert.deepEqual(await throttle.reserve(attempt), refused(900, 'locked'), 'attempt 101, the wait long over');
+          await throttle.recordSuccess(attempt); // what a password reset and the unlock command call
           assert.deepEqual(await throttle.check(attempt), { ok: true });
         }));
+
+      it('finding 8, the hard stop is no DoS: an attacker exhausts the account, and the owner presenting the device token of an earlier login gets through at once (SEC-52)', () =>
+        withThrottle(async ({ throttle }) => {
+          const owner = await throttle.reserve({ account: 'id:7', ip: '198.51.100.1' });
+          assert.ok(owner.ok && !owner.trusted);
+          const { device } = await owner.succeed();
+          for (let i = 0; i < 100; i++) await throttle.recordFailure({ account: 'id:7', ip: `203.0.113.${i}` }); // the attacker
+          assert.deepEqual(await throttle.reserve({ account: 'id:7', ip: '198.51.100.1' }), refused(900, 'locked'), 'without the token');
+          assert.deepEqual(await throttle.reserve({ account: 'id:7', ip: '198.51.100.1', device: `${device}x` }), refused(900, 'locked'), 'a tampered token');
+          assert.deepEqual(await throttle.reserve({ account: 'id:8', ip: '198.51.100.1', device }).then((r) => r.ok && r.trusted), false, 'another account');
+          const trusted = await throttle.reserve({ account: 'id:7', ip: '198.51.100.1', device });
+          assert.ok(trusted.ok && trusted.trusted, 'the owner is not refused');
+          const next = await trusted.succeed();
+          assert.notEqual(next.device, device, 'a new token at each login');
+          assert.deepEqual(await throttle.check({ account: 'id:7', ip: null }), { ok: true }, 'the success reset the counter (SEC-51)');
+        }));
+
+      it('finding 8: a device token has its own small limit: after 10 failures with it, the account limits apply to it again (SEC-52)', () =>
+        withThrottle(async ({ throttle }) => {
+          const first = await throttle.reserve({ account: 'id:7', ip: null });
+          assert.ok(first.ok);
+          const { device } = await first.succeed();
+          for (let i = 1; i <= 10; i++) {
+            const attempt = await throttle.reserve({ account: 'id:7', ip: null, device });
+            assert.ok(attempt.ok && attempt.trusted, `attempt ${i}`);
+            assert.deepEqual({ ...(await attempt.fail()) }, { accountFailures: null, ipFailures: null, deviceFailures: i });
+          }
+          assert.deepEqual(await throttle.check({ account: 'id:7', ip: null }), { ok: true }, 'the token failures did not count against the account');
+          const eleventh = await throttle.reserve({ account: 'id:7', ip: null, device });
+          assert.ok(eleventh.ok && !eleventh.trusted);
+          assert.equal((await eleventh.fail()).accountFailures, 1);
+        }));
+
+      it('finding 8: a device token exempts for device.lifetime after its login, not 1 ms more (SEC-52)', () =>
+        withThrottle(
+          async ({ throttle, clock }) => {
+            const first = await throttle.reserve({ account: 'id:7', ip: null });
+            assert.ok(first.ok);
+            const { device } = await first.succeed();
+            await fail(throttle, 'id:7', null, 100);
+            clock.advance(DAY - 1);
+            assert.equal((await throttle.check({ account: 'id:7', ip: null, device })).ok, true);
+            clock.advance(1);
+            assert.deepEqual(await throttle.check({ account: 'id:7', ip: null, device }), refused(900, 'locked'));
+          },
+          { device: { lifetime: '1d' } },
+        ));
 
       it('never under-counts: 200 parallel failures on one account get the counts 1..200, and the account is locked (SEC-51, R-05)', () =>
         withThrottle(async ({ throttle }) => {
           const attempt = { account: 'alice@example.com', ip: '198.51.100.7' };
           const results = await Promise.all(Array.from({ length: 200 }, () => throttle.recordFailure(attempt)));
           const expected = Array.from({ length: 200 }, (_, i) => i + 1);
-          assert.deepEqual(results.map((r) => r.accountFailures).sort((a, b) => a - b), expected);
+          assert.deepEqual(results.map((r) => r.accountFailures as number).sort((a, b) => a - b), expected);
           assert.deepEqual(results.map((r) => r.ipFailures as number).sort((a, b) => a - b), expected);
           assert.deepEqual(await throttle.check({ account: attempt.account, ip: null }), refused(900, 'locked'));
         }));
@@ -261,6 +306,65 @@ for (const [storeName, makeStore] of STORES) {
         }));
     });
 
+    describe('reservations (finding 4)', () => {
+      it('finding 4, a per-IP burst never overshoots the cap: 60 concurrent attempts from one IP with a cap of 50 get at most 50 reservations, across two throttles on one store (SEC-12, SEC-53)', () =>
+        withThrottle(async ({ throttle, store, clock }) => {
+          const other = createLoginThrottle({ store, secret: SECRET, now: () => clock.time }); // a second instance
+          const ip = '203.0.113.9';
+          const answers = await Promise.all(
+            Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? throttle : other).reserve({ account: `user${i}@example.com`, ip })),
+          );
+          const admitted = answers.filter((answer) => answer.ok);
+          assert.ok(admitted.length <= 50, `${admitted.length} reservations`);
+          assert.ok(admitted.length >= 1);
+          for (const answer of answers) if (!answer.ok) assert.deepEqual(answer, refused(900, 'ip'));
+          for (const answer of admitted) if (answer.ok) await answer.fail();
+          assert.deepEqual(await throttle.reserve({ account: 'late@example.com', ip }), refused(900, 'ip'));
+        }));
+
+      it('finding 4: successes give their reservation back, so 60 users logging in behind one address are never refused; failures keep theirs (SEC-53)', () =>
+        withThrottle(async ({ throttle }) => {
+          const ip = '198.51.100.20';
+          for (let i = 0; i < 60; i++) {
+            const attempt = await throttle.reserve({ account: `user${i}@example.com`, ip });
+            assert.ok(attempt.ok, `login ${i}`);
+            await attempt.succeed();
+          }
+          for (let i = 0; i < 50; i++) {
+            const attempt = await throttle.reserve({ account: `user${i}@example.com`, ip });
+            assert.ok(attempt.ok, `failure ${i}`);
+            assert.equal((await attempt.fail()).ipFailures, i + 1);
+          }
+          assert.deepEqual(await throttle.reserve({ account: 'user0@example.com', ip }), refused(900, 'ip'));
+        }));
+
+      it('a reservation is settled once: a second fail() or succeed() throws TypeError', () =>
+        withThrottle(async ({ throttle }) => {
+          const attempt = await throttle.reserve({ account: 'alice@example.com', ip: null });
+          assert.ok(attempt.ok);
+          await attempt.fail();
+          await assert.rejects(attempt.fail(), TypeError);
+          await assert.rejects(attempt.succeed(), TypeError);
+        }));
+
+      it('finding 3: countRequest counts every request from an IP and refuses past the cap until the window after the last counted one (SEC-53)', () =>
+        withThrottle(
+          async ({ throttle, clock }) => {
+            const ip = '203.0.113.9';
+            const verdicts = await Promise.all(Array.from({ length: 25 }, () => throttle.countRequest({ ip })));
+            assert.equal(verdicts.filter((v) => v.ok).length, 20);
+            assert.deepEqual(await throttle.countRequest({ ip }), refused(3600, 'ip'));
+            assert.deepEqual(await throttle.countRequest({ ip: '203.0.113.10' }), { ok: true }, 'another client');
+            assert.deepEqual(await throttle.countRequest({ ip: null }), { ok: true }, 'no known IP: no limit');
+            clock.advance(60 * MINUTE - 1);
+            assert.deepEqual(await throttle.countRequest({ ip }), refused(1, 'ip'));
+            clock.advance(1);
+            assert.deepEqual(await throttle.countRequest({ ip }), { ok: true });
+          },
+          { scope: 'register', ip: { maxFailures: 20, window: '1h' } },
+        ));
+    });
+
     describe('enumeration (SEC-17)', () => {
       it('throttles a known and an unknown identifier at the same attempt with identical results: the throttle only ever sees the canonical identifier (SEC-17)', () =>
         withThrottle(async ({ throttle, clock }) => {
@@ -329,6 +433,7 @@ describe('createLoginThrottle on a failing database (SEC-55)', () => {
     const refusedConnection = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     const down: CounterStore = {
       recordFailure: () => Promise.reject(refusedConnection),
+      forgiveFailure: () => Promise.reject(refusedConnection),
       getCounter: () => Promise.reject(refusedConnection),
       clearCounter: () => Promise.reject(refusedConnection),
     };
@@ -413,6 +518,10 @@ describe('createLoginThrottle options', () => {
       { store, secret: SECRET, ip: { window: 'soon' } },
       { store, secret: SECRET, ip: { window: 999 } },
       { store, secret: SECRET, ip: { max: 10 } },
+      { store, secret: SECRET, device: { lifetime: '1s' } },
+      { store, secret: SECRET, device: { maxFailures: 0 } },
+      { store, secret: SECRET, device: { maxFailures: 101 } },
+      { store, secret: SECRET, device: { max: 3 } },
     ];
     for (const options of bad) {
       assert.throws(() => createLoginThrottle(options as LoginThrottleOptions), TypeError, JSON.stringify(options));
@@ -440,7 +549,7 @@ describe('createLoginThrottle options', () => {
 describe('throttle deadline (R-03)', () => {
   it('a counter store that never answers fails with ERR_LATCHKEY_STORE_TIMEOUT within storeTimeout, never hangs a login', async () => {
     // Fault injection: a store that accepts the call and never answers, as a blackholed port does.
-    const silent = { recordFailure: () => new Promise<never>(() => {}), getCounter: () => new Promise<never>(() => {}), clearCounter: () => new Promise<never>(() => {}) };
+    const silent = { recordFailure: () => new Promise<never>(() => {}), forgiveFailure: () => new Promise<never>(() => {}), getCounter: () => new Promise<never>(() => {}), clearCounter: () => new Promise<never>(() => {}) };
     const throttle = createLoginThrottle({ store: silent, secret: 's'.repeat(32), storeTimeout: 100 });
     const started = performance.now();
     await assert.rejects(throttle.check({ account: 'a@example.com', ip: null }), { code: 'ERR_LATCHKEY_STORE_TIMEOUT' });

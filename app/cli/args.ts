@@ -55,6 +55,12 @@ const COMMANDS = {
     options: { email: { type: 'string', required: true } },
     positionals: [],
   },
+  unlock: {
+    synopsis: 'unlock --email E | --username U',
+    summary: 'clears the failed-login throttle of the account: its delay or lock after too many wrong passwords',
+    options: { email: { type: 'string', required: false }, username: { type: 'string', required: false } },
+    positionals: [],
+  },
   'import-flask-users': {
     synopsis: 'import-flask-users <users.db>',
     summary: "imports the users of a Flask-SQLAlchemy database (table user or users); werkzeug, Django, bcrypt and argon2 hashes keep working and become argon2id at each user's next login",
@@ -82,7 +88,8 @@ export function usage(): string {
   return lines.join('\n');
 }
 
-function commandUsage(name: CommandName): string {
+/** The usage of one command, for its usage errors. */
+export function commandUsage(name: CommandName): string {
   const spec: CommandSpec = COMMANDS[name];
   return `usage: npm run cli -- ${spec.synopsis}\n  ${spec.summary}`;
 }

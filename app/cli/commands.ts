@@ -7,7 +7,7 @@
  */
 import { canonicalizeEmail, canonicalizeUsername } from 'latchkey';
 import type { Accounts, LoginManager, UserRecord, UserStore } from 'latchkey';
-import { CliError } from './args.ts';
+import { CliError, commandUsage } from './args.ts';
 import type { FlaskUsers } from './flask-users.ts';
 import { importFlaskUsers } from './import-flask.ts';
 
@@ -49,6 +49,7 @@ export async function createUser(context: CliContext, input: { email: string; na
     return;
   }
   if (result.reason === 'exists') throw new CliError(`create-user: ${input.email}${username ? ` or the username ${username}` : ''} is already registered`);
+  if (result.reason === 'throttled') throw new CliError(`create-user: too many registrations; try again in ${result.retryAfter} s`);
   throw new CliError(Object.entries(result.errors).map(([field, reason]) => `create-user: ${field}: ${reason}`).join('\n'));
 }
 
@@ -82,6 +83,21 @@ export async function revokeSessions(context: CliContext, email: string): Promis
   if (user === null) throw new CliError(`revoke-sessions: no account with the email address ${email}`);
   const ended = await context.manager.revokeUserSessions(user.id);
   context.out(`revoked ${plural(ended.sessions, 'session')} and ${plural(ended.rememberTokens, 'remember-me login')} of user ${user.id} <${user.email}>`);
+}
+
+/** `unlock`: clears the account's failed-login counter (SEC-51), found by exactly one of its address and its username. */
+export async function unlock(context: CliContext, options: { email?: string; username?: string }): Promise<void> {
+  const { email, username } = options;
+  if ((email === undefined) === (username === undefined)) throw new CliError('unlock: give exactly one of --email and --username', 2, commandUsage('unlock'));
+  const [what, given, canonical] = email !== undefined
+    ? ['email address', email, canonicalizeEmail(email)] as const
+    : ['username', username as string, canonicalizeUsername(username)] as const;
+  if (!canonical.ok) throw new CliError(`unlock: ${what === 'username' ? 'username' : 'email'}: ${canonical.reason}`);
+  const user = await context.users.getUserByLogin(canonical.value);
+  // getUserByLogin matches both kinds; an address never is a username (usernames have no "@").
+  if (user === null) throw new CliError(`unlock: no account with the ${what} ${given}`);
+  await context.accounts.unlockAccount(user.id);
+  context.out(`cleared the failed-login counter of user ${user.id} <${user.email}>: it can log in again at once`);
 }
 
 /** `import-flask-users`: the summary, then one line per skipped row and per note. */

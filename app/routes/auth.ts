@@ -14,6 +14,7 @@ import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, t
 import { formGuard } from './guard.ts';
 import { loginPage, registerPage } from '../views/auth.ts';
 import { reauthRoute } from './reauth.ts';
+import { deviceCookie, readDeviceCookie } from '../throttles.ts';
 
 const INVALID = 'Invalid username or password.';
 const EXISTS = 'Email already registered. Login instead';
@@ -48,11 +49,18 @@ export function authRoutes(deps: Deps): Route[] {
     if (password === '') errors.password = 'Enter your password.';
     if (Object.keys(errors).length > 0) return loginFailed(c, 400, 'Some fields are not valid.', { login, remember, errors });
 
-    const result = await accounts.authenticate({ login, password, ip: auth.clientIp });
+    const device = readDeviceCookie(c.req.header('cookie'), auth.secure);
+    const result = await accounts.authenticate({ login, password, ip: auth.clientIp, device });
     if (result.ok && (await auth.login(result.user, { remember }))) {
-      if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
-      auth.flash('Login successful!', 'success');
-      return redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
+      let answer: Response;
+      if (isJson(c)) answer = json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
+      else {
+        auth.flash('Login successful!', 'success');
+        answer = redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
+      }
+      // This browser is trusted from now on: strangers' failures cannot lock it out (SEC-52).
+      if (result.device !== null) answer.headers.append('set-cookie', deviceCookie(result.device, auth.secure));
+      return answer;
     }
     if (result.ok || result.reason === 'invalid') return loginFailed(c, 401, INVALID, { login, remember });
     if (result.reason === 'throttled') {
@@ -81,6 +89,7 @@ export function authRoutes(deps: Deps): Route[] {
       name: text(input, 'name') ?? '',
       password: text(input, 'password') ?? '',
       username: username === '' ? undefined : username,
+      ip: auth.clientIp,
     });
     if (result.ok) {
       try {
@@ -100,6 +109,12 @@ export function authRoutes(deps: Deps): Route[] {
       const errors = Object.assign(fieldErrors(), result.errors);
       if (isJson(c)) return json(c, 400, { message: Object.values(errors).join(' '), errors });
       return showRegister(c, 400, { input, errors });
+    }
+    if (result.reason === 'throttled') {
+      const wait = result.retryAfter;
+      return problem(c, 429, `Too many registrations from your network. Please wait ${wait} second${wait === 1 ? '' : 's'} and try again.`, {
+        headers: { 'retry-after': String(wait) },
+      });
     }
     if (result.field === 'username') {
       // The unique index refused the username, not the address.

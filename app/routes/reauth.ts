@@ -1,7 +1,8 @@
 /**
  * Re-authentication ("sudo mode", SEC-35): the password form that makes a non-fresh login (one
  * restored from remember-me, or older than the fresh window) fresh again. The password is checked
- * by the same throttled path as a login, then `auth.confirmLogin()` issues a new session token
+ * by `accounts.confirmPassword`, throttled by the session (never refused because strangers locked
+ * the account, SEC-52), then `auth.confirmLogin()` issues a new session token
  * (ASVS 7.2.4) and the user goes on to `next`.
  *
  * @module app/routes/reauth
@@ -31,8 +32,9 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
     if (password === '') {
       return failed(c, 400, 'Enter your password.', Object.assign(fieldErrors(), { password: 'Enter your password.' }));
     }
-    const result = await deps.accounts.authenticate({ login: user.emailCanonical, password, ip: auth.clientIp });
-    if (result.ok && result.user.id === user.id && (await auth.confirmLogin())) {
+    // Throttled by this session, not the account: strangers' failures never refuse its owner (finding 8).
+    const result = await deps.accounts.confirmPassword({ userId: user.id, password, auth, ip: auth.clientIp });
+    if (result.ok && (await auth.confirmLogin())) {
       if (isJson(c)) return json(c, 200, { message: 'Password confirmed.' });
       auth.flash('Password confirmed.', 'success');
       return redirect(c, auth.nextTarget(text(c.var.input, 'next'), '/dashboard'));

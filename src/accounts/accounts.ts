@@ -6,9 +6,16 @@
  * - the password policy checked before any hashing, argon2id with rehash on login (SEC-01…SEC-09);
  * - the same answer and the same cost (one verification) for an unknown user, a wrong password
  *   and an inactive account (SEC-13, SEC-14);
- * - per-account and per-IP throttling before verification, failing closed (SEC-51…SEC-56);
+ * - per-account and per-IP throttling before verification, failing closed (SEC-51…SEC-56): one
+ *   counter per account whichever identifier is typed, a trusted-device token for the owner's
+ *   browser (SEC-52), and an owner already logged in throttled by their session, never locked out
+ *   of re-authentication by strangers' failures; registrations limited per IP (SEC-53);
  * - a password change that ends every other session and remember-me series (SEC-10, SEC-33).
  * Expected outcomes are discriminated results; store failures throw coded errors (a 503).
+ *
+ * Throttle keys: `id:<user id>` for an existing account, `login:<canonical identifier>` for one
+ * that matches none (the same thresholds either way, SEC-17), `session:<user id>:<session id>` for
+ * the password re-entry of a logged-in owner (re-authentication, password change).
  *
  * @module accounts/accounts
  */
@@ -17,7 +24,7 @@ import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } fro
 import type { LoginManager } from '../manager.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
-import type { FailureCounts, LoginThrottle } from '../throttle.ts';
+import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../throttle.ts';
 import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
 import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
 import type { UserRecord, UserStore } from './user-store.ts';
@@ -54,14 +61,29 @@ export type RegisterResult =
   | { readonly ok: true; readonly user: UserRecord }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
   /** The canonical email or username belongs to another account already; `field` says which. */
-  | { readonly ok: false; readonly reason: 'exists'; readonly field: 'email' | 'username' };
+  | { readonly ok: false; readonly reason: 'exists'; readonly field: 'email' | 'username' }
+  /** Too many registrations from this IP (`registrationThrottle`, SEC-53): answer 429 with `Retry-After`. */
+  | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number };
+
+/** What {@link Accounts.importUser} answers: as registration, never throttled. */
+export type ImportUserResult = Exclude<RegisterResult, { reason: 'throttled' }>;
 
 export type AuthenticateResult =
-  | { readonly ok: true; readonly user: UserRecord }
+  /**
+   * `device`: a new trusted-device token (SEC-52), to keep in a long-lived HttpOnly cookie and pass
+   * back as `device` at the next login; null without a throttle.
+   */
+  | { readonly ok: true; readonly user: UserRecord; readonly device: string | null }
   /** Unknown login, wrong password or inactive account: indistinguishable on purpose (SEC-13). */
   | { readonly ok: false; readonly reason: 'invalid' }
   | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number }
   /** Input that could never be a login (not a string, oversized): refused before any hashing. */
+  | { readonly ok: false; readonly reason: 'malformed'; readonly errors: FieldErrors };
+
+export type ConfirmPasswordResult =
+  | { readonly ok: true; readonly user: UserRecord }
+  | { readonly ok: false; readonly reason: 'invalid' }
+  | { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number }
   | { readonly ok: false; readonly reason: 'malformed'; readonly errors: FieldErrors };
 
 export type ChangePasswordResult =
@@ -77,6 +99,12 @@ export interface AccountsOptions {
    * something in front (a proxy, a WAF) throttles logins per account and per IP (SEC-51, SEC-53).
    */
   throttle: LoginThrottle | false;
+  /**
+   * Limits registrations per IP before any hashing (SEC-53, SEC-12): a throttle of its own scope,
+   * e.g. `createLoginThrottle({ store, secret, scope: 'register', ip: { maxFailures: 20, window: '1h' } })`,
+   * whose `countRequest` counts every registration. @default none
+   */
+  registrationThrottle?: LoginThrottle;
   /** Ends sessions on password change and deactivation (and `auth` below keeps this browser's). */
   manager?: LoginManager<any, any>;
   /** @default new PasswordHasher() (argon2id m=19456 KiB, t=2, p=1) */
@@ -114,6 +142,12 @@ function checkName(input: unknown): { ok: true; value: string } | { ok: false; r
   return { ok: true, value };
 }
 
+type Throttled = { readonly ok: false; readonly reason: 'throttled'; readonly retryAfter: number };
+type Reservation = Extract<ThrottleReservation, { ok: true }> | { readonly ok: true; fail(): Promise<FailureCounts | null>; succeed(): Promise<{ readonly device: string | null }> };
+
+/** What an attempt settles with when there is no throttle (`throttle: false`). */
+const UNTHROTTLED: Reservation = Object.freeze({ ok: true as const, fail: async () => null, succeed: async () => ({ device: null }) });
+
 /** Email or username, chosen by the presence of `@` (usernames cannot contain one). */
 function canonicalLogin(input: unknown): { ok: true; value: string } | { ok: false; reason: string } {
   if (typeof input !== 'string') return { ok: false, reason: 'Login must be a string.' };
@@ -124,17 +158,19 @@ function canonicalLogin(input: unknown): { ok: true; value: string } | { ok: fal
 export class Accounts {
   readonly #users: UserStore;
   readonly #throttle: LoginThrottle | null;
+  readonly #registrationThrottle: LoginThrottle | null;
   readonly #manager: LoginManager<any, any> | null;
   readonly #hasher: PasswordHasher;
   readonly #policy: PasswordPolicy;
   readonly #events = new Emitter<AccountEvents>();
   readonly #userCache: ExpiringCache<UserRecord | null> | null;
   /**
-   * Attempts on one account run one after another in this process: the throttle counts a failure
-   * after its verification, so parallel attempts would all pass its check first. Queued, each
-   * attempt sees the failures before it (SEC-51: a burst of 200 wrong passwords reaches the hasher
-   * a handful of times, then the throttle answers). A queue longer than {@link MAX_QUEUED} is
-   * refused at once, so one account cannot pile up work.
+   * Attempts on one throttle key (see the module doc) run one after another in this process: the
+   * throttle counts an account failure after its verification, so parallel attempts would all pass
+   * its check first. Queued, each attempt sees the failures before it (SEC-51: a burst of 200 wrong
+   * passwords reaches the hasher a handful of times, then the throttle answers), in the order
+   * reserve → hash → settle. A queue longer than {@link MAX_QUEUED} is refused at once, so one
+   * account cannot pile up work.
    */
   readonly #queues = new Map<string, { tail: Promise<void>; length: number }>();
 
@@ -144,9 +180,12 @@ export class Accounts {
     if (options.throttle === undefined || options.throttle === null) {
       throw new TypeError('throttle is required: pass createLoginThrottle(…), or false when something in front throttles logins');
     }
-    if (options.throttle !== false && typeof options.throttle.check !== 'function') throw new TypeError('throttle must be a LoginThrottle');
+    if (options.throttle !== false && typeof options.throttle.reserve !== 'function') throw new TypeError('throttle must be a LoginThrottle');
+    const registration = options.registrationThrottle;
+    if (registration !== undefined && typeof registration?.countRequest !== 'function') throw new TypeError('registrationThrottle must be a LoginThrottle');
     this.#users = options.users;
     this.#throttle = options.throttle === false ? null : options.throttle;
+    this.#registrationThrottle = registration ?? null;
     this.#manager = options.manager ?? null;
     this.#hasher = options.hasher ?? new PasswordHasher();
     this.#policy = options.policy ?? createPasswordPolicy({ appName: options.appName });
@@ -181,9 +220,11 @@ export class Accounts {
 
   /**
    * Registers an account. Field errors come back together, each with its reason; an address or
-   * username already taken gives `exists`, decided by the store's unique index (R-04).
+   * username already taken gives `exists` without any hashing (SEC-12: the hasher is no open door),
+   * and a race between two registrations is decided by the store's unique index (R-04). With a
+   * `registrationThrottle`, the IP's registrations are counted first (SEC-53).
    */
-  async register(input: { email?: unknown; name?: unknown; password?: unknown; username?: unknown }): Promise<RegisterResult> {
+  async register(input: { email?: unknown; name?: unknown; password?: unknown; username?: unknown; ip?: string | null }): Promise<RegisterResult> {
     const errors: Record<string, string> = {};
     const email = canonicalizeEmail(input.email);
     if (!email.ok) errors.email = email.reason;
@@ -202,6 +243,20 @@ export class Accounts {
     });
     if (!password.ok) errors.password = password.reason;
     if (!email.ok || !name.ok || !password.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    if (this.#registrationThrottle) {
+      const ip = input.ip ?? null;
+      const verdict = await this.#registrationThrottle.countRequest({ ip });
+      if (!verdict.ok) {
+        this.#events.emit('throttled', { login: email.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
+        return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
+      }
+    }
+    const [byEmail, byUsername] = await Promise.all([
+      this.#users.getUserByLogin(email.value),
+      username === null ? null : this.#users.getUserByLogin(username.value),
+    ]);
+    if (byEmail !== null) return { ok: false, reason: 'exists', field: 'email' };
+    if (byUsername !== null) return { ok: false, reason: 'exists', field: 'username' };
     const typed = (input.email as string).normalize('NFKC').trim();
     const user = await this.#users.createUser({
       email: typed,
@@ -218,10 +273,12 @@ export class Accounts {
 
   /**
    * Checks a login (email or username) and password. Exactly one password verification per
-   * attempt whatever the outcome (SEC-14); throttled before verifying (SEC-12, SEC-51); a stored
+   * attempt whatever the outcome (SEC-14); throttled before verifying (SEC-12, SEC-51), under one
+   * counter per account whichever identifier was typed (finding 7); a valid `device` token (the
+   * `device` of an earlier success, SEC-52) exempts from the per-account delay and lock. A stored
    * hash of older parameters or another scheme is replaced by argon2id (SEC-03).
    */
-  async authenticate(input: { login?: unknown; password?: unknown; ip?: string | null }): Promise<AuthenticateResult> {
+  async authenticate(input: { login?: unknown; password?: unknown; ip?: string | null; device?: string | null }): Promise<AuthenticateResult> {
     const login = canonicalLogin(input.login);
     if (!login.ok) return this.#malformed(input, input.login, { login: login.reason });
     const limits = this.#policy.limits(input.password);
@@ -229,15 +286,14 @@ export class Accounts {
     const raw = input.password as string;
     const password = normalizePassword(raw);
     const ip = input.ip ?? null;
-    return this.#serialized(login.value, ip, async () => {
-      if (this.#throttle) {
-        const verdict = await this.#throttle.check({ account: login.value, ip });
-        if (!verdict.ok) {
-          this.#events.emit('throttled', { login: login.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
-          return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
-        }
-      }
-      return this.#verify(login.value, password, raw, ip);
+    const device = typeof input.device === 'string' ? input.device : null;
+    // A read, no hashing: the account's own counter whichever identifier was typed (finding 7); an
+    // unknown identifier has one of its own, with the same thresholds (SEC-17).
+    const user = await this.#users.getUserByLogin(login.value);
+    const key = user === null ? `login:${login.value}` : `id:${user.id}`;
+    return this.#serialized(key, login.value, ip, async () => {
+      const attempt = await this.#reserve(key, login.value, ip, device);
+      return attempt.ok ? this.#verify(user, login.value, password, raw, ip, attempt) : attempt;
     });
   }
 
@@ -248,30 +304,38 @@ export class Accounts {
     return { ok: false, reason: 'malformed', errors };
   }
 
-  /** Runs `attempt` after the earlier attempts on `account` in this process have finished. */
-  async #serialized(account: string, ip: string | null, attempt: () => Promise<AuthenticateResult>): Promise<AuthenticateResult> {
-    const queue = this.#queues.get(account) ?? { tail: Promise.resolve(), length: 0 };
+  /** Reserves an attempt on the throttle (see {@link LoginThrottle.reserve}), or the throttled answer. */
+  async #reserve(key: string, login: string, ip: string | null, device: string | null): Promise<Reservation | Throttled> {
+    if (this.#throttle === null) return UNTHROTTLED;
+    const attempt = await this.#throttle.reserve({ account: key, ip, device });
+    if (attempt.ok) return attempt;
+    this.#events.emit('throttled', { login, ip, scope: attempt.reason, retryAfter: attempt.retryAfter });
+    return { ok: false, reason: 'throttled', retryAfter: attempt.retryAfter };
+  }
+
+  /** Runs `attempt` after the earlier attempts on `key` in this process have finished. */
+  async #serialized<T>(key: string, login: string, ip: string | null, attempt: () => Promise<T | Throttled>): Promise<T | Throttled> {
+    const queue = this.#queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
     if (queue.length >= MAX_QUEUED) {
-      this.#events.emit('throttled', { login: account, ip, scope: 'account', retryAfter: 1 });
+      this.#events.emit('throttled', { login, ip, scope: 'account', retryAfter: 1 });
       return { ok: false, reason: 'throttled', retryAfter: 1 };
     }
     const previous = queue.tail;
     let release!: () => void;
     queue.tail = new Promise<void>((resolve) => { release = resolve; });
     queue.length++;
-    this.#queues.set(account, queue);
+    this.#queues.set(key, queue);
     try {
       await previous;
       return await attempt();
     } finally {
       queue.length--;
-      if (queue.length === 0) this.#queues.delete(account);
+      if (queue.length === 0) this.#queues.delete(key);
       release();
     }
   }
 
-  async #verify(login: string, password: string, raw: string, ip: string | null): Promise<AuthenticateResult> {
-    const user = await this.#users.getUserByLogin(login);
+  async #verify(user: UserRecord | null, login: string, password: string, raw: string, ip: string | null, attempt: Reservation): Promise<AuthenticateResult> {
     let failure: 'unknown' | 'password' | 'inactive' | null = null;
     let rehash = false;
     if (user === null) {
@@ -289,19 +353,59 @@ export class Accounts {
       else if (!user.isActive) failure = 'inactive';
     }
     if (failure !== null || user === null) {
-      const failures = (await this.#throttle?.recordFailure({ account: login, ip })) ?? null;
+      const failures = await attempt.fail();
       this.#events.emit('loginFailed', { login, ip, reason: failure ?? 'unknown', userId: user?.id ?? null, failures });
       return { ok: false, reason: 'invalid' };
     }
-    await this.#throttle?.recordSuccess({ account: login });
-    return { ok: true, user: rehash ? await this.#rehash(user, password) : user };
+    const { device } = await attempt.succeed();
+    return { ok: true, user: rehash ? await this.#rehash(user, password) : user, device };
   }
 
   /**
-   * Changes a password: the current one is required and throttled like a login (SEC-10), the new
-   * one meets the policy, and every other session and remember-me series of the user ends
-   * (SEC-33). With `auth`, this browser stays logged in under a new token; without, every session
-   * of the user ends.
+   * The password of an owner who is logged in already, checked once, throttled by their session
+   * (`session:<user>:<session>`) rather than by the account: strangers' failures on the account
+   * never refuse its owner's re-authentication or password change (finding 8, SEC-52), while a
+   * stolen session still cannot guess without limit (the session's own delays and lock, the IP's
+   * cap). Without a session (no `auth`), the account's counter applies.
+   */
+  async #confirmOwner(user: UserRecord, input: unknown, auth: RequestAuth<any, any> | undefined, ip: string | null): Promise<ConfirmPasswordResult> {
+    const limits = this.#policy.limits(input);
+    if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
+    const session = auth ? await auth.session() : null;
+    const key = session === null ? `id:${user.id}` : `session:${user.id}:${session.id}`;
+    const login = user.emailCanonical;
+    return this.#serialized(key, login, ip, async () => {
+      const attempt = await this.#reserve(key, login, ip, null);
+      if (!attempt.ok) return attempt;
+      const verdict = await this.#hasher.verify(normalizePassword(input as string), user.passwordHash);
+      if (!verdict.ok) {
+        const failures = await attempt.fail();
+        this.#events.emit('loginFailed', { login, ip, reason: 'password', userId: user.id, failures });
+        return { ok: false, reason: 'invalid' };
+      }
+      await attempt.succeed();
+      return { ok: true, user };
+    });
+  }
+
+  /**
+   * Re-authentication of a logged-in user (SEC-35, "sudo mode"): checks the user's password,
+   * throttled by `auth`'s session rather than the account (see changePassword). On success, make
+   * the login fresh (`auth.confirmLogin()`).
+   */
+  async confirmPassword(input: { userId: string; password?: unknown; auth?: RequestAuth<any, any>; ip?: string | null }): Promise<ConfirmPasswordResult> {
+    const user = await this.#users.getUserById(input.userId);
+    if (user === null) throw new TypeError(`confirmPassword: no account ${input.userId}`);
+    if (!user.isActive) return { ok: false, reason: 'invalid' };
+    return this.#confirmOwner(user, input.password, input.auth, input.ip ?? null);
+  }
+
+  /**
+   * Changes a password: the current one is required (SEC-10), checked as by
+   * {@link confirmPassword}, so throttled by `auth`'s session, not by the account its owner may be
+   * locked out of by strangers (finding 8); the new one meets the policy, and every other session
+   * and remember-me series of the user ends (SEC-33). With `auth`, this browser stays logged in
+   * under a new token; without, every session of the user ends.
    */
   async changePassword(input: {
     userId: string;
@@ -312,19 +416,10 @@ export class Accounts {
   }): Promise<ChangePasswordResult> {
     const user = await this.#users.getUserById(input.userId);
     if (user === null) throw new TypeError(`changePassword: no account ${input.userId}`);
-    const current = this.#policy.limits(input.currentPassword);
-    if (!current.ok) return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
     const next = this.#policy.check(input.newPassword, { email: user.email, name: user.name, username: user.username ?? undefined });
-    const ip = input.ip ?? null;
-    if (this.#throttle) {
-      const verdict = await this.#throttle.check({ account: user.emailCanonical, ip });
-      if (!verdict.ok) return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
-    }
-    const verdict = await this.#hasher.verify(normalizePassword(input.currentPassword as string), user.passwordHash);
-    if (!verdict.ok) {
-      await this.#throttle?.recordFailure({ account: user.emailCanonical, ip });
-      return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
-    }
+    const current = await this.#confirmOwner(user, input.currentPassword, input.auth, input.ip ?? null);
+    if (!current.ok && current.reason === 'throttled') return current;
+    if (!current.ok) return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
     if (!next.ok) return { ok: false, reason: 'invalid', errors: { new_password: next.reason } };
     const hash = await this.#hasher.hash(next.password);
     await this.#writing(user.id, () => this.#users.updatePasswordHash(user.id, hash));
@@ -334,6 +429,17 @@ export class Accounts {
     else if (this.#manager) sessionsEnded = (await this.#manager.revokeUserSessions(user.id)).sessions;
     this.#events.emit('passwordChanged', { user: updated });
     return { ok: true, user: updated, sessionsEnded };
+  }
+
+  /**
+   * Clears the failed-login counter of an account, lifting its delay or lock (SEC-51): what an
+   * operator's `unlock` does, and what a password reset will do. Resolves false without a throttle.
+   */
+  async unlockAccount(userId: string): Promise<boolean> {
+    if (typeof userId !== 'string' || userId === '') throw new TypeError('unlockAccount: userId must be a non-empty string');
+    if (this.#throttle === null) return false;
+    await this.#throttle.recordSuccess({ account: `id:${userId}` });
+    return true;
   }
 
   /** Deactivates an account and ends all its sessions and remember-me series (SEC-32). */
@@ -348,7 +454,7 @@ export class Accounts {
    * with the old password and the hash becomes argon2id at that login. Identifiers are checked and
    * canonicalised as at registration; the password policy cannot be (there is no password).
    */
-  async importUser(input: { email?: unknown; name?: unknown; username?: unknown; passwordHash: string; isActive?: boolean }): Promise<RegisterResult> {
+  async importUser(input: { email?: unknown; name?: unknown; username?: unknown; passwordHash: string; isActive?: boolean }): Promise<ImportUserResult> {
     const errors: Record<string, string> = {};
     const email = canonicalizeEmail(input.email);
     if (!email.ok) errors.email = email.reason;
@@ -377,7 +483,7 @@ export class Accounts {
   }
 
   /** Which identifier a refused insert collided on: one extra read, on the conflict path only. */
-  async #taken(emailCanonical: string): Promise<RegisterResult> {
+  async #taken(emailCanonical: string): Promise<Extract<RegisterResult, { reason: 'exists' }>> {
     const owner = await this.#users.getUserByLogin(emailCanonical);
     return { ok: false, reason: 'exists', field: owner !== null && owner.emailCanonical === emailCanonical ? 'email' : 'username' };
   }

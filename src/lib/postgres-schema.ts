@@ -214,16 +214,25 @@ export function statements(t: Tables) {
     // concurrent increments from any number of instances are never lost (R-05, R-07). `excluded`
     // holds the row the INSERT proposed: its first_at is `now`, its expires_at `now + ttl`. A live
     // row counts on, an expired one starts again at 1; last_at and the expiry never move backwards.
+    // A row whose count forgiveFailure took to 0 is absent (see below): it starts again at 1 too.
     recordFailure: `${CLOCK} INSERT INTO ${c} AS c (key, count, first_at, last_at, expires_at)
       SELECT $2::text, 1, now, now, now + $3::bigint FROM clock
       ON CONFLICT (key) DO UPDATE SET
-        count = CASE WHEN c.expires_at > excluded.first_at THEN c.count + 1 ELSE 1 END,
-        first_at = CASE WHEN c.expires_at > excluded.first_at THEN c.first_at ELSE excluded.first_at END,
-        last_at = CASE WHEN c.expires_at > excluded.first_at THEN greatest(c.last_at, excluded.last_at) ELSE excluded.last_at END,
-        expires_at = CASE WHEN c.expires_at > excluded.first_at THEN greatest(c.expires_at, excluded.expires_at)
+        count = CASE WHEN c.expires_at > excluded.first_at AND c.count > 0 THEN c.count + 1 ELSE 1 END,
+        first_at = CASE WHEN c.expires_at > excluded.first_at AND c.count > 0 THEN c.first_at ELSE excluded.first_at END,
+        last_at = CASE WHEN c.expires_at > excluded.first_at AND c.count > 0 THEN greatest(c.last_at, excluded.last_at)
+          ELSE excluded.last_at END,
+        expires_at = CASE WHEN c.expires_at > excluded.first_at AND c.count > 0 THEN greatest(c.expires_at, excluded.expires_at)
           ELSE excluded.expires_at END
       RETURNING c.count, c.first_at, c.last_at`,
-    selectCounter: `${CLOCK} SELECT c.count, c.first_at, c.last_at, c.expires_at > clock.now AS live
+    // One UPDATE takes the row lock, so concurrent forgiveness and failures are never lost and the
+    // count never goes below 0. A row left at 0 reads as absent everywhere; the store deletes it
+    // right after (deleteForgivenCounter), and whatever happens in between reads the same.
+    forgiveFailure: `${CLOCK} UPDATE ${c} c SET count = c.count - 1 FROM clock
+      WHERE c.key = $2 AND c.expires_at > clock.now AND c.count > 0
+      RETURNING c.count, c.first_at, c.last_at`,
+    deleteForgivenCounter: `${CLOCK} DELETE FROM ${c} WHERE key = $2 AND count <= 0`,
+    selectCounter: `${CLOCK} SELECT c.count, c.first_at, c.last_at, c.expires_at > clock.now AND c.count > 0 AS live
       FROM ${c} c, clock WHERE c.key = $2`,
     deleteCounterIfExpired: `${CLOCK} DELETE FROM ${c} c USING clock WHERE c.key = $2 AND c.expires_at <= clock.now`,
     deleteCounter: `${CLOCK} DELETE FROM ${c} WHERE key = $2`,

@@ -289,6 +289,21 @@ redis.call('PEXPIRE', KEYS[1], int(expiry - now))
 return { int(count), int(first), int(last) }
 `);
 
+// KEYS: counter. ARGV: now. Takes one failure back from a live counter: returns { count, firstAt,
+// lastAt } after it, or nil when it was absent or expired, or reached 0 and was deleted.
+const forgiveFailure = script('forgiveFailure', `
+local now = clock(ARGV[1])
+local current = redis.call('HMGET', KEYS[1], 'count', 'firstAt', 'lastAt', 'expiresAt')
+if not current[4] or now >= tonumber(current[4]) then return false end
+local count = tonumber(current[1]) - 1
+if count <= 0 then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+redis.call('HSET', KEYS[1], 'count', int(count))
+return { int(count), current[2], current[3] }
+`);
+
 // KEYS: counter. ARGV: now. Returns { count, firstAt, lastAt }, or nil; an expired one is deleted.
 const getCounter = script('getCounter', `
 local now = clock(ARGV[1])
@@ -312,5 +327,6 @@ export const SCRIPTS = Object.freeze({
   deleteRememberToken,
   deleteUserRememberTokens,
   recordFailure,
+  forgiveFailure,
   getCounter,
 });

@@ -187,6 +187,7 @@ export function prepareStatements(db: DatabaseSync, p: string) {
       FROM ${c} WHERE key = :key`),
     deleteCounterIfExpired: statement(`DELETE FROM ${c} WHERE key = :key AND expires_at <= :now`),
     deleteCounter: statement(`DELETE FROM ${c} WHERE key = :key`),
+    decrementCounter: statement(`UPDATE ${c} SET count = count - 1 WHERE key = :key`),
     deleteExpiredCounters: statement(`DELETE FROM ${c} WHERE expires_at <= :now`),
 
     ping: statement('SELECT 1'),

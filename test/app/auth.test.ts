@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PasswordHasher } from 'latchkey';
 import { loadConfig } from '../../app/config.ts';
 import { BROWSER_ACCEPT, PASSWORD, seedUser, setup } from './support.ts';
 
@@ -303,4 +304,103 @@ test('SEC-11: registration asks for no password hint or security question, and t
   assert.equal(status, 400);
   assert.deepEqual(Object.keys(body.errors).sort(), ['password_hint', 'security_answer', 'security_question']);
   assert.deepEqual(await app.stores.users.listUsers(), []);
+});
+
+test('finding 8, the hard stop is no DoS: an attacker exhausts the account (100 failures); the owner with the device cookie logs in at once, without it is still refused (SEC-51), and logged in can re-authenticate and change the password (SEC-52)', async (t) => {
+  let time = Date.now();
+  const app = await setup(t, { now: () => time });
+  await seedUser(app, 'ann@example.com');
+  const trusted = app.client();
+  const login = await trusted.json('/login', { login: 'ann@example.com', password: PASSWORD });
+  assert.equal(login.status, 200);
+  const set = login.response.headers.getSetCookie().find((cookie) => cookie.startsWith('lk-device='));
+  assert.match(set ?? '', /^lk-device=[A-Za-z0-9_.-]+; Max-Age=31536000; Expires=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+  const owner = app.client(); // logged in before the attack, on another browser
+  await owner.login('ann@example.com', PASSWORD, true);
+
+  const attacker = app.client();
+  for (let i = 1; i <= 100; i++) {
+    time += 15 * 60_000; // every wait of the per-account delay has passed
+    assert.equal((await attacker.json('/login', { login: i % 2 ? 'ann@example.com' : 'ANN@example.com', password: `guess number ${i} of many` })).status, 401, `guess ${i}`);
+  }
+  // The lock does not depend on time (100 failures, until a reset): bring the app's clock back to
+  // the store's, which stamps sessions with the real one, so that session times stay consistent.
+  time = Date.now();
+  assert.equal((await attacker.json('/login', { login: 'ann@example.com', password: PASSWORD })).status, 429, 'the right password without the cookie (SEC-51)');
+  assert.equal((await app.client().json('/login', { login: 'ann@example.com', password: PASSWORD })).status, 429, 'a new browser of the owner');
+
+  trusted.restartBrowser();
+  trusted.jar.delete('session');
+  assert.equal((await trusted.json('/login', { login: 'ann@example.com', password: PASSWORD })).status, 200, 'the browser with the device cookie');
+
+  assert.equal((await owner.json('/reauth', { password: PASSWORD })).status, 200, 'the logged-in owner re-authenticates');
+  const changed = await owner.json('/account/password', { current_password: PASSWORD, new_password: 'a brand new passphrase for ann' });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+});
+
+test('finding 8: a stolen or tampered device cookie of another account exempts nothing (SEC-52)', async (t) => {
+  let time = Date.now();
+  const app = await setup(t, { now: () => time });
+  await seedUser(app, 'ann@example.com');
+  await seedUser(app, 'bob@example.com', 'Bob');
+  const bob = app.client();
+  await bob.login('bob@example.com');
+  const attacker = app.client();
+  for (let i = 1; i <= 100; i++) {
+    time += 15 * 60_000;
+    await attacker.json('/login', { login: 'ann@example.com', password: `guess number ${i} of many` });
+  }
+  const device = bob.jar.get('lk-device') as string;
+  for (const cookie of [`lk-device=${device}`, `lk-device=${device.slice(0, -2)}AA`]) {
+    const res = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ login: 'ann@example.com', password: PASSWORD }) });
+    assert.equal(res.status, 429, cookie);
+  }
+});
+
+test('finding 7, one counter per account: failures by email and by username count together, and a success by username clears them (SEC-17, SEC-51)', async (t) => {
+  const app = await setup(t);
+  const registered = await app.client().json('/register', { email: 'ann@example.com', name: 'Ann', username: 'ann', password: PASSWORD });
+  assert.equal(registered.status, 201);
+  const attacker = app.client();
+  for (const login of ['ann@example.com', 'ann', 'ANN@EXAMPLE.COM', 'Ann']) assert.equal((await attacker.json('/login', { login, password: 'wrong wrong wrong' })).status, 401);
+  assert.equal((await attacker.json('/login', { login: 'ann@example.com', password: 'wrong wrong wrong' })).status, 401, 'the fifth failure, by email');
+  assert.equal((await attacker.json('/login', { login: 'ann', password: PASSWORD })).status, 429, 'the sixth attempt waits, by username too');
+
+  const other = await app.client().json('/register', { email: 'bob@example.com', name: 'Bob', username: 'bob', password: PASSWORD });
+  assert.equal(other.status, 201);
+  for (let i = 0; i < 4; i++) assert.equal((await attacker.json('/login', { login: 'bob@example.com', password: 'wrong wrong wrong' })).status, 401);
+  assert.equal((await app.client().json('/login', { username: 'bob', password: PASSWORD })).status, 200);
+  for (let i = 0; i < 5; i++) assert.equal((await attacker.json('/login', { login: 'bob@example.com', password: 'wrong wrong wrong' })).status, 401, `after the success, failure ${i + 1} is free again`);
+});
+
+test('finding 3, registration is throttled per IP: the (N+1)th registration from one IP is 429 with Retry-After and never reaches the hasher (SEC-53, SEC-12)', async (t) => {
+  const app = await setup(t, { env: { TRUST_PROXY: 'true', REGISTRATIONS_PER_HOUR: '3' } });
+  const hash = t.mock.method(PasswordHasher.prototype, 'hash');
+  const from = (ip: string) => app.client({ 'x-forwarded-for': ip });
+  for (let i = 1; i <= 3; i++) assert.equal((await from('203.0.113.5').json('/register', { email: `u${i}@example.com`, name: 'U', password: PASSWORD })).status, 201);
+  assert.equal(hash.mock.callCount(), 3);
+  const refused = await from('203.0.113.5').json('/register', { email: 'u4@example.com', name: 'U', password: PASSWORD });
+  assert.equal(refused.status, 429);
+  assert.match(refused.response.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+  assert.match(refused.body.message, /Too many registrations/);
+  const form = await from('203.0.113.5').form('/register', { email: 'u5@example.com', name: 'U', password: PASSWORD }, { tokenFrom: '/register' });
+  assert.equal(form.status, 429);
+  assert.equal(hash.mock.callCount(), 3, 'the refused registrations hashed nothing');
+  assert.equal((await from('203.0.113.6').json('/register', { email: 'u6@example.com', name: 'U', password: PASSWORD })).status, 201, 'another client');
+});
+
+test('finding 3: 90 parallel registrations of a taken address all get 409 without hashing and no 503, and a login from another IP during the flood succeeds (SEC-12, R-04)', async (t) => {
+  const app = await setup(t, { env: { TRUST_PROXY: 'true', REGISTRATIONS_PER_HOUR: '1000' } });
+  await seedUser(app, 'ann@example.com');
+  const hash = t.mock.method(PasswordHasher.prototype, 'hash');
+  const verify = t.mock.method(PasswordHasher.prototype, 'verify');
+  const flood = Array.from({ length: 90 }, (_, i) =>
+    app.client({ 'x-forwarded-for': `198.51.100.${i + 1}` }).json('/register', { email: 'ANN@example.com', name: 'Mallory', password: `${PASSWORD} ${i}` }),
+  );
+  const legitimate = app.client({ 'x-forwarded-for': '192.0.2.1' }).json('/login', { login: 'ann@example.com', password: PASSWORD });
+  const answers = await Promise.all(flood);
+  assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [409]);
+  assert.equal((await legitimate).status, 200);
+  assert.equal(hash.mock.callCount(), 0);
+  assert.equal(verify.mock.callCount(), 1, 'only the login verified a password');
 });

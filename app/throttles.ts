@@ -1,0 +1,53 @@
+/**
+ * The throttles of the reference app, in one place so that the web app and the command line
+ * (`unlock`) derive the same counter keys from the same secret: failed logins per account and per
+ * IP (SEC-51, SEC-53) with trusted-device tokens (SEC-52), and registrations per IP
+ * (`REGISTRATIONS_PER_HOUR`, SEC-53), all in the sessions store, shared by every instance; and
+ * the trusted-device cookie `lk-device` (`__Host-lk-device` over HTTPS, as the app's other
+ * cookies), HttpOnly and SameSite=Lax, that carries the token of the browser's last login.
+ *
+ * @module app/throttles
+ */
+import { createLoginThrottle, readCookies, serializeCookie, type CounterStore, type LoginThrottle } from 'latchkey';
+import type { AppConfig } from './config.ts';
+import type { ThrottleLimits } from './security-log.ts';
+
+/** How long a trusted-device cookie (and the token in it) lasts: about a year (SEC-52). */
+export const DEVICE_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
+
+/**
+ * The login throttle's limits, the library's defaults (SEC-51, SEC-53), spelt out because the
+ * security log names SEC-56's thresholds after them.
+ */
+export const LOGIN_LIMITS: ThrottleLimits = Object.freeze({ account: { freeFailures: 5, hardLimit: 100 }, ip: { maxFailures: 50 } });
+
+export interface AppThrottles {
+  readonly login: LoginThrottle;
+  readonly registration: LoginThrottle;
+}
+
+export function createThrottles(config: AppConfig, store: CounterStore, options: { now?: () => number; storeTimeout?: number } = {}): AppThrottles {
+  const common = { store, secret: config.secretKey, ...options };
+  return {
+    login: createLoginThrottle({ ...common, ...LOGIN_LIMITS, device: { lifetime: DEVICE_LIFETIME_SECONDS * 1_000 } }),
+    registration: createLoginThrottle({ ...common, scope: 'register', ip: { maxFailures: config.registrationsPerHour, window: '1h' } }),
+  };
+}
+
+const DEVICE_COOKIE = 'lk-device';
+
+/** The cookie's name: `__Host-` prefixed over HTTPS, so no sibling subdomain can plant one (RFC 6265bis §4.1.3.2). */
+function deviceCookieName(secure: boolean): string {
+  return secure ? `__Host-${DEVICE_COOKIE}` : DEVICE_COOKIE;
+}
+
+/** The trusted-device token the browser sent, or null (absent, duplicated or malformed: see readCookies). */
+export function readDeviceCookie(cookieHeader: string | null | undefined, secure: boolean): string | null {
+  const name = deviceCookieName(secure);
+  return readCookies(cookieHeader, [name]).get(name) ?? null;
+}
+
+/** The `Set-Cookie` of a new trusted-device token, issued at each successful login (SEC-52). */
+export function deviceCookie(token: string, secure: boolean, now = Date.now()): string {
+  return serializeCookie(deviceCookieName(secure), token, { maxAge: DEVICE_LIFETIME_SECONDS, httpOnly: true, secure, sameSite: 'Lax', path: '/' }, now);
+}
