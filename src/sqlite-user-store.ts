@@ -9,7 +9,7 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
 import { StoreUnavailableError } from './errors.ts';
-import { adoptSqlite, openSqlite } from './lib/sqlite-connection.ts';
+import { adoptSqlite, openSqlite, prepare } from './lib/sqlite-connection.ts';
 
 /** Options of {@link SqliteUserStore}: a file it opens, or the app's own connection. */
 export type SqliteUserStoreOptions = ({ readonly path: string; readonly database?: never } | { readonly database: DatabaseSync; readonly path?: never }) & {
@@ -190,20 +190,16 @@ export class SqliteUserStore implements UserStore {
         CREATE UNIQUE INDEX IF NOT EXISTS ${t}_username_canonical ON ${t} (username_canonical);
       `);
       const columns = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
-      const prepare = (sql: string) => {
-        const statement = db.prepare(sql);
-        statement.setReadBigInts(false);
-        return statement;
-      };
+      const statement = (sql: string): StatementSync => prepare(db, sql);
       this.#statements = {
-        insert: prepare(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
+        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
           VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${columns}`),
-        byId: prepare(`SELECT ${columns} FROM ${t} WHERE id = :id`),
-        byLogin: prepare(`SELECT ${columns} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
-        setHash: prepare(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
-        setHashIf: prepare(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
-        setActive: prepare(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
-        list: prepare(`SELECT ${columns} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        byId: statement(`SELECT ${columns} FROM ${t} WHERE id = :id`),
+        byLogin: statement(`SELECT ${columns} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
+        setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
+        setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
+        setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
+        list: statement(`SELECT ${columns} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
       };
       this.#db = db;
       return this.#statements;

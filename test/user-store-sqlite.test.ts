@@ -19,6 +19,14 @@ describeUserStoreConformance('sqlite file', async () => {
   return { store, cleanup: async () => { await store.close(); remove(); } };
 });
 
+// An app that shares its connection may have opened it with any defaults: the store's statements
+// must give objects of numbers and strings with bare named parameters all the same.
+describeUserStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', async () => {
+  const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
+  const store = new SqliteUserStore({ database: db });
+  return { store, cleanup: async () => { await store.close(); db.close(); } };
+});
+
 describe('SqliteUserStore', () => {
   it('shares an app-owned connection and leaves it open on close', async () => {
     const db = new DatabaseSync(':memory:');

@@ -10,6 +10,7 @@
  * @module lib/sqlite-schema
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { prepare } from './sqlite-connection.ts';
 
 /**
  * Migration `n` takes the schema from version `n` to `n + 1`. Append new ones; never edit one that
@@ -82,19 +83,6 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
     }
     throw error;
   }
-}
-
-/**
- * Prepares `sql` to give rows as objects of numbers and strings with bare named parameters,
- * whatever defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…).
- */
-export function prepare(db: DatabaseSync, sql: string): StatementSync {
-  const statement = db.prepare(sql);
-  statement.setReadBigInts(false); // ms timestamps are far below 2^53
-  statement.setReturnArrays(false);
-  statement.setAllowBareNamedParameters(true);
-  statement.setAllowUnknownNamedParameters(false);
-  return statement;
 }
 
 /** Creates or upgrades the tables, once, under the write lock so two starting processes agree. */
