@@ -87,16 +87,25 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
 
 /** Creates or upgrades the tables, once, under the write lock so two starting processes agree. */
 export function migrate(db: DatabaseSync, prefix: string): void {
+  applyMigrations(db, `${prefix}meta`, MIGRATIONS.map((migration) => migration(prefix)));
+}
+
+/**
+ * Brings a set of tables whose version is kept in the table `meta` to `migrations.length`, running
+ * the migrations it lacks in one write transaction (all or nothing). Migration `n` takes the
+ * tables from version `n` to `n + 1`; a version above what this code knows is refused.
+ */
+export function applyMigrations(db: DatabaseSync, meta: string, migrations: readonly string[]): void {
   transaction(db, () => {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${prefix}meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
-    const row = prepare(db, `SELECT value FROM ${prefix}meta WHERE key = 'schema_version'`).get();
+    db.exec(`CREATE TABLE IF NOT EXISTS ${meta} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    const row = prepare(db, `SELECT value FROM ${meta} WHERE key = 'schema_version'`).get();
     const version = row === undefined ? 0 : Number(row.value);
-    if (!Number.isSafeInteger(version) || version < 0 || version > SCHEMA_VERSION) {
-      throw new Error(`${prefix}meta says schema version ${String(row?.value)}; this latchkey knows ${SCHEMA_VERSION}: upgrade latchkey`);
+    if (!Number.isSafeInteger(version) || version < 0 || version > migrations.length) {
+      throw new Error(`${meta} says schema version ${String(row?.value)}; this latchkey knows ${migrations.length}: upgrade latchkey`);
     }
-    for (const migration of MIGRATIONS.slice(version)) db.exec(migration(prefix));
-    prepare(db, `INSERT INTO ${prefix}meta (key, value) VALUES ('schema_version', ?)
-      ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));
+    for (const migration of migrations.slice(version)) db.exec(migration);
+    prepare(db, `INSERT INTO ${meta} (key, value) VALUES ('schema_version', ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(migrations.length));
   });
 }
 
