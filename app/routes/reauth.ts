@@ -15,7 +15,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const user = (await c.var.auth.user())!;
     const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
-    return page(c, (v) => reauthPage({ csrf: v.csrf, next, email: user.email, errors }), status);
+    return page(c, (v) => reauthPage({ csrf: v.csrf, next, login: user.email ?? user.username ?? '', errors }), status);
   }
 
   async function failed(c: AppContext, status: number, message: string, errors?: FieldErrors, headers: Record<string, string> = {}) {
@@ -31,7 +31,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
     if (password === '') {
       return failed(c, 400, 'Enter your password.', Object.assign(fieldErrors(), { password: 'Enter your password.' }));
     }
-    const result = await deps.accounts.authenticate({ login: user.emailCanonical, password, ip: auth.clientIp });
+    const result = await deps.accounts.authenticate({ login: user.emailCanonical ?? user.usernameCanonical, password, ip: auth.clientIp });
     if (result.ok && result.user.id === user.id && (await auth.confirmLogin())) {
       if (isJson(c)) return json(c, 200, { message: 'Password confirmed.' });
       auth.flash('Password confirmed.', 'success');
