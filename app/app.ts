@@ -78,6 +78,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     registrationThrottle: throttles.registration,
     manager,
     policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
+    requireEmail: true, // the registration form asks for an address (app-contract.md); the CLI allows a username alone
     userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
     now,
   });

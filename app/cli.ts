@@ -73,16 +73,15 @@ async function run(invocation: Exclude<Invocation, { command: 'help' }>, context
   const { options } = invocation;
   switch (invocation.command) {
     case 'create-user': {
-      const email = options.email as string;
-      await checkNewAccount(context, email, options.username);
+      await checkNewAccount(context, options.email, options.username);
       const password = await readNewPassword();
-      await createUser(context, { email, name: options.name, username: options.username, password });
+      await createUser(context, { email: options.email, name: options.name, username: options.username, password });
       return;
     }
     case 'list-users':
       return listUsers(context);
     case 'revoke-sessions':
-      return revokeSessions(context, options.email as string);
+      return revokeSessions(context, { email: options.email, username: options.username });
     case 'unlock':
       return unlock(context, options);
     case 'import-flask-users':

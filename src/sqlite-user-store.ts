@@ -3,13 +3,16 @@
  * The canonical email and username carry UNIQUE indexes, so concurrent registrations of one
  * address give one row and `null` to the rest, never a 500 (security.md R-04). Queries are
  * parameterised, prepared once (SEC-73). Driver failures become {@link StoreUnavailableError}.
+ * The table is created, or upgraded in place, on first use (lib/sqlite-user-schema).
  *
  * @module sqlite-user-store
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { requireNewUser } from './accounts/user-store.ts';
 import type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
 import { StoreUnavailableError } from './errors.ts';
-import { adoptSqlite, openSqlite } from './lib/sqlite-connection.ts';
+import { adoptSqlite, openSqlite, prepare } from './lib/sqlite-connection.ts';
+import { migrateUsers, USER_COLUMNS } from './lib/sqlite-user-schema.ts';
 
 /** Options of {@link SqliteUserStore}: a file it opens, or the app's own connection. */
 export type SqliteUserStoreOptions = ({ readonly path: string; readonly database?: never } | { readonly database: DatabaseSync; readonly path?: never }) & {
@@ -39,8 +42,8 @@ interface Statements {
 function toUser(row: Row): UserRecord {
   return Object.freeze({
     id: String(row.id),
-    email: row.email as string,
-    emailCanonical: row.email_canonical as string,
+    email: (row.email as string | null) ?? null,
+    emailCanonical: (row.email_canonical as string | null) ?? null,
     username: (row.username as string | null) ?? null,
     usernameCanonical: (row.username_canonical as string | null) ?? null,
     name: row.name as string,
@@ -88,6 +91,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
+    requireNewUser('SqliteUserStore', user);
     return this.#run('createUser', (st) => {
       try {
         const row = st.insert.get({
@@ -173,37 +177,17 @@ export class SqliteUserStore implements UserStore {
     const db = this.#database ? adoptSqlite(this.#database, this.#busyTimeout) : openSqlite(this.#path as string, this.#busyTimeout);
     const t = this.#table;
     try {
-      // No hint or security-question columns, by design (SEC-11).
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS ${t} (
-          id INTEGER PRIMARY KEY AUTOINCREMENT,
-          email TEXT NOT NULL,
-          email_canonical TEXT NOT NULL,
-          username TEXT,
-          username_canonical TEXT,
-          name TEXT NOT NULL,
-          password_hash TEXT NOT NULL,
-          is_active INTEGER NOT NULL DEFAULT 1,
-          created_at INTEGER NOT NULL
-        );
-        CREATE UNIQUE INDEX IF NOT EXISTS ${t}_email_canonical ON ${t} (email_canonical);
-        CREATE UNIQUE INDEX IF NOT EXISTS ${t}_username_canonical ON ${t} (username_canonical);
-      `);
-      const columns = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
-      const prepare = (sql: string) => {
-        const statement = db.prepare(sql);
-        statement.setReadBigInts(false);
-        return statement;
-      };
+      migrateUsers(db, t);
+      const statement = (sql: string): StatementSync => prepare(db, sql);
       this.#statements = {
-        insert: prepare(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${columns}`),
-        byId: prepare(`SELECT ${columns} FROM ${t} WHERE id = :id`),
-        byLogin: prepare(`SELECT ${columns} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
-        setHash: prepare(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
-        setHashIf: prepare(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
-        setActive: prepare(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
-        list: prepare(`SELECT ${columns} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
+          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${USER_COLUMNS}`),
+        byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
+        byLogin: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
+        setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
+        setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
+        setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
+        list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
       };
       this.#db = db;
       return this.#statements;

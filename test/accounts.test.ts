@@ -406,6 +406,61 @@ describe('changePassword and deactivate (SEC-10, SEC-32, SEC-33)', () => {
   });
 });
 
+describe('accounts with a username and no email (finding 13)', () => {
+  it('finding 13: register takes a username alone; the account logs in by it, in any case, and changes its password', async (t) => {
+    const s = await setup(t);
+    const registered = await s.accounts.register({ username: 'Test_User', name: 'Test', password: GOOD });
+    assert.ok(registered.ok);
+    assert.equal(registered.user.email, null);
+    assert.equal(registered.user.emailCanonical, null);
+    assert.equal(registered.user.username, 'Test_User');
+    assert.equal(registered.user.usernameCanonical, 'test_user');
+    const login = await s.accounts.authenticate({ login: 'TEST_USER', password: GOOD });
+    assert.equal(login.ok && login.user.id, registered.user.id);
+    const changed = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
+    assert.ok(changed.ok);
+    const wrong = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'another new passphrase' });
+    assert.ok(!wrong.ok && wrong.reason === 'invalid' && 'current_password' in wrong.errors);
+    assert.equal((await s.accounts.authenticate({ login: 'test_user', password: 'a brand new passphrase' })).ok, true);
+  });
+
+  it('finding 13: an account needs an email address or a username; with requireEmail, an email address', async (t) => {
+    const s = await setup(t);
+    for (const email of [undefined, null, '']) {
+      const neither = await s.accounts.register({ email, username: '', name: 'Nobody', password: GOOD });
+      assert.deepEqual(neither, { ok: false, reason: 'invalid', errors: { email: 'Enter an email address or a username.' } }, String(email));
+    }
+    assert.equal(s.hasher.hashes, 0);
+    const strict = createAccounts({ users: s.users, throttle: false, requireEmail: true });
+    const refused = await strict.register({ username: 'no_address', name: 'No', password: GOOD });
+    assert.ok(!refused.ok && refused.reason === 'invalid' && refused.errors.email === 'Email address must be a string.');
+    assert.ok((await strict.register({ email: 'has@example.com', username: 'has_address', name: 'Has', password: GOOD })).ok);
+    assert.throws(() => createAccounts({ users: s.users, throttle: false, requireEmail: 'yes' as never }), TypeError);
+  });
+
+  it('finding 13, as the attacker: a username that looks like an email address, or is another account\'s once canonical, is refused', async (t) => {
+    const s = await setup(t);
+    assert.ok((await s.accounts.register({ email: 'victim@example.com', name: 'Victim', password: GOOD })).ok);
+    assert.ok((await s.accounts.register({ username: 'admin', name: 'Admin', password: GOOD })).ok);
+    // Read as an address at login, it would shadow the victim's account.
+    for (const username of ['victim@example.com', 'victim＠example.com']) {
+      const result = await s.accounts.register({ username, name: 'Mallory', password: 'mallorys own passphrase' });
+      assert.ok(!result.ok && result.reason === 'invalid' && /must not contain "@"/.test(result.errors.username ?? ''), username);
+      const imported = await s.accounts.importUser({ username, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA' });
+      assert.ok(!imported.ok && imported.reason === 'invalid' && 'username' in imported.errors, username);
+    }
+    for (const username of ['ADMIN', 'ａｄｍｉｎ', 'ᴬᴰᴹᴵᴺ', ' admin ']) {
+      const result = await s.accounts.register({ username, name: 'Mallory', password: 'mallorys own passphrase' });
+      assert.deepEqual(result, { ok: false, reason: 'exists', field: 'username' }, username);
+      const imported = await s.accounts.importUser({ username, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA' });
+      assert.deepEqual(imported, { ok: false, reason: 'exists', field: 'username' }, username);
+    }
+    const hidden = await s.accounts.register({ username: 'admin\u200b', name: 'Mallory', password: 'mallorys own passphrase' });
+    assert.ok(!hidden.ok && hidden.reason === 'invalid' && /invisible/.test(hidden.errors.username ?? ''));
+    assert.equal((await s.users.listUsers()).length, 2);
+  });
+});
+
 describe('createAccounts options', () => {
   it('requires an explicit throttle decision (TypeError), and accepts false', () => {
     const users = new SqliteUserStore({ path: ':memory:' });

@@ -25,6 +25,7 @@ const CLI = join(ROOT, 'app', 'cli.ts');
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'flask');
 const TUTORIAL_DB = join(FIXTURES, 'users.db');
 const MICROBLOG_DB = join(FIXTURES, 'users-username.db');
+const USERNAME_ONLY_DB = join(FIXTURES, 'users-username-only.db');
 const SECRET = 'cli-test-secret-0123456789abcdef-0123456789';
 const GOOD = 'correct horse battery staple';
 const PYTHON = '/usr/bin/python3';
@@ -114,7 +115,13 @@ describe('the command line', () => {
       const dir = dataDir(t);
       const noEmail = await cli(dir, ['revoke-sessions']);
       assert.equal(noEmail.code, 2);
-      assert.match(noEmail.stderr, /^revoke-sessions: --email is required/);
+      assert.match(noEmail.stderr, /^revoke-sessions: --email or --username is required/);
+      const both = await cli(dir, ['revoke-sessions', '--email', 'kate@example.com', '--username', 'kate']);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /^revoke-sessions: give only one of --email or --username\nusage: npm run cli -- revoke-sessions --email E \| --username U/);
+      const noIdentifier = await cli(dir, ['create-user', '--name', 'Nobody'], { stdin: `${GOOD}\n` });
+      assert.equal(noIdentifier.code, 2);
+      assert.match(noIdentifier.stderr, /^create-user: --email or --username is required\nusage: npm run cli -- create-user \[--email E\] \[--name N\] \[--username U\]/);
       const noFile = await cli(dir, ['import-flask-users']);
       assert.equal(noFile.code, 2);
       assert.match(noFile.stderr, /^import-flask-users: expected <users\.db>, got none/);
@@ -226,6 +233,29 @@ describe('the command line', () => {
       );
     });
 
+    it('finding 13: creates an account with --username and no --email, which logs in by its username', async (t) => {
+      const dir = dataDir(t);
+      const run = await cli(dir, ['create-user', '--username', 'Dan_the_Man'], { stdin: `${GOOD}\n` });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, 'created user 1 (username Dan_the_Man)\n');
+      assert.equal(
+        (await cli(dir, ['list-users'])).stdout,
+        'id  email  username     name         status\n' +
+          '1   -      Dan_the_Man  Dan_the_Man  active\n',
+      );
+      const { accounts } = library(t, dir);
+      const login = await accounts.authenticate({ login: 'dan_the_man', password: GOOD });
+      assert.equal(login.ok && login.user.email, null);
+      // As the attacker: a username that is an address, or another account's once canonical.
+      const address = await cli(dir, ['create-user', '--username', 'dan@example.com'], { stdin: `${GOOD}\n` });
+      assert.equal(address.code, 1);
+      assert.equal(address.stderr, 'create-user: username: Username must not contain "@": a name with "@" is read as an email address.\n');
+      const fullwidth = await cli(dir, ['create-user', '--username', 'ＤＡＮ_the_man'], { stdin: `${GOOD}\n` });
+      assert.equal(fullwidth.code, 1);
+      assert.equal(fullwidth.stderr, 'create-user: the username ＤＡＮ_the_man is already registered\n');
+      assert.match((await cli(dir, ['list-users'])).stdout, /^id.*\n1 .*\n$/); // still one account
+    });
+
     it('fails clearly when stdin is empty', async (t) => {
       const run = await cli(dataDir(t), ['create-user', '--email', 'gina@example.com'], { stdin: '' });
       assert.equal(run.code, 1);
@@ -301,6 +331,30 @@ describe('the command line', () => {
 
       const again = await cli(dir, ['revoke-sessions', '--email', 'kate@example.com']);
       assert.equal(again.stdout, 'revoked 0 sessions and 0 remember-me logins of user 1 <kate@example.com>\n');
+    });
+
+    it('finding 13: ends the sessions of an account with only a username, named by --username in any case', async (t) => {
+      const dir = dataDir(t);
+      assert.equal((await cli(dir, ['create-user', '--username', 'dan'], { stdin: `${GOOD}\n` })).code, 0);
+      await createUser(dir, 'liam@example.com');
+      const { users, manager } = library(t, dir);
+      const dan = (await users.getUserByLogin('dan'))!;
+      const liam = (await users.getUserByLogin('liam@example.com'))!;
+      await loginTestUser(manager, dan, { remember: true });
+      await loginTestUser(manager, dan);
+      await loginTestUser(manager, liam);
+      const run = await cli(dir, ['revoke-sessions', '--username', 'DAN']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, 'revoked 2 sessions and 1 remember-me login of user 1 (username dan)\n');
+      assert.deepEqual(await manager.listUserSessions(dan.id), []);
+      assert.equal((await manager.listUserSessions(liam.id)).length, 1);
+      const unknown = await cli(dir, ['revoke-sessions', '--username', 'nobody']);
+      assert.equal(unknown.code, 1);
+      assert.equal(unknown.stderr, 'revoke-sessions: no account with the username nobody\n');
+      const address = await cli(dir, ['revoke-sessions', '--username', 'liam@example.com']); // an address is not a username
+      assert.equal(address.code, 1);
+      assert.match(address.stderr, /^revoke-sessions: username: Username must not contain "@"/);
+      assert.equal((await manager.listUserSessions(liam.id)).length, 1);
     });
 
     it('refuses an unknown or invalid address with exit status 1', async (t) => {
@@ -411,14 +465,13 @@ describe('the command line', () => {
       assert.equal(await users.getUserByLogin('carol@example.com'), null);
     });
 
-    it('imports the microblog database: usernames kept, rows without an email or a hash skipped', async (t) => {
+    it('imports the microblog database: usernames kept, a row without an email by its username (finding 13), a row without a hash skipped', async (t) => {
       const dir = dataDir(t);
       const run = await cli(dir, ['import-flask-users', MICROBLOG_DB]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(
         run.stdout,
-        'imported 4 users, skipped 2\n' +
-          '  row 4: no email address\n' +
+        'imported 5 users, skipped 1\n' +
           '  row 6: no password hash\n' +
           '  row 3: imported without its username (Username must be 3 to 32 characters long.)\n',
       );
@@ -430,7 +483,41 @@ describe('the command line', () => {
       const kim = await accounts.authenticate({ login: 'kim@example.com', password: 'kims passphrase here' }); // the username was the address
       assert.equal(kim.ok && kim.user.username, null);
       assert.equal((await accounts.authenticate({ login: 'x@example.com', password: 'a passphrase for x' })).ok, true);
+      const nomail = await accounts.authenticate({ login: 'nomail', password: 'no mail passphrase' });
+      assert.equal(nomail.ok && nomail.user.email, null);
       assert.match((await cli(dir, ['import-flask-users', MICROBLOG_DB])).stdout, /^imported 0 users, skipped 6\n/);
+    });
+
+    it('finding 13: imports seed 002\'s database (a username, no email): its users log in by username with their werkzeug passwords', async (t) => {
+      const dir = dataDir(t);
+      const run = await cli(dir, ['import-flask-users', USERNAME_ONLY_DB]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        run.stdout,
+        'imported 3 users, skipped 3\n' +
+          '  row 4: already registered\n' +
+          '  row 5: no email address, and the username cannot be kept (Username must be 3 to 32 characters long.)\n' +
+          '  row 6: no email address, and the username cannot be kept (Username must not contain invisible formatting characters such as zero-width spaces or direction overrides.)\n',
+      );
+      assert.equal(
+        (await cli(dir, ['list-users'])).stdout,
+        'id  email            username      name          status\n' +
+          '1   -                test_user     test_user     active\n' +
+          '2   -                Ada.Lovelace  Ada.Lovelace  active\n' +
+          '3   kim@example.com  -             kim           active\n',
+      );
+      const { accounts, users } = library(t, dir);
+      assert.match((await users.getUserByLogin('test_user'))!.passwordHash, /^pbkdf2:sha256:260000\$/); // as werkzeug wrote it
+      const login = await accounts.authenticate({ login: 'test_user', password: 'test_password' }); // the walkthrough's own user
+      assert.ok(login.ok);
+      assert.equal(login.user.email, null);
+      assert.match((await users.getUserByLogin('test_user'))!.passwordHash, /^\$argon2id\$/);
+      assert.equal((await accounts.authenticate({ login: 'test_user', password: 'test_password' })).ok, true); // and again, on argon2id
+      assert.equal((await accounts.authenticate({ login: 'ADA.LOVELACE', password: 'analytical engine notes' })).ok, true);
+      // Row 4 was a fullwidth "ＡＤＡ.lovelace": it did not take over Ada's account, nor get one of its own.
+      assert.equal((await accounts.authenticate({ login: 'ada.lovelace', password: 'someone elses passphrase' })).ok, false);
+      assert.equal((await accounts.authenticate({ login: 'kim@example.com', password: 'kims passphrase here' })).ok, true);
+      assert.match((await cli(dir, ['import-flask-users', USERNAME_ONLY_DB])).stdout, /^imported 0 users, skipped 6\n  row 1: already registered\n  row 2: already registered\n  row 3: already registered\n/);
     });
 
     it('imports werkzeug, Django, bcrypt, scrypt and argon2 hashes from a users table, and each user logs in', async (t) => {
@@ -454,7 +541,7 @@ describe('the command line', () => {
       }
     });
 
-    it('reads a user table with only a username column, using it as the address when it is one', async (t) => {
+    it('reads a user table with only a username column, using it as the address when it is one (finding 13)', async (t) => {
       const dir = dataDir(t);
       const file = join(dir, 'usernames.db');
       const werkzeug = (password: string) => `pbkdf2:sha256:1000$saltsalt$${pbkdf2Sync(password, 'saltsalt', 1000, 32, 'sha256').toString('hex')}`;
@@ -472,8 +559,7 @@ describe('the command line', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.equal(
         run.stdout,
-        'imported 2 users, skipped 4\n' +
-          '  row 2: no email address\n' +
+        'imported 3 users, skipped 3\n' +
           '  row 3: an unsalted hex digest (MD5 or SHA): latchkey cannot verify it; the user must reset the password\n' +
           '  row 4: plain-text password (werkzeug method="plain"): never imported\n' +
           '  row 5: werkzeug pbkdf2 hash without an iteration count (its meaning changed between werkzeug versions): latchkey cannot verify it; the user must reset the password\n',
@@ -483,15 +569,18 @@ describe('the command line', () => {
       const pat = await accounts.authenticate({ login: 'pat@example.com', password: GOOD });
       assert.equal(pat.ok && pat.user.name, 'pat');
       assert.equal((await accounts.authenticate({ login: 'ben@example.com', password: 'bens passphrase' })).ok, true);
+      const sam = await accounts.authenticate({ login: 'sam', password: GOOD });
+      assert.equal(sam.ok && sam.user.username, 'sam');
     });
 
     it('opens the Flask database read-only and leaves it byte for byte unchanged', async (t) => {
       const dir = dataDir(t);
       const digest = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-      const before = [digest(TUTORIAL_DB), digest(MICROBLOG_DB)];
+      const before = [digest(TUTORIAL_DB), digest(MICROBLOG_DB), digest(USERNAME_ONLY_DB)];
       await cli(dir, ['import-flask-users', TUTORIAL_DB]);
       await cli(dir, ['import-flask-users', MICROBLOG_DB]);
-      assert.deepEqual([digest(TUTORIAL_DB), digest(MICROBLOG_DB)], before);
+      await cli(dir, ['import-flask-users', USERNAME_ONLY_DB]);
+      assert.deepEqual([digest(TUTORIAL_DB), digest(MICROBLOG_DB), digest(USERNAME_ONLY_DB)], before);
       assert.equal(existsSync(`${TUTORIAL_DB}-journal`) || existsSync(`${TUTORIAL_DB}-wal`), false);
     });
 

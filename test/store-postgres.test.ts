@@ -244,7 +244,50 @@ describe('PostgreSQL stores', { skip }, () => {
           `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE 'CREATE UNIQUE%' ORDER BY indexname`,
           [schema],
         );
-        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_pkey', 'accounts_username_canonical']);
+        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_pkey', 'accounts_username_canonical']);
+      }));
+
+    it('finding 13: five user stores upgrade a table made before email became optional, in place, rows and ids kept', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        // The table exactly as PostgresUserStore created it before versioning.
+        await shared().query(`
+          CREATE TABLE "${schema}".users (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            email text NOT NULL,
+            email_canonical text NOT NULL,
+            username text,
+            username_canonical text,
+            name text NOT NULL,
+            password_hash text NOT NULL,
+            is_active boolean NOT NULL DEFAULT true,
+            created_at bigint NOT NULL
+          );
+          CREATE UNIQUE INDEX "users_email_canonical" ON "${schema}".users (email_canonical);
+          CREATE UNIQUE INDEX "users_username_canonical" ON "${schema}".users (username_canonical);
+          CREATE TABLE "${schema}".posts (id serial PRIMARY KEY, user_id bigint NOT NULL REFERENCES "${schema}".users (id) ON DELETE CASCADE);
+          INSERT INTO "${schema}".users (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at) VALUES
+            ('Ann@Example.com', 'ann@example.com', 'Ann', 'ann', 'Ann', 'hash-ann', true, 1000),
+            ('bob@example.com', 'bob@example.com', NULL, NULL, 'Bob', 'hash-bob', false, 2000);
+          INSERT INTO "${schema}".posts (user_id) VALUES (1), (2);`);
+        const stores = Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, now: () => 3000 }));
+        await Promise.all(stores.map((store) => store.migrate()));
+        const store = stores[0]!;
+        assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
+          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
+          { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+        ]);
+        const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
+        assert.equal(dan?.id, '3');
+        assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
+        assert.equal(await countRows(schema, 'posts'), 2);
+        const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '2' }]);
+        // The database itself refuses an account with neither identifier, whatever writes to it.
+        await assert.rejects(
+          shared().query(`INSERT INTO "${schema}".users (name, password_hash, created_at) VALUES ('x', 'x', 0)`),
+          { code: '23514' }, // check_violation
+        );
       }));
 
     it('SEC-11: no table of the stores has a password-hint or security-question (KBA) column', () =>

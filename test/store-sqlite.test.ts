@@ -70,6 +70,21 @@ describeStoreConformance('SqliteStore in memory', async (clock) => {
   return { store, cleanup: () => store.close() };
 });
 
+/** The defaults an app may open its own connection with, none of which the store's statements use. */
+const APP_DEFAULTS = { returnArrays: true, readBigInts: true, allowBareNamedParameters: false } as const;
+
+describeStoreConformance('SqliteStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', async (clock) => {
+  const db = new DatabaseSync(':memory:', APP_DEFAULTS);
+  const store = new SqliteStore({ database: db, now: clock.now, sweepInterval: 0 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      db.close();
+    },
+  };
+});
+
 const T0 = Date.UTC(2030, 0, 1);
 let counter = 0;
 function session(fields: Partial<NewSession> = {}): NewSession {

@@ -41,7 +41,7 @@ export function describeUserStoreConformance(name: string, makeStore: () => Prom
       assert.equal(created.isActive, true);
       assert.equal(typeof created.id, 'string');
       assert.deepEqual(await store.getUserById(created.id), created);
-      assert.deepEqual(await store.getUserByLogin(input.emailCanonical), created);
+      assert.deepEqual(await store.getUserByLogin(input.emailCanonical!), created);
       assert.deepEqual(await store.getUserByLogin(withUsername.usernameCanonical), created);
     });
 
@@ -63,6 +63,36 @@ export function describeUserStoreConformance(name: string, makeStore: () => Prom
       const store = await fresh(t);
       assert.ok(await store.createUser(newUser()));
       assert.ok(await store.createUser(newUser()));
+    });
+
+    it('finding 13: stores accounts with a username and no email, found by their username, many of them side by side', async (t) => {
+      const store = await fresh(t);
+      const tag = randomUUID().slice(0, 8);
+      const only = (name: string) => newUser({ email: null, emailCanonical: null, username: `${name}_${tag}`, usernameCanonical: `${name.toLowerCase()}_${tag}` });
+      const ada = await store.createUser(only('Ada'));
+      const bob = await store.createUser(only('Bob'));
+      assert.ok(ada && bob);
+      assert.equal(ada.email, null);
+      assert.equal(ada.emailCanonical, null);
+      assert.equal(ada.username, `Ada_${tag}`);
+      assert.deepEqual(await store.getUserByLogin(`ada_${tag}`), ada);
+      assert.deepEqual(await store.getUserById(bob.id), bob);
+      assert.equal(await store.createUser(only('ADA')), null); // the username is still unique (R-04)
+      assert.equal(await store.updatePasswordHash(ada.id, 'new-hash', ada.passwordHash), true);
+      assert.deepEqual((await store.listUsers({ limit: 100_000 })).filter((u) => u.emailCanonical === null).map((u) => u.id), [ada.id, bob.id]);
+    });
+
+    it('finding 13: refuses an account with neither an email nor a username, or an identifier without its canonical form (TypeError)', async (t) => {
+      const store = await fresh(t);
+      const bad: NewUser[] = [
+        newUser({ email: null, emailCanonical: null }),
+        newUser({ emailCanonical: null }),
+        newUser({ email: null }),
+        newUser({ username: 'ada', usernameCanonical: null }),
+        newUser({ username: null, usernameCanonical: 'ada' }),
+      ];
+      for (const user of bad) await assert.rejects(store.createUser(user), TypeError, JSON.stringify(user));
+      assert.deepEqual(await store.listUsers(), []);
     });
 
     it('twenty concurrent registrations of one email make exactly one account (R-04)', async (t) => {

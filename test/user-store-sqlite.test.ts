@@ -20,6 +20,14 @@ describeUserStoreConformance('sqlite file', async () => {
   return { store, cleanup: async () => { await store.close(); remove(); } };
 });
 
+// An app that shares its connection may have opened it with any defaults: the store's statements
+// must give objects of numbers and strings with bare named parameters all the same.
+describeUserStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', async () => {
+  const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
+  const store = new SqliteUserStore({ database: db });
+  return { store, cleanup: async () => { await store.close(); db.close(); } };
+});
+
 describe('SqliteUserStore', () => {
   it('shares an app-owned connection and leaves it open on close', async () => {
     const db = new DatabaseSync(':memory:');
@@ -46,6 +54,61 @@ describe('SqliteUserStore', () => {
     // Not vacuous: the users table and its password column are there to be looked at.
     assert.ok(columns.includes('users.password_hash'), columns.join(' '));
     assert.deepEqual(columns.filter((c) => /hint|question|answer|reminder|kba|secret_?q|maiden|pet_?name|birth/i.test(c)), []);
+  });
+
+  it('finding 13: upgrades a table made before email became optional in place: rows, ids, the app\'s references and the id sequence kept', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const old = new DatabaseSync(path);
+    // The table exactly as SqliteUserStore created it before versioning, and an app table that
+    // references it with ON DELETE CASCADE: a careless rebuild would empty the app's table.
+    old.exec(`
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL,
+        email_canonical TEXT NOT NULL,
+        username TEXT,
+        username_canonical TEXT,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        is_active INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX users_email_canonical ON users (email_canonical);
+      CREATE UNIQUE INDEX users_username_canonical ON users (username_canonical);
+      CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, body TEXT);
+      INSERT INTO users (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at) VALUES
+        ('Ann@Example.com', 'ann@example.com', 'Ann', 'ann', 'Ann', 'hash-ann', 1, 1000),
+        ('bob@example.com', 'bob@example.com', NULL, NULL, 'Bob', 'hash-bob', 0, 2000),
+        ('cy@example.com', 'cy@example.com', NULL, NULL, 'Cy', 'hash-cy', 1, 3000);
+      DELETE FROM users WHERE id = 3;
+      INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world');
+    `);
+    old.close();
+
+    const store = new SqliteUserStore({ path, now: () => 4000 });
+    t.after(() => store.close());
+    assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
+      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
+      { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+    ]);
+    const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
+    assert.equal(dan?.id, '4'); // id 3 belonged to a deleted account: never handed out again
+    assert.equal(await store.createUser({ email: 'ANN@example.com', emailCanonical: 'ann@example.com', username: null, usernameCanonical: null, name: 'x', passwordHash: 'x' }), null);
+    assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
+
+    const db = new DatabaseSync(path);
+    t.after(() => db.close());
+    assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
+    assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '2');
+    const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name").all();
+    assert.deepEqual(indexes.map((row) => row.name), ['users_email_canonical', 'users_username_canonical']);
+    assert.equal(db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);
+
+    const again = new SqliteUserStore({ path }); // a later start: already current, nothing changes
+    assert.equal((await again.listUsers()).length, 3);
+    await again.close();
   });
 
   it('refuses a table name that is not an identifier (TypeError)', () => {

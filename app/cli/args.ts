@@ -34,14 +34,17 @@ interface CommandSpec {
   readonly options: Readonly<Record<string, { type: 'string'; required: boolean }>>;
   /** How many positional arguments, and their name in the synopsis. */
   readonly positionals: readonly string[];
+  /** Options of which at least one must be given, and with `exclusive` at most one. */
+  readonly oneOf?: { readonly options: readonly string[]; readonly exclusive: boolean };
 }
 
 const COMMANDS = {
   'create-user': {
-    synopsis: 'create-user --email E [--name N] [--username U]',
-    summary: 'creates an account; the password is the first line of stdin, or prompted twice when stdin is a terminal',
-    options: { email: { type: 'string', required: true }, name: { type: 'string', required: false }, username: { type: 'string', required: false } },
+    synopsis: 'create-user [--email E] [--name N] [--username U]',
+    summary: 'creates an account with an email address, a username or both; the password is the first line of stdin, or prompted twice when stdin is a terminal',
+    options: { email: { type: 'string', required: false }, name: { type: 'string', required: false }, username: { type: 'string', required: false } },
     positionals: [],
+    oneOf: { options: ['email', 'username'], exclusive: false },
   },
   'list-users': {
     synopsis: 'list-users',
@@ -50,10 +53,11 @@ const COMMANDS = {
     positionals: [],
   },
   'revoke-sessions': {
-    synopsis: 'revoke-sessions --email E',
+    synopsis: 'revoke-sessions --email E | --username U',
     summary: 'ends every session and remember-me login of the account ("log out everywhere")',
-    options: { email: { type: 'string', required: true } },
+    options: { email: { type: 'string', required: false }, username: { type: 'string', required: false } },
     positionals: [],
+    oneOf: { options: ['email', 'username'], exclusive: true },
   },
   unlock: {
     synopsis: 'unlock --email E | --username U',
@@ -124,6 +128,13 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   }
   for (const [key, option] of Object.entries(spec.options)) {
     if (option.required && parsed.values[key] === undefined) throw new CliError(`${first}: --${key} is required`, 2, commandUsage(first));
+  }
+  if (spec.oneOf !== undefined) {
+    const { options, exclusive } = spec.oneOf;
+    const given = options.filter((key) => parsed.values[key] !== undefined);
+    const names = options.map((key) => `--${key}`).join(' or ');
+    if (given.length === 0) throw new CliError(`${first}: ${names} is required`, 2, commandUsage(first));
+    if (exclusive && given.length > 1) throw new CliError(`${first}: give only one of ${names}`, 2, commandUsage(first));
   }
   if (parsed.positionals.length !== spec.positionals.length) {
     const expected = spec.positionals.length === 0 ? 'no arguments' : spec.positionals.map((p) => `<${p}>`).join(' ');

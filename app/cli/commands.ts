@@ -21,15 +21,20 @@ export interface CliContext {
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
+/** "user 1 <ann@example.com>", or "user 2 (username dan)" for an account without an address. */
+const describeUser = (user: UserRecord): string => `user ${user.id} ${user.email === null ? `(username ${user.username})` : `<${user.email}>`}`;
+
 /**
  * Checks the identifiers before the password is asked for, so that nobody types a password twice
  * to learn that the address is taken; `register` still decides (the unique index, R-04).
  */
-export async function checkNewAccount(context: CliContext, email: string, username: string | undefined): Promise<void> {
+export async function checkNewAccount(context: CliContext, email: string | undefined, username: string | undefined): Promise<void> {
   const problems: string[] = [];
-  const canonical = canonicalizeEmail(email);
-  if (!canonical.ok) problems.push(`create-user: email: ${canonical.reason}`);
-  else if ((await context.users.getUserByLogin(canonical.value)) !== null) problems.push(`create-user: ${email} is already registered`);
+  if (email !== undefined) {
+    const canonical = canonicalizeEmail(email);
+    if (!canonical.ok) problems.push(`create-user: email: ${canonical.reason}`);
+    else if ((await context.users.getUserByLogin(canonical.value)) !== null) problems.push(`create-user: ${email} is already registered`);
+  }
   if (username !== undefined && username !== '') {
     const checked = canonicalizeUsername(username);
     if (!checked.ok) problems.push(`create-user: username: ${checked.reason}`);
@@ -38,17 +43,21 @@ export async function checkNewAccount(context: CliContext, email: string, userna
   if (problems.length > 0) throw new CliError(problems.join('\n'));
 }
 
-/** `create-user`: registration under the full password policy. */
-export async function createUser(context: CliContext, input: { email: string; name?: string; username?: string; password: string }): Promise<void> {
+/** `create-user`: registration under the full password policy, with an email address, a username or both. */
+export async function createUser(context: CliContext, input: { email?: string; name?: string; username?: string; password: string }): Promise<void> {
   const username = input.username === '' ? undefined : input.username;
+  const email = input.email ?? '';
   // Registration needs a display name; the CLI defaults it as the Flask import does.
-  const name = input.name ?? username ?? input.email.slice(0, Math.max(input.email.lastIndexOf('@'), 0)).trim();
+  const name = input.name ?? username ?? email.slice(0, Math.max(email.lastIndexOf('@'), 0)).trim();
   const result = await context.accounts.register({ email: input.email, name, username, password: input.password });
   if (result.ok) {
-    context.out(`created user ${result.user.id} <${result.user.email}>`);
+    context.out(`created ${describeUser(result.user)}`);
     return;
   }
-  if (result.reason === 'exists') throw new CliError(`create-user: ${input.email}${username ? ` or the username ${username}` : ''} is already registered`);
+  if (result.reason === 'exists') {
+    const taken = [input.email, username === undefined ? undefined : `the username ${username}`].filter((part) => part !== undefined);
+    throw new CliError(`create-user: ${taken.join(' or ')} is already registered`);
+  }
   if (result.reason === 'throttled') throw new CliError(`create-user: too many registrations; try again in ${result.retryAfter} s`);
   throw new CliError(Object.entries(result.errors).map(([field, reason]) => `create-user: ${field}: ${reason}`).join('\n'));
 }
@@ -59,7 +68,7 @@ export async function listUsers(context: CliContext): Promise<void> {
   const rows: string[][] = [];
   for (let offset = 0; ; offset += page) {
     const batch = await context.users.listUsers({ limit: page, offset });
-    for (const user of batch) rows.push([user.id, user.email, user.username ?? '-', user.name, user.isActive ? 'active' : 'inactive']);
+    for (const user of batch) rows.push([user.id, user.email ?? '-', user.username ?? '-', user.name, user.isActive ? 'active' : 'inactive']);
     if (batch.length < page) break;
   }
   if (rows.length === 0) {
@@ -74,15 +83,17 @@ export async function listUsers(context: CliContext): Promise<void> {
   }
 }
 
-/** `revoke-sessions`: "log out everywhere" for one account. */
-export async function revokeSessions(context: CliContext, email: string): Promise<void> {
-  const canonical = canonicalizeEmail(email);
-  if (!canonical.ok) throw new CliError(`revoke-sessions: email: ${canonical.reason}`);
+/** `revoke-sessions`: "log out everywhere" for one account, named by its email address or its username. */
+export async function revokeSessions(context: CliContext, by: { email?: string; username?: string }): Promise<void> {
+  const [field, given, canonical] = by.email !== undefined
+    ? ['email', `the email address ${by.email}`, canonicalizeEmail(by.email)] as const
+    : ['username', `the username ${by.username}`, canonicalizeUsername(by.username)] as const;
+  if (!canonical.ok) throw new CliError(`revoke-sessions: ${field}: ${canonical.reason}`);
+  // getUserByLogin matches either identifier; the canonical forms never meet (only addresses have "@").
   const user = await context.users.getUserByLogin(canonical.value);
-  // getUserByLogin also matches usernames; an address never is one (usernames have no "@").
-  if (user === null) throw new CliError(`revoke-sessions: no account with the email address ${email}`);
+  if (user === null) throw new CliError(`revoke-sessions: no account with ${given}`);
   const ended = await context.manager.revokeUserSessions(user.id);
-  context.out(`revoked ${plural(ended.sessions, 'session')} and ${plural(ended.rememberTokens, 'remember-me login')} of user ${user.id} <${user.email}>`);
+  context.out(`revoked ${plural(ended.sessions, 'session')} and ${plural(ended.rememberTokens, 'remember-me login')} of ${describeUser(user)}`);
 }
 
 /** `unlock`: clears the account's failed-login counter (SEC-51), found by exactly one of its address and its username. */

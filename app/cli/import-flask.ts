@@ -1,10 +1,12 @@
 /**
  * The import of a Flask app's users (`import-flask-users`): each row becomes an account through
  * `Accounts.importUser`, its hash stored as is, so that its owner logs in with the old password
- * and the hash becomes argon2id at that login. A row is skipped, with the reason, when it has no
- * usable email address (latchkey accounts need one; a username is kept beside it), when its
- * password column holds anything but a hash the hasher verifies (never a plain-text password), or
- * when its address is already registered; so a second run imports nothing.
+ * and the hash becomes argon2id at that login. A row with an email address keeps its username
+ * beside it when it can; a row with only a username becomes an account with only a username
+ * (app-contract.md), which logs in by it. A row is skipped, with the reason, when it has neither a
+ * usable email address nor a usable username, when its password column holds anything but a hash
+ * the hasher verifies (never a plain-text password), or when its address or username is already
+ * registered, in any form that is the same once canonical; so a second run imports nothing.
  *
  * @module app/cli/import-flask
  */
@@ -21,7 +23,7 @@ export interface ImportReport {
 }
 
 type Plan =
-  | { readonly ok: true; readonly email: string; readonly canonical: string; readonly username: string | null; readonly name: string; readonly passwordHash: string; readonly note: string | null }
+  | { readonly ok: true; readonly email: string | null; readonly username: string | null; readonly name: string; readonly passwordHash: string; readonly note: string | null }
   | { readonly ok: false; readonly reason: string };
 
 /** Imports every row of `source`, one after another (the store decides uniqueness). */
@@ -36,7 +38,7 @@ export async function importFlaskUsers(source: FlaskUsers, accounts: Accounts, u
       continue;
     }
     const result = await accounts.importUser({
-      email: plan.email,
+      email: plan.email ?? undefined,
       name: plan.name,
       username: plan.username ?? undefined,
       passwordHash: plan.passwordHash,
@@ -58,7 +60,7 @@ export async function importFlaskUsers(source: FlaskUsers, accounts: Accounts, u
 async function planRow(row: FlaskUserRow, users: UserStore): Promise<Plan> {
   // Some tutorials have only `username`, and people type their address into it.
   const email = row.email ?? (row.username?.includes('@') ? row.username : null);
-  if (email === null) return { ok: false, reason: 'no email address' };
+  if (email === null) return planUsernameOnly(row, users);
   const canonical = canonicalizeEmail(email);
   if (!canonical.ok) return { ok: false, reason: canonical.reason };
   const hash = checkHashFormat(row.password);
@@ -79,5 +81,16 @@ async function planRow(row: FlaskUserRow, users: UserStore): Promise<Plan> {
     }
   }
   const name = row.name ?? (row.username !== null && !row.username.includes('@') ? row.username : email.slice(0, email.lastIndexOf('@')).trim());
-  return { ok: true, email, canonical: canonical.value, username, name, passwordHash: row.password as string, note };
+  return { ok: true, email, username, name, passwordHash: row.password as string, note };
+}
+
+/** A row without an address: its username is what its owner logs in with, so it must be usable. */
+async function planUsernameOnly(row: FlaskUserRow, users: UserStore): Promise<Plan> {
+  if (row.username === null) return { ok: false, reason: 'neither an email address nor a username' };
+  const checked = canonicalizeUsername(row.username);
+  if (!checked.ok) return { ok: false, reason: `no email address, and the username cannot be kept (${checked.reason})` };
+  const hash = checkHashFormat(row.password);
+  if (!hash.ok) return { ok: false, reason: hash.reason };
+  if ((await users.getUserByLogin(checked.value)) !== null) return { ok: false, reason: 'already registered' };
+  return { ok: true, email: null, username: row.username, name: row.name ?? row.username, passwordHash: row.password as string, note: null };
 }

@@ -16,7 +16,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const user = (await c.var.auth.user())!;
     const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
-    return page(c, (v) => reauthPage({ csrf: v.csrf, next, email: user.email, errors }), status);
+    return page(c, (v) => reauthPage({ csrf: v.csrf, next, login: user.email ?? user.username ?? '', errors }), status);
   }
 
   async function failed(c: AppContext, status: number, message: string, errors?: FieldErrors, headers: Record<string, string> = {}) {

@@ -52,7 +52,7 @@ export function accountPage(v: AccountView): PageContent {
       <h1>Your account</h1>
       <dl class="facts">
         <dt>Name</dt><dd><bdi>${v.user.name}</bdi></dd>
-        <dt>Email</dt><dd><bdi>${v.user.email}</bdi></dd>
+        ${v.user.email ? html`<dt>Email</dt><dd><bdi>${v.user.email}</bdi></dd>` : ''}
         ${v.user.username ? html`<dt>Username</dt><dd><bdi>${v.user.username}</bdi></dd>` : ''}
       </dl>
       ${v.fresh
@@ -72,7 +72,7 @@ export function accountPage(v: AccountView): PageContent {
       <h2>Change password</h2>
       <form method="post" action="/account/password">
         ${csrfField(v.csrf)}
-        <input type="hidden" name="username" value="${v.user.email}" autocomplete="username">
+        <input type="hidden" name="username" value="${v.user.email ?? v.user.username}" autocomplete="username">
         ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true })}
         ${field({
           name: 'new_password',

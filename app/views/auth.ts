@@ -88,7 +88,8 @@ export function registerPage(f: RegisterForm): PageContent {
 export interface ReauthForm {
   readonly csrf: string;
   readonly next: string;
-  readonly email: string;
+  /** The user's email address, or username when there is none: for password managers. */
+  readonly login: string;
   readonly errors?: Errors;
 }
 
@@ -101,7 +102,7 @@ export function reauthPage(f: ReauthForm): PageContent {
       <form method="post" action="${withNext('/reauth', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
-        <input type="hidden" name="username" value="${f.email}" autocomplete="username">
+        <input type="hidden" name="username" value="${f.login}" autocomplete="username">
         ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: true })}
         ${otherErrors(f.errors, ['password'])}
         <button type="submit" class="button primary">Confirm</button>

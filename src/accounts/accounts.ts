@@ -27,6 +27,7 @@ import type { RequestAuth } from '../request-auth.ts';
 import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../throttle.ts';
 import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
 import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
+import { loginKey } from './user-store.ts';
 import type { UserRecord, UserStore } from './user-store.ts';
 
 /** Events of the accounts module (SEC-56, SEC-68). Payloads never hold a password or a hash. */
@@ -124,6 +125,12 @@ export interface AccountsOptions {
   userCache?: CacheOptions;
   /** The user cache's clock, ms since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * `register` refuses an account without an email address. Without it, a username alone makes an
+   * account, one that no mail (so no reset by mail) can reach. `importUser` always takes accounts
+   * with only a username, as Flask apps have them. @default false
+   */
+  requireEmail?: boolean;
 }
 
 const NAME_MAX = 100;
@@ -148,6 +155,40 @@ type Reservation = Extract<ThrottleReservation, { ok: true }> | { readonly ok: t
 /** What an attempt settles with when there is no throttle (`throttle: false`). */
 const UNTHROTTLED: Reservation = Object.freeze({ ok: true as const, fail: async () => null, succeed: async () => ({ device: null }) });
 
+/** An identifier as the user typed it (after NFKC, trimmed: what is shown and mailed) and its canonical key. */
+interface Identifier {
+  readonly typed: string;
+  readonly canonical: string;
+}
+
+/** Absent: undefined, null, or an empty form field. */
+const given = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
+
+/**
+ * The identifiers of a new account, each given one checked and canonicalised (SEC-18), and at
+ * least one of them, or the email when `requireEmail`; reasons go into `errors` by field.
+ */
+function checkIdentifiers(
+  input: { email?: unknown; username?: unknown },
+  requireEmail: boolean,
+  errors: Record<string, string>,
+): { email: Identifier | null; username: Identifier | null } {
+  const typed = (value: unknown) => (value as string).normalize('NFKC').trim();
+  let email: Identifier | null = null;
+  let username: Identifier | null = null;
+  if (given(input.email) || requireEmail || !given(input.username)) {
+    const checked = canonicalizeEmail(input.email);
+    if (checked.ok) email = { typed: typed(input.email), canonical: checked.value };
+    else errors.email = given(input.email) || requireEmail ? checked.reason : 'Enter an email address or a username.';
+  }
+  if (given(input.username)) {
+    const checked = canonicalizeUsername(input.username);
+    if (checked.ok) username = { typed: typed(input.username), canonical: checked.value };
+    else errors.username = checked.reason;
+  }
+  return { email, username };
+}
+
 /** Email or username, chosen by the presence of `@` (usernames cannot contain one). */
 function canonicalLogin(input: unknown): { ok: true; value: string } | { ok: false; reason: string } {
   if (typeof input !== 'string') return { ok: false, reason: 'Login must be a string.' };
@@ -162,6 +203,7 @@ export class Accounts {
   readonly #manager: LoginManager<any, any> | null;
   readonly #hasher: PasswordHasher;
   readonly #policy: PasswordPolicy;
+  readonly #requireEmail: boolean;
   readonly #events = new Emitter<AccountEvents>();
   readonly #userCache: ExpiringCache<UserRecord | null> | null;
   /**
@@ -189,6 +231,8 @@ export class Accounts {
     this.#manager = options.manager ?? null;
     this.#hasher = options.hasher ?? new PasswordHasher();
     this.#policy = options.policy ?? createPasswordPolicy({ appName: options.appName });
+    if (options.requireEmail !== undefined && typeof options.requireEmail !== 'boolean') throw new TypeError('requireEmail must be a boolean');
+    this.#requireEmail = options.requireEmail === true;
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
     const cache = resolveCacheOptions('userCache', options.userCache);
     this.#userCache = cache === null ? null : new ExpiringCache(cache.ttl, cache.maxEntries, options.now ?? Date.now);
@@ -219,54 +263,48 @@ export class Accounts {
   }
 
   /**
-   * Registers an account. Field errors come back together, each with its reason; an address or
+   * Registers an account with an email address, a username or both (only an email address with
+   * `requireEmail`). Field errors come back together, each with its reason; an address or
    * username already taken gives `exists` without any hashing (SEC-12: the hasher is no open door),
    * and a race between two registrations is decided by the store's unique index (R-04). With a
    * `registrationThrottle`, the IP's registrations are counted first (SEC-53).
    */
   async register(input: { email?: unknown; name?: unknown; password?: unknown; username?: unknown; ip?: string | null }): Promise<RegisterResult> {
     const errors: Record<string, string> = {};
-    const email = canonicalizeEmail(input.email);
-    if (!email.ok) errors.email = email.reason;
+    const { email, username } = checkIdentifiers(input, this.#requireEmail, errors);
     const name = checkName(input.name);
     if (!name.ok) errors.name = name.reason;
-    let username: { ok: true; value: string } | null = null;
-    if (input.username !== undefined && input.username !== null && input.username !== '') {
-      const checked = canonicalizeUsername(input.username);
-      if (checked.ok) username = checked;
-      else errors.username = checked.reason;
-    }
     const password = this.#policy.check(input.password, {
-      email: email.ok ? email.value : undefined,
+      email: email?.canonical,
       name: name.ok ? name.value : undefined,
-      username: username?.value,
+      username: username?.canonical,
     });
     if (!password.ok) errors.password = password.reason;
-    if (!email.ok || !name.ok || !password.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    if (!name.ok || !password.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    const login = (email ?? username)?.canonical ?? '';
     if (this.#registrationThrottle) {
       const ip = input.ip ?? null;
       const verdict = await this.#registrationThrottle.countRequest({ ip });
       if (!verdict.ok) {
-        this.#events.emit('throttled', { login: email.value, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
+        this.#events.emit('throttled', { login, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
         return { ok: false, reason: 'throttled', retryAfter: verdict.retryAfter };
       }
     }
     const [byEmail, byUsername] = await Promise.all([
-      this.#users.getUserByLogin(email.value),
-      username === null ? null : this.#users.getUserByLogin(username.value),
+      email === null ? null : this.#users.getUserByLogin(email.canonical),
+      username === null ? null : this.#users.getUserByLogin(username.canonical),
     ]);
     if (byEmail !== null) return { ok: false, reason: 'exists', field: 'email' };
     if (byUsername !== null) return { ok: false, reason: 'exists', field: 'username' };
-    const typed = (input.email as string).normalize('NFKC').trim();
     const user = await this.#users.createUser({
-      email: typed,
-      emailCanonical: email.value,
-      username: username ? (input.username as string).normalize('NFKC').trim() : null,
-      usernameCanonical: username?.value ?? null,
+      email: email?.typed ?? null,
+      emailCanonical: email?.canonical ?? null,
+      username: username?.typed ?? null,
+      usernameCanonical: username?.canonical ?? null,
       name: name.value,
       passwordHash: await this.#hasher.hash(password.password),
     });
-    if (user === null) return this.#taken(email.value);
+    if (user === null) return this.#taken(email?.canonical ?? null);
     this.#events.emit('registered', { user });
     return { ok: true, user };
   }
@@ -373,7 +411,7 @@ export class Accounts {
     if (!limits.ok) return { ok: false, reason: 'malformed', errors: { password: limits.reason } };
     const session = auth ? await auth.session() : null;
     const key = session === null ? `id:${user.id}` : `session:${user.id}:${session.id}`;
-    const login = user.emailCanonical;
+    const login = loginKey(user);
     return this.#serialized(key, login, ip, async () => {
       const attempt = await this.#reserve(key, login, ip, null);
       if (!attempt.ok) return attempt;
@@ -416,7 +454,7 @@ export class Accounts {
   }): Promise<ChangePasswordResult> {
     const user = await this.#users.getUserById(input.userId);
     if (user === null) throw new TypeError(`changePassword: no account ${input.userId}`);
-    const next = this.#policy.check(input.newPassword, { email: user.email, name: user.name, username: user.username ?? undefined });
+    const next = this.#policy.check(input.newPassword, { email: user.email ?? undefined, name: user.name, username: user.username ?? undefined });
     const current = await this.#confirmOwner(user, input.currentPassword, input.auth, input.ip ?? null);
     if (!current.ok && current.reason === 'throttled') return current;
     if (!current.ok) return { ok: false, reason: 'invalid', errors: { current_password: 'Current password is incorrect.' } };
@@ -452,39 +490,33 @@ export class Accounts {
   /**
    * Stores an account hashed elsewhere (werkzeug, Django, bcrypt, argon2) as is: its owner logs in
    * with the old password and the hash becomes argon2id at that login. Identifiers are checked and
-   * canonicalised as at registration; the password policy cannot be (there is no password).
+   * canonicalised as at registration, an email address, a username or both; the password policy
+   * cannot be checked (there is no password).
    */
   async importUser(input: { email?: unknown; name?: unknown; username?: unknown; passwordHash: string; isActive?: boolean }): Promise<ImportUserResult> {
     const errors: Record<string, string> = {};
-    const email = canonicalizeEmail(input.email);
-    if (!email.ok) errors.email = email.reason;
+    const { email, username } = checkIdentifiers(input, false, errors);
     const name = checkName(input.name ?? (typeof input.username === 'string' ? input.username : input.email));
     if (!name.ok) errors.name = name.reason;
-    let username: string | null = null;
-    if (typeof input.username === 'string' && input.username !== '') {
-      const checked = canonicalizeUsername(input.username);
-      if (checked.ok) username = checked.value;
-      else errors.username = checked.reason;
-    }
     if (typeof input.passwordHash !== 'string' || input.passwordHash.length === 0 || input.passwordHash.length > 1024) {
       errors.password = 'Password hash must be a non-empty string.';
     }
-    if (!email.ok || !name.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
+    if (!name.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
     const user = await this.#users.createUser({
-      email: (input.email as string).normalize('NFKC').trim(),
-      emailCanonical: email.value,
-      username: username === null ? null : (input.username as string).normalize('NFKC').trim(),
-      usernameCanonical: username,
+      email: email?.typed ?? null,
+      emailCanonical: email?.canonical ?? null,
+      username: username?.typed ?? null,
+      usernameCanonical: username?.canonical ?? null,
       name: name.value,
       passwordHash: input.passwordHash,
       isActive: input.isActive !== false,
     });
-    return user === null ? this.#taken(email.value) : { ok: true, user };
+    return user === null ? this.#taken(email?.canonical ?? null) : { ok: true, user };
   }
 
   /** Which identifier a refused insert collided on: one extra read, on the conflict path only. */
-  async #taken(emailCanonical: string): Promise<Extract<RegisterResult, { reason: 'exists' }>> {
-    const owner = await this.#users.getUserByLogin(emailCanonical);
+  async #taken(emailCanonical: string | null): Promise<Extract<RegisterResult, { reason: 'exists' }>> {
+    const owner = emailCanonical === null ? null : await this.#users.getUserByLogin(emailCanonical);
     return { ok: false, reason: 'exists', field: owner !== null && owner.emailCanonical === emailCanonical ? 'email' : 'username' };
   }
 

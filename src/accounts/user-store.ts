@@ -8,6 +8,9 @@
  * not by a read before the write: two concurrent registrations of one address give exactly one
  * account and `null` to the other (security.md R-04; ASVS 15.4.2).
  *
+ * An account has an email address, a username, or both (app-contract.md: Flask apps with only a
+ * username import as they are). A store refuses one with neither with a `TypeError`.
+ *
  * @module accounts/user-store
  */
 
@@ -15,10 +18,11 @@
 export interface UserRecord {
   /** Assigned by the store (an integer for SQL stores, as a string). */
   readonly id: string;
-  /** The address as the user typed it after NFKC: where mail goes (SEC-18). */
-  readonly email: string;
-  /** The canonical form used for uniqueness and login. */
-  readonly emailCanonical: string;
+  /** The address as the user typed it after NFKC: where mail goes (SEC-18); null for a username-only account. */
+  readonly email: string | null;
+  /** The canonical form used for uniqueness and login; null exactly when `email` is. */
+  readonly emailCanonical: string | null;
+  /** The username as typed after NFKC; null when the account has none (then it has an email). */
   readonly username: string | null;
   readonly usernameCanonical: string | null;
   readonly name: string;
@@ -31,13 +35,34 @@ export interface UserRecord {
 
 /** What `createUser` takes: everything but the id and the timestamps. */
 export interface NewUser {
-  readonly email: string;
-  readonly emailCanonical: string;
+  readonly email: string | null;
+  readonly emailCanonical: string | null;
   readonly username: string | null;
   readonly usernameCanonical: string | null;
   readonly name: string;
   readonly passwordHash: string;
   readonly isActive?: boolean;
+}
+
+/**
+ * Checks what a store is asked to insert: each identifier given with its canonical form, and at
+ * least one of them, so that every account can sign in and is found by {@link loginKey}.
+ * Throws `TypeError` (misuse: `Accounts` never sends such a user).
+ */
+export function requireNewUser(store: string, user: NewUser): void {
+  const pair = (typed: unknown, canonical: unknown) =>
+    (typed === null && canonical === null) || (typeof typed === 'string' && typeof canonical === 'string' && canonical !== '');
+  if (typeof user !== 'object' || user === null) throw new TypeError(`${store}.createUser: user must be an object`);
+  if (!pair(user.email, user.emailCanonical)) throw new TypeError(`${store}.createUser: email and emailCanonical must both be strings or both be null`);
+  if (!pair(user.username, user.usernameCanonical)) throw new TypeError(`${store}.createUser: username and usernameCanonical must both be strings or both be null`);
+  if (user.emailCanonical === null && user.usernameCanonical === null) throw new TypeError(`${store}.createUser: an account needs an email address or a username`);
+}
+
+/** The canonical identifier an account is found by: its email's, or its username's when it has no email. */
+export function loginKey(user: Pick<UserRecord, 'id' | 'emailCanonical' | 'usernameCanonical'>): string {
+  const key = user.emailCanonical ?? user.usernameCanonical;
+  if (key === null) throw new TypeError(`account ${user.id} has neither an email address nor a username`);
+  return key;
 }
 
 /** Accounts: six methods, `null` meaning absent; a failing backend rejects. */

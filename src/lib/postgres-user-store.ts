@@ -8,10 +8,13 @@
  *
  * @module lib/postgres-user-store
  */
+import { requireNewUser } from '../accounts/user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../accounts/user-store.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable, withTransaction } from './postgres-pool.ts';
+import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable } from './postgres-pool.ts';
 import type { PostgresPool, Row } from './postgres-pool.ts';
+import { applyMigrations } from './postgres-schema.ts';
+import type { Versioned } from './postgres-schema.ts';
 import { execute, preparedAll } from './postgres-prepared.ts';
 import type { PreparedStatement } from './postgres-prepared.ts';
 
@@ -46,11 +49,40 @@ function userStatements(t: string) {
   };
 }
 
+/**
+ * Migration `n` takes the table from version `n` to `n + 1`, versioned in `<table>_meta` as the
+ * session tables are (lib/postgres-schema). Append new ones; never edit one that has shipped.
+ * Tables made before versioning have no `_meta` row, so they are version 0, and migration 1, the
+ * table as it shipped then, finds them in place. `t` is the quoted table, `table` its bare name.
+ */
+function userMigrations(t: string, table: string): string[] {
+  return [
+    // Version 1: every account has an email address. No hint or security-question columns, by design (SEC-11).
+    `CREATE TABLE IF NOT EXISTS ${t} (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      email text NOT NULL,
+      email_canonical text NOT NULL,
+      username text,
+      username_canonical text,
+      name text NOT NULL,
+      password_hash text NOT NULL,
+      is_active boolean NOT NULL DEFAULT true,
+      created_at bigint NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS "${table}_email_canonical" ON ${t} (email_canonical);
+    CREATE UNIQUE INDEX IF NOT EXISTS "${table}_username_canonical" ON ${t} (username_canonical);`,
+    // Version 2: an email address, a username or both (Flask apps with only a username). The unique
+    // indexes stay: NULLs are distinct in them, so they constrain only present identifiers.
+    `ALTER TABLE ${t} ALTER COLUMN email DROP NOT NULL, ALTER COLUMN email_canonical DROP NOT NULL,
+      ADD CONSTRAINT "${table}_email_or_username" CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL);`,
+  ];
+}
+
 function toUser(row: Row): UserRecord {
   return Object.freeze({
     id: String(row.id),
-    email: row.email as string,
-    emailCanonical: row.email_canonical as string,
+    email: (row.email as string | null) ?? null,
+    emailCanonical: (row.email_canonical as string | null) ?? null,
     username: (row.username as string | null) ?? null,
     usernameCanonical: (row.username_canonical as string | null) ?? null,
     name: row.name as string,
@@ -61,7 +93,7 @@ function toUser(row: Row): UserRecord {
 }
 
 /**
- * Accounts in PostgreSQL. The table and its two unique indexes are created on first use.
+ * Accounts in PostgreSQL. The table and its two unique indexes are created, or upgraded, on first use.
  *
  * @example
  * ```ts
@@ -72,11 +104,9 @@ function toUser(row: Row): UserRecord {
 export class PostgresUserStore implements UserStore {
   readonly #pool: PostgresPool;
   readonly #now: (() => number) | null;
-  readonly #table: string;
   readonly #sql: Readonly<Record<keyof ReturnType<typeof userStatements>, PreparedStatement>>;
-  readonly #indexes: readonly [string, string];
-  readonly #setup: string;
-  readonly #lockKey: string;
+  readonly #versioned: Versioned;
+  readonly #migrations: readonly string[];
   #ready: Promise<void> | null = null;
   #migrated = false;
   #closed = false;
@@ -90,30 +120,15 @@ export class PostgresUserStore implements UserStore {
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('PostgresUserStore: now must be a function');
     this.#now = options.now ?? null;
     const t = `"${schema}"."${table}"`;
-    this.#table = t;
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
     // of database CPU per protected request with two SELECTs). Caveats: lib/postgres-prepared.
     this.#sql = preparedAll(userStatements(t));
-    this.#indexes = [`"${schema}"."${table}_email_canonical"`, `"${schema}"."${table}_username_canonical"`];
-    this.#lockKey = `latchkey:users:${schema}.${table}`;
-    // No hint or security-question columns, by design (SEC-11).
-    this.#setup = `
-      CREATE TABLE IF NOT EXISTS ${t} (
-        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        email text NOT NULL,
-        email_canonical text NOT NULL,
-        username text,
-        username_canonical text,
-        name text NOT NULL,
-        password_hash text NOT NULL,
-        is_active boolean NOT NULL DEFAULT true,
-        created_at bigint NOT NULL
-      );
-      CREATE UNIQUE INDEX IF NOT EXISTS "${table}_email_canonical" ON ${t} (email_canonical);
-      CREATE UNIQUE INDEX IF NOT EXISTS "${table}_username_canonical" ON ${t} (username_canonical);`;
+    this.#versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
+    this.#migrations = userMigrations(t, table);
   }
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
+    requireNewUser('PostgresUserStore', user);
     const clock = this.#clock();
     return this.#run('createUser', async () => {
       try {
@@ -164,13 +179,14 @@ export class PostgresUserStore implements UserStore {
   }
 
   /**
-   * Creates the table and its unique indexes if they are missing; idempotent, and safe from
-   * several instances at once (an advisory lock serialises them). Present already: one query, no
-   * CREATE privilege needed. Every method calls it on first use.
+   * Creates the table and its unique indexes, or upgrades them, to the version this code knows
+   * (kept in `<table>_meta`); idempotent, and safe from several instances at once (an advisory
+   * lock serialises them). Current already: one query, no CREATE privilege needed. Every method
+   * calls it on first use.
    */
   migrate(): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('PostgresUserStore.migrate(): the store is closed'));
-    this.#ready ??= this.#createTable().then(
+    this.#ready ??= applyMigrations(this.#pool, this.#versioned, this.#migrations).then(
       () => {
         this.#migrated = true;
       },
@@ -203,20 +219,6 @@ export class PostgresUserStore implements UserStore {
     return this.#run(operation, async () => {
       const row = (await execute(this.#pool, sql, values)).rows[0];
       return row === undefined ? null : toUser(row);
-    });
-  }
-
-  async #createTable(): Promise<void> {
-    // The unique indexes are what R-04 rests on, so they are checked, not only the table.
-    const names = [this.#table, ...this.#indexes];
-    const { rows } = await this.#pool.query(
-      'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS present',
-      names,
-    );
-    if (rows[0]?.present === true) return;
-    await withTransaction(this.#pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.#lockKey]);
-      await client.query(this.#setup);
     });
   }
 

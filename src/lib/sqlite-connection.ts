@@ -3,11 +3,13 @@
  * several processes on one file wait for the write lock instead of failing with SQLITE_BUSY
  * (`node:sqlite` defaults to 0, security.md R-03, R-11), the WAL journal so readers run beside
  * the one writer, and `synchronous = NORMAL`, durable across app crashes in WAL mode
- * (https://sqlite.org/pragma.html#pragma_synchronous).
+ * (https://sqlite.org/pragma.html#pragma_synchronous). And the one way every statement of every
+ * latchkey SQLite store is prepared, {@link prepare}.
  *
  * @module lib/sqlite-connection
  */
 import { DatabaseSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
 
 /** Opens `path` (or `:memory:`) set up as above; the caller owns and closes it. */
 export function openSqlite(path: string, busyTimeout: number): DatabaseSync {
@@ -22,12 +24,25 @@ export function openSqlite(path: string, busyTimeout: number): DatabaseSync {
   }
 }
 
+/**
+ * Prepares `sql` to give rows as objects of numbers and strings with bare named parameters,
+ * whatever defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…).
+ * Every statement of the session store, the user store and the schema code comes from here, so
+ * none can miss a setting (finding 12 of issue 10: the user store's own copy skipped
+ * `setReturnArrays(false)` and read rows of an app's `returnArrays` connection as garbage).
+ */
+export function prepare(db: DatabaseSync, sql: string): StatementSync {
+  const statement = db.prepare(sql);
+  statement.setReadBigInts(false); // ms timestamps and row ids are far below 2^53
+  statement.setReturnArrays(false);
+  statement.setAllowBareNamedParameters(true);
+  statement.setAllowUnknownNamedParameters(false);
+  return statement;
+}
+
 /** Gives an app-owned connection a busy timeout if it has none; changes nothing else of it. */
 export function adoptSqlite(db: DatabaseSync, busyTimeout: number): DatabaseSync {
-  const statement = db.prepare('PRAGMA busy_timeout');
-  statement.setReturnArrays(false); // whatever the app opened its connection with
-  statement.setReadBigInts(false);
-  if (statement.get()?.timeout === 0) db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeout)}`);
+  if (prepare(db, 'PRAGMA busy_timeout').get()?.timeout === 0) db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeout)}`);
   return db;
 }
 

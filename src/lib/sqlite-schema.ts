@@ -10,6 +10,7 @@
  * @module lib/sqlite-schema
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { prepare } from './sqlite-connection.ts';
 
 /**
  * Migration `n` takes the schema from version `n` to `n + 1`. Append new ones; never edit one that
@@ -91,31 +92,27 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
   }
 }
 
-/**
- * Prepares `sql` to give rows as objects of numbers and strings with bare named parameters,
- * whatever defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…).
- */
-export function prepare(db: DatabaseSync, sql: string): StatementSync {
-  const statement = db.prepare(sql);
-  statement.setReadBigInts(false); // ms timestamps are far below 2^53
-  statement.setReturnArrays(false);
-  statement.setAllowBareNamedParameters(true);
-  statement.setAllowUnknownNamedParameters(false);
-  return statement;
-}
-
 /** Creates or upgrades the tables, once, under the write lock so two starting processes agree. */
 export function migrate(db: DatabaseSync, prefix: string): void {
+  applyMigrations(db, `${prefix}meta`, MIGRATIONS.map((migration) => migration(prefix)));
+}
+
+/**
+ * Brings a set of tables whose version is kept in the table `meta` to `migrations.length`, running
+ * the migrations it lacks in one write transaction (all or nothing). Migration `n` takes the
+ * tables from version `n` to `n + 1`; a version above what this code knows is refused.
+ */
+export function applyMigrations(db: DatabaseSync, meta: string, migrations: readonly string[]): void {
   transaction(db, () => {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${prefix}meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
-    const row = prepare(db, `SELECT value FROM ${prefix}meta WHERE key = 'schema_version'`).get();
+    db.exec(`CREATE TABLE IF NOT EXISTS ${meta} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    const row = prepare(db, `SELECT value FROM ${meta} WHERE key = 'schema_version'`).get();
     const version = row === undefined ? 0 : Number(row.value);
-    if (!Number.isSafeInteger(version) || version < 0 || version > SCHEMA_VERSION) {
-      throw new Error(`${prefix}meta says schema version ${String(row?.value)}; this latchkey knows ${SCHEMA_VERSION}: upgrade latchkey`);
+    if (!Number.isSafeInteger(version) || version < 0 || version > migrations.length) {
+      throw new Error(`${meta} says schema version ${String(row?.value)}; this latchkey knows ${migrations.length}: upgrade latchkey`);
     }
-    for (const migration of MIGRATIONS.slice(version)) db.exec(migration(prefix));
-    prepare(db, `INSERT INTO ${prefix}meta (key, value) VALUES ('schema_version', ?)
-      ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(SCHEMA_VERSION));
+    for (const migration of migrations.slice(version)) db.exec(migration);
+    prepare(db, `INSERT INTO ${meta} (key, value) VALUES ('schema_version', ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(migrations.length));
   });
 }
 

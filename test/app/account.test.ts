@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createAccounts } from 'latchkey';
 import { BROWSER_ACCEPT, FIREFOX, PASSWORD, seedUser, setup, type TestApp } from './support.ts';
 
 const CHROME_ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36';
@@ -209,4 +210,30 @@ test('Account actions are POST only: GET is 405', async (t) => {
     assert.equal(res.status, 405, path);
     assert.equal(res.headers.get('allow'), 'POST, OPTIONS');
   }
+});
+
+test('finding 13: an account with only a username (made by the CLI or an import) logs in, sees its account without an email, reauthenticates and changes its password', async (t) => {
+  const app = await setup(t);
+  // The app's own registration asks for an address; the CLI's accounts, like these, do not.
+  const cli = createAccounts({ users: app.stores.users, throttle: false });
+  const created = await cli.register({ username: 'Test_User', name: 'Test', password: PASSWORD });
+  assert.ok(created.ok);
+  const client = app.client();
+  await client.login('test_user', PASSWORD, true);
+  const account = await client.getJson('/account');
+  assert.equal(account.status, 200);
+  assert.deepEqual(account.body.user, { id: Number(created.user.id), email: null, name: 'Test', username: 'Test_User' });
+  const html = await (await client.page('/account')).text();
+  assert.doesNotMatch(html, /<dt>Email<\/dt>/);
+  assert.match(html, /<dt>Username<\/dt><dd><bdi>Test_User<\/bdi><\/dd>/);
+  assert.match(html, /name="username" value="Test_User" autocomplete="username"/);
+
+  client.restartBrowser(); // a remembered login is not fresh: /reauth asks for the password
+  const reauth = await client.page('/reauth?next=%2Faccount');
+  assert.match(await reauth.text(), /name="username" value="Test_User" autocomplete="username"/);
+  const confirmed = await client.form('/reauth', { password: PASSWORD, next: '/account' }, { tokenFrom: '/reauth' });
+  assert.equal(confirmed.status, 303);
+  const changed = await client.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  await app.client().login('TEST_USER', NEW_PASSWORD);
 });

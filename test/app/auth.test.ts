@@ -50,6 +50,14 @@ test('POST /register with an email already registered (form): redirect to /login
   assert.match(await (await client.page('/login')).text(), />Email already registered. Login instead</);
 });
 
+test('POST /register asks for an email address as the contract says, even with a username (finding 13: only the library and the CLI take a username alone)', async (t) => {
+  const app = await setup(t);
+  const { status, body } = await app.client().json('/register', { username: 'test_user', name: 'Test', password: PASSWORD });
+  assert.equal(status, 400);
+  assert.equal(body.errors.email, 'Email address must not be empty.');
+  assert.deepEqual(await app.stores.users.listUsers(), []);
+});
+
 test('POST /register with a taken username: 409 naming the username', async (t) => {
   const app = await setup(t);
   await app.accounts.register({ email: 'ann@example.com', name: 'Ann', password: PASSWORD, username: 'ann' });

@@ -1,0 +1,78 @@
+/**
+ * The accounts table of `SqliteUserStore` and its migrations, versioned like the session store's
+ * tables (lib/sqlite-schema) in a `<table>_meta` table of its own, so an existing table is
+ * upgraded in place, its rows and ids kept. No hint or security-question columns, by design
+ * (SEC-11). The canonical email and username carry UNIQUE indexes (R-04); SQLite's unique
+ * indexes let any number of rows hold NULL, so only present identifiers are unique.
+ *
+ * @module lib/sqlite-user-schema
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { prepare } from './sqlite-connection.ts';
+import { applyMigrations } from './sqlite-schema.ts';
+
+/** Every column, in table order. */
+export const USER_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+
+/**
+ * Migration `n` takes the table `t` from version `n` to `n + 1`. Append new ones; never edit one
+ * that has shipped. Tables made before versioning have no `_meta` row, so they are version 0, and
+ * migration 1, the table as it shipped then, finds them in place.
+ */
+const USER_MIGRATIONS: ReadonlyArray<(t: string) => string> = [
+  // Version 1: every account has an email address.
+  (t) => `
+    CREATE TABLE IF NOT EXISTS ${t} (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      email TEXT NOT NULL,
+      email_canonical TEXT NOT NULL,
+      username TEXT,
+      username_canonical TEXT,
+      name TEXT NOT NULL,
+      password_hash TEXT NOT NULL,
+      is_active INTEGER NOT NULL DEFAULT 1,
+      created_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS ${t}_email_canonical ON ${t} (email_canonical);
+    CREATE UNIQUE INDEX IF NOT EXISTS ${t}_username_canonical ON ${t} (username_canonical);
+  `,
+  // Version 2: an account has an email address, a username or both (Flask apps with only a
+  // username). SQLite cannot drop a NOT NULL, so the table is rebuilt as
+  // https://sqlite.org/lang_altertable.html#otheralter says: new table, copy, drop, rename. Ids
+  // are copied, and AUTOINCREMENT's high-water mark too, so no id is ever handed out twice.
+  (t) => `
+    CREATE TABLE ${t}_new (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      email TEXT,
+      email_canonical TEXT,
+      username TEXT,
+      username_canonical TEXT,
+      name TEXT NOT NULL,
+      password_hash TEXT NOT NULL,
+      is_active INTEGER NOT NULL DEFAULT 1,
+      created_at INTEGER NOT NULL,
+      CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL)
+    );
+    INSERT INTO ${t}_new (${USER_COLUMNS}) SELECT ${USER_COLUMNS} FROM ${t};
+    DELETE FROM sqlite_sequence WHERE name = '${t}_new';
+    INSERT INTO sqlite_sequence (name, seq) SELECT '${t}_new', seq FROM sqlite_sequence WHERE name = '${t}';
+    DROP TABLE ${t};
+    ALTER TABLE ${t}_new RENAME TO ${t};
+    CREATE UNIQUE INDEX ${t}_email_canonical ON ${t} (email_canonical);
+    CREATE UNIQUE INDEX ${t}_username_canonical ON ${t} (username_canonical);
+  `,
+];
+
+/** Creates or upgrades the accounts table `table`, under the write lock so two processes agree. */
+export function migrateUsers(db: DatabaseSync, table: string): void {
+  // With foreign keys on (node:sqlite's default), the rebuild's DROP TABLE would delete, or be
+  // refused for, the rows of an app's tables that reference this one. The rebuild keeps every id,
+  // so those references hold afterwards. The pragma is a no-op inside a transaction: set it here.
+  const foreignKeys = prepare(db, 'PRAGMA foreign_keys').get()?.foreign_keys === 1;
+  if (foreignKeys) db.exec('PRAGMA foreign_keys = OFF');
+  try {
+    applyMigrations(db, `${table}_meta`, USER_MIGRATIONS.map((migration) => migration(table)));
+  } finally {
+    if (foreignKeys) db.exec('PRAGMA foreign_keys = ON');
+  }
+}
