@@ -24,7 +24,8 @@ export interface AppConfig {
   readonly secretKey: string;
   /** The app's origin, e.g. `http://127.0.0.1:3000`. */
   readonly publicUrl: string;
-  readonly trustProxy: boolean;
+  /** How many proxies in front are trusted with X-Forwarded-For and X-Forwarded-Proto; 0: none. */
+  readonly trustProxy: number;
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
   readonly rememberDuration: number;
@@ -104,9 +105,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     problems.push(`PASSWORD_MIN_LENGTH: "${minRaw}" must be a whole number from 8 to 64 (NIST SP 800-63B-4 never allows less than 8)`);
   }
 
+  // A boolean (true: one proxy) or how many proxies run in front, as latchkey's trustProxy (SEC-53).
   const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
-  const trustProxy = BOOLEAN[trustRaw];
-  if (trustProxy === undefined) problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true or false`);
+  const trustFlag = BOOLEAN[trustRaw];
+  const trustProxy = trustFlag === undefined ? (/^\d{1,2}$/.test(trustRaw) ? Number(trustRaw) : -1) : Number(trustFlag);
+  if (trustProxy < 0 || trustProxy > 10) {
+    problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true, false, or the number of proxies in front of the app (0 to 10)`);
+  }
 
   const publicUrl = env.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const parsed = URL.parse(publicUrl);
@@ -148,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       sessionStoreUrl,
       secretKey,
       publicUrl: publicUrl.replace(/\/$/, ''),
-      trustProxy: trustProxy as boolean,
+      trustProxy,
       idleTimeout,
       absoluteTimeout,
       rememberDuration,

@@ -10,6 +10,7 @@ import { requireDuration } from './duration.ts';
 import { isView } from './login-redirect.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
 import { loginUrl } from './next.ts';
+import { resolveTrustProxy } from './proxy.ts';
 import type { RequestLike } from './request.ts';
 import type { Store } from './store.ts';
 
@@ -74,8 +75,13 @@ export interface LoginManagerOptions<U, R = never> {
   sameSite?: 'Lax' | 'Strict';
   /** Base cookie names; `__Host-` is prefixed over HTTPS. @default { session: "session", remember: "remember_token" } */
   cookieNames?: { session?: string; remember?: string };
-  /** Honour `X-Forwarded-Proto` and `X-Forwarded-For` from the proxy in front. Only behind a proxy you run. @default false */
-  trustProxy?: boolean;
+  /**
+   * Honour `X-Forwarded-For` and `X-Forwarded-Proto` from the proxies you run in front of the app,
+   * as Express's `trust proxy` with a hop count: `true` is one proxy, a number (0 to 10) is how many.
+   * Of each header, the entry the outermost of them appended is read (see `proxy.ts`); a malformed
+   * one counts as absent. More hops than you run lets a client choose its own IP (SEC-53). @default false
+   */
+  trustProxy?: boolean | number;
   /** Origins whose unsafe requests are accepted; empty means the request's own origin. @default [] */
   trustedOrigins?: readonly string[];
   /** A store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503). @default "2s" */
@@ -119,7 +125,8 @@ export interface ResolvedOptions<U, R> {
   readonly rememberGrace: number;
   readonly sameSite: 'Lax' | 'Strict';
   readonly cookieNames: { readonly session: string; readonly remember: string };
-  readonly trustProxy: boolean;
+  /** How many proxies in front are trusted; 0: none. */
+  readonly trustProxy: number;
   readonly trustedOrigins: readonly string[];
   readonly storeTimeout: number;
   readonly sessionCache: ResolvedCacheOptions;
@@ -240,7 +247,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     rememberGrace: requireDuration('rememberGrace', options.rememberGrace ?? '30s'),
     sameSite,
     cookieNames: Object.freeze(names),
-    trustProxy: options.trustProxy === true,
+    trustProxy: resolveTrustProxy(options.trustProxy),
     trustedOrigins: Object.freeze([...origins]),
     storeTimeout: requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1),
     sessionCache: resolveCacheOptions('sessionCache', options.sessionCache),
