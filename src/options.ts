@@ -82,8 +82,20 @@ export interface LoginManagerOptions<U, R = never> {
    * one counts as absent. More hops than you run lets a client choose its own IP (SEC-53). @default false
    */
   trustProxy?: boolean | number;
-  /** Origins whose unsafe requests are accepted; empty means the request's own origin. @default [] */
+  /**
+   * Origins whose unsafe requests are accepted: your app's, e.g. `["https://app.example.com"]`
+   * (SEC-45: the target origin comes from configuration). Empty takes the origin from the request's
+   * own URL, that is its `Host` header, which is convenient in development; with
+   * `NODE_ENV=production`, an empty list throws unless `trustHostHeaderForOrigin` says so. @default []
+   */
   trustedOrigins?: readonly string[];
+  /**
+   * Opt-out: with `NODE_ENV=production` and no `trustedOrigins`, accept the `Host` header as the
+   * app's origin for the CSRF origin check instead of refusing to start. Only when whatever is in
+   * front of the app admits no other `Host` than yours: a request that reaches the app under another
+   * host name passes the origin check for that host (SEC-45). @default false
+   */
+  trustHostHeaderForOrigin?: boolean;
   /** A store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503). @default "2s" */
   storeTimeout?: number | string;
   /**
@@ -216,6 +228,15 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     if (typeof origin !== 'string' || !URL.canParse(origin) || new URL(origin).origin !== origin) {
       throw new TypeError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${String(origin)}`);
     }
+  }
+  if (options.trustHostHeaderForOrigin !== undefined && typeof options.trustHostHeaderForOrigin !== 'boolean') {
+    throw new TypeError('trustHostHeaderForOrigin must be a boolean');
+  }
+  if (origins.length === 0 && options.trustHostHeaderForOrigin !== true && globalThis.process?.env?.NODE_ENV === 'production') {
+    throw new TypeError(
+      'trustedOrigins is required with NODE_ENV=production: the CSRF origin check must compare with your configured origin, never the Host header (SEC-45); ' +
+        'pass trustedOrigins: ["https://your.app"], or trustHostHeaderForOrigin: true if only your own host name can reach the app',
+    );
   }
   const idleTimeout = requireDuration('idleTimeout', options.idleTimeout ?? '30m', 1000);
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
