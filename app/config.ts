@@ -45,7 +45,7 @@ const BOOLEAN: Readonly<Record<string, boolean>> = { '1': true, true: true, yes:
 
 /**
  * Reads the configuration from `env`. `SECRET_KEY`, when unset outside production, is generated
- * once into `DATA_DIR/secret_key` (mode 0600) and reused on the next start.
+ * once into `DATA_DIR/secret_key` (mode 0600, DATA_DIR made 0700 if missing) and reused on the next start.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigResult {
   const problems: string[] = [];
@@ -130,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       if (existsSync(file)) {
         secretKey = readFileSync(file, 'utf8').trim();
       } else {
-        mkdirSync(dataDir, { recursive: true });
+        ensureDataDir(dataDir);
         secretKey = randomBytes(32).toString('hex');
         writeFileSync(file, `${secretKey}\n`, { mode: 0o600 });
         chmodSync(file, 0o600);
@@ -164,6 +164,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       warnings,
     }),
   };
+}
+
+/**
+ * Creates DATA_DIR, and any missing parent, readable by the app's user only (0700): it holds the
+ * secret key and the SQLite database (issue 10, finding 11). A folder that exists is left as its
+ * owner made it; the files the app writes in it are 0600 whatever the folder's mode.
+ */
+export function ensureDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
 /** The file path of a `sqlite:` URL, relative paths against `cwd`. */
