@@ -25,7 +25,8 @@ export interface AppConfig {
   readonly secretKey: string;
   /** The app's origin, e.g. `http://127.0.0.1:3000`. */
   readonly publicUrl: string;
-  readonly trustProxy: boolean;
+  /** How many proxies in front are trusted with X-Forwarded-For and X-Forwarded-Proto; 0: none. */
+  readonly trustProxy: number;
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
   readonly rememberDuration: number;
@@ -53,7 +54,7 @@ const BOOLEAN: Readonly<Record<string, boolean>> = { '1': true, true: true, yes:
 
 /**
  * Reads the configuration from `env`. `SECRET_KEY`, when unset outside production, is generated
- * once into `DATA_DIR/secret_key` (mode 0600) and reused on the next start.
+ * once into `DATA_DIR/secret_key` (mode 0600, DATA_DIR made 0700 if missing) and reused on the next start.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigResult {
   const problems: string[] = [];
@@ -121,9 +122,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     problems.push(`REGISTRATIONS_PER_HOUR: "${registrationsRaw}" must be a whole number from 1 to 999999`);
   }
 
+  // A boolean (true: one proxy) or how many proxies run in front, as latchkey's trustProxy (SEC-53).
   const trustRaw = (env.TRUST_PROXY ?? '').toLowerCase();
-  const trustProxy = BOOLEAN[trustRaw];
-  if (trustProxy === undefined) problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true or false`);
+  const trustFlag = BOOLEAN[trustRaw];
+  const trustProxy = trustFlag === undefined ? (/^\d{1,2}$/.test(trustRaw) ? Number(trustRaw) : -1) : Number(trustFlag);
+  if (trustProxy < 0 || trustProxy > 10) {
+    problems.push(`TRUST_PROXY: "${env.TRUST_PROXY}" must be true, false, or the number of proxies in front of the app (0 to 10)`);
+  }
 
   const publicUrl = env.PUBLIC_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const parsed = URL.parse(publicUrl);
@@ -142,7 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       if (existsSync(file)) {
         secretKey = readFileSync(file, 'utf8').trim();
       } else {
-        mkdirSync(dataDir, { recursive: true });
+        ensureDataDir(dataDir);
         secretKey = randomBytes(32).toString('hex');
         writeFileSync(file, `${secretKey}\n`, { mode: 0o600 });
         chmodSync(file, 0o600);
@@ -165,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       sessionStoreUrl,
       secretKey,
       publicUrl: publicUrl.replace(/\/$/, ''),
-      trustProxy: trustProxy as boolean,
+      trustProxy,
       idleTimeout,
       absoluteTimeout,
       rememberDuration,
@@ -178,6 +183,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       warnings,
     }),
   };
+}
+
+/**
+ * Creates DATA_DIR, and any missing parent, readable by the app's user only (0700): it holds the
+ * secret key and the SQLite database (issue 10, finding 11). A folder that exists is left as its
+ * owner made it; the files the app writes in it are 0600 whatever the folder's mode.
+ */
+export function ensureDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }
 
 /** The file path of a `sqlite:` URL, relative paths against `cwd`. */

@@ -8,11 +8,10 @@
  *
  * @module app/stores
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CounterStore, Store, UserStore } from 'latchkey';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
-import { sqlitePath, type AppConfig } from './config.ts';
+import { ensureDataDir, sqlitePath, type AppConfig } from './config.ts';
 
 export interface AppStores {
   readonly sessions: Store & CounterStore;
@@ -36,7 +35,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
     let users: Opened<UserStore>;
     let sessions: Opened<Store & CounterStore>;
     if (config.databaseUrl.startsWith('sqlite:')) {
-      users = await openSqlite('DATABASE_URL', sqlitePath(config.databaseUrl), (path) => new SqliteUserStore({ path }));
+      users = await openSqlite('DATABASE_URL', sqlitePath(config.databaseUrl), config.dataDir, (path) => new SqliteUserStore({ path }));
     } else {
       users = await openPostgres('DATABASE_URL', config.databaseUrl, log, 'users');
     }
@@ -44,7 +43,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
     if (config.sessionStoreUrl.startsWith('redis')) {
       sessions = await openRedis(config.sessionStoreUrl, log);
     } else if (config.sessionStoreUrl.startsWith('sqlite:')) {
-      sessions = await openSqlite(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', sqlitePath(config.sessionStoreUrl), (path) => new SqliteStore({ path }));
+      sessions = await openSqlite(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', sqlitePath(config.sessionStoreUrl), config.dataDir, (path) => new SqliteStore({ path }));
     } else {
       sessions = await openPostgres(sameDatabase ? 'DATABASE_URL' : 'SESSION_STORE', config.sessionStoreUrl, log, 'sessions');
     }
@@ -74,31 +73,35 @@ async function check(ping: () => Promise<unknown>): Promise<'ok' | 'unavailable'
   return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
 }
 
-function ensureDirectory(variable: string, path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch (error) {
-    throw new Error(`${variable}: cannot create the directory of ${path} (${(error as Error).message})`);
-  }
-}
-
 /** The driver's own message, without the coded wrapper around it. */
 function causeOf(error: unknown): string {
   const e = error as Error & { cause?: Error };
   return (e.cause?.message || e.message || String(error)).split('\n')[0] as string;
 }
 
-/** Opens a SQLite-backed store and checks that the file can be used. */
-async function openSqlite<T extends { ping(): Promise<void>; close(): Promise<void> }>(variable: string, path: string, make: (path: string) => T): Promise<Opened<T>> {
-  ensureDirectory(variable, path);
-  const store = make(path);
+/**
+ * Opens a SQLite-backed store and checks now that the file can be used, so that a database that
+ * cannot be opened stops start-up with one line naming the variable and the path (finding 14).
+ * The app makes DATA_DIR (0700), not the folder of a DATABASE_URL elsewhere: a mistyped path must
+ * not quietly start an empty database.
+ */
+async function openSqlite<T extends { ping(): Promise<void>; close(): Promise<void> }>(
+  variable: string,
+  path: string,
+  dataDir: string,
+  make: (path: string) => T,
+): Promise<Opened<T>> {
+  let store: T | null = null;
   try {
+    if (dirname(path) === dataDir) ensureDataDir(dataDir);
+    store = make(path);
     await store.ping();
   } catch (error) {
-    await store.close().catch(() => {});
+    await store?.close().catch(() => {});
     throw new Error(`${variable}: cannot open the SQLite database ${path} (${causeOf(error)})`);
   }
-  return { store, ping: () => store.ping(), close: () => store.close() };
+  const opened = store;
+  return { store: opened, ping: () => opened.ping(), close: () => opened.close() };
 }
 
 /** Pools are per URL and purpose; both stores of one database share the server, not the pool. */

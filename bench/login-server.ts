@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     secret: SECRET,
     sessionProtection: 'basic',
     loadUser: (id) => users.getUserById(id),
+    // NODE_ENV=production, on 127.0.0.1 and a port chosen at start, and no browser: the origin is the Host (SEC-45).
+    trustHostHeaderForOrigin: true,
   });
   const accounts = createAccounts({
     users,

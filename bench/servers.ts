@@ -65,6 +65,8 @@ async function protectedServer(sessionCache: boolean): Promise<Started> {
     secret: 'latchkey-bench-secret-0123456789abcdef-0123456789abcdef',
     sessionProtection: 'basic',
     sessionCache: sessionCache ? { ttl: '5s' } : null,
+    // NODE_ENV=production, on 127.0.0.1 and a port chosen at start, and no browser: the origin is the Host (SEC-45).
+    trustHostHeaderForOrigin: true,
     loadUser: (id) => {
       const row = selectUser.get(Number(id));
       return row === undefined ? null : { id: row.id as number, name: row.name as string };

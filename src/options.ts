@@ -10,6 +10,7 @@ import { requireDuration } from './duration.ts';
 import { isView } from './login-redirect.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
 import { loginUrl } from './next.ts';
+import { resolveTrustProxy } from './proxy.ts';
 import type { RequestLike } from './request.ts';
 import type { Store } from './store.ts';
 
@@ -79,10 +80,27 @@ export interface LoginManagerOptions<U, R = never> {
   sameSite?: 'Lax' | 'Strict';
   /** Base cookie names; `__Host-` is prefixed over HTTPS. @default { session: "session", remember: "remember_token" } */
   cookieNames?: { session?: string; remember?: string };
-  /** Honour `X-Forwarded-Proto` and `X-Forwarded-For` from the proxy in front. Only behind a proxy you run. @default false */
-  trustProxy?: boolean;
-  /** Origins whose unsafe requests are accepted; empty means the request's own origin. @default [] */
+  /**
+   * Honour `X-Forwarded-For` and `X-Forwarded-Proto` from the proxies you run in front of the app,
+   * as Express's `trust proxy` with a hop count: `true` is one proxy, a number (0 to 10) is how many.
+   * Of each header, the entry the outermost of them appended is read (see `proxy.ts`); a malformed
+   * one counts as absent. More hops than you run lets a client choose its own IP (SEC-53). @default false
+   */
+  trustProxy?: boolean | number;
+  /**
+   * Origins whose unsafe requests are accepted: your app's, e.g. `["https://app.example.com"]`
+   * (SEC-45: the target origin comes from configuration). Empty takes the origin from the request's
+   * own URL, that is its `Host` header, which is convenient in development; with
+   * `NODE_ENV=production`, an empty list throws unless `trustHostHeaderForOrigin` says so. @default []
+   */
   trustedOrigins?: readonly string[];
+  /**
+   * Opt-out: with `NODE_ENV=production` and no `trustedOrigins`, accept the `Host` header as the
+   * app's origin for the CSRF origin check instead of refusing to start. Only when whatever is in
+   * front of the app admits no other `Host` than yours: a request that reaches the app under another
+   * host name passes the origin check for that host (SEC-45). @default false
+   */
+  trustHostHeaderForOrigin?: boolean;
   /** A store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503). @default "2s" */
   storeTimeout?: number | string;
   /**
@@ -124,7 +142,8 @@ export interface ResolvedOptions<U, R> {
   readonly rememberGrace: number;
   readonly sameSite: 'Lax' | 'Strict';
   readonly cookieNames: { readonly session: string; readonly remember: string };
-  readonly trustProxy: boolean;
+  /** How many proxies in front are trusted; 0: none. */
+  readonly trustProxy: number;
   readonly trustedOrigins: readonly string[];
   readonly storeTimeout: number;
   readonly sessionCache: ResolvedCacheOptions;
@@ -215,6 +234,15 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
       throw new TypeError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${String(origin)}`);
     }
   }
+  if (options.trustHostHeaderForOrigin !== undefined && typeof options.trustHostHeaderForOrigin !== 'boolean') {
+    throw new TypeError('trustHostHeaderForOrigin must be a boolean');
+  }
+  if (origins.length === 0 && options.trustHostHeaderForOrigin !== true && globalThis.process?.env?.NODE_ENV === 'production') {
+    throw new TypeError(
+      'trustedOrigins is required with NODE_ENV=production: the CSRF origin check must compare with your configured origin, never the Host header (SEC-45); ' +
+        'pass trustedOrigins: ["https://your.app"], or trustHostHeaderForOrigin: true if only your own host name can reach the app',
+    );
+  }
   const idleTimeout = requireDuration('idleTimeout', options.idleTimeout ?? '30m', 1000);
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
   if (idleTimeout > absoluteTimeout) throw new TypeError('idleTimeout cannot be longer than absoluteTimeout');
@@ -245,7 +273,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     rememberGrace: requireDuration('rememberGrace', options.rememberGrace ?? '30s'),
     sameSite,
     cookieNames: Object.freeze(names),
-    trustProxy: options.trustProxy === true,
+    trustProxy: resolveTrustProxy(options.trustProxy),
     trustedOrigins: Object.freeze([...origins]),
     storeTimeout: requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1),
     sessionCache: resolveCacheOptions('sessionCache', options.sessionCache),

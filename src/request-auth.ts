@@ -28,6 +28,7 @@ import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions, 
 import type { Core } from './manager.ts';
 import { MAX_REMEMBER } from './options.ts';
 import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
+import { forwardedFor, forwardedProto } from './proxy.ts';
 import { keepRememberSeries, restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
 import { isSafeMethod, type RequestLike } from './request.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
@@ -111,7 +112,7 @@ export class RequestAuth<U, R> {
     this.#remoteAddress = init.remoteAddress ?? null;
     this.#onSetCookie = init.onSetCookie ?? null;
     this.#onUse = init.onUse ?? null;
-    this.#secure = request.url.startsWith('https:') || (core.options.trustProxy && this.#forwarded('x-forwarded-proto') === 'https');
+    this.#secure = request.url.startsWith('https:') || forwardedProto(request.headers.get('x-forwarded-proto'), core.options.trustProxy) === 'https';
   }
 
   /** True when the request came over HTTPS (directly, or through a trusted proxy). */
@@ -128,9 +129,12 @@ export class RequestAuth<U, R> {
     return url === null ? null : `${this.#secure ? 'https:' : url.protocol}//${url.host}`;
   }
 
-  /** The client's IP: the socket's, or the nearest `X-Forwarded-For` hop with `trustProxy`. */
+  /**
+   * The client's IP: with `trustProxy`, the `X-Forwarded-For` entry the outermost trusted proxy
+   * appended, when it is an address; otherwise the socket's (SEC-53, proxy.ts).
+   */
   get clientIp(): string | null {
-    return (this.#core.options.trustProxy && this.#forwarded('x-forwarded-for', true)) || this.#remoteAddress;
+    return forwardedFor(this.request.headers.get('x-forwarded-for'), this.#core.options.trustProxy) ?? this.#remoteAddress;
   }
 
   /** True once this request read or changed authentication state: its response must not be cached (SEC-25). */
@@ -544,13 +548,6 @@ export class RequestAuth<U, R> {
       FINGERPRINTS.set(userAgent, fingerprint);
     }
     return fingerprint;
-  }
-
-  #forwarded(header: string, last = false): string | null {
-    const value = this.request.headers.get(header);
-    if (!value) return null;
-    const parts = value.split(',');
-    return (parts[last ? parts.length - 1 : 0] as string).trim().toLowerCase() || null;
   }
 
   /** Over HTTPS every cookie gets the `__Host-` prefix: Secure, Path=/, no Domain (RFC 6265bis §4.1.3.2). */

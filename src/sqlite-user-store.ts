@@ -11,10 +11,14 @@ import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import { requireNewUser } from './accounts/user-store.ts';
 import type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
 import { StoreUnavailableError } from './errors.ts';
-import { adoptSqlite, openSqlite, prepare } from './lib/sqlite-connection.ts';
+import { adoptSqlite, openSqlite, prepare, requireSqliteFolder } from './lib/sqlite-connection.ts';
 import { migrateUsers, USER_COLUMNS } from './lib/sqlite-user-schema.ts';
 
-/** Options of {@link SqliteUserStore}: a file it opens, or the app's own connection. */
+/**
+ * Options of {@link SqliteUserStore}: a file it opens (its folder must exist, or the constructor
+ * throws `ERR_LATCHKEY_STORE_UNAVAILABLE` naming the path; created with mode 0600 on first use),
+ * or the app's own connection.
+ */
 export type SqliteUserStoreOptions = ({ readonly path: string; readonly database?: never } | { readonly database: DatabaseSync; readonly path?: never }) & {
   /** The table's name. @default "users" */
   readonly table?: string;
@@ -83,6 +87,7 @@ export class SqliteUserStore implements UserStore {
     const busyTimeout = options.busyTimeout ?? 5000;
     if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0 || busyTimeout > 2 ** 31 - 1) throw new TypeError('SqliteUserStore: busyTimeout must be whole ms');
     if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('SqliteUserStore: now must be a function');
+    if (path !== undefined) requireSqliteFolder('SqliteUserStore', path as string);
     this.#path = (path as string | undefined) ?? null;
     this.#database = (database as DatabaseSync | undefined) ?? null;
     this.#table = table;
@@ -174,7 +179,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   #connect(): Statements {
-    const db = this.#database ? adoptSqlite(this.#database, this.#busyTimeout) : openSqlite(this.#path as string, this.#busyTimeout);
+    const db = this.#database ? adoptSqlite(this.#database, this.#busyTimeout) : openSqlite('SqliteUserStore', this.#path as string, this.#busyTimeout);
     const t = this.#table;
     try {
       migrateUsers(db, t);

@@ -21,7 +21,7 @@ import type { CounterState, CounterStore } from './counter-store.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { safeEqual } from './lib/encoding.ts';
 import { ReadBatch } from './lib/read-batch.ts';
-import { adoptSqlite, openSqlite } from './lib/sqlite-connection.ts';
+import { adoptSqlite, openSqlite, requireSqliteFolder } from './lib/sqlite-connection.ts';
 import { migrate, prepareStatements, transaction } from './lib/sqlite-schema.ts';
 import type { Statements } from './lib/sqlite-schema.ts';
 import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
@@ -30,7 +30,11 @@ import { requireMs } from './duration.ts';
 /** Where the data lives: a file the store opens and owns, or a connection the app owns. */
 export type SqliteStoreOptions = (
   | {
-      /** A file path, or `':memory:'` (one connection, gone on close: for tests). */
+      /**
+       * A file path, or `':memory:'` (one connection, gone on close: for tests). Its folder must
+       * exist: the constructor throws `ERR_LATCHKEY_STORE_UNAVAILABLE` naming the path otherwise.
+       * The file is opened on first use (`ping()` at start-up checks it) and created with mode 0600.
+       */
       readonly path: string;
       readonly database?: never;
     }
@@ -132,6 +136,7 @@ export class SqliteStore implements Store, CounterStore {
 
   constructor(options: SqliteStoreOptions) {
     this.#options = resolveOptions(options);
+    if (this.#options.path !== null) requireSqliteFolder('SqliteStore', this.#options.path);
     if (this.#options.sweepInterval > 0) {
       // A failed sweep is retried at the next tick; requests report the failure themselves.
       this.#sweep = setInterval(() => this.deleteExpired().catch(() => {}), this.#options.sweepInterval);
@@ -370,7 +375,7 @@ export class SqliteStore implements Store, CounterStore {
   /** Opens (or adopts) the connection, sets it up, migrates and prepares: once, on first use. */
   #connect(): Statements {
     const { path, busyTimeout, tablePrefix } = this.#options;
-    const db = this.#options.database === null ? openSqlite(path as string, busyTimeout) : adoptSqlite(this.#options.database, busyTimeout);
+    const db = this.#options.database === null ? openSqlite('SqliteStore', path as string, busyTimeout) : adoptSqlite(this.#options.database, busyTimeout);
     try {
       migrate(db, tablePrefix);
       const statements = prepareStatements(db, tablePrefix);

@@ -109,6 +109,63 @@ describe('checkRequestOrigin (SEC-45)', () => {
   });
 });
 
+describe('the CSRF origin check\'s target origin comes from configuration (SEC-45)', () => {
+  /** Runs `body` with NODE_ENV set as given, then puts it back. */
+  function withNodeEnv<T>(value: string | undefined, body: () => T): T {
+    const saved = process.env.NODE_ENV;
+    if (value === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = value;
+    try {
+      return body();
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
+    }
+  }
+  /** A JSON POST whose Origin is the origin of the URL it went to: what a request to whatever Host looks like. */
+  const jsonPost = (url: string) => new Request(url, { method: 'POST', headers: { origin: new URL(url).origin, 'content-type': 'application/json' } });
+
+  it('SEC-45: with NODE_ENV=production and no trustedOrigins, createLoginManager throws a TypeError naming trustedOrigins and why', () => {
+    withNodeEnv('production', () => {
+      assert.throws(() => createLoginManager(base()), (error: Error) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, /trustedOrigins/);
+        assert.match(error.message, /Host header \(SEC-45\)/);
+        assert.match(error.message, /trustHostHeaderForOrigin/);
+        return true;
+      });
+      assert.throws(() => createLoginManager({ ...base(), trustedOrigins: [] }), TypeError);
+    });
+  });
+
+  it('SEC-45: in production, configured trustedOrigins are the only origin: a request under another Host is refused', async () => {
+    const manager = withNodeEnv('production', () => createLoginManager({ ...base(), trustedOrigins: ['https://app.example.com'] }));
+    assert.deepEqual(await manager.forRequest(jsonPost('https://app.example.com/x')).checkCsrf(() => undefined), { ok: true });
+    // The attacker's page on evil.example posts to the app reached under the attacker's host name.
+    const check = await manager.forRequest(jsonPost('https://evil.example/x')).checkCsrf(() => undefined);
+    assert.equal(check.ok, false);
+  });
+
+  it('SEC-45: trustHostHeaderForOrigin: true is the explicit production opt-out; it must be a boolean', async () => {
+    const manager = withNodeEnv('production', () => createLoginManager({ ...base(), trustHostHeaderForOrigin: true }));
+    assert.deepEqual(await manager.forRequest(jsonPost('https://app.example.com/x')).checkCsrf(() => undefined), { ok: true });
+    withNodeEnv('production', () => {
+      for (const value of ['true', 1, null]) {
+        assert.throws(() => createLoginManager({ ...base(), trustHostHeaderForOrigin: value as never }), TypeError, String(value));
+      }
+    });
+  });
+
+  it('SEC-45: outside production, no trustedOrigins keeps development easy: the request\'s own origin is accepted', async () => {
+    for (const env of [undefined, 'development', 'test']) {
+      const manager = withNodeEnv(env, () => createLoginManager(base()));
+      assert.deepEqual(await manager.forRequest(jsonPost('http://localhost:5173/x')).checkCsrf(() => undefined), { ok: true }, String(env));
+      const crossSite = new Request('http://localhost:5173/x', { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' } });
+      assert.equal((await manager.forRequest(crossSite).checkCsrf(() => undefined)).ok, false, String(env));
+    }
+  });
+});
+
 describe('wantsJson (app-contract "Representations")', () => {
   const req = (headers: Record<string, string>) => new Request('http://x/', { headers });
   it('is true for JSON bodies and clients that do not list text/html', () => {

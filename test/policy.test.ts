@@ -60,7 +60,7 @@ describe('createPasswordPolicy options (SEC-05, SEC-06)', () => {
   });
 });
 
-describe('minimum length in code points after NFKC (SEC-05)', () => {
+describe('minimum length in code points, as typed and after NFKC (SEC-05)', () => {
   const policy = createPasswordPolicy();
 
   it('refuses 14 code points and accepts 15 (SEC-05)', () => {
@@ -78,12 +78,23 @@ describe('minimum length in code points after NFKC (SEC-05)', () => {
     refused(policy.check('😀'.repeat(15)), 'common');
   });
 
-  it('measures length after NFKC: NFD marks compose away, ligatures expand (SEC-05, SEC-09)', () => {
+  it('finding 6: one typed character cannot meet the minimum length: "ﷺ" (18 code points after NFKC) and "㌀㌁㌂㌃" (15) are too short (SEC-05)', () => {
+    for (const password of ['\uFDFA', '\u3300\u3301\u3302\u3303', '\uFDFA\uFDFA', '\uFDFA'.repeat(14)]) {
+      assert.ok([...password.normalize('NFKC')].length >= 15, 'NFKC alone would let it through');
+      assert.equal(refused(policy.check(password), 'too_short'), 'Password must be at least 15 characters long.', password);
+    }
+    // 15 typed characters that NFKC expands are long enough, and what is hashed is the NFKC form (SEC-09).
+    const fifteen = '\uFDFA\u3300' + varied(13);
+    assert.equal(accepted(policy.check(fifteen)), fifteen.normalize('NFKC'));
+  });
+
+  it('counts both what was typed and what is hashed: NFD marks that compose away and ligatures that expand do not add length (SEC-05, SEC-09)', () => {
     const nfd = 're\u0301sume\u0301-draft9'; // 15 code points, 13 after composition
     assert.equal([...nfd].length, 15);
     refused(policy.check(nfd), 'too_short');
-    const ligature = 'o\uFB03ce-party-42'; // 13 code points, "ﬃ" becomes "ffi"
-    assert.equal(accepted(policy.check(ligature)), 'office-party-42');
+    const ligature = 'o\uFB03ce-party-42'; // 13 code points typed, "ﬃ" becomes "ffi": 15 after NFKC
+    refused(policy.check(ligature), 'too_short');
+    assert.equal(accepted(policy.check('o\uFB03ce-party-4242')), 'office-party-4242');
   });
 
   it('honours a configured minimum of 8 for MFA deployments (SEC-05)', () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -283,20 +283,60 @@ describe('SqliteStore', () => {
     await store.close();
   });
 
-  it('rejects, not throws, when the file cannot be opened, and recovers once it can (R-01, R-02)', async () => {
+  it('rejects, not throws, when the file cannot be opened, naming it, and recovers once it can (R-01, R-02)', async () => {
     const temp = tempDir();
-    const store = new SqliteStore({ path: join(temp.dir, 'missing', 'sessions.db'), sweepInterval: 0 });
+    mkdirSync(temp.file); // a folder where the file should be
+    const store = new SqliteStore({ path: temp.file, sweepInterval: 0 });
     try {
       await assert.rejects(store.ping(), (e: Error & { code: string; cause: unknown }) => {
         assert.equal(e.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+        assert.ok(e.message.includes(temp.file), e.message);
         assert.ok(e.cause instanceof Error);
         return true;
       });
-      mkdirSync(join(temp.dir, 'missing'));
+      rmSync(temp.file, { recursive: true });
       await store.ping();
       assert.equal(await store.getSession('nobody'), null);
     } finally {
       await store.close();
+      temp.remove();
+    }
+  });
+
+  it('finding 14: a path whose folder does not exist throws at construction, naming the path and the cause', () => {
+    const temp = tempDir();
+    try {
+      const path = join(temp.dir, 'missing', 'sessions.db');
+      assert.throws(() => new SqliteStore({ path, sweepInterval: 0 }), (e: Error & { code: string; cause: NodeJS.ErrnoException }) => {
+        assert.equal(e.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+        assert.ok(e.message.includes(path), e.message);
+        assert.match(e.message, /does not exist/);
+        assert.equal(e.cause.code, 'ENOENT');
+        return true;
+      });
+      // A relative path is checked against the working directory, as SQLite opens it.
+      assert.throws(() => new SqliteStore({ path: './latchkey-no-such-folder/app.db', sweepInterval: 0 }), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it('finding 11: creates its database file readable by its owner only (0600), -wal and -shm too, under umask 022', async () => {
+    const temp = tempDir();
+    const previous = process.umask(0o022);
+    try {
+      const store = new SqliteStore({ path: temp.file, sweepInterval: 0 });
+      await store.createSession(session({ id: 'private' }));
+      for (const file of [temp.file, `${temp.file}-wal`, `${temp.file}-shm`]) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+      await store.close();
+      // A file that exists keeps the mode its owner gave it.
+      chmodSync(temp.file, 0o640);
+      const again = new SqliteStore({ path: temp.file, sweepInterval: 0 });
+      await again.ping();
+      assert.equal(statSync(temp.file).mode & 0o777, 0o640);
+      await again.close();
+    } finally {
+      process.umask(previous);
       temp.remove();
     }
   });

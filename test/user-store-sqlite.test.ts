@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -115,9 +115,43 @@ describe('SqliteUserStore', () => {
     assert.throws(() => new SqliteUserStore({ path: ':memory:', table: 'users; DROP TABLE x' }), TypeError);
   });
 
-  it('rejects with a coded error when the database cannot be used (R-01)', async () => {
-    const store = new SqliteUserStore({ path: '/nonexistent-dir/x/users.db' });
-    await assert.rejects(store.getUserByLogin('a@b.c'), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+  it('rejects with a coded error that names the path when the database cannot be used (R-01)', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    mkdirSync(path); // a folder where the file should be
+    const store = new SqliteUserStore({ path });
+    await assert.rejects(store.getUserByLogin('a@b.c'), (e: Error & { code: string; cause: unknown }) => {
+      assert.equal(e.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+      assert.ok(e.message.includes(path), e.message);
+      assert.ok(e.cause instanceof Error);
+      return true;
+    });
+    await store.close();
+  });
+
+  it('finding 14: a path whose folder does not exist throws at construction, naming the path and the cause', () => {
+    const path = join(tmpdir(), 'latchkey-missing-folder', 'x', 'users.db');
+    assert.throws(() => new SqliteUserStore({ path }), (e: Error & { code: string; cause: NodeJS.ErrnoException }) => {
+      assert.equal(e.code, 'ERR_LATCHKEY_STORE_UNAVAILABLE');
+      assert.ok(e.message.includes(path), e.message);
+      assert.match(e.message, /does not exist/);
+      assert.equal(e.cause.code, 'ENOENT');
+      return true;
+    });
+  });
+
+  it('finding 11: creates its database file readable by its owner only (0600), -wal and -shm too, under umask 022', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const previous = process.umask(0o022);
+    try {
+      const store = new SqliteUserStore({ path });
+      await store.createUser({ email: 'a@b.c', emailCanonical: 'a@b.c', username: null, usernameCanonical: null, name: 'A', passwordHash: 'h' });
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(statSync(file).mode & 0o777, 0o600, file);
+      await store.close();
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('two processes registering the same 50 addresses at once make 50 accounts, no errors (R-04, R-11)', async (t) => {

@@ -1,8 +1,9 @@
 /**
  * The password policy of NIST SP 800-63B-4 §3.1.1.2, checked in an order that keeps it cheap:
  * type; size on the raw input, before any normalisation or hashing (SEC-06: a 1 MB body costs
- * O(1)); well-formed UTF-16 (SEC-09); NFKC (SEC-09); minimum length in code points after NFKC
- * (SEC-05: 15 by default, security.md §5.1); then the blocklist on the whole password (SEC-08).
+ * O(1)); well-formed UTF-16 (SEC-09); NFKC (SEC-09); minimum length in code points, both as typed
+ * and after NFKC (SEC-05: 15 by default, security.md §5.1): NFKC may expand one typed character
+ * into 18, or compose two into one; then the blocklist on the whole password (SEC-08).
  * There are no composition rules, no trimming, no case folding, and NUL is an ordinary character
  * (SEC-07, SEC-09). NFKC is NIST's sanctioned canonicalisation, not a modification of what the
  * user typed (ASVS 6.2.8 says "exactly as received"; we read it as "no truncation or folding"):
@@ -42,7 +43,7 @@ export type PasswordRefusalCode = 'type' | 'too_long' | 'too_short' | 'malformed
 export type PasswordCheck = { ok: true; password: string } | { ok: false; code: PasswordRefusalCode; reason: string };
 
 export interface PasswordPolicyOptions {
-  /** Minimum code points after NFKC; default 15 (NIST final, single-factor), never below 8. */
+  /** Minimum code points, counted as typed and after NFKC; default 15 (NIST final, single-factor), never below 8. */
   minLength?: number;
   /** Maximum code points of the raw input; default 256, at least 64 (ASVS 6.2.9). */
   maxLength?: number;
@@ -128,7 +129,10 @@ export function createPasswordPolicy(options: PasswordPolicyOptions = {}): Passw
     const admitted = limits(password);
     if (!admitted.ok) return admitted;
     const normalized = admitted.password;
-    if (countCodePoints(normalized) < minLength) {
+    // SEC-05 counts what the user typed: NFKC expands "ﷺ" (1 code point) to 18 and "㌀" to 5, so
+    // counting after it let one character meet the minimum (issue 10, finding 6). What is hashed
+    // must reach it too: NFD input whose marks compose away is shorter than it was typed.
+    if (Math.min(countCodePoints(password as string), countCodePoints(normalized)) < minLength) {
       return refuse('too_short', `Password must be at least ${minLength} characters long.`);
     }
     const lower = normalized.toLowerCase();

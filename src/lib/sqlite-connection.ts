@@ -6,14 +6,52 @@
  * (https://sqlite.org/pragma.html#pragma_synchronous). And the one way every statement of every
  * latchkey SQLite store is prepared, {@link prepare}.
  *
+ * A file it creates is readable by its owner only (0600, like the app's secret key; issue 10,
+ * finding 11): it holds session and remember-me hashes, throttle counters and password hashes,
+ * and SQLite gives the `-wal` and `-shm` files the mode of the database file. A file that cannot
+ * be opened is reported with its path and the system's reason (finding 14), where SQLite alone
+ * says "unable to open database file".
+ *
  * @module lib/sqlite-connection
  */
+import { closeSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
+import { StoreUnavailableError } from '../errors.ts';
 
-/** Opens `path` (or `:memory:`) set up as above; the caller owns and closes it. */
-export function openSqlite(path: string, busyTimeout: number): DatabaseSync {
-  const db = new DatabaseSync(path, { timeout: busyTimeout });
+/** A path to a file: not `:memory:`, not a `file:` URI. */
+function isFilePath(path: string): boolean {
+  return path !== ':memory:' && !path.startsWith('file:');
+}
+
+/**
+ * Throws, naming the path, when the folder of `path` does not exist: a store made on such a path
+ * fails at construction, where a configuration mistake belongs, not at its first request (finding 14).
+ */
+export function requireSqliteFolder(owner: string, path: string): void {
+  if (!isFilePath(path)) return;
+  const folder = dirname(resolve(path));
+  try {
+    if (statSync(folder).isDirectory()) return;
+  } catch (cause) {
+    throw new StoreUnavailableError(`${owner}: cannot open the SQLite database ${path}: its folder ${folder} does not exist`, { cause });
+  }
+  throw new StoreUnavailableError(`${owner}: cannot open the SQLite database ${path}: ${folder} is not a folder`);
+}
+
+/**
+ * Opens `path` (or `:memory:`) set up as above; the caller owns and closes it. Throws a
+ * {@link StoreUnavailableError} that names the path and keeps the driver's or system's error as `cause`.
+ */
+export function openSqlite(owner: string, path: string, busyTimeout: number): DatabaseSync {
+  let db: DatabaseSync;
+  try {
+    if (isFilePath(path)) createPrivately(path);
+    db = new DatabaseSync(path, { timeout: busyTimeout });
+  } catch (cause) {
+    throw new StoreUnavailableError(`${owner}: cannot open the SQLite database ${path}: ${(cause as Error).message}`, { cause });
+  }
   try {
     if (path !== ':memory:') execPatiently(db, 'PRAGMA journal_mode = WAL', busyTimeout);
     db.exec('PRAGMA synchronous = NORMAL');
@@ -38,6 +76,15 @@ export function prepare(db: DatabaseSync, sql: string): StatementSync {
   statement.setAllowBareNamedParameters(true);
   statement.setAllowUnknownNamedParameters(false);
   return statement;
+}
+
+/** Creates `path` with mode 0600 unless it exists; SQLite reads an empty file as a new database. */
+function createPrivately(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /** Gives an app-owned connection a busy timeout if it has none; changes nothing else of it. */

@@ -149,6 +149,51 @@ test('SEC-11: a fresh production start creates no account: the usual default log
   assert.doesNotMatch(server.stderr(), /password|admin/i, 'no generated credentials printed');
 });
 
+test('finding 11: under umask 022, after start-up and a registration, DATA_DIR is 0700 and the database, its -wal and -shm and the secret key are 0600', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const previous = process.umask(0o022); // the child inherits it
+  let server: Server;
+  try {
+    server = await start(t, { DATA_DIR: 'var/data' }, cwd);
+  } finally {
+    process.umask(previous);
+  }
+  const body = JSON.stringify({ email: 'ann@example.com', name: 'Ann', password: 'correct horse battery staple' });
+  const registered = await fetch(`${server.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(registered.status, 201);
+  const data = join(cwd, 'var/data');
+  assert.equal(statSync(data).mode & 0o777, 0o700, 'DATA_DIR');
+  for (const file of ['app.db', 'app.db-wal', 'app.db-shm', 'secret_key']) {
+    assert.equal(statSync(join(data, file)).mode & 0o777, 0o600, file);
+  }
+});
+
+test('finding 14: a DATABASE_URL whose folder does not exist stops start-up with one line naming DATABASE_URL and the path, exit code 1', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-nodir-'));
+  try {
+    const path = join(dir, 'missing', 'app.db');
+    const { code, stderr } = await refuses({ DATABASE_URL: `sqlite:${path}`, SECRET_KEY: 'k'.repeat(64) });
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /^DATABASE_URL: cannot open the SQLite database /);
+    assert.ok(stderr.includes(path), stderr);
+    assert.match(stderr, /no such file or directory/);
+    assert.ok(!existsSync(join(dir, 'missing')), 'no folder was made for a path outside DATA_DIR');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('finding 14: a DATA_DIR that does not exist is created at start-up (the quick start without ./data)', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const server = await start(t, { SECRET_KEY: 'k'.repeat(64), DATA_DIR: './data' }, cwd);
+  assert.ok(statSync(join(cwd, 'data')).isDirectory());
+  const body = JSON.stringify({ email: 'ann@example.com', name: 'Ann', password: 'correct horse battery staple' });
+  assert.equal((await fetch(`${server.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status, 201);
+});
+
 /** Runs main.ts expecting it to refuse to start. */
 async function refuses(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bad-'));
