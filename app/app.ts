@@ -103,6 +103,15 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   app.onError((error, c) => {
     const asJson = wantsJson(c.req.raw);
     if (isServiceUnavailable(error)) {
+      // A store that is down, or a user loader that threw (SEC-67): the client gets a generic 503,
+      // the operator the coded error and what caused it, so that a bug is not mistaken for an outage.
+      const cause = (error as { cause?: unknown }).cause;
+      logger.log('warn', 'service_unavailable', {
+        ...requestFields(),
+        error: (error as { code?: unknown }).code ?? error.name,
+        message: error.message,
+        ...(cause instanceof Error && { cause: cause.name, cause_message: cause.message.slice(0, 500) }),
+      });
       return plainError(asJson, 503, 'The service is temporarily unavailable. Please try again shortly.', { 'retry-after': '5' });
     }
     // Hono calls onError where the error was thrown: inside the request log's context.

@@ -10,7 +10,7 @@
  * attempts until the window has passed.
  *
  * **No lockout DoS (SEC-52).** Every successful login gets a trusted-device token (a signed value
- * for the account, `device.lifetime` long, see lib/device-token). An attempt that presents a valid
+ * for the account, `device.lifetime` long, see device-token.ts). An attempt that presents a valid
  * one for its account skips the per-account delay and lock: strangers' failures cannot keep the
  * owner's browser out. Its failures count against the token instead, and after
  * `device.maxFailures` (10) the token exempts no more. The per-IP cap still applies.
@@ -42,7 +42,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { CounterState, CounterStore } from './counter-store.ts';
 import { requireDuration } from './duration.ts';
-import { issueDeviceToken, readDeviceToken } from './lib/device-token.ts';
+import { issueDeviceToken, readDeviceToken } from './device-token.ts';
 import { createDeadlineGuard } from './lib/guarded-store.ts';
 import { hmacSha256 } from './lib/encoding.ts';
 

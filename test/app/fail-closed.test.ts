@@ -105,6 +105,11 @@ test('SEC-67: the user store behind loadUser rejects with a plain driver error: 
   const clock = { now: Date.now() }; // the SQLite store stamps with the real clock
   const app = await faultyApp(t, fault, clock);
   await assertProtectedRoutesFailClosed(app, clock, () => (fault.on = true), () => (fault.on = false));
+  // The operator is told what failed, so that a loader bug is not mistaken for an outage (SEC-66:
+  // only the log, never the body, says it).
+  const warned = app.logs.filter((line) => line.event === 'service_unavailable');
+  assert.ok(warned.length > 0, 'a warn line for the 503');
+  assert.ok(warned.every((line) => line.level === 'warn' && line.error === 'ERR_LATCHKEY_STORE_UNAVAILABLE' && typeof line.cause === 'string' && typeof line.request_id === 'string'), JSON.stringify(warned[0]));
 });
 
 test('SEC-67: the user store is closed under the app: 503, none runs, and login is a 503 too', async (t) => {

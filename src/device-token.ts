@@ -8,11 +8,11 @@
  * browser from the per-account delay and lock, and only while it is younger than its lifetime and
  * its own counter is under its limit.
  *
- * @module lib/device-token
+ * @module device-token
  */
 import { randomBytes } from 'node:crypto';
-import { signValue, verifyValue } from '../signed.ts';
-import { safeEqual } from './encoding.ts';
+import { signValue, verifyValue } from './signed.ts';
+import { safeEqual } from './lib/encoding.ts';
 
 const PURPOSE = 'latchkey device';
 
