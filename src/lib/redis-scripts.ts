@@ -65,6 +65,24 @@ local function reindex(index, now)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then redis.call('PEXPIRE', index, int(tonumber(last[2]) - now)) end
 end
+-- Deletes every record of a user's index (a session or remember-me series per member, at
+-- record prefix .. member) except \`except\` (or none when nil); returns how many of them were live.
+local function deleteIndexed(index, recordPrefix, now, except)
+  local live = 0
+  for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if member ~= except then
+      local key = recordPrefix .. member
+      local expires = tonumber(redis.call('HGET', key, 'expiresAt'))
+      if expires then
+        redis.call('DEL', key)
+        if now < expires then live = live + 1 end
+      end
+      redis.call('ZREM', index, member)
+    end
+  end
+  reindex(index, now)
+  return live
+end
 `;
 
 function script(name: string, body: string): RedisScript {
@@ -175,22 +193,9 @@ return sessions
 // KEYS: user index. ARGV: now, userId, '1' if there is an exception, the excepted id.
 // Returns how many of the deleted sessions were live.
 const deleteUserSessions = script('deleteUserSessions', `
-local now = clock(ARGV[1])
-local prefix = base(KEYS[1], 'u:' .. ARGV[2])
-local live = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not (ARGV[3] == '1' and id == ARGV[4]) then
-    local key = prefix .. 's:' .. id
-    local expires = tonumber(redis.call('HGET', key, 'expiresAt'))
-    if expires then
-      redis.call('DEL', key)
-      if now < expires then live = live + 1 end
-    end
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-reindex(KEYS[1], now)
-return live
+local except = nil
+if ARGV[3] == '1' then except = ARGV[4] end
+return deleteIndexed(KEYS[1], base(KEYS[1], 'u:' .. ARGV[2]) .. 's:', clock(ARGV[1]), except)
 `);
 
 // KEYS: series, user index. ARGV: now, series, lifetime, validatorHash, userId.
@@ -253,22 +258,9 @@ return 0
 // KEYS: user index. ARGV: now, userId, '1' if there is an exception, the excepted series.
 // Returns how many of the deleted series were live.
 const deleteUserRememberTokens = script('deleteUserRememberTokens', `
-local now = clock(ARGV[1])
-local prefix = base(KEYS[1], 'ru:' .. ARGV[2])
-local live = 0
-for _, series in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not (ARGV[3] == '1' and series == ARGV[4]) then
-    local key = prefix .. 'r:' .. series
-    local expires = tonumber(redis.call('HGET', key, 'expiresAt'))
-    if expires then
-      redis.call('DEL', key)
-      if now < expires then live = live + 1 end
-    end
-    redis.call('ZREM', KEYS[1], series)
-  end
-end
-reindex(KEYS[1], now)
-return live
+local except = nil
+if ARGV[3] == '1' then except = ARGV[4] end
+return deleteIndexed(KEYS[1], base(KEYS[1], 'ru:' .. ARGV[2]) .. 'r:', clock(ARGV[1]), except)
 `);
 
 // KEYS: counter. ARGV: now, ttl. Returns { count, firstAt, lastAt }. A live counter counts on;
