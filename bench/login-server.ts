@@ -35,13 +35,13 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createAccounts } from '../src/accounts/accounts.ts';
-import type { UserRecord } from '../src/accounts/user-store.ts';
+import type { UserRecord } from '../src/user-store.ts';
 import { isServiceUnavailable } from '../src/errors.ts';
 import { csrfProtection, latchkey, loginRequired, type LatchkeyEnv } from '../src/hono.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
-import { SqliteStore, SqliteUserStore } from '../src/sqlite.ts';
-import { loginTestUser } from '../src/testing.ts';
+import { SqliteStore, SqliteUserStore } from '../src/sqlite/index.ts';
+import { loginTestUser } from '../src/testing/index.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
 import { stopWithDriver } from './lib.ts';
 

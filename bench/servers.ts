@@ -25,8 +25,8 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { latchkey, loginRequired, type LatchkeyEnv } from '../src/hono.ts';
 import { createLoginManager } from '../src/manager.ts';
-import { SqliteStore } from '../src/sqlite.ts';
-import { loginTestUser } from '../src/testing.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
+import { loginTestUser } from '../src/testing/index.ts';
 import { positiveInt, stopWithDriver } from './lib.ts';
 
 /** The User-Agent the load generator sends: the session is bound to its fingerprint. */

@@ -31,7 +31,7 @@ export type { NewRememberToken, NewSession, RememberStore, RememberUse, Session,
 export { ServiceUnavailableError } from './errors.ts';
 export { createAccounts, Accounts } from './accounts/accounts.ts';
 export type { AccountEvents, AccountsOptions, AuthenticateResult, ChangePasswordResult, ConfirmPasswordResult, FieldErrors, ImportUserResult, RegisterResult } from './accounts/accounts.ts';
-export type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
+export type { NewUser, UserRecord, UserStore } from './user-store.ts';
 export { canonicalizeEmail, canonicalizeUsername } from './accounts/identifier.ts';
 export type { CanonicalIdentifier } from './accounts/identifier.ts';
 export { createPasswordPolicy, normalizePassword } from './accounts/policy.ts';

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAccounts, type AccountEvents } from '../src/accounts/accounts.ts';
-import type { UserStore } from '../src/accounts/user-store.ts';
+import type { UserStore } from '../src/user-store.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
-import { SqliteStore } from '../src/sqlite.ts';
-import { SqliteUserStore } from '../src/sqlite-user-store.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
+import { SqliteUserStore } from '../src/sqlite/user-store.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
 
 const SECRET = 'accounts-test-secret-0123456789abcdef!!';

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoginManager, type CreateLoginManagerOptions, type LoginManager } from '../src/manager.ts';
-import { SqliteStore } from '../src/sqlite.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
 import type { Store } from '../src/store.ts';
-import { loginTestUser } from '../src/testing.ts';
+import { loginTestUser } from '../src/testing/index.ts';
 import { TestClient } from './support/client.ts';
 import { USERS, type Harness, type MakeHarness, type TestUser } from './support/harness.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoginEventName, LoginEvents } from '../src/events.ts';
 import { createLoginManager } from '../src/manager.ts';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 
 type User = { id: string };
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDuration } from '../src/duration.ts';
 import { createLoginManager } from '../src/manager.ts';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 import { checkRequestOrigin } from '../src/csrf.ts';
 import { wantsJson } from '../src/request.ts';
 import { anonymousUser } from '../src/anonymous.ts';

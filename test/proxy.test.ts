@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoginManager } from '../src/manager.ts';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 import { forwardedFor, forwardedProto, resolveTrustProxy } from '../src/proxy.ts';
 
 /** A request context as the adapters make it: a socket address, and the headers as sent. */

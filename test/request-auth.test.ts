@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLoginManager } from '../src/manager.ts';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 
 const manager = createLoginManager<{ id?: unknown; name: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null });
 const auth = () => manager.forRequest(new Request('http://localhost/'));

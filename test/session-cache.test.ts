@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLoginManager, type LoginManager } from '../src/manager.ts';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 import { SessionCache } from '../src/session-cache.ts';
-import { SqliteStore } from '../src/sqlite.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
 import type { NewRememberToken, NewSession, Session, SessionUpdate, Store } from '../src/store.ts';
-import { loginTestUser } from '../src/testing.ts';
+import { loginTestUser } from '../src/testing/index.ts';
 import { makeClock, type TestClock } from './support/clock.ts';
 
 interface User {

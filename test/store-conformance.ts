@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLoginManager, type LoginManager } from '../src/manager.ts';
 import type { NewSession, Store } from '../src/store.ts';
-import { loginTestUser } from '../src/testing.ts';
+import { loginTestUser } from '../src/testing/index.ts';
 import { withClockedStore, type TestClock } from './support/clock.ts';
 
 export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;

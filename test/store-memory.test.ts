@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryStore } from '../src/memory-store.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
 import { describeCounterConformance } from './counter-conformance.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import type { CounterStore } from '../src/counter-store.ts';
-import { MemoryStore } from '../src/memory-store.ts';
-import { SqliteStore } from '../src/sqlite.ts';
+import { MemoryStore } from '../src/testing/memory-store.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
 import type { LoginThrottle, LoginThrottleOptions, ThrottleVerdict } from '../src/throttle.ts';
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { NewUser, UserStore } from '../src/accounts/user-store.ts';
+import type { NewUser, UserStore } from '../src/user-store.ts';
 
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
   const tag = randomUUID().slice(0, 8);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
-import { SqliteStore } from '../src/sqlite.ts';
-import { SqliteUserStore } from '../src/sqlite-user-store.ts';
+import { SqliteStore } from '../src/sqlite/index.ts';
+import { SqliteUserStore } from '../src/sqlite/user-store.ts';
 import { describeUserStoreConformance } from './user-store-conformance.ts';
 
 function tempPath(): { path: string; remove: () => void } {

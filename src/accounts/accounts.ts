@@ -27,8 +27,8 @@ import type { RequestAuth } from '../request-auth.ts';
 import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../throttle.ts';
 import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
 import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
-import { loginKey } from './user-store.ts';
-import type { UserRecord, UserStore } from './user-store.ts';
+import { loginKey } from '../user-store.ts';
+import type { UserRecord, UserStore } from '../user-store.ts';
 
 /** Events of the accounts module (SEC-56, SEC-68). Payloads never hold a password or a hash. */
 export interface AccountEvents {

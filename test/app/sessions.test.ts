@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { SqliteStore } from '../../src/sqlite.ts';
+import { SqliteStore } from '../../src/sqlite/index.ts';
 import { seedUser, setup, type TestApp } from './support.ts';
 
 /**

@@ -4,7 +4,7 @@
  * the package never needs `pg` or `@types/pg` itself), identifier checks, the database clock as
  * SQL, BIGINT conversion and transactions that survive a connection dying under them.
  *
- * @module lib/postgres-pool
+ * @module postgres/pool
  */
 import { StoreUnavailableError } from '../errors.ts';
 import { requireMs } from '../duration.ts';
@@ -17,7 +17,7 @@ export type Row = Record<string, unknown>;
 /**
  * node-postgres's query config for a named statement: the first time `name` runs on a connection,
  * the driver has PostgreSQL parse and plan `text` under it, and later runs only bind and execute
- * (lib/postgres-prepared). A name must always come with the same text.
+ * (postgres/prepared). A name must always come with the same text.
  */
 export interface PostgresQueryConfig {
   readonly name: string;

@@ -1,14 +1,11 @@
 /**
- * Test helpers (`latchkey/testing`): Flask-Login's `FlaskLoginClient`, done so that it works
- * under every session-protection setting (Flask-Login #586, #674): the session it makes carries
- * the fingerprint of the User-Agent the test client will send. Also the in-memory store, which
- * is for tests only.
+ * {@link loginTestUser}: Flask-Login's `FlaskLoginClient`, done so that it works under every
+ * session-protection setting (Flask-Login #586, #674): the session it makes carries the
+ * fingerprint of the User-Agent the test client will send.
  *
- * @module testing
+ * @module testing/login-test-user
  */
-import type { LoginManager } from './manager.ts';
-
-export { MemoryStore } from './memory-store.ts';
+import type { LoginManager } from '../manager.ts';
 
 /** Options of {@link loginTestUser}. */
 export interface TestLoginOptions {

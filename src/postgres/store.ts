@@ -12,21 +12,20 @@
  * {@link StoreUnavailableError} that keeps the driver's error as `cause`, so a database that is
  * down reads as "try again" (503), never as "nobody is logged in" (R-01). Misuse throws `TypeError`.
  *
- * @module postgres
+ * @module postgres/store
  */
-import type { CounterState, CounterStore } from './counter-store.ts';
-import { StoreUnavailableError } from './errors.ts';
-import { safeEqual } from './lib/encoding.ts';
-import { ReadBatch } from './lib/read-batch.ts';
-import { requireIdentifier, requireMs, requirePool, requireString, toMs, unavailable, withTransaction } from './lib/postgres-pool.ts';
-import type { PostgresPool, PostgresQueryable, Row } from './lib/postgres-pool.ts';
-import { execute, preparedAll } from './lib/postgres-prepared.ts';
-import type { PreparedStatement } from './lib/postgres-prepared.ts';
-import { migrate, statements, tableNames, toCounter, toSession } from './lib/postgres-schema.ts';
-import type { Statements, Tables } from './lib/postgres-schema.ts';
-import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
+import type { CounterState, CounterStore } from '../counter-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { safeEqual } from '../lib/encoding.ts';
+import { ReadBatch } from '../lib/read-batch.ts';
+import { requireIdentifier, requireMs, requirePool, requireString, toMs, unavailable, withTransaction } from './pool.ts';
+import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
+import { execute, preparedAll } from './prepared.ts';
+import type { PreparedStatement } from './prepared.ts';
+import { migrate, statements, tableNames, toCounter, toSession } from './schema.ts';
+import type { Statements, Tables } from './schema.ts';
+import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 
-export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig } from './lib/postgres-pool.ts';
 
 /** Options of {@link PostgresStore}, checked once at construction. */
 export interface PostgresStoreOptions {
@@ -107,7 +106,7 @@ export class PostgresStore implements Store, CounterStore {
     const sweepInterval = requireMs('PostgresStore: sweepInterval', options.sweepInterval ?? 60_000, 0, MAX_TIMER);
     this.#tables = tableNames(schema, prefix);
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
-    // of database CPU per protected request with two SELECTs). Caveats: lib/postgres-prepared.
+    // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
     this.#sql = preparedAll(statements(this.#tables));
     if (sweepInterval > 0) {
       this.#sweep = setInterval(() => this.#sweepOnce(), sweepInterval);
@@ -349,5 +348,3 @@ export class PostgresStore implements Store, CounterStore {
   }
 }
 
-export { PostgresUserStore } from './lib/postgres-user-store.ts';
-export type { PostgresUserStoreOptions } from './lib/postgres-user-store.ts';

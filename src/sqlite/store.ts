@@ -13,19 +13,19 @@
  * *is* the database's clock, and reading it in JavaScript keeps one authoritative clock as R-08
  * asks, while letting tests inject `now`.
  *
- * @module sqlite
+ * @module sqlite/store
  */
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLOutputValue } from 'node:sqlite';
-import type { CounterState, CounterStore } from './counter-store.ts';
-import { StoreUnavailableError } from './errors.ts';
-import { safeEqual } from './lib/encoding.ts';
-import { ReadBatch } from './lib/read-batch.ts';
-import { adoptSqlite, openSqlite, requireSqliteFolder } from './lib/sqlite-connection.ts';
-import { migrate, prepareStatements, transaction } from './lib/sqlite-schema.ts';
-import type { Statements } from './lib/sqlite-schema.ts';
-import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
-import { requireMs } from './duration.ts';
+import type { CounterState, CounterStore } from '../counter-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { safeEqual } from '../lib/encoding.ts';
+import { ReadBatch } from '../lib/read-batch.ts';
+import { adoptSqlite, openSqlite, requireSqliteFolder } from './connection.ts';
+import { migrate, prepareStatements, transaction } from './schema.ts';
+import type { Statements } from './schema.ts';
+import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { requireMs } from '../duration.ts';
 
 /** Where the data lives: a file the store opens and owns, or a connection the app owns. */
 export type SqliteStoreOptions = (
@@ -396,5 +396,3 @@ export class SqliteStore implements Store, CounterStore {
   }
 }
 
-export { SqliteUserStore } from './sqlite-user-store.ts';
-export type { SqliteUserStoreOptions } from './sqlite-user-store.ts';

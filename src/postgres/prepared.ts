@@ -27,10 +27,10 @@
  * before 1.21, or with `max_prepared_statements = 0`) hands the names to connections that never
  * prepared them; put the stores behind session pooling or a pooler that does.
  *
- * @module lib/postgres-prepared
+ * @module postgres/prepared
  */
 import { hash } from 'node:crypto';
-import type { PostgresQueryable, Row } from './postgres-pool.ts';
+import type { PostgresQueryable, Row } from './pool.ts';
 
 /** A statement and the name PostgreSQL prepares it under. */
 export interface PreparedStatement {

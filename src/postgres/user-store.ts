@@ -6,17 +6,17 @@
  * (SEC-73); `createdAt` is the database's clock unless a test injects one (R-08). Driver failures
  * become {@link StoreUnavailableError}.
  *
- * @module lib/postgres-user-store
+ * @module postgres/user-store
  */
-import { requireNewUser } from '../accounts/user-store.ts';
-import type { NewUser, UserRecord, UserStore } from '../accounts/user-store.ts';
+import { requireNewUser } from '../user-store.ts';
+import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable } from './postgres-pool.ts';
-import type { PostgresPool, Row } from './postgres-pool.ts';
-import { applyMigrations } from './postgres-schema.ts';
-import type { Versioned } from './postgres-schema.ts';
-import { execute, preparedAll } from './postgres-prepared.ts';
-import type { PreparedStatement } from './postgres-prepared.ts';
+import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable } from './pool.ts';
+import type { PostgresPool, Row } from './pool.ts';
+import { applyMigrations } from './schema.ts';
+import type { Versioned } from './schema.ts';
+import { execute, preparedAll } from './prepared.ts';
+import type { PreparedStatement } from './prepared.ts';
 
 /** Options of {@link PostgresUserStore}. */
 export interface PostgresUserStoreOptions {
@@ -51,7 +51,7 @@ function userStatements(t: string) {
 
 /**
  * Migration `n` takes the table from version `n` to `n + 1`, versioned in `<table>_meta` as the
- * session tables are (lib/postgres-schema). Append new ones; never edit one that has shipped.
+ * session tables are (postgres/schema). Append new ones; never edit one that has shipped.
  * Tables made before versioning have no `_meta` row, so they are version 0, and migration 1, the
  * table as it shipped then, finds them in place. `t` is the quoted table, `table` its bare name.
  */
@@ -121,7 +121,7 @@ export class PostgresUserStore implements UserStore {
     this.#now = options.now ?? null;
     const t = `"${schema}"."${table}"`;
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
-    // of database CPU per protected request with two SELECTs). Caveats: lib/postgres-prepared.
+    // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
     this.#sql = preparedAll(userStatements(t));
     this.#versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
     this.#migrations = userMigrations(t, table);

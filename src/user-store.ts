@@ -11,7 +11,7 @@
  * An account has an email address, a username, or both (app-contract.md: Flask apps with only a
  * username import as they are). A store refuses one with neither with a `TypeError`.
  *
- * @module accounts/user-store
+ * @module user-store
  */
 
 /** An account as stored. */

@@ -1,15 +1,15 @@
 /**
  * The accounts table of `SqliteUserStore` and its migrations, versioned like the session store's
- * tables (lib/sqlite-schema) in a `<table>_meta` table of its own, so an existing table is
+ * tables (sqlite/schema) in a `<table>_meta` table of its own, so an existing table is
  * upgraded in place, its rows and ids kept. No hint or security-question columns, by design
  * (SEC-11). The canonical email and username carry UNIQUE indexes (R-04); SQLite's unique
  * indexes let any number of rows hold NULL, so only present identifiers are unique.
  *
- * @module lib/sqlite-user-schema
+ * @module sqlite/user-schema
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { prepare } from './sqlite-connection.ts';
-import { applyMigrations } from './sqlite-schema.ts';
+import { prepare } from './connection.ts';
+import { applyMigrations } from './schema.ts';
 
 /** Every column, in table order. */
 export const USER_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';

@@ -3,16 +3,16 @@
  * The canonical email and username carry UNIQUE indexes, so concurrent registrations of one
  * address give one row and `null` to the rest, never a 500 (security.md R-04). Queries are
  * parameterised, prepared once (SEC-73). Driver failures become {@link StoreUnavailableError}.
- * The table is created, or upgraded in place, on first use (lib/sqlite-user-schema).
+ * The table is created, or upgraded in place, on first use (sqlite/user-schema).
  *
- * @module sqlite-user-store
+ * @module sqlite/user-store
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { requireNewUser } from './accounts/user-store.ts';
-import type { NewUser, UserRecord, UserStore } from './accounts/user-store.ts';
-import { StoreUnavailableError } from './errors.ts';
-import { adoptSqlite, openSqlite, prepare, requireSqliteFolder } from './lib/sqlite-connection.ts';
-import { migrateUsers, USER_COLUMNS } from './lib/sqlite-user-schema.ts';
+import { requireNewUser } from '../user-store.ts';
+import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { adoptSqlite, openSqlite, prepare, requireSqliteFolder } from './connection.ts';
+import { migrateUsers, USER_COLUMNS } from './user-schema.ts';
 
 /**
  * Options of {@link SqliteUserStore}: a file it opens (its folder must exist, or the constructor

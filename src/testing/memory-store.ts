@@ -14,13 +14,13 @@
  * and counter increments (R-05). Each method runs to completion without an `await`, which is what
  * makes it atomic here.
  *
- * @module memory-store
+ * @module testing/memory-store
  */
-import type { CounterState, CounterStore } from './counter-store.ts';
-import { StoreUnavailableError } from './errors.ts';
-import { safeEqual } from './lib/encoding.ts';
-import { requireMs } from './duration.ts';
-import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
+import type { CounterState, CounterStore } from '../counter-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { safeEqual } from '../lib/encoding.ts';
+import { requireMs } from '../duration.ts';
+import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
 interface RememberRecord {

@@ -7,10 +7,10 @@
  * Every table is `WITHOUT ROWID`, so a lookup by key is one B-tree search (getSession runs on
  * every authenticated request, getCounter on every login attempt).
  *
- * @module lib/sqlite-schema
+ * @module sqlite/schema
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { prepare } from './sqlite-connection.ts';
+import { prepare } from './connection.ts';
 
 /**
  * Migration `n` takes the schema from version `n` to `n + 1`. Append new ones; never edit one that

@@ -23,7 +23,7 @@
  * prefix of a declared key (so a client-side `keyPrefix` applies to them too); every key of a
  * store must therefore live on one server or, on Redis Cluster, in one hash slot.
  *
- * @module lib/redis-scripts
+ * @module redis/scripts
  */
 import { createHash } from 'node:crypto';
 

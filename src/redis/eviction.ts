@@ -7,9 +7,9 @@
  * session index ("log out everywhere" and a password change no longer find, so no longer end,
  * those sessions): a silent fail-open. It only reads (`CONFIG GET`), never sets.
  *
- * @module lib/redis-eviction
+ * @module redis/eviction
  */
-import type { RedisCommander } from './redis-commands.ts';
+import type { RedisCommander } from './commands.ts';
 
 /** The outcome of {@link checkEvictionPolicy}: `policy` is `'unknown'` when it could not be read. */
 export type EvictionCheck = { readonly ok: true } | { readonly ok: false; readonly policy: string; readonly message: string };

@@ -5,11 +5,11 @@
  * NOSCRIPT: after a restart, a failover or `SCRIPT FLUSH`. Also the decoding of script replies into
  * the frozen records the contract hands out.
  *
- * @module lib/redis-commands
+ * @module redis/commands
  */
 import type { CounterState } from '../counter-store.ts';
 import type { Session } from '../store.ts';
-import type { RedisScript } from './redis-scripts.ts';
+import type { RedisScript } from './scripts.ts';
 
 /**
  * The one method latchkey needs of a Redis client: send a command given as strings and resolve

@@ -3,7 +3,7 @@
  * several hosts. It imports no Redis client: the app passes its own connected client, anything
  * with `sendCommand(args)` (node-redis as is, ioredis through a one-line adapter), and keeps
  * ownership of it. Every operation that reads before it writes is one Lua script, so it is atomic
- * across instances (R-05, SEC-34, SEC-39, SEC-51); see `lib/redis-scripts.ts`.
+ * across instances (R-05, SEC-34, SEC-39, SEC-51); see `scripts.ts`.
  *
  * The clock is the Redis server's (`TIME`, inside the scripts), so app instances with skewed
  * clocks agree on when a session ends (R-08); a `now` option replaces it, for tests. Records keep
@@ -22,21 +22,18 @@
  * one slot. Failures of the client or server reject with a coded {@link StoreUnavailableError}
  * that keeps the client's error as `cause` (R-01); misuse throws `TypeError`.
  *
- * @module redis
+ * @module redis/store
  */
-import type { CounterState, CounterStore } from './counter-store.ts';
-import { StoreUnavailableError } from './errors.ts';
-import { ReadBatch } from './lib/read-batch.ts';
-import { runScript, strings, toCounter, toInteger, toSession, unexpected } from './lib/redis-commands.ts';
-import type { RedisCommander } from './lib/redis-commands.ts';
-import { SCRIPTS } from './lib/redis-scripts.ts';
-import type { RedisScript } from './lib/redis-scripts.ts';
-import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from './store.ts';
-import { requireMs as requireMsIn } from './duration.ts';
+import type { CounterState, CounterStore } from '../counter-store.ts';
+import { StoreUnavailableError } from '../errors.ts';
+import { ReadBatch } from '../lib/read-batch.ts';
+import { runScript, strings, toCounter, toInteger, toSession, unexpected } from './commands.ts';
+import type { RedisCommander } from './commands.ts';
+import { SCRIPTS } from './scripts.ts';
+import type { RedisScript } from './scripts.ts';
+import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { requireMs as requireMsIn } from '../duration.ts';
 
-export type { RedisCommander } from './lib/redis-commands.ts';
-export { checkEvictionPolicy } from './lib/redis-eviction.ts';
-export type { EvictionCheck } from './lib/redis-eviction.ts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {

@@ -12,7 +12,7 @@
  * be opened is reported with its path and the system's reason (finding 14), where SQLite alone
  * says "unable to open database file".
  *
- * @module lib/sqlite-connection
+ * @module sqlite/connection
  */
 import { closeSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';

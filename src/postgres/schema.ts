@@ -9,12 +9,12 @@
  * time the statement decides with. Only names checked at construction are spliced in; every value
  * is a parameter (SEC-73).
  *
- * @module lib/postgres-schema
+ * @module postgres/schema
  */
 import type { CounterState } from '../counter-store.ts';
 import type { Session } from '../store.ts';
-import { CLOCK, toMs, withTransaction } from './postgres-pool.ts';
-import type { PostgresPool, PostgresQueryable, Row } from './postgres-pool.ts';
+import { CLOCK, toMs, withTransaction } from './pool.ts';
+import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 
 /** The quoted names of one store's tables, and its migration lock key. */
 export interface Tables {

@@ -1,0 +1,12 @@
+/**
+ * `latchkey/postgres`: sessions, remember-me tokens and throttle counters ({@link PostgresStore})
+ * and accounts ({@link PostgresUserStore}) in PostgreSQL, through a `pg.Pool` the app passes in,
+ * every time decision on the database's clock (security.md R-08).
+ *
+ * @module postgres
+ */
+export { PostgresStore } from './store.ts';
+export type { PostgresStoreOptions } from './store.ts';
+export { PostgresUserStore } from './user-store.ts';
+export type { PostgresUserStoreOptions } from './user-store.ts';
+export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig } from './pool.ts';

@@ -1,0 +1,11 @@
+/**
+ * `latchkey/sqlite`: sessions, remember-me tokens and throttle counters ({@link SqliteStore}) and
+ * accounts ({@link SqliteUserStore}) in one SQLite file, on `node:sqlite`. One host, any number of
+ * processes (WAL, busy timeout; security.md R-11).
+ *
+ * @module sqlite
+ */
+export { SqliteStore } from './store.ts';
+export type { SqliteStoreOptions } from './store.ts';
+export { SqliteUserStore } from './user-store.ts';
+export type { SqliteUserStoreOptions } from './user-store.ts';
