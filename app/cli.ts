@@ -19,8 +19,6 @@ import { checkNewAccount, createUser, importUsers, listUsers, revokeSessions, un
 import { readFlaskUsers, type FlaskUsers } from './cli/flask-users.ts';
 import { readNewPassword } from './cli/password-input.ts';
 
-/** The site name the password policy refuses as a password base: the web app's (app/app.ts). */
-
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);
 
