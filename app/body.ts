@@ -16,7 +16,8 @@
  * @module app/body
  */
 import { hasJsonBody } from 'latchkey';
-import { fieldErrors, isJson, problem, type AppContext, type FieldErrors, type Handler } from './http.ts';
+import { fieldErrors, isJson, problem } from './answers.ts';
+import type { AppContext, FieldErrors, Handler, Input } from './types.ts';
 
 /** 16 KB: far above any form of the app, far below what would cost memory (SEC-74). */
 export const MAX_BODY = 16 * 1024;
@@ -25,16 +26,6 @@ const MAX_FIELDS = 50;
 
 /** What a route takes: each field a text or a flag. `_csrf` is always allowed. */
 export type FieldSpec = Readonly<Record<string, 'text' | 'flag'>>;
-
-/** A request body, read and checked. */
-export interface Input {
-  /** Field values; a null prototype. Absent fields are `undefined`. */
-  readonly fields: Readonly<Record<string, string | boolean | undefined>>;
-  /** The form's `_csrf` field, if any. */
-  readonly csrf: string | null;
-  /** True when the request had neither a body nor a `Content-Type` (`curl -X POST`). */
-  readonly bodiless: boolean;
-}
 
 /** A text field of the input, or undefined. */
 export function text(input: Input, name: string): string | undefined {

@@ -13,12 +13,11 @@ import type { UserRecord } from 'latchkey';
 import { APP_NAME, loadConfig } from './config.ts';
 import { openStores } from './stores.ts';
 import { createThrottles } from './throttles.ts';
-import { CliError, parseCommandLine, type Invocation } from './cli/args.ts';
+import { parseCommandLine, type Invocation } from './cli/args.ts';
+import { CliError } from './cli/errors.ts';
 import { checkNewAccount, createUser, importUsers, listUsers, revokeSessions, unlock, type CliContext } from './cli/commands.ts';
 import { readFlaskUsers, type FlaskUsers } from './cli/flask-users.ts';
 import { readNewPassword } from './cli/password-input.ts';
-
-/** The site name the password policy refuses as a password base: the web app's (app/app.ts). */
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const err = (line: string): void => void process.stderr.write(`${line}\n`);

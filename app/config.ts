@@ -208,7 +208,7 @@ function isRedisUrl(url: string): boolean {
   return /^rediss?:\/\//.test(url) && URL.canParse(url);
 }
 
-/** A URL for messages, without its password. */
-function redact(url: string): string {
+/** A URL for messages, without its password (SEC-69: no secret in a log line); the stores' messages too. */
+export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

@@ -5,7 +5,8 @@
  *
  * @module app/middleware
  */
-import { problem, type AppContext, type Handler, type Route } from './http.ts';
+import { problem } from './answers.ts';
+import type { AppContext, Handler, Route } from './types.ts';
 
 /**
  * No inline script or style anywhere, so the policy can be this strict (SEC-64, ASVS 3.4.3);

@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { routePath } from 'hono/route';
-import type { AppContext, Handler } from './http.ts';
+import type { AppContext, Handler } from './types.ts';
 import type { Logger } from './log.ts';
 
 /** The request a line is written for. */

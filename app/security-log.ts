@@ -38,12 +38,7 @@ import { createHmac } from 'node:crypto';
 import type { Accounts, LoginManager, UserRecord } from 'latchkey';
 import type { LineLevel, Logger, LogFields } from './log.ts';
 import { currentRequest, requestFields } from './request-log.ts';
-
-/** The login throttle's limits that name SEC-56's thresholds (the throttle's `FailureCounts` doc). */
-export interface ThrottleLimits {
-  readonly account: { readonly freeFailures: number; readonly hardLimit: number };
-  readonly ip: { readonly maxFailures: number };
-}
+import type { ThrottleLimits } from './throttles.ts';
 
 export interface SecurityLogOptions {
   readonly logger: Logger;

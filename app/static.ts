@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Handler } from './http.ts';
+import type { Handler } from './types.ts';
 
 const CSS = readFileSync(new URL('./static/style.css', import.meta.url));
 const ICON = readFileSync(new URL('./static/favicon.svg', import.meta.url));

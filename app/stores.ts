@@ -11,7 +11,7 @@
 import { dirname } from 'node:path';
 import type { CounterStore, Store, UserStore } from 'latchkey';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
-import { ensureDataDir, sqlitePath, type AppConfig } from './config.ts';
+import { ensureDataDir, redact, sqlitePath, type AppConfig } from './config.ts';
 
 export interface AppStores {
   readonly sessions: Store & CounterStore;
@@ -180,8 +180,4 @@ async function openRedis(url: string, log: Log): Promise<Opened<Store & CounterS
       client.destroy();
     },
   };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

@@ -10,10 +10,15 @@
  */
 import { createLoginThrottle, readCookies, serializeCookie, type CounterStore, type LoginThrottle } from 'latchkey';
 import type { AppConfig } from './config.ts';
-import type { ThrottleLimits } from './security-log.ts';
 
 /** How long a trusted-device cookie (and the token in it) lasts: about a year (SEC-52). */
 export const DEVICE_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
+
+/** The login throttle's limits whose thresholds the security log names (SEC-56; the throttle's `FailureCounts` doc). */
+export interface ThrottleLimits {
+  readonly account: { readonly freeFailures: number; readonly hardLimit: number };
+  readonly ip: { readonly maxFailures: number };
+}
 
 /**
  * The login throttle's limits, the library's defaults (SEC-51, SEC-53), spelt out because the

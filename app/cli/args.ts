@@ -6,27 +6,7 @@
  * @module app/cli/args
  */
 import { parseArgs } from 'node:util';
-
-/** An expected failure: one line for stderr and the exit status; never a stack trace. */
-export class CliError extends Error {
-  readonly exitCode: number;
-  /** Printed after the message (the usage of the command, for usage errors). */
-  readonly detail: string | null;
-
-  constructor(message: string, exitCode = 1, detail: string | null = null) {
-    super(message);
-    this.name = 'CliError';
-    this.exitCode = exitCode;
-    this.detail = detail;
-  }
-}
-
-/** The user pressed Ctrl-C (or Ctrl-D at an empty prompt): 130 is 128 + SIGINT, as shells report it. */
-export class Interrupted extends CliError {
-  constructor() {
-    super('interrupted', 130);
-  }
-}
+import { CliError } from './errors.ts';
 
 interface CommandSpec {
   readonly synopsis: string;

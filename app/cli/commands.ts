@@ -7,7 +7,8 @@
  */
 import { canonicalizeEmail, canonicalizeUsername } from 'latchkey';
 import type { Accounts, LoginManager, UserRecord, UserStore } from 'latchkey';
-import { CliError, commandUsage } from './args.ts';
+import { commandUsage } from './args.ts';
+import { CliError } from './errors.ts';
 import type { FlaskUsers } from './flask-users.ts';
 import { importFlaskUsers } from './import-flask.ts';
 

@@ -10,7 +10,7 @@
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLOutputValue } from 'node:sqlite';
-import { CliError } from './args.ts';
+import { CliError } from './errors.ts';
 
 /** One row as found, text columns decoded; absent or empty values are null. */
 export interface FlaskUserRow {

@@ -7,7 +7,7 @@
  *
  * @module app/cli/password-input
  */
-import { CliError, Interrupted } from './args.ts';
+import { CliError, Interrupted } from './errors.ts';
 
 /** A line longer than this is not a password (the policy's own maximum is 1024 UTF-8 bytes). */
 const MAX_LINE = 4096;

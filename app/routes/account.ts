@@ -10,7 +10,8 @@
 import type { SessionInfo } from 'latchkey';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
-import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
+import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
+import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeDevice } from '../views/device.ts';

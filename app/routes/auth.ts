@@ -9,8 +9,9 @@
  */
 import { isServiceUnavailable } from 'latchkey';
 import { loginRequired } from 'latchkey/hono';
-import { readInput, text, type Input } from '../body.ts';
-import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Route } from '../http.ts';
+import { readInput, text } from '../body.ts';
+import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
+import type { AppContext, Deps, FieldErrors, Input, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { loginPage, registerPage } from '../views/auth.ts';
 import { reauthRoute } from './reauth.ts';

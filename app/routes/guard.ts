@@ -8,7 +8,8 @@
  * @module app/routes/guard
  */
 import { safeNext } from 'latchkey';
-import { isJson, json, page, type AppContext, type Handler } from '../http.ts';
+import { isJson, json, page } from '../answers.ts';
+import type { AppContext, Handler } from '../types.ts';
 import { errorContent } from '../views/pages.ts';
 
 /** POST-only paths: a link back to one of them would answer 405. */

@@ -5,7 +5,8 @@
  *
  * @module app/routes/health
  */
-import { json, type AppContext, type Deps, type Route } from '../http.ts';
+import { json } from '../answers.ts';
+import type { AppContext, Deps, Route } from '../types.ts';
 
 export function healthRoute(deps: Deps): Route {
   async function health(c: AppContext): Promise<Response> {

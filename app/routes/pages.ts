@@ -7,7 +7,8 @@
  * @module app/routes/pages
  */
 import { loginRequired } from 'latchkey/hono';
-import { isJson, json, page, type AppContext, type Deps, type Route } from '../http.ts';
+import { isJson, json, page } from '../answers.ts';
+import type { AppContext, Deps, Route } from '../types.ts';
 import { favicon, stylesheet } from '../static.ts';
 import { dashboardPage, homePage } from '../views/pages.ts';
 

@@ -8,7 +8,8 @@
  * @module app/routes/reauth
  */
 import { readInput, text } from '../body.ts';
-import { fieldErrors, isJson, json, page, redirect, throttledMessage, type AppContext, type Deps, type FieldErrors, type Handler, type Route } from '../http.ts';
+import { fieldErrors, isJson, json, page, redirect, throttledMessage } from '../answers.ts';
+import type { AppContext, Deps, FieldErrors, Handler, Route } from '../types.ts';
 import { reauthPage } from '../views/auth.ts';
 
 

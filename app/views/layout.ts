@@ -25,8 +25,8 @@ export interface PageContent {
   readonly current?: NavItem;
 }
 
-/** The visitor, as the frame needs it. */
-export interface FrameVisitor {
+/** What a page needs about the visitor: the nav, the forms' CSRF token, the flashes. */
+export interface Visitor {
   readonly user: UserRecord | null;
   readonly csrf: string;
   readonly flashes: readonly FlashMessage[];
@@ -80,7 +80,7 @@ function flashes(list: readonly FlashMessage[]): Html {
 }
 
 /** A whole HTML document. */
-export function layout(content: PageContent, visitor: FrameVisitor): Html {
+export function layout(content: PageContent, visitor: Visitor): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>

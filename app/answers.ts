@@ -1,48 +1,16 @@
 /**
- * What every route of the reference app shares: the Hono environment (`c.var.auth` from latchkey,
- * `c.var.input` from the body reader), the two representations of app-contract.md
- * ("Representations": JSON to API clients, HTML to browsers), error answers in the shape
+ * How the app answers, in the client's representation (app-contract.md, "Representations": JSON
+ * to API clients, HTML to browsers): JSON answers, redirects, error answers in the shape
  * `{"message": …, "errors": {field: reason}}`, and the page renderer that gives every HTML page
- * the same nav, CSRF token and flash messages.
+ * the same nav, CSRF token and flash messages. Above the views, which it renders; below the body
+ * reader, the guards and the routes, which answer through it.
  *
- * @module app/http
+ * @module app/answers
  */
-import type { Context, MiddlewareHandler } from 'hono';
-import { wantsJson, type Accounts, type AnonymousUser, type FlashMessage, type LoginManager, type UserRecord } from 'latchkey';
-import type { LatchkeyEnv } from 'latchkey/hono';
-import type { Input } from './body.ts';
-import type { AppConfig } from './config.ts';
-import type { AppStores } from './stores.ts';
+import { wantsJson } from 'latchkey';
+import type { AppContext, FieldErrors } from './types.ts';
 import { errorPage } from './views/pages.ts';
-import { layout, type PageContent } from './views/layout.ts';
-
-/** The Hono environment of the app. */
-export type AppEnv = {
-  Variables: LatchkeyEnv<UserRecord, AnonymousUser>['Variables'] & {
-    /** The request body, read and checked by `readInput` (body.ts); absent on routes without one. */
-    input: Input;
-  };
-};
-export type AppContext = Context<AppEnv>;
-export type Handler = MiddlewareHandler<AppEnv>;
-
-/** What the route modules are built from. */
-export interface Deps {
-  readonly config: AppConfig;
-  readonly stores: AppStores;
-  readonly manager: LoginManager<UserRecord>;
-  readonly accounts: Accounts;
-}
-
-/** A route of the app: its path and, per method, the middleware chain that ends in the handler. */
-export interface Route {
-  readonly path: string;
-  readonly GET?: readonly Handler[];
-  readonly POST?: readonly Handler[];
-}
-
-/** Field errors, keyed by field name; a null prototype, so `__proto__` is just a key (SEC-72). */
-export type FieldErrors = Record<string, string>;
+import { layout, type PageContent, type Visitor } from './views/layout.ts';
 
 /** An empty {@link FieldErrors}. */
 export function fieldErrors(): FieldErrors {
@@ -102,15 +70,8 @@ const TITLES: Readonly<Record<number, string>> = {
   503: 'Temporarily unavailable',
 };
 
-/** What a page needs about the visitor: the nav, the forms' CSRF token, the flashes. */
-export interface Visitor {
-  readonly user: UserRecord | null;
-  readonly csrf: string;
-  readonly flashes: readonly FlashMessage[];
-}
-
 /** The visitor of this request; consumes the flash messages (they are shown once, SEC-50). */
-export async function visitor(c: AppContext): Promise<Visitor> {
+async function visitor(c: AppContext): Promise<Visitor> {
   const auth = c.var.auth;
   const user = await auth.user();
   return { user, csrf: await auth.csrfToken(), flashes: auth.getFlashedMessages() };
