@@ -15,7 +15,7 @@ import {
 // Sessions and remember-me tokens: each test gets a fresh store on a clock it moves by hand.
 describeStoreConformance('MemoryStore through latchkey/testing', {
   makeStore: async (clock) => {
-    const store = new MemoryStore({ now: clock.now }); // turn background sweeps off here
+    const store = new MemoryStore({ now: clock.now }); // yours: its clock on clock.now, sweeps off
     return { store, cleanup: () => store.close() };
   },
 });
