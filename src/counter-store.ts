@@ -21,7 +21,7 @@
  * app's secret, with a purpose prefix), never a raw email address or IP address, so the store
  * holds nothing that identifies a person or a client (SEC-69). Stores must accept any string.
  *
- * The conformance suite `test/counter-conformance.ts` runs unchanged against every implementation.
+ * The conformance suite `describeCounterStoreConformance` (`latchkey/testing`) runs unchanged against every implementation.
  *
  * @module counter-store
  */

@@ -16,7 +16,7 @@
  * false or does not count it, as a TTL-based store (Redis) naturally does. A touch never moves
  * `lastSeenAt` or `expiresAt` backwards, nor `expiresAt` past `absoluteExpiresAt` (R-06).
  *
- * One conformance suite (`test/store-conformance.ts`) runs unchanged against every implementation.
+ * One conformance suite (`describeStoreConformance` in `latchkey/testing`) runs unchanged against every implementation.
  * Stores that sweep expired rows in the background must let tests turn the sweep off: per-test
  * clocks on a shared server would let one test's sweep delete another's rows.
  *

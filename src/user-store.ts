@@ -2,7 +2,7 @@
  * Where accounts live. The login core never owns the user model (it only calls `loadUser(id)`);
  * the accounts module does, through this small contract, so that an app can keep users in its
  * own table or database. `latchkey/sqlite` ships `SqliteUserStore`; the PostgreSQL one follows the
- * same conformance suite (`test/user-store-conformance.ts`).
+ * same conformance suite (`describeUserStoreConformance` in `latchkey/testing`).
  *
  * Uniqueness is the store's job, enforced by unique indexes on the canonical email and username,
  * not by a read before the write: two concurrent registrations of one address give exactly one

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -35,5 +36,37 @@ describe('the package', () => {
         assert.ok(specifier.startsWith('node:') || specifier.startsWith('./') || specifier.startsWith('../'), `${file} imports ${specifier}`);
       }
     }
+  });
+
+  // The conformance suites ship in latchkey/testing so a third-party store runs them (issue 11):
+  // they, and only they, may use the test runner and assertions. Any other file of src/ that did,
+  // or that imported src/testing/, would load them into every app through `import 'latchkey'`.
+  it('loads node:test and node:assert only from src/testing/, which no other file of src/ imports', () => {
+    const testing = join('src', 'testing') + '/';
+    for (const file of sources('src')) {
+      if (file.startsWith(testing)) continue;
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const [, specifier] of text.matchAll(/^(?:import|export)\s[^'"]*from\s+'([^']+)'/gm)) {
+        assert.ok(!/^node:(test|assert)(\/|$)/.test(specifier as string), `${file} imports ${specifier}`);
+        assert.ok(!join(file, '..', specifier as string).startsWith(testing), `${file} imports ${specifier}`);
+      }
+    }
+  });
+
+  it('registers no test when latchkey/testing is imported: the suites are functions a test file calls', () => {
+    const run = spawnSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', "await import('latchkey/testing')"], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined }, // report as a plain script would, not to this runner
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, '', 'a test that ran would have printed its report');
+  });
+
+  it('shows in the README, verbatim, the store author example that test/testing-exports.test.ts runs', () => {
+    const example = readFileSync(join(root, 'test', 'testing-exports.test.ts'), 'utf8').replace(/^\/\*\*[\s\S]*?\*\/\n/, '');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Writing your own store'));
+    assert.ok(section.includes('```ts\n' + example + '```\n'), 'README.md, "Writing your own store"');
   });
 });

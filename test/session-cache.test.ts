@@ -20,7 +20,7 @@ import { SessionCache } from '../src/session-cache.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import type { NewRememberToken, NewSession, Session, SessionUpdate, Store } from '../src/store.ts';
 import { loginTestUser } from '../src/testing/index.ts';
-import { makeClock, type TestClock } from './support/clock.ts';
+import { createTestClock, type TestClock } from '../src/testing/index.ts';
 
 interface User {
   readonly id: string;
@@ -141,7 +141,7 @@ interface Instance {
 }
 
 function instance(sessionCache: CacheOption, options: { inner?: Store; clock?: TestClock } = {}): Instance {
-  const clock = options.clock ?? makeClock(START);
+  const clock = options.clock ?? createTestClock(START);
   const store = new ProbeStore(options.inner ?? new MemoryStore({ now: clock.now }));
   const users = new Map([ALICE, BOB].map((u) => [u.id, u]));
   const self: Instance = {
@@ -385,7 +385,7 @@ describe('two instances on one SQLite file: the cross-instance lag is bounded by
   /** Two managers A and B, each on its own SqliteStore connection to one temp file, on one clock. */
   async function withTwoInstances(cacheB: CacheOption, test: (a: Instance, b: Instance) => Promise<void>): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-session-cache-'));
-    const clock = makeClock(START);
+    const clock = createTestClock(START);
     const file = join(dir, 'sessions.db');
     const storeA = new SqliteStore({ path: file, now: clock.now, sweepInterval: 0 });
     const storeB = new SqliteStore({ path: file, now: clock.now, sweepInterval: 0 });
@@ -514,7 +514,7 @@ describe('the user cached with a session', () => {
 
 describe('SessionCache', () => {
   it('holds at most maxEntries, dropping the oldest first', () => {
-    const clock = makeClock(START);
+    const clock = createTestClock(START);
     const cache = new SessionCache<User>(TTL, 2, clock.now);
     const [s1, s2, s3] = ['s1', 's2', 's3'].map((id) => sessionRow(id, 'alice')) as [Session, Session, Session];
     cache.put(s1, cache.begin());
@@ -534,7 +534,7 @@ describe('SessionCache', () => {
   });
 
   it('R-07: an entry expires at exactly ttl after it was put, and is then removed', () => {
-    const clock = makeClock(START);
+    const clock = createTestClock(START);
     const cache = new SessionCache<User>(TTL, 10, clock.now);
     cache.put(sessionRow('s1', 'alice'), cache.begin());
     clock.advance(TTL - 1);
@@ -545,7 +545,7 @@ describe('SessionCache', () => {
   });
 
   it('R-06: a put from a read that started before a drop or dropUser is ignored; drop and dropUser remove only what they name', () => {
-    const cache = new SessionCache<User>(TTL, 10, makeClock(START).now);
+    const cache = new SessionCache<User>(TTL, 10, createTestClock(START).now);
     const before = cache.begin();
     cache.drop('unrelated');
     cache.put(sessionRow('s1', 'alice'), before);
@@ -570,7 +570,7 @@ describe('known issue: the cross-instance bound counts from the end of the read,
   // storeTimeout (2 s by default, no upper limit), so the R-07 bound of 5 s can be exceeded.
   // Counting from the start of the read (`until = startedAt + ttl`) makes this pass.
   it('R-07: a slow read on B that overlapped a logout on A is accepted no later than ttl after the logout', async () => {
-    const clock = makeClock(START);
+    const clock = createTestClock(START);
     const shared = new MemoryStore({ now: clock.now });
     const a = instance({ ttl: TTL }, { inner: shared, clock });
     const b = instance({ ttl: TTL }, { inner: shared, clock });

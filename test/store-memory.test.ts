@@ -4,14 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryStore } from '../src/testing/memory-store.ts';
-import { describeCounterConformance } from './counter-conformance.ts';
-import { describeStoreConformance } from './store-conformance.ts';
+import { describeCounterStoreConformance, describeStoreConformance, MemoryStore } from '../src/testing/index.ts';
 
-describeStoreConformance('MemoryStore', async (clock) => ({
-  store: new MemoryStore({ now: clock.now }),
-  cleanup: async () => {},
-}));
+describeStoreConformance('MemoryStore', {
+  makeStore: async (clock) => ({ store: new MemoryStore({ now: clock.now }) }),
+});
 
 describe('MemoryStore', () => {
   it('rejects every call once closed, like a dead backend, with ERR_LATCHKEY_STORE_UNAVAILABLE (R-01)', async () => {
@@ -26,7 +23,6 @@ describe('MemoryStore', () => {
   });
 });
 
-describeCounterConformance('MemoryStore', async (clock) => ({
-  store: new MemoryStore({ now: clock.now }),
-  cleanup: async () => {},
-}));
+describeCounterStoreConformance('MemoryStore', {
+  makeStore: async (clock) => ({ store: new MemoryStore({ now: clock.now }) }),
+});

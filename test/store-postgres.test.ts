@@ -20,11 +20,8 @@ import pg from 'pg';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { loginTestUser } from '../src/testing/index.ts';
-import { describeCounterConformance } from './counter-conformance.ts';
-import { describeStoreConformance } from './store-conformance.ts';
+import { describeCounterStoreConformance, describeStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
-import { describeUserStoreConformance } from './user-store-conformance.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
 /** Names of knowledge-based authentication or password-hint columns, which SEC-11 forbids. */
@@ -190,22 +187,28 @@ describe('PostgreSQL stores', { skip }, () => {
     await sharedPool?.end();
   });
 
-  describeStoreConformance('PostgresStore', async (clock) => {
-    const { schema, drop } = await createSchema();
-    const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
-    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  describeStoreConformance('PostgresStore', {
+    makeStore: async (clock) => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
+      return { store, cleanup: async () => { await store.close(); await drop(); } };
+    },
   });
 
-  describeCounterConformance('PostgresStore', async (clock) => {
-    const { schema, drop } = await createSchema();
-    const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
-    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  describeCounterStoreConformance('PostgresStore', {
+    makeStore: async (clock) => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
+      return { store, cleanup: async () => { await store.close(); await drop(); } };
+    },
   });
 
-  describeUserStoreConformance('PostgresUserStore', async () => {
-    const { schema, drop } = await createSchema();
-    const store = new PostgresUserStore({ pool: shared(), schema });
-    return { store, cleanup: async () => { await store.close(); await drop(); } };
+  describeUserStoreConformance('PostgresUserStore', {
+    makeStore: async () => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresUserStore({ pool: shared(), schema });
+      return { store, cleanup: async () => { await store.close(); await drop(); } };
+    },
   });
 
   describe('PostgresStore schema', () => {

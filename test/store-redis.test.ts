@@ -16,14 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { createLoginManager } from '../src/index.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
-import { loginTestUser } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { checkEvictionPolicy, RedisStore } from '../src/redis/index.ts';
 import type { RedisCommander, RedisStoreOptions } from '../src/redis/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterConformance } from './counter-conformance.ts';
 import { startRedisServer } from './fixtures/redis-server.ts';
 import type { RedisServer } from './fixtures/redis-server.ts';
-import { describeStoreConformance } from './store-conformance.ts';
 import { REDIS_URL, requireService } from './support/services.ts';
 
 type Client = ReturnType<typeof createClient>;
@@ -188,14 +186,18 @@ describe('RedisStore on a real Redis', { skip }, () => {
     await own.server.stop();
   }
 
-  describeStoreConformance('RedisStore', async (clock) => {
-    const { store, cleanup } = sharedStore({ now: clock.now });
-    return { store, cleanup };
+  describeStoreConformance('RedisStore', {
+    makeStore: async (clock) => {
+      const { store, cleanup } = sharedStore({ now: clock.now });
+      return { store, cleanup };
+    },
   });
 
-  describeCounterConformance('RedisStore', async (clock) => {
-    const { store, cleanup } = sharedStore({ now: clock.now });
-    return { store, cleanup };
+  describeCounterStoreConformance('RedisStore', {
+    makeStore: async (clock) => {
+      const { store, cleanup } = sharedStore({ now: clock.now });
+      return { store, cleanup };
+    },
   });
 
   describe('keys', () => {

@@ -16,8 +16,7 @@ import { after, describe, it } from 'node:test';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import type { SqliteStoreOptions } from '../src/sqlite/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterConformance } from './counter-conformance.ts';
-import { describeStoreConformance } from './store-conformance.ts';
+import { describeCounterStoreConformance, describeStoreConformance } from '../src/testing/index.ts';
 
 /** Workers still running: a test that fails half-way must not leave one waiting for ever. */
 const workersAlive = new Set<ChildProcess>();
@@ -53,36 +52,42 @@ function tempDir(): { dir: string; file: string; remove: () => void } {
   return { dir, file: join(dir, 'sessions.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeStoreConformance('SqliteStore on a file', async (clock) => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      temp.remove();
-    },
-  };
+describeStoreConformance('SqliteStore on a file', {
+  makeStore: async (clock) => {
+    const temp = tempDir();
+    const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        temp.remove();
+      },
+    };
+  },
 });
 
-describeStoreConformance('SqliteStore in memory', async (clock) => {
-  const store = new SqliteStore({ path: ':memory:', now: clock.now, sweepInterval: 0 });
-  return { store, cleanup: () => store.close() };
+describeStoreConformance('SqliteStore in memory', {
+  makeStore: async (clock) => {
+    const store = new SqliteStore({ path: ':memory:', now: clock.now, sweepInterval: 0 });
+    return { store, cleanup: () => store.close() };
+  },
 });
 
 /** The defaults an app may open its own connection with, none of which the store's statements use. */
 const APP_DEFAULTS = { returnArrays: true, readBigInts: true, allowBareNamedParameters: false } as const;
 
-describeStoreConformance('SqliteStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', async (clock) => {
-  const db = new DatabaseSync(':memory:', APP_DEFAULTS);
-  const store = new SqliteStore({ database: db, now: clock.now, sweepInterval: 0 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      db.close();
-    },
-  };
+describeStoreConformance('SqliteStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', {
+  makeStore: async (clock) => {
+    const db = new DatabaseSync(':memory:', APP_DEFAULTS);
+    const store = new SqliteStore({ database: db, now: clock.now, sweepInterval: 0 });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        db.close();
+      },
+    };
+  },
 });
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -395,16 +400,18 @@ describe('SqliteStore', () => {
   });
 });
 
-describeCounterConformance('SqliteStore on a file', async (clock) => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      temp.remove();
-    },
-  };
+describeCounterStoreConformance('SqliteStore on a file', {
+  makeStore: async (clock) => {
+    const temp = tempDir();
+    const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        temp.remove();
+      },
+    };
+  },
 });
 
 describe('SqliteStore throttle counters', () => {

@@ -7,25 +7,29 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import { SqliteUserStore } from '../src/sqlite/user-store.ts';
-import { describeUserStoreConformance } from './user-store-conformance.ts';
+import { describeUserStoreConformance } from '../src/testing/index.ts';
 
 function tempPath(): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-users-'));
   return { path: join(dir, 'users.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-describeUserStoreConformance('sqlite file', async () => {
-  const { path, remove } = tempPath();
-  const store = new SqliteUserStore({ path });
-  return { store, cleanup: async () => { await store.close(); remove(); } };
+describeUserStoreConformance('sqlite file', {
+  makeStore: async () => {
+    const { path, remove } = tempPath();
+    const store = new SqliteUserStore({ path });
+    return { store, cleanup: async () => { await store.close(); remove(); } };
+  },
 });
 
 // An app that shares its connection may have opened it with any defaults: the store's statements
 // must give objects of numbers and strings with bare named parameters all the same.
-describeUserStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', async () => {
-  const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
-  const store = new SqliteUserStore({ database: db });
-  return { store, cleanup: async () => { await store.close(); db.close(); } };
+describeUserStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', {
+  makeStore: async () => {
+    const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
+    const store = new SqliteUserStore({ database: db });
+    return { store, cleanup: async () => { await store.close(); db.close(); } };
+  },
 });
 
 describe('SqliteUserStore', () => {

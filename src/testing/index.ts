@@ -1,10 +1,25 @@
 /**
- * `latchkey/testing`: what tests of an app built on latchkey need. {@link loginTestUser}, Flask-Login's
- * `FlaskLoginClient`, logs a user in without a form; {@link MemoryStore} keeps sessions, remember-me
- * tokens and throttle counters in memory, for tests only (it is one process's, and forgets on restart).
+ * `latchkey/testing`: what tests of an app built on latchkey need, and what the author of a new
+ * store needs to prove it. {@link loginTestUser}, Flask-Login's `FlaskLoginClient`, logs a user in
+ * without a form; {@link MemoryStore} keeps sessions, remember-me tokens and throttle counters in
+ * memory, for tests only (it is one process's, and forgets on restart); {@link createTestClock}
+ * makes a clock that only the test moves.
+ *
+ * The conformance suites ({@link describeStoreConformance}, {@link describeCounterStoreConformance},
+ * {@link describeUserStoreConformance}) are the tests that latchkey's own stores pass, shipped so a
+ * store for another database runs them unchanged (Lucia's adapter tests do the same). They use
+ * `node:test` and register their tests when called: importing this module runs none, and
+ * `import 'latchkey'` never loads it.
  *
  * @module testing
  */
+export { createTestClock } from './clock.ts';
+export type { TestClock } from './clock.ts';
+export type { ConformanceOptions, StoreUnderTest } from './conformance-fixture.ts';
+export { describeCounterStoreConformance } from './counter-store-conformance.ts';
 export { loginTestUser } from './login-test-user.ts';
 export type { TestLoginOptions } from './login-test-user.ts';
 export { MemoryStore } from './memory-store.ts';
+export { describeStoreConformance } from './store-conformance.ts';
+export { describeUserStoreConformance } from './user-store-conformance.ts';
+export type { UserStoreConformanceOptions } from './user-store-conformance.ts';

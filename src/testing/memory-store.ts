@@ -8,8 +8,8 @@
  * It also keeps the throttle's failure counters ({@link CounterStore}), per process only, so a
  * throttle on it does not limit attempts spread over several instances (R-07).
  *
- * It passes the same conformance suites as the real stores (`test/store-conformance.ts`,
- * `test/counter-conformance.ts`), so tests written against it exercise the real semantics: the
+ * It passes the same conformance suites as the real stores (`describeStoreConformance`,
+ * `describeCounterStoreConformance`), so tests written against it exercise the real semantics: the
  * store's clock, inclusive expiry (SEC-29), no resurrection (SEC-34), atomic remember-me rotation
  * and counter increments (R-05). Each method runs to completion without an `await`, which is what
  * makes it atomic here.

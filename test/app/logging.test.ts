@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { SqliteStore } from 'latchkey/sqlite';
 import { loadConfig } from '../../app/config.ts';
-import { makeClock, type TestClock } from '../support/clock.ts';
+import { createTestClock, type TestClock } from 'latchkey/testing';
 import { BROWSER_ACCEPT, Client, FIREFOX, ORIGIN, PASSWORD, setup, type LogEntry, type TestApp } from './support.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 12);
@@ -50,7 +50,7 @@ const only = (app: TestApp, event: string): LogEntry => {
 };
 
 test('finding 9: a flow logs its security events with request, user and client fields (SEC-56, SEC-68)', async (t) => {
-  const clock = makeClock(T0);
+  const clock = createTestClock(T0);
   const app = await clockedApp(t, clock);
   const ann = clientFrom(app, '192.0.2.10', { 'user-agent': FIREFOX });
   const annId = String(await ann.register('ann@example.com', 'Ann', PASSWORD));
@@ -166,7 +166,7 @@ test('finding 9: a flow logs its security events with request, user and client f
 });
 
 test('finding 9: the account lock and the per-IP cap are logged once each, at their thresholds (SEC-56)', async (t) => {
-  const clock = makeClock(T0);
+  const clock = createTestClock(T0);
   const app = await clockedApp(t, clock);
   await clientFrom(app, '192.0.2.10').register('ann@example.com', 'Ann', PASSWORD);
 
@@ -204,7 +204,7 @@ function cookieValues(response: Response): string[] {
 }
 
 test('finding 9: no password, token, cookie or session id reaches the log, as the attacker (SEC-69)', async (t) => {
-  const clock = makeClock(T0);
+  const clock = createTestClock(T0);
   const app = await clockedApp(t, clock);
   const secrets = new Set<string>();
   // Every client records what the server set as a cookie and every CSRF token it put in a page.

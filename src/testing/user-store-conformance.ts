@@ -1,14 +1,15 @@
 /**
- * The user store contract (src/accounts/user-store.ts), as a suite every implementation runs
- * unchanged: SQLite now, PostgreSQL later. Each test makes its own store and uses random
- * addresses, so runs against a shared server never collide.
+ * The user store contract ({@link UserStore}), as a suite every implementation runs unchanged:
+ * SQLite, PostgreSQL, and one you write. Each test makes its own store and uses random addresses,
+ * so runs against a shared server never collide.
  *
- * @module test/user-store-conformance
+ * @module testing/user-store-conformance
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { NewUser, UserStore } from '../src/user-store.ts';
+import type { NewUser, UserStore } from '../user-store.ts';
+import { checkSuiteArguments, type StoreUnderTest } from './conformance-fixture.ts';
 
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
   const tag = randomUUID().slice(0, 8);
@@ -23,11 +24,40 @@ function newUser(overrides: Partial<NewUser> = {}): NewUser {
   };
 }
 
-export function describeUserStoreConformance(name: string, makeStore: () => Promise<{ store: UserStore; cleanup: () => Promise<void> }>): void {
+/** Options of {@link describeUserStoreConformance}. */
+export interface UserStoreConformanceOptions {
+  /**
+   * Makes a fresh user store for one test. Each test expects a store that starts empty (two of
+   * them list every account), so give each store a table, schema or file of its own.
+   */
+  readonly makeStore: () => Promise<StoreUnderTest<UserStore>>;
+}
+
+/**
+ * Registers the {@link UserStore} conformance suite for one implementation, under the suite name
+ * `user store conformance: <name>`. Call it at the top level of a test file run by
+ * `node --test`; it registers tests and runs none by itself.
+ *
+ * @example
+ * ```ts
+ * import { describeUserStoreConformance } from 'latchkey/testing';
+ * import { MyUserStore } from '../src/my-user-store.ts';
+ *
+ * describeUserStoreConformance('MyUserStore', {
+ *   makeStore: async () => {
+ *     const store = new MyUserStore({ table: `users_${crypto.randomUUID().slice(0, 8)}` });
+ *     return { store, cleanup: () => store.close() };
+ *   },
+ * });
+ * ```
+ */
+export function describeUserStoreConformance(name: string, options: UserStoreConformanceOptions): void {
+  checkSuiteArguments('describeUserStoreConformance', name, options);
+  const { makeStore } = options;
   describe(`user store conformance: ${name}`, () => {
     async function fresh(t: { after(fn: () => unknown): void }): Promise<UserStore> {
       const { store, cleanup } = await makeStore();
-      t.after(cleanup);
+      if (cleanup) t.after(cleanup);
       return store;
     }
 

@@ -7,17 +7,14 @@
  * shared real server never see each other's counters. `makeStore` should turn background sweeps
  * off, as for `describeStoreConformance`.
  *
- * @module test/counter-conformance
+ * @module testing/counter-store-conformance
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { CounterStore } from '../src/counter-store.ts';
-import { withClockedStore, type TestClock } from './support/clock.ts';
-
-export type MakeCounterStore = (clock: {
-  now: () => number;
-}) => Promise<{ store: CounterStore; cleanup: () => Promise<void> }>;
+import type { CounterStore } from '../counter-store.ts';
+import type { TestClock } from './clock.ts';
+import { checkSuiteArguments, withClockedStore, type ConformanceOptions } from './conformance-fixture.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const SECOND = 1_000;
@@ -30,8 +27,27 @@ function randomKey(): string {
   return `throttle:test:${randomBytes(32).toString('base64url')}`;
 }
 
-/** Registers the counter conformance suite for one store implementation. */
-export function describeCounterConformance(name: string, makeStore: MakeCounterStore): void {
+/**
+ * Registers the {@link CounterStore} conformance suite for one store implementation, under the
+ * suite name `<name> conforms to the CounterStore contract`. Call it at the top level of a test
+ * file run by `node --test`; it registers tests and runs none by itself.
+ *
+ * @example
+ * ```ts
+ * import { describeCounterStoreConformance } from 'latchkey/testing';
+ * import { MyStore } from '../src/my-store.ts';
+ *
+ * describeCounterStoreConformance('MyStore', {
+ *   makeStore: async (clock) => {
+ *     const store = new MyStore({ now: clock.now, sweepInterval: 0 });
+ *     return { store, cleanup: () => store.close() };
+ *   },
+ * });
+ * ```
+ */
+export function describeCounterStoreConformance(name: string, options: ConformanceOptions<CounterStore>): void {
+  checkSuiteArguments('describeCounterStoreConformance', name, options);
+  const { makeStore } = options;
   const withStore = (test: (store: CounterStore, clock: TestClock) => Promise<void>) => withClockedStore(makeStore, T0, test);
 
   describe(`${name} conforms to the CounterStore contract`, () => {

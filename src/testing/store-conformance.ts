@@ -6,17 +6,16 @@
  * never see each other's rows. `makeStore` should turn background sweeps off: with per-test clocks,
  * one test's sweep would otherwise delete another's rows on a shared server.
  *
- * @module test/store-conformance
+ * @module testing/store-conformance
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createLoginManager, type LoginManager } from '../src/manager.ts';
-import type { NewSession, Store } from '../src/store.ts';
-import { loginTestUser } from '../src/testing/index.ts';
-import { withClockedStore, type TestClock } from './support/clock.ts';
-
-export type MakeStore = (clock: { now: () => number }) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+import { createLoginManager, type LoginManager } from '../manager.ts';
+import type { NewSession, Store } from '../store.ts';
+import type { TestClock } from './clock.ts';
+import { checkSuiteArguments, withClockedStore, type ConformanceOptions } from './conformance-fixture.ts';
+import { loginTestUser } from './login-test-user.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const SECOND = 1_000;
@@ -54,8 +53,27 @@ function newSession(fields: Partial<NewSession> = {}): NewSession {
   };
 }
 
-/** Registers the conformance suite for one store implementation. */
-export function describeStoreConformance(name: string, makeStore: MakeStore): void {
+/**
+ * Registers the {@link Store} conformance suite for one store implementation, under the suite
+ * name `<name> conforms to the Store contract`. Call it at the top level of a test file run by
+ * `node --test`; it registers tests and runs none by itself.
+ *
+ * @example
+ * ```ts
+ * import { describeStoreConformance } from 'latchkey/testing';
+ * import { MyStore } from '../src/my-store.ts';
+ *
+ * describeStoreConformance('MyStore', {
+ *   makeStore: async (clock) => {
+ *     const store = new MyStore({ now: clock.now, sweepInterval: 0 });
+ *     return { store, cleanup: () => store.close() };
+ *   },
+ * });
+ * ```
+ */
+export function describeStoreConformance(name: string, options: ConformanceOptions<Store>): void {
+  checkSuiteArguments('describeStoreConformance', name, options);
+  const { makeStore } = options;
   const withStore = (test: (store: Store, clock: TestClock) => Promise<void>) => withClockedStore(makeStore, T0, test);
 
   describe(`${name} conforms to the Store contract`, () => {
