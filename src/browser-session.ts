@@ -8,11 +8,10 @@
  *
  * @module browser-session
  */
+import type { Core } from './core.ts';
 import { sha256 } from './lib/encoding.ts';
 import { parseToken, randomToken } from './lib/tokens.ts';
-import type { Core } from './manager.ts';
 import type { RequestLike } from './request.ts';
-import type { RequestAuth } from './request-auth.ts';
 import type { Session, Store } from './store.ts';
 
 /** The store calls that end a login. */

@@ -20,7 +20,6 @@ import { hmacSha256, isBase64url, safeEqual } from './lib/encoding.ts';
 import { ID_LENGTH, randomToken } from './lib/tokens.ts';
 import type { ResolvedOptions } from './options.ts';
 import { hasJsonBody, type RequestLike } from './request.ts';
-import type { RequestAuth } from './request-auth.ts';
 import type { Session } from './store.ts';
 
 /** The outcome of {@link RequestAuth.checkCsrf}. */

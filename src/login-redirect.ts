@@ -12,10 +12,9 @@
  * @module login-redirect
  */
 import { jsonResponse, redirectResponse, textResponse } from './lib/responses.ts';
-import { loginUrl, makeNextParam, safeNext } from './next.ts';
+import { isView, loginUrl, makeNextParam, safeNext } from './next.ts';
 import type { ResolvedOptions } from './options.ts';
 import { wantsJson, type RequestLike } from './request.ts';
-import type { RequestAuth } from './request-auth.ts';
 import { signValue, verifyValue } from './signed.ts';
 
 /** Options of the guards: per-router login and refresh views (Flask-Login's blueprint_login_views). */
@@ -29,11 +28,6 @@ export interface GuardOptions {
    * for POST-only routes, whose URL cannot be opened with GET (a same-origin path).
    */
   next?: string;
-}
-
-/** A login or refresh view: a path on this site or an http(s) URL (an external login page). */
-export function isView(value: unknown): value is string {
-  return typeof value === 'string' && /^(\/|https?:\/\/)/.test(value);
 }
 
 /**

@@ -12,13 +12,12 @@ import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from 
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
-import { RequestAuth, touchInterval } from './request-auth.ts';
+import { RequestAuth, touchInterval, type AuthCore, type DenyHandler } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { RequestLike } from './request.ts';
 
-/** A handler that replaces the default unauthorized or needs-refresh response. */
-export type DenyHandler<U, R> = (auth: RequestAuth<U, R>) => Response | Promise<Response>;
+export type { DenyHandler } from './request-auth.ts';
 
 /** Options of {@link createLoginManager}: the manager's options plus the two custom handlers. */
 export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, R> {
@@ -26,22 +25,6 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
   unauthorizedHandler?: DenyHandler<U, R>;
   /** Flask-Login's `needs_refresh_handler`: the response for stale logins on fresh-only routes. */
   needsRefreshHandler?: DenyHandler<U, R>;
-}
-
-/** What a request context shares with its manager. Internal. */
-export interface Core<U, R> {
-  readonly options: ResolvedOptions<U, R>;
-  /** ms a session may go without its sliding expiry being written: {@link touchInterval} of the idle timeout. */
-  readonly touchInterval: number;
-  readonly store: ReturnType<typeof guardStore>;
-  /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
-  readonly sessionCache: SessionCache<U> | null;
-  readonly events: LoginEventEmitter<U>;
-  readonly anonymousUser: () => R;
-  readonly unauthorizedHandler: DenyHandler<U, R> | null;
-  readonly needsRefreshHandler: DenyHandler<U, R> | null;
-  revokeSession(userId: string, sessionId: string): Promise<boolean>;
-  revokeUserSessions(userId: string, exceptSessionId?: string): Promise<{ sessions: number; rememberTokens: number }>;
 }
 
 /** What an adapter passes along with the request. */
@@ -58,7 +41,7 @@ export interface RequestInit {
 export class LoginManager<U, R = AnonymousUser> {
   /** The validated options, frozen. */
   readonly options: ResolvedOptions<U, R>;
-  readonly #core: Core<U, R>;
+  readonly #core: AuthCore<U, R>;
 
   constructor(options: CreateLoginManagerOptions<U, R>) {
     this.options = resolveOptions(options);

@@ -12,10 +12,9 @@
  * @module remember
  */
 import { startSession, type SessionRequest } from './browser-session.ts';
+import type { Core, Resolution } from './core.ts';
 import { sha256 } from './lib/encoding.ts';
 import { parseToken, randomToken } from './lib/tokens.ts';
-import type { Core } from './manager.ts';
-import type { Resolution, RequestAuth } from './request-auth.ts';
 import type { Session } from './store.ts';
 
 /** What remember-me does through the {@link RequestAuth} of the request. Internal. */

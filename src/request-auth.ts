@@ -19,15 +19,13 @@
 import { endLogin, endReplacedLogin, startSession, type SessionRequest } from './browser-session.ts';
 import { serializeCookie, readCookies } from './cookie.ts';
 import { checkRequestCsrf, csrfTokenFor, renewCsrfNonce, type CsrfCheck, type CsrfRequest } from './csrf.ts';
-import { requireDuration } from './duration.ts';
 import { LatchkeyError, StoreUnavailableError } from './errors.ts';
 import { decodeFlashes, encodeFlashes, type FlashMessage } from './flash.ts';
 import { safeEqual, sha256 } from './lib/encoding.ts';
 import { parseToken } from './lib/tokens.ts';
 import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions, type RedirectRequest } from './login-redirect.ts';
-import type { Core } from './manager.ts';
-import { MAX_REMEMBER } from './options.ts';
-import type { safeNext } from './next.ts'; // for {@link safeNext} in nextTarget's doc
+import { NOBODY, type Core, type Resolution } from './core.ts';
+import { requireRememberDuration } from './options.ts';
 import { forwardedFor, forwardedProto } from './proxy.ts';
 import { keepRememberSeries, restoreRememberedLogin, startRememberSeries, type RememberRequest } from './remember.ts';
 import { isSafeMethod, type RequestLike } from './request.ts';
@@ -69,15 +67,14 @@ export interface LoginOptions {
   fresh?: boolean;
 }
 
-/** How the user of a request was found. */
-type Via = 'session' | 'remember' | 'request' | null;
-/** Who the request's user is, and through what; computed once per request. Internal. */
-export interface Resolution<U> {
-  readonly user: U | null;
-  readonly session: Session | null;
-  readonly via: Via;
+/** A handler that replaces the default unauthorized or needs-refresh response. */
+export type DenyHandler<U, R> = (auth: RequestAuth<U, R>) => Response | Promise<Response>;
+
+/** The manager's {@link Core}, with the two deny handlers, which receive this facade. Internal. */
+export interface AuthCore<U, R> extends Core<U, R> {
+  readonly unauthorizedHandler: DenyHandler<U, R> | null;
+  readonly needsRefreshHandler: DenyHandler<U, R> | null;
 }
-const NOBODY: Resolution<never> = Object.freeze({ user: null, session: null, via: null });
 
 /**
  * Authentication state and actions for one request.
@@ -91,7 +88,7 @@ const NOBODY: Resolution<never> = Object.freeze({ user: null, session: null, via
  */
 export class RequestAuth<U, R> {
   readonly request: RequestLike;
-  readonly #core: Core<U, R>;
+  readonly #core: AuthCore<U, R>;
   readonly #remoteAddress: string | null;
   readonly #onSetCookie: ((cookie: string) => void) | null;
   readonly #onUse: (() => void) | null;
@@ -103,7 +100,7 @@ export class RequestAuth<U, R> {
   #used = false;
 
   constructor(
-    core: Core<U, R>,
+    core: AuthCore<U, R>,
     request: RequestLike,
     init: { remoteAddress?: string | null; onSetCookie?: (cookie: string) => void; onUse?: () => void } = {},
   ) {
@@ -199,9 +196,7 @@ export class RequestAuth<U, R> {
    */
   async login(user: U, options: LoginOptions = {}): Promise<boolean> {
     const o = this.#core.options;
-    const lifetime = options.duration === undefined ? o.rememberDuration : requireDuration('duration', options.duration, 1000);
-    // As the manager's rememberDuration: a longer cookie would be cut by the browser, not the store.
-    if (lifetime > MAX_REMEMBER) throw new TypeError('duration cannot exceed 400 days (RFC 6265bis)');
+    const lifetime = options.duration === undefined ? o.rememberDuration : requireRememberDuration('duration', options.duration);
     if (!options.force && !o.isActive(user)) return false;
     const userId = o.getUserId(user);
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
@@ -359,7 +354,7 @@ export class RequestAuth<U, R> {
 
   /**
    * Where to send the user after logging in: `candidate` (a form field), else the `next` query
-   * parameter, else the `next` kept by `useSessionForNext`, made safe by {@link safeNext}: anything
+   * parameter, else the `next` kept by `useSessionForNext`, made safe by `safeNext`: anything
    * that could leave this origin becomes `fallback` (SEC-49).
    */
   nextTarget(candidate?: unknown, fallback = '/'): string {
