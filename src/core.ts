@@ -8,8 +8,11 @@
  *
  * @module core
  */
+import type { CookieJar, JarSettings } from './cookie-jar.ts';
 import type { LoginEventEmitter } from './events.ts';
+import type { Fingerprints } from './fingerprint.ts';
 import type { ResolvedOptions } from './options.ts';
+import type { RequestLike } from './request.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { Session, Store } from './store.ts';
 
@@ -23,9 +26,20 @@ export interface Core<U, R> {
   /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
   readonly sessionCache: SessionCache<U> | null;
   readonly events: LoginEventEmitter<U>;
+  /** This manager's session-protection fingerprints (never shared with another manager). */
+  readonly fingerprints: Fingerprints;
+  /** What every request's {@link CookieJar} reads and writes. */
+  readonly cookies: JarSettings;
   readonly anonymousUser: () => R;
-  revokeSession(userId: string, sessionId: string): Promise<boolean>;
-  revokeUserSessions(userId: string, exceptSessionId?: string): Promise<{ sessions: number; rememberTokens: number }>;
+}
+
+/** What the helpers read of the request they act for; the request-auth facade is one. Internal. */
+export interface RequestFacts {
+  readonly request: RequestLike;
+  /** The origin the browser sees, or null when the request's URL does not parse. */
+  readonly origin: string | null;
+  /** The client's IP, through trusted proxies (proxy.ts), else the socket's. */
+  readonly clientIp: string | null;
 }
 
 /** How the user of a request was found. */

@@ -9,13 +9,17 @@
  */
 import { anonymousUser as defaultAnonymous, type AnonymousUser } from './anonymous.ts';
 import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from './events.ts';
+import { endOwnedSession, endUserLogins } from './browser-session.ts';
+import { jarSettings } from './cookie-jar.ts';
+import { touchInterval } from './current-user.ts';
+import { Fingerprints } from './fingerprint.ts';
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
-import { RequestAuth, touchInterval, type AuthCore, type DenyHandler } from './request-auth.ts';
+import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
-import type { RequestLike } from './request.ts';
+import type { RequestAuthInit, RequestLike } from './request.ts';
 
 export type { DenyHandler } from './request-auth.ts';
 
@@ -25,16 +29,6 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
   unauthorizedHandler?: DenyHandler<U, R>;
   /** Flask-Login's `needs_refresh_handler`: the response for stale logins on fresh-only routes. */
   needsRefreshHandler?: DenyHandler<U, R>;
-}
-
-/** What an adapter passes along with the request. */
-export interface RequestInit {
-  /** The socket's peer address, for session lists and (with trustProxy) as the last hop. */
-  remoteAddress?: string | null;
-  /** Called with each `Set-Cookie` value as soon as it is decided. */
-  onSetCookie?: (setCookie: string) => void;
-  /** Called once, when the request first reads or changes authentication state (its response must not be cached). */
-  onUse?: () => void;
 }
 
 /** A configured login manager. Make one per app with {@link createLoginManager}. */
@@ -60,14 +54,11 @@ export class LoginManager<U, R = AnonymousUser> {
       store,
       sessionCache,
       events: new LoginEventEmitter<U>(),
+      fingerprints: new Fingerprints(),
+      cookies: jarSettings(this.options),
       anonymousUser: factory,
       unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),
       needsRefreshHandler: handler('needsRefreshHandler', options.needsRefreshHandler),
-      revokeSession: (userId: string, sessionId: string) => this.#endSession(userId, sessionId),
-      revokeUserSessions: async (userId: string, exceptSessionId?: string) => ({
-        sessions: await store.deleteUserSessions(userId, exceptSessionId),
-        rememberTokens: await store.deleteUserRememberTokens(userId),
-      }),
     });
     Object.freeze(this);
   }
@@ -80,7 +71,7 @@ export class LoginManager<U, R = AnonymousUser> {
    * const auth = manager.forRequest(request, { remoteAddress: '127.0.0.1' });
    * ```
    */
-  forRequest(request: RequestLike, init: RequestInit = {}): RequestAuth<U, R> {
+  forRequest(request: RequestLike, init: RequestAuthInit = {}): RequestAuth<U, R> {
     return new RequestAuth(this.#core, request, init);
   }
 
@@ -97,19 +88,9 @@ export class LoginManager<U, R = AnonymousUser> {
 
   /** Ends one session if it belongs to `userId`; false otherwise. Emits `sessionRevoked`. */
   async revokeSession(userId: string, sessionId: string): Promise<boolean> {
-    const ended = await this.#endSession(userId, sessionId);
+    const ended = await endOwnedSession(this.#core.store, userId, sessionId);
     if (ended) this.#core.events.emit('sessionRevoked', { request: null, userId, scope: 'one', sessionId, sessions: 1 });
     return ended;
-  }
-
-  /** {@link revokeSession} without its event: `RequestAuth.revokeSession` emits its own, with the request. */
-  async #endSession(userId: string, sessionId: string): Promise<boolean> {
-    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
-    const session = await this.#core.store.getSession(sessionId);
-    if (!session || session.userId !== userId) return false;
-    await this.#core.store.deleteSession(sessionId);
-    if (session.rememberSeries) await this.#core.store.deleteRememberToken(session.rememberSeries);
-    return true;
   }
 
   /**
@@ -119,7 +100,7 @@ export class LoginManager<U, R = AnonymousUser> {
    * ends too: use `RequestAuth.revokeOtherSessions` to keep this browser's. Emits `sessionRevoked`.
    */
   async revokeUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<{ sessions: number; rememberTokens: number }> {
-    const ended = await this.#core.revokeUserSessions(userId, options.exceptSessionId);
+    const ended = await endUserLogins(this.#core.store, userId, options.exceptSessionId);
     const scope = options.exceptSessionId === undefined ? 'all' : 'others';
     this.#core.events.emit('sessionRevoked', { request: null, userId, scope, sessionId: null, sessions: ended.sessions });
     return ended;
