@@ -86,8 +86,3 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
   if (attributes.sameSite) cookie += `; SameSite=${attributes.sameSite}`;
   return cookie;
 }
-
-/** The name of a `Set-Cookie` header value (everything before the first `=`). */
-export function cookieName(setCookie: string): string {
-  return setCookie.slice(0, setCookie.indexOf('='));
-}

@@ -15,7 +15,7 @@ import { touchInterval } from './current-user.ts';
 import { Fingerprints } from './fingerprint.ts';
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
-import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
+import { resolveOptions, viewOptions, type LoginManagerOptions, type ManagerOptionsView } from './options.ts';
 import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
@@ -33,29 +33,30 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
 
 /** A configured login manager. Make one per app with {@link createLoginManager}. */
 export class LoginManager<U, R = AnonymousUser> {
-  /** The validated options, frozen. */
-  readonly options: ResolvedOptions<U, R>;
+  /** The validated options, frozen, without the secret keys and the raw store (see {@link ManagerOptionsView}). */
+  readonly options: ManagerOptionsView<U, R>;
   readonly #core: AuthCore<U, R>;
 
   constructor(options: CreateLoginManagerOptions<U, R>) {
-    this.options = resolveOptions(options);
-    const cacheOptions = this.options.sessionCache;
-    const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, this.options.now);
-    const guarded = guardStore(this.options.store, this.options.storeTimeout);
+    const resolved = resolveOptions(options);
+    this.options = viewOptions(resolved);
+    const cacheOptions = resolved.sessionCache;
+    const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, resolved.now);
+    const guarded = guardStore(resolved.store, resolved.storeTimeout);
     const store = sessionCache === null ? guarded : cacheStore(guarded, sessionCache);
-    const factory = this.options.anonymousUser ?? (() => defaultAnonymous as R);
+    const factory = resolved.anonymousUser ?? (() => defaultAnonymous as R);
     const handler = (name: string, value: DenyHandler<U, R> | undefined) => {
       if (value !== undefined && typeof value !== 'function') throw new TypeError(`${name} must be a function`);
       return value ?? null;
     };
     this.#core = Object.freeze({
-      options: this.options,
-      touchInterval: touchInterval(this.options.idleTimeout),
+      options: resolved,
+      touchInterval: touchInterval(resolved.idleTimeout),
       store,
       sessionCache,
       events: new LoginEventEmitter<U>(),
       fingerprints: new Fingerprints(),
-      cookies: jarSettings(this.options),
+      cookies: jarSettings(resolved),
       anonymousUser: factory,
       unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),
       needsRefreshHandler: handler('needsRefreshHandler', options.needsRefreshHandler),
@@ -113,12 +114,12 @@ export class LoginManager<U, R = AnonymousUser> {
    */
   encodeCookie(payload: string): string {
     if (typeof payload !== 'string') throw new TypeError('encodeCookie takes a string');
-    return signValue(this.options.keys, 'cookie', payload);
+    return signValue(this.#core.options.keys, 'cookie', payload);
   }
 
   /** The payload of a value made by {@link encodeCookie}, or null if it was altered (`decode_cookie`). */
   decodeCookie(cookie: string): string | null {
-    const payload = verifyValue(this.options.keys, 'cookie', typeof cookie === 'string' ? cookie : undefined);
+    const payload = verifyValue(this.#core.options.keys, 'cookie', typeof cookie === 'string' ? cookie : undefined);
     return typeof payload === 'string' ? payload : null;
   }
 
