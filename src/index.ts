@@ -7,8 +7,8 @@
  * @module latchkey
  */
 export { createLoginManager, LoginManager } from './manager.ts';
-export type { CreateLoginManagerOptions, DenyHandler } from './manager.ts';
-export type { LoginManagerOptions, ManagerOptionsView, ResolvedOptions, SessionProtection } from './options.ts';
+export type { CreateLoginManagerOptions, DenyHandler, ManagerOptionsView } from './manager.ts';
+export type { LoginManagerOptions, ResolvedOptions, SessionProtection } from './options.ts';
 export { RequestAuth } from './request-auth.ts';
 export type { LoginOptions } from './request-auth.ts';
 export type { GuardOptions } from './login-redirect.ts';

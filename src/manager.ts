@@ -15,13 +15,20 @@ import { touchInterval } from './current-user.ts';
 import { Fingerprints } from './fingerprint.ts';
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
-import { resolveOptions, viewOptions, type LoginManagerOptions, type ManagerOptionsView } from './options.ts';
+import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
 import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
 import type { RequestAuthInit, RequestLike } from './request.ts';
 
 export type { DenyHandler } from './request-auth.ts';
+
+/**
+ * What `manager.options` shows: the validated options without the secret keys (they sign CSRF
+ * tokens, flash, `next` and `encodeCookie` values) and without the raw store, whose calls would
+ * bypass the manager's deadline guard and session cache. Frozen.
+ */
+export type ManagerOptionsView<U, R> = Omit<ResolvedOptions<U, R>, 'keys' | 'store'>;
 
 /** Options of {@link createLoginManager}: the manager's options plus the two custom handlers. */
 export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, R> {
@@ -39,7 +46,8 @@ export class LoginManager<U, R = AnonymousUser> {
 
   constructor(options: CreateLoginManagerOptions<U, R>) {
     const resolved = resolveOptions(options);
-    this.options = viewOptions(resolved);
+    const { keys: _keys, store: _store, ...view } = resolved;
+    this.options = Object.freeze(view);
     const cacheOptions = resolved.sessionCache;
     const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, resolved.now);
     const guarded = guardStore(resolved.store, resolved.storeTimeout);

@@ -151,19 +151,6 @@ export interface ResolvedOptions<U, R> {
   readonly randomBytes: (size: number) => Uint8Array;
 }
 
-/**
- * What `manager.options` shows: the validated options without the secret keys (they sign CSRF
- * tokens, flash, `next` and `encodeCookie` values) and without the raw store, whose calls would
- * bypass the manager's deadline guard and session cache. Frozen.
- */
-export type ManagerOptionsView<U, R> = Omit<ResolvedOptions<U, R>, 'keys' | 'store'>;
-
-/** The {@link ManagerOptionsView} of resolved options: a frozen copy without `keys` and `store`. */
-export function viewOptions<U, R>(resolved: ResolvedOptions<U, R>): ManagerOptionsView<U, R> {
-  const { keys: _keys, store: _store, ...view } = resolved;
-  return Object.freeze(view);
-}
-
 const STORE_METHODS = [
   'createSession', 'getSession', 'updateSession', 'deleteSession', 'listUserSessions', 'deleteUserSessions',
   'createRememberToken', 'useRememberToken', 'deleteRememberToken', 'deleteUserRememberTokens',
