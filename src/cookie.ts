@@ -49,7 +49,7 @@ export function readCookies(header: string | null | undefined, names: readonly s
 
 /** Attributes of a `Set-Cookie` header that latchkey emits. */
 export interface CookieAttributes {
-  /** Seconds; omitted for a browser-session cookie. 0 deletes. RFC 6265bis caps it at 400 days. */
+  /** Seconds; omitted for a browser-session cookie. 0 deletes. RFC 6265bis caps it at 400 days ({@link MAX_COOKIE_AGE}). */
   readonly maxAge?: number;
   readonly httpOnly?: boolean;
   readonly secure?: boolean;
@@ -57,7 +57,8 @@ export interface CookieAttributes {
   readonly path?: string;
 }
 
-const MAX_AGE_LIMIT = 400 * 24 * 60 * 60;
+/** RFC 6265bis §4.1.2.2: user agents cap Max-Age and Expires at 400 days (in seconds, as Max-Age). */
+export const MAX_COOKIE_AGE = 400 * 86_400;
 
 /**
  * A `Set-Cookie` header value. With `maxAge`, both `Max-Age` and `Expires` are written (`Expires`
@@ -75,7 +76,7 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
   if (!VALUE.test(value)) throw new TypeError(`invalid cookie value for ${name}`);
   let cookie = `${name}=${value}`;
   if (attributes.maxAge !== undefined) {
-    const maxAge = Math.min(Math.max(0, Math.floor(attributes.maxAge)), MAX_AGE_LIMIT);
+    const maxAge = Math.min(Math.max(0, Math.floor(attributes.maxAge)), MAX_COOKIE_AGE);
     const expires = maxAge === 0 ? new Date(0) : new Date(now + maxAge * 1000);
     cookie += `; Max-Age=${maxAge}; Expires=${expires.toUTCString()}`;
   }
@@ -84,9 +85,4 @@ export function serializeCookie(name: string, value: string, attributes: CookieA
   if (attributes.httpOnly) cookie += '; HttpOnly';
   if (attributes.sameSite) cookie += `; SameSite=${attributes.sameSite}`;
   return cookie;
-}
-
-/** The name of a `Set-Cookie` header value (everything before the first `=`). */
-export function cookieName(setCookie: string): string {
-  return setCookie.slice(0, setCookie.indexOf('='));
 }

@@ -11,32 +11,24 @@
  * preflight (SEC-46), and the origin check has already run.
  *
  * {@link deriveCsrfToken}, {@link matchesCsrfToken} and {@link checkRequestOrigin} are pure; {@link csrfTokenFor}
- * and {@link checkRequestCsrf} apply them to one request, for {@link RequestAuth.csrfToken} and
- * {@link RequestAuth.checkCsrf}.
+ * and {@link checkRequestCsrf} apply them to one request, handed its facts, its cookie jar and its
+ * current user, for `RequestAuth.csrfToken` and `RequestAuth.checkCsrf`.
  *
  * @module csrf
  */
+import type { CookieJar } from './cookie-jar.ts';
+import type { RequestFacts, Resolution } from './core.ts';
 import { hmacSha256, isBase64url, safeEqual } from './lib/encoding.ts';
 import { ID_LENGTH, randomToken } from './lib/tokens.ts';
 import type { ResolvedOptions } from './options.ts';
 import { hasJsonBody, type RequestLike } from './request.ts';
-import type { RequestAuth } from './request-auth.ts';
-import type { Session } from './store.ts';
 
-/** The outcome of {@link RequestAuth.checkCsrf}. */
+/** The outcome of `RequestAuth.checkCsrf`. */
 export type CsrfCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-/** What the request-level CSRF logic does through the {@link RequestAuth} of the request. Internal. */
-export interface CsrfRequest {
-  readonly request: RequestLike;
-  /** The origin the browser sees, or null for a request URL that does not parse. */
-  origin(): string | null;
-  /** The session of the logged-in user, resolving the login if that was not done yet. */
-  currentSession(): Promise<Session | null>;
-  /** A cookie of the request, by base name (without `__Host-`). */
-  cookie(base: string): string | undefined;
-  /** Decides a `Set-Cookie` for this response, and makes the rest of this request read the new value. */
-  replaceCookie(base: string, value: string): void;
+/** The request's current user (current-user.ts), whose session a token binds to; resolved only when needed. */
+interface CurrentSession {
+  resolve(): Promise<Resolution<unknown>>;
 }
 
 /** The options the CSRF logic reads. */
@@ -81,11 +73,11 @@ export function checkRequestOrigin(request: RequestLike, allowed: readonly strin
  * The token of this request's forms: bound to the session id once logged in, else to a random
  * nonce in the `lk-csrf` cookie (signed double-submit, SEC-44), which is set if missing or malformed.
  */
-export async function csrfTokenFor(auth: CsrfRequest, options: CsrfOptions): Promise<string> {
-  const session = await auth.currentSession();
+export async function csrfTokenFor(jar: CookieJar, current: CurrentSession, options: CsrfOptions): Promise<string> {
+  const { session } = await current.resolve();
   if (session) return deriveCsrfToken(options.keys[0] as Uint8Array, `s.${session.id}`);
-  let nonce = auth.cookie('lk-csrf');
-  if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) nonce = newNonce(auth, options);
+  let nonce = jar.get('lk-csrf');
+  if (nonce === undefined || !isBase64url(nonce, ID_LENGTH)) nonce = newNonce(jar, options);
   return deriveCsrfToken(options.keys[0] as Uint8Array, `a.${nonce}`);
 }
 
@@ -95,14 +87,14 @@ export async function csrfTokenFor(auth: CsrfRequest, options: CsrfOptions): Pro
  * from then on, as the session token is (SEC-44 "pre-session replaced at login", SEC-23). Without
  * it, the nonce outlived the login and the token minted before it was valid again after logout.
  */
-export function renewCsrfNonce(auth: Pick<CsrfRequest, 'cookie' | 'replaceCookie'>, options: Pick<CsrfOptions, 'randomBytes'>): void {
-  if (auth.cookie('lk-csrf') !== undefined) newNonce(auth, options);
+export function renewCsrfNonce(jar: CookieJar, options: Pick<CsrfOptions, 'randomBytes'>): void {
+  if (jar.get('lk-csrf') !== undefined) newNonce(jar, options);
 }
 
 /** A new random nonce (128 bits), set in the `lk-csrf` cookie and read by the rest of this request. */
-function newNonce(auth: Pick<CsrfRequest, 'replaceCookie'>, options: Pick<CsrfOptions, 'randomBytes'>): string {
+function newNonce(jar: CookieJar, options: Pick<CsrfOptions, 'randomBytes'>): string {
   const nonce = randomToken(options.randomBytes, 16);
-  auth.replaceCookie('lk-csrf', nonce);
+  jar.replace('lk-csrf', nonce);
   return nonce;
 }
 
@@ -112,11 +104,13 @@ function newNonce(auth: Pick<CsrfRequest, 'replaceCookie'>, options: Pick<CsrfOp
  * `readFormToken()`, never from the query string (SEC-43).
  */
 export async function checkRequestCsrf(
-  auth: CsrfRequest,
+  auth: RequestFacts,
+  jar: CookieJar,
+  current: CurrentSession,
   options: CsrfOptions,
   readFormToken: () => unknown | Promise<unknown>,
 ): Promise<CsrfCheck> {
-  const self = auth.origin();
+  const self = auth.origin;
   const allowed = options.trustedOrigins.length > 0 ? options.trustedOrigins : self === null ? [] : [self];
   const refused = checkRequestOrigin(auth.request, allowed);
   if (refused) return { ok: false, reason: refused };
@@ -124,8 +118,8 @@ export async function checkRequestCsrf(
   // with no Content-Type at all (an HTML form always sends one), whose Origin was checked above.
   if (hasJsonBody(auth.request) || auth.request.headers.get('content-type') === null) return { ok: true };
   const token = auth.request.headers.get('x-csrf-token') ?? (await readFormToken());
-  const session = await auth.currentSession();
-  const nonce = auth.cookie('lk-csrf');
+  const { session } = await current.resolve();
+  const nonce = jar.get('lk-csrf');
   const binding = session ? `s.${session.id}` : nonce !== undefined ? `a.${nonce}` : null;
   if (binding !== null && matchesCsrfToken(options.keys, binding, token)) return { ok: true };
   return { ok: false, reason: 'The form has expired or its CSRF token is missing or wrong. Reload the page and try again.' };

@@ -7,7 +7,11 @@
  *
  * @module flash
  */
+import type { CookieJar } from './cookie-jar.ts';
 import { signValue, verifyValue } from './signed.ts';
+
+/** The cookie that carries them (`__Host-lk-flash` over HTTPS). */
+export const FLASH_COOKIE = 'lk-flash';
 
 /** One flashed message and its category (Flask's `flash(message, category)`). */
 export interface FlashMessage {
@@ -38,4 +42,45 @@ export function encodeFlashes(keys: readonly Uint8Array[], messages: readonly Fl
     value = signValue(keys, 'flash', pairs);
   }
   return value;
+}
+
+/**
+ * One request's flash queue: the cookie's messages, decoded on first use, and the cookie written
+ * again on each change. Made only when a request flashes or reads its messages.
+ */
+export class FlashQueue {
+  readonly #keys: readonly Uint8Array[];
+  readonly #jar: CookieJar;
+  #messages: FlashMessage[] | null = null;
+
+  constructor(keys: readonly Uint8Array[], jar: CookieJar) {
+    this.#keys = keys;
+    this.#jar = jar;
+  }
+
+  /** Queues a message for the next page. */
+  push(message: string, category: string): void {
+    if (typeof message !== 'string' || typeof category !== 'string') throw new TypeError('flash() takes strings');
+    const list = this.#read();
+    list.push({ category, message });
+    this.#jar.set(FLASH_COOKIE, encodeFlashes(this.#keys, list));
+  }
+
+  /** The queued messages, removed: the cookie is cleared if it held any. */
+  take(): FlashMessage[] {
+    const list = this.#read();
+    this.#messages = [];
+    if (list.length > 0 || this.#jar.get(FLASH_COOKIE) !== undefined) this.#jar.clear(FLASH_COOKIE);
+    return list;
+  }
+
+  /** Forgets the queued messages for the rest of the request (at logout, SEC-50), leaving the cookie to the caller. */
+  discard(): void {
+    this.#messages = [];
+  }
+
+  #read(): FlashMessage[] {
+    this.#messages ??= decodeFlashes(this.#keys, this.#jar.get(FLASH_COOKIE));
+    return this.#messages;
+  }
 }

@@ -7,7 +7,7 @@
  * @module latchkey
  */
 export { createLoginManager, LoginManager } from './manager.ts';
-export type { CreateLoginManagerOptions, DenyHandler, RequestInit } from './manager.ts';
+export type { CreateLoginManagerOptions, DenyHandler, ManagerOptionsView } from './manager.ts';
 export type { LoginManagerOptions, ResolvedOptions, SessionProtection } from './options.ts';
 export { RequestAuth } from './request-auth.ts';
 export type { LoginOptions } from './request-auth.ts';
@@ -20,7 +20,7 @@ export { LatchkeyError, StoreTimeoutError, StoreUnavailableError, isServiceUnava
 export type { AnyLatchkeyError } from './errors.ts';
 export { loginUrl, makeNextParam, safeNext } from './next.ts';
 export { hasJsonBody, isSafeMethod, wantsJson } from './request.ts';
-export type { RequestLike } from './request.ts';
+export type { RequestAuthInit, RequestInit, RequestLike } from './request.ts';
 export { checkRequestOrigin } from './csrf.ts';
 export type { CsrfCheck } from './csrf.ts';
 export type { FlashMessage } from './flash.ts';

@@ -7,15 +7,16 @@
  * a same-origin path through {@link safeNext} (SEC-49). The writer and the reader of `lk-next` live
  * here together so that they agree on its name and signing purpose.
  *
- * Both act for a {@link RequestAuth}, which passes what they touch explicitly as a {@link RedirectRequest}.
+ * Both act for one request, handed its facts (with its `flash`) and its cookie jar explicitly.
  *
  * @module login-redirect
  */
+import type { CookieJar } from './cookie-jar.ts';
+import type { RequestFacts } from './core.ts';
 import { jsonResponse, redirectResponse, textResponse } from './lib/responses.ts';
-import { loginUrl, makeNextParam, safeNext } from './next.ts';
+import { isView, loginUrl, makeNextParam, safeNext } from './next.ts';
 import type { ResolvedOptions } from './options.ts';
-import { wantsJson, type RequestLike } from './request.ts';
-import type { RequestAuth } from './request-auth.ts';
+import { wantsJson } from './request.ts';
 import { signValue, verifyValue } from './signed.ts';
 
 /** Options of the guards: per-router login and refresh views (Flask-Login's blueprint_login_views). */
@@ -29,11 +30,6 @@ export interface GuardOptions {
    * for POST-only routes, whose URL cannot be opened with GET (a same-origin path).
    */
   next?: string;
-}
-
-/** A login or refresh view: a path on this site or an http(s) URL (an external login page). */
-export function isView(value: unknown): value is string {
-  return typeof value === 'string' && /^(\/|https?:\/\/)/.test(value);
 }
 
 /**
@@ -56,17 +52,8 @@ export function checkGuardOptions(options: unknown, owner = 'guard'): void {
   }
 }
 
-/** What the login redirect does through the {@link RequestAuth} of the request. Internal. */
-export interface RedirectRequest {
-  readonly request: RequestLike;
-  /** The origin the browser sees, or null for a request URL that does not parse. */
-  origin(): string | null;
-  /** A cookie of the request, by base name (without `__Host-`). */
-  cookie(base: string): string | undefined;
-  /** Decides a `Set-Cookie` for this response. */
-  setCookie(base: string, value: string): void;
-  clearCookie(base: string): void;
-  /** {@link RequestAuth.flash}. */
+/** The request a deny response is for, and its flash queue (`RequestAuth.flash`). Internal. */
+export interface FlashingRequest extends RequestFacts {
   flash(message: string, category: string): void;
 }
 
@@ -83,7 +70,8 @@ type RedirectOptions = Pick<
  * {@link checkGuardOptions}).
  */
 export function denyResponse(
-  auth: RedirectRequest,
+  auth: FlashingRequest,
+  jar: CookieJar,
   options: RedirectOptions,
   jsonStatus: 401 | 403,
   view: string | null,
@@ -100,7 +88,7 @@ export function denyResponse(
   const forceHost = o.forceHostForRedirects ?? undefined;
   const url = URL.parse(request.url);
   if (o.useSessionForNext && url !== null) {
-    auth.setCookie('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
+    jar.set('lk-next', signValue(o.keys, 'next', nextPath ?? url.pathname + url.search));
     return redirectResponse(request.method, loginUrl(view, { forceHost }));
   }
   const next = nextPath ?? makeNextParam(view, request.url);
@@ -108,22 +96,22 @@ export function denyResponse(
 }
 
 /**
- * {@link RequestAuth.nextTarget}: `candidate`, else the one `next` query parameter, else the
+ * `RequestAuth.nextTarget`: `candidate`, else the one `next` query parameter, else the
  * signed `lk-next` cookie (cleared once read), made safe by {@link safeNext}, never the login or
  * refresh view itself nor the path of this request (a loop), else `fallback`.
  */
-export function resolveNextTarget(auth: RedirectRequest, options: RedirectOptions, candidate: unknown, fallback: string): string {
+export function resolveNextTarget(auth: RequestFacts, jar: CookieJar, options: RedirectOptions, candidate: unknown, fallback: string): string {
   let value = candidate;
   if (value === undefined || value === null || value === '') {
     const all = URL.parse(auth.request.url)?.searchParams.getAll('next') ?? [];
     value = all.length > 0 ? (all.length === 1 ? all[0] : null) : undefined;
   }
-  const stored = auth.cookie('lk-next');
+  const stored = jar.get('lk-next');
   if (stored !== undefined) {
-    auth.clearCookie('lk-next');
+    jar.clear('lk-next');
     if (value === undefined) value = verifyValue(options.keys, 'next', stored);
   }
-  const origin = auth.origin();
+  const origin = auth.origin;
   if (origin === null) return fallback;
   const target = safeNext(value, { origin, fallback, disallow: loopTargets(options) });
   // The page resolving the target is the login form (or refresh form) being submitted, and it may

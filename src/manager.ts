@@ -9,16 +9,26 @@
  */
 import { anonymousUser as defaultAnonymous, type AnonymousUser } from './anonymous.ts';
 import { LoginEventEmitter, type LoginEventListener, type LoginEventName } from './events.ts';
+import { endOwnedSession, endUserLogins } from './browser-session.ts';
+import { jarSettings } from './cookie-jar.ts';
+import { touchInterval } from './current-user.ts';
+import { Fingerprints } from './fingerprint.ts';
 import { guardStore } from './lib/guarded-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
-import { RequestAuth, touchInterval } from './request-auth.ts';
+import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
 import { cacheStore, SessionCache } from './session-cache.ts';
 import { toSessionInfo, type SessionInfo } from './session-info.ts';
-import type { RequestLike } from './request.ts';
+import type { RequestAuthInit, RequestLike } from './request.ts';
 
-/** A handler that replaces the default unauthorized or needs-refresh response. */
-export type DenyHandler<U, R> = (auth: RequestAuth<U, R>) => Response | Promise<Response>;
+export type { DenyHandler } from './request-auth.ts';
+
+/**
+ * What `manager.options` shows: the validated options without the secret keys (they sign CSRF
+ * tokens, flash, `next` and `encodeCookie` values) and without the raw store, whose calls would
+ * bypass the manager's deadline guard and session cache. Frozen.
+ */
+export type ManagerOptionsView<U, R> = Omit<ResolvedOptions<U, R>, 'keys' | 'store'>;
 
 /** Options of {@link createLoginManager}: the manager's options plus the two custom handlers. */
 export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, R> {
@@ -28,63 +38,36 @@ export interface CreateLoginManagerOptions<U, R> extends LoginManagerOptions<U, 
   needsRefreshHandler?: DenyHandler<U, R>;
 }
 
-/** What a request context shares with its manager. Internal. */
-export interface Core<U, R> {
-  readonly options: ResolvedOptions<U, R>;
-  /** ms a session may go without its sliding expiry being written: {@link touchInterval} of the idle timeout. */
-  readonly touchInterval: number;
-  readonly store: ReturnType<typeof guardStore>;
-  /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
-  readonly sessionCache: SessionCache<U> | null;
-  readonly events: LoginEventEmitter<U>;
-  readonly anonymousUser: () => R;
-  readonly unauthorizedHandler: DenyHandler<U, R> | null;
-  readonly needsRefreshHandler: DenyHandler<U, R> | null;
-  revokeSession(userId: string, sessionId: string): Promise<boolean>;
-  revokeUserSessions(userId: string, exceptSessionId?: string): Promise<{ sessions: number; rememberTokens: number }>;
-}
-
-/** What an adapter passes along with the request. */
-export interface RequestInit {
-  /** The socket's peer address, for session lists and (with trustProxy) as the last hop. */
-  remoteAddress?: string | null;
-  /** Called with each `Set-Cookie` value as soon as it is decided. */
-  onSetCookie?: (setCookie: string) => void;
-  /** Called once, when the request first reads or changes authentication state (its response must not be cached). */
-  onUse?: () => void;
-}
-
 /** A configured login manager. Make one per app with {@link createLoginManager}. */
 export class LoginManager<U, R = AnonymousUser> {
-  /** The validated options, frozen. */
-  readonly options: ResolvedOptions<U, R>;
-  readonly #core: Core<U, R>;
+  /** The validated options, frozen, without the secret keys and the raw store (see {@link ManagerOptionsView}). */
+  readonly options: ManagerOptionsView<U, R>;
+  readonly #core: AuthCore<U, R>;
 
   constructor(options: CreateLoginManagerOptions<U, R>) {
-    this.options = resolveOptions(options);
-    const cacheOptions = this.options.sessionCache;
-    const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, this.options.now);
-    const guarded = guardStore(this.options.store, this.options.storeTimeout);
+    const resolved = resolveOptions(options);
+    const { keys: _keys, store: _store, ...view } = resolved;
+    this.options = Object.freeze(view);
+    const cacheOptions = resolved.sessionCache;
+    const sessionCache = cacheOptions === null ? null : new SessionCache<U>(cacheOptions.ttl, cacheOptions.maxEntries, resolved.now);
+    const guarded = guardStore(resolved.store, resolved.storeTimeout);
     const store = sessionCache === null ? guarded : cacheStore(guarded, sessionCache);
-    const factory = this.options.anonymousUser ?? (() => defaultAnonymous as R);
+    const factory = resolved.anonymousUser ?? (() => defaultAnonymous as R);
     const handler = (name: string, value: DenyHandler<U, R> | undefined) => {
       if (value !== undefined && typeof value !== 'function') throw new TypeError(`${name} must be a function`);
       return value ?? null;
     };
     this.#core = Object.freeze({
-      options: this.options,
-      touchInterval: touchInterval(this.options.idleTimeout),
+      options: resolved,
+      touchInterval: touchInterval(resolved.idleTimeout),
       store,
       sessionCache,
       events: new LoginEventEmitter<U>(),
+      fingerprints: new Fingerprints(),
+      cookies: jarSettings(resolved),
       anonymousUser: factory,
       unauthorizedHandler: handler('unauthorizedHandler', options.unauthorizedHandler),
       needsRefreshHandler: handler('needsRefreshHandler', options.needsRefreshHandler),
-      revokeSession: (userId: string, sessionId: string) => this.#endSession(userId, sessionId),
-      revokeUserSessions: async (userId: string, exceptSessionId?: string) => ({
-        sessions: await store.deleteUserSessions(userId, exceptSessionId),
-        rememberTokens: await store.deleteUserRememberTokens(userId),
-      }),
     });
     Object.freeze(this);
   }
@@ -97,7 +80,7 @@ export class LoginManager<U, R = AnonymousUser> {
    * const auth = manager.forRequest(request, { remoteAddress: '127.0.0.1' });
    * ```
    */
-  forRequest(request: RequestLike, init: RequestInit = {}): RequestAuth<U, R> {
+  forRequest(request: RequestLike, init: RequestAuthInit = {}): RequestAuth<U, R> {
     return new RequestAuth(this.#core, request, init);
   }
 
@@ -114,19 +97,9 @@ export class LoginManager<U, R = AnonymousUser> {
 
   /** Ends one session if it belongs to `userId`; false otherwise. Emits `sessionRevoked`. */
   async revokeSession(userId: string, sessionId: string): Promise<boolean> {
-    const ended = await this.#endSession(userId, sessionId);
+    const ended = await endOwnedSession(this.#core.store, userId, sessionId);
     if (ended) this.#core.events.emit('sessionRevoked', { request: null, userId, scope: 'one', sessionId, sessions: 1 });
     return ended;
-  }
-
-  /** {@link revokeSession} without its event: `RequestAuth.revokeSession` emits its own, with the request. */
-  async #endSession(userId: string, sessionId: string): Promise<boolean> {
-    if (typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > 64) return false;
-    const session = await this.#core.store.getSession(sessionId);
-    if (!session || session.userId !== userId) return false;
-    await this.#core.store.deleteSession(sessionId);
-    if (session.rememberSeries) await this.#core.store.deleteRememberToken(session.rememberSeries);
-    return true;
   }
 
   /**
@@ -136,7 +109,7 @@ export class LoginManager<U, R = AnonymousUser> {
    * ends too: use `RequestAuth.revokeOtherSessions` to keep this browser's. Emits `sessionRevoked`.
    */
   async revokeUserSessions(userId: string, options: { exceptSessionId?: string } = {}): Promise<{ sessions: number; rememberTokens: number }> {
-    const ended = await this.#core.revokeUserSessions(userId, options.exceptSessionId);
+    const ended = await endUserLogins(this.#core.store, userId, options.exceptSessionId);
     const scope = options.exceptSessionId === undefined ? 'all' : 'others';
     this.#core.events.emit('sessionRevoked', { request: null, userId, scope, sessionId: null, sessions: ended.sessions });
     return ended;
@@ -149,12 +122,12 @@ export class LoginManager<U, R = AnonymousUser> {
    */
   encodeCookie(payload: string): string {
     if (typeof payload !== 'string') throw new TypeError('encodeCookie takes a string');
-    return signValue(this.options.keys, 'cookie', payload);
+    return signValue(this.#core.options.keys, 'cookie', payload);
   }
 
   /** The payload of a value made by {@link encodeCookie}, or null if it was altered (`decode_cookie`). */
   decodeCookie(cookie: string): string | null {
-    const payload = verifyValue(this.options.keys, 'cookie', typeof cookie === 'string' ? cookie : undefined);
+    const payload = verifyValue(this.#core.options.keys, 'cookie', typeof cookie === 'string' ? cookie : undefined);
     return typeof payload === 'string' ? payload : null;
   }
 

@@ -42,6 +42,8 @@ const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i;
 // redirects) turns `/%2F%2Fevil.com` into `//evil.com`. We never decode, so we refuse these (security.md §2).
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A login or refresh view: a path on this site or an http(s) URL (an external login page). */
+const VIEW = /^(?:\/|https?:\/\/)/;
 const HOST = /^(?:\[[0-9a-f:.]+\]|[^\u0000-\u0020\u007f/?#@\\[\]:]+)(?::\d{1,5})?$/i; // FORCE_HOST_FOR_REDIRECTS
 
 /**
@@ -156,6 +158,14 @@ function quotePlus(value: string): string {
 }
 
 /**
+ * Whether `value` is a login or refresh view: a path on this site or an http(s) URL. The one rule
+ * for views, read by the manager's options, the guards' options and {@link loginUrl}.
+ */
+export function isView(value: unknown): value is string {
+  return typeof value === 'string' && VIEW.test(value);
+}
+
+/**
  * Flask-Login's `login_url` (utils.py 100-130): the login view with `next` merged into its query
  * string (parse_qs, then urlencode with doseq), existing parameters kept, and the host replaced by
  * `forceHost` (`FORCE_HOST_FOR_REDIRECTS`). Latchkey has no endpoint names: the view is a path or an
@@ -170,7 +180,7 @@ function quotePlus(value: string): string {
  * ```
  */
 export function loginUrl(loginView: string, options: LoginUrlOptions = {}): string {
-  if (typeof loginView !== 'string' || !/^(?:\/|https?:\/\/)/.test(loginView) || CONTROL.test(loginView)) {
+  if (!isView(loginView) || CONTROL.test(loginView)) {
     throw new TypeError(`loginUrl: loginView must be a path or an http(s) URL, got ${JSON.stringify(loginView)}`);
   }
   const { next, nextField = 'next', forceHost } = options;

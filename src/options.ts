@@ -6,10 +6,10 @@
  * @module options
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { MAX_COOKIE_AGE } from './cookie.ts';
 import { requireDuration } from './duration.ts';
-import { isView } from './login-redirect.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
-import { loginUrl } from './next.ts';
+import { isView, loginUrl } from './next.ts';
 import { resolveTrustProxy } from './proxy.ts';
 import type { RequestLike } from './request.ts';
 import type { Store } from './store.ts';
@@ -156,8 +156,17 @@ const STORE_METHODS = [
   'createRememberToken', 'useRememberToken', 'deleteRememberToken', 'deleteUserRememberTokens',
 ] as const;
 const COOKIE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-/** RFC 6265bis §4.1.2.2: user agents cap Max-Age and Expires at 400 days. */
-export const MAX_REMEMBER = 400 * 86_400_000;
+
+/**
+ * A remember-me lifetime in ms (the manager's `rememberDuration`, a login's `duration`): at least
+ * a second, and never longer than a browser keeps a cookie (RFC 6265bis, {@link MAX_COOKIE_AGE}),
+ * which would cut it short in the browser rather than in the store. Throws TypeError.
+ */
+export function requireRememberDuration(name: string, value: unknown): number {
+  const lifetime = requireDuration(name, value, 1000);
+  if (lifetime > MAX_COOKIE_AGE * 1000) throw new TypeError(`${name} cannot exceed 400 days (RFC 6265bis)`);
+  return lifetime;
+}
 
 function optionalFunction<F>(name: string, value: F | undefined): F | null {
   if (value === undefined || value === null) return null;
@@ -246,8 +255,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
   const idleTimeout = requireDuration('idleTimeout', options.idleTimeout ?? '30m', 1000);
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
   if (idleTimeout > absoluteTimeout) throw new TypeError('idleTimeout cannot be longer than absoluteTimeout');
-  const rememberDuration = requireDuration('rememberDuration', options.rememberDuration ?? '30d', 1000);
-  if (rememberDuration > MAX_REMEMBER) throw new TypeError('rememberDuration cannot exceed 400 days (RFC 6265bis)');
+  const rememberDuration = requireRememberDuration('rememberDuration', options.rememberDuration ?? '30d');
   return Object.freeze({
     store,
     keys: Object.freeze(secrets.map(toKey)),

@@ -1,6 +1,7 @@
 /**
- * The request shape the core reads. A web-standard `Request` satisfies it; the Express adapter
- * passes a small object that does. The core never touches a framework's request or `node:http`.
+ * The request shape the core reads, and what an adapter passes along with it. A web-standard
+ * `Request` satisfies it; the Express adapter passes a small object that does. The core never
+ * touches a framework's request or `node:http`.
  *
  * @module request
  */
@@ -12,6 +13,19 @@ export interface RequestLike {
   readonly url: string;
   readonly headers: { get(name: string): string | null };
 }
+
+/** What an adapter passes along with the request, to `manager.forRequest`. */
+export interface RequestAuthInit {
+  /** The socket's peer address, for session lists and (with trustProxy) as the last hop. */
+  remoteAddress?: string | null;
+  /** Called with each `Set-Cookie` value as soon as it is decided. */
+  onSetCookie?: (setCookie: string) => void;
+  /** Called once, when the request first reads or changes authentication state (its response must not be cached). */
+  onUse?: () => void;
+}
+
+/** @deprecated Renamed {@link RequestAuthInit}: this name shadowed the type of fetch's `RequestInit`. */
+export type RequestInit = RequestAuthInit;
 
 const HTML = /\btext\/html\b/i;
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -66,6 +66,13 @@ describe('createLoginManager options (STYLE §7)', () => {
     assert.equal(manager.options.absoluteTimeout, 86_400_000);
   });
 
+  it('shows neither the secret keys nor the raw store in manager.options (issue 11)', () => {
+    const manager = createLoginManager(base());
+    assert.equal('keys' in manager.options, false);
+    assert.equal('store' in manager.options, false);
+    assert.equal('secret' in manager.options, false);
+  });
+
   it('encodeCookie/decodeCookie round-trip and refuse tampering (flask-login 1291-1343)', () => {
     const manager = createLoginManager(base());
     const cookie = manager.encodeCookie('1');

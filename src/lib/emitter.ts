@@ -22,11 +22,6 @@ export class Emitter<Events extends object> {
     };
   }
 
-  /** True when at least one listener waits for `event`: lets callers skip work nobody reads. */
-  has(event: keyof Events): boolean {
-    return (this.#listeners.get(event)?.length ?? 0) > 0;
-  }
-
   /** Calls the listeners of `event` with `payload`. */
   emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const list = this.#listeners.get(event);
