@@ -71,16 +71,22 @@ export class StoreKit {
     if (this.#closed) throw new StoreUnavailableError(`${this.owner}.${operation}(): the store is closed`);
   }
 
-  /**
-   * What a failed operation rejects with: misuse (`TypeError`) and latchkey's own coded errors
-   * (a schema too new, a duplicate id) as they are; anything else, a driver's or a server's error
-   * or a reply that cannot be read, becomes a {@link StoreUnavailableError} that keeps it as
-   * `cause`, never a null that would read as "absent" (R-01).
-   */
+  /** What a failed operation rejects with: {@link storeFailure}. */
   failure(operation: string, cause: unknown): Error {
-    if (cause instanceof LatchkeyError || cause instanceof TypeError) return cause;
-    return new StoreUnavailableError(`${this.owner}.${operation}() failed`, { cause });
+    return storeFailure(this.owner, operation, cause);
   }
+}
+
+/**
+ * What a failed store call rejects with: misuse (`TypeError`) and latchkey's own coded errors (a
+ * schema too new, a duplicate id, a timeout) as they are; anything else, a driver's or a server's
+ * error or a reply that cannot be read, becomes a {@link StoreUnavailableError} that keeps it as
+ * `cause`, never a null that would read as "absent" (R-01). The stores and the manager's deadline
+ * guard (lib/guarded-store) share this one rule.
+ */
+export function storeFailure(owner: string, operation: string, cause: unknown): Error {
+  if (cause instanceof LatchkeyError || cause instanceof TypeError) return cause;
+  return new StoreUnavailableError(`${owner}.${operation}() failed`, { cause });
 }
 
 /**
