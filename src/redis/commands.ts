@@ -10,7 +10,7 @@
 import type { CounterState } from '../counter-store.ts';
 import { requireString } from '../lib/store-kit.ts';
 import type { NewSession, Session } from '../store.ts';
-import type { RedisScript } from './scripts.ts';
+import type { RedisScript } from './lua.ts';
 
 /**
  * The one method latchkey needs of a Redis client: send a command given as strings and resolve

@@ -9,7 +9,5 @@ import { COUNTER_SCRIPTS } from './counter-scripts.ts';
 import { REMEMBER_SCRIPTS } from './remember-scripts.ts';
 import { SESSION_SCRIPTS } from './session-scripts.ts';
 
-export type { RedisScript } from './lua.ts';
-
 /** Every script, by operation. */
 export const SCRIPTS = Object.freeze({ ...SESSION_SCRIPTS, ...REMEMBER_SCRIPTS, ...COUNTER_SCRIPTS });

@@ -3,7 +3,7 @@
  * several hosts. It imports no Redis client: the app passes its own connected client, anything
  * with `sendCommand(args)` (node-redis as is, ioredis through a one-line adapter), and keeps
  * ownership of it. Every operation that reads before it writes is one Lua script, so it is atomic
- * across instances (R-05, SEC-34, SEC-39, SEC-51); see `scripts.ts`.
+ * across instances (R-05, SEC-34, SEC-39, SEC-51); see redis/scripts.
  *
  * The clock is the Redis server's (`TIME`, inside the scripts), so app instances with skewed
  * clocks agree on when a session ends (R-08); a `now` option replaces it, for tests. Records keep
@@ -34,7 +34,7 @@ import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSes
 import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, unexpected } from './commands.ts';
 import type { RedisCommander } from './commands.ts';
 import { SCRIPTS } from './scripts.ts';
-import type { RedisScript } from './scripts.ts';
+import type { RedisScript } from './lua.ts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
