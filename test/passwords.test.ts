@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { argon2, scrypt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { LatchkeyError } from '../src/errors.ts';
+import { HasherBusyError, LatchkeyError } from '../src/errors.ts';
 import { parseArgon2 } from '../src/passwords/argon2.ts';
 import { bcryptBytes, parseBcrypt } from '../src/passwords/bcrypt.ts';
-import { HasherBusyError, PasswordHasher } from '../src/passwords/hasher.ts';
+import { PasswordHasher } from '../src/passwords/hasher.ts';
 import { hashScrypt, parseLegacy } from '../src/passwords/legacy.ts';
 
 interface Fixture {

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
+import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
@@ -333,16 +334,34 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.deepEqual(rows, [{ value: '2' }]);
       }));
 
-    it('refuses a schema whose version is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>
+    it('refuses a schema whose version is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', () =>
       withSchema(async (schema) => {
         await new PostgresStore({ pool: shared(), schema, sweepInterval: 0 }).migrate();
         await shared().query(`UPDATE "${schema}".latchkey_meta SET value = '99'`);
         const newer = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
-        await assert.rejects(newer.ping(), (error: Error & { code: string; cause: Error }) => {
-          assert.equal(error.code, UNAVAILABLE);
-          assert.match(error.cause.message, /schema version 99/);
+        await assert.rejects(newer.ping(), (error: Error & { code: string }) => {
+          assert.ok(error instanceof SchemaVersionError);
+          assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
+          assert.equal(isServiceUnavailable(error), false);
+          assert.match(error.message, /schema version 99/);
           return true;
         });
+      }));
+
+    it('refuses a users table whose version is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, from migrate() and every call (issue 11)', () =>
+      withSchema(async (schema) => {
+        await new PostgresUserStore({ pool: shared(), schema }).migrate();
+        await shared().query(`UPDATE "${schema}".users_meta SET value = '99'`);
+        const newer = new PostgresUserStore({ pool: shared(), schema });
+        const refused = (error: Error & { code: string }) => {
+          assert.ok(error instanceof SchemaVersionError);
+          assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
+          assert.equal(isServiceUnavailable(error), false);
+          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 2/);
+          return true;
+        };
+        await assert.rejects(newer.migrate(), refused);
+        await assert.rejects(newer.getUserByLogin('someone@example.com'), refused);
       }));
 
     it('rejects while its schema is missing and recovers, without a restart, once it exists (R-01, R-02)', async () => {

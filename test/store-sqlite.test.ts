@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import type { SqliteStoreOptions } from '../src/sqlite/index.ts';
 import type { NewSession } from '../src/store.ts';
@@ -177,13 +178,19 @@ describe('SqliteStore', () => {
       }
     }));
 
-  it('refuses a database whose schema is newer than it knows, with ERR_LATCHKEY_STORE_UNAVAILABLE', () =>
+  it('refuses a database whose schema is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', () =>
     withFile(async ({ store, db, file }) => {
       await store.ping();
       db.exec(`UPDATE latchkey_meta SET value = '99' WHERE key = 'schema_version'`);
       const newer = new SqliteStore({ path: file, sweepInterval: 0 });
       try {
-        await assert.rejects(newer.ping(), { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
+        await assert.rejects(newer.ping(), (error: Error & { code: string }) => {
+          assert.ok(error instanceof SchemaVersionError);
+          assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
+          assert.equal(isServiceUnavailable(error), false);
+          assert.match(error.message, /latchkey_meta says schema version 99; this latchkey knows 3/);
+          return true;
+        });
       } finally {
         await newer.close();
       }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
+import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import { SqliteUserStore } from '../src/sqlite/user-store.ts';
 import { describeUserStoreConformance } from '../src/testing/index.ts';
@@ -39,6 +40,21 @@ describe('SqliteUserStore', () => {
     await store.listUsers();
     await store.close();
     assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'accounts'").get() as { n: number }).n, 1);
+    db.close();
+  });
+
+  it('refuses a users table whose schema is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', async () => {
+    const db = new DatabaseSync(':memory:');
+    await new SqliteUserStore({ database: db }).listUsers(); // creates the table at the version this code knows
+    db.exec(`UPDATE users_meta SET value = '99' WHERE key = 'schema_version'`);
+    const newer = new SqliteUserStore({ database: db });
+    await assert.rejects(newer.ping(), (error: Error & { code: string }) => {
+      assert.ok(error instanceof SchemaVersionError);
+      assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
+      assert.equal(isServiceUnavailable(error), false);
+      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 2/);
+      return true;
+    });
     db.close();
   });
 

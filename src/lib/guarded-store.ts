@@ -11,8 +11,9 @@
  *
  * @module lib/guarded-store
  */
-import { LatchkeyError, StoreTimeoutError, StoreUnavailableError } from '../errors.ts';
+import { StoreTimeoutError } from '../errors.ts';
 import type { Store } from '../store.ts';
+import { storeFailure } from './store-kit.ts';
 
 interface Pending {
   readonly call: string;
@@ -68,7 +69,7 @@ export function createDeadlineGuard(timeout: number, label = 'store'): DeadlineG
         },
         (error: unknown) => {
           pending.delete(entry);
-          reject(error instanceof LatchkeyError || error instanceof TypeError ? error : new StoreUnavailableError(`${label}.${call}() failed`, { cause: error }));
+          reject(storeFailure(label, call, error));
         },
       );
     });

@@ -14,7 +14,7 @@
  * @module passwords/hasher
  */
 import { randomBytes } from 'node:crypto';
-import { ServiceUnavailableError } from '../errors.ts';
+import { HasherBusyError } from '../errors.ts';
 import { ARGON2_DEFAULTS, argon2Available, hashArgon2id, isVerifiableArgon2, parseArgon2, verifyArgon2, type Argon2Hash } from './argon2.ts';
 import { parseBcrypt, verifyBcrypt } from './bcrypt.ts';
 import { SCRYPT_DEFAULTS, hashScrypt, parseLegacy, verifyLegacy, type LegacyHash } from './legacy.ts';
@@ -54,18 +54,6 @@ export interface VerifyResult {
 export interface HasherStats {
   readonly running: number;
   readonly queued: number;
-}
-
-/**
- * Too many hashes are running and waiting: answer 503 with `Retry-After` (SEC-12).
- *
- * @example
- * ```ts
- * try { await hasher.verify(pw, row.hash) } catch (e) { if (e instanceof HasherBusyError) … }
- * ```
- */
-export class HasherBusyError extends ServiceUnavailableError {
-  override readonly code: string = 'ERR_LATCHKEY_HASHER_BUSY';
 }
 
 /** SEC-06: at most 1024 UTF-8 bytes are ever hashed. */

@@ -6,7 +6,7 @@
  * @module postgres
  */
 export { PostgresStore } from './store.ts';
-export type { PostgresStoreOptions } from './store.ts';
+export type { PostgresStoreOptions } from './store-options.ts';
 export { PostgresUserStore } from './user-store.ts';
 export type { PostgresUserStoreOptions } from './user-store.ts';
 export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig } from './pool.ts';

@@ -1,15 +1,11 @@
 /**
  * What latchkey's PostgreSQL stores need of the app's connection pool, and what they share: the
  * structural pool type (a `pg.Pool` fits it, and so does any pool with the same two methods, so
- * the package never needs `pg` or `@types/pg` itself), identifier checks, the database clock as
- * SQL, BIGINT conversion and transactions that survive a connection dying under them.
+ * the package never needs `pg` or `@types/pg` itself), identifier and pool checks, the database
+ * clock as SQL, BIGINT conversion and transactions that survive a connection dying under them.
  *
  * @module postgres/pool
  */
-import { StoreUnavailableError } from '../errors.ts';
-import { requireMs } from '../duration.ts';
-
-export { requireMs };
 
 /** A row as node-postgres returns it: column names to values. */
 export type Row = Record<string, unknown>;
@@ -58,13 +54,6 @@ export function requireIdentifier(owner: string, name: string, value: unknown, m
   return value;
 }
 
-
-/** Checks an id or key: a string, else `TypeError` (misuse), before any query is sent. */
-export function requireString(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
-  return value;
-}
-
 /** Checks that `pool` looks like a `pg.Pool`. */
 export function requirePool(owner: string, pool: unknown): PostgresPool {
   const candidate = pool as Partial<PostgresPool> | null;
@@ -98,11 +87,6 @@ export function toMs(value: unknown): number {
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-/** Wraps a driver failure, keeping it as `cause` (R-01); a coded error passes through as it is. */
-export function unavailable(what: string, cause: unknown): StoreUnavailableError {
-  return cause instanceof StoreUnavailableError ? cause : new StoreUnavailableError(`${what} failed`, { cause });
 }
 
 /**

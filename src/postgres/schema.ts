@@ -13,8 +13,9 @@
  */
 import type { CounterState } from '../counter-store.ts';
 import type { Session } from '../store.ts';
-import { CLOCK, toMs, withTransaction } from './pool.ts';
-import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
+import { applyMigrations } from './migrations.ts';
+import { CLOCK, toMs } from './pool.ts';
+import type { PostgresPool, Row } from './pool.ts';
 
 /** The quoted names of one store's tables, and its migration lock key. */
 export interface Tables {
@@ -97,55 +98,9 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
 /** The schema version this code reads and writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** A set of versioned tables: the quoted name of the table holding its version, and its migration lock key. */
-export interface Versioned {
-  readonly meta: string;
-  readonly lockKey: string;
-}
-
-/** The recorded version; throws on a version this code does not know (a newer latchkey's). */
-async function readVersion(db: PostgresQueryable, meta: string, known: number): Promise<number> {
-  const { rows } = await db.query(`SELECT value FROM ${meta} WHERE key = 'schema_version'`);
-  const value = rows[0]?.value;
-  const version = value === undefined ? 0 : Number(value);
-  if (!Number.isSafeInteger(version) || version < 0 || version > known) {
-    throw new Error(`${meta} says schema version ${String(value)}; this latchkey knows ${known}: upgrade latchkey`);
-  }
-  return version;
-}
-
-/**
- * Creates or upgrades the tables. Already current: one SELECT, no lock, and no CREATE privilege
- * needed (so the app may run as a role that cannot create tables, once a deploy has migrated).
- * Otherwise one transaction under a transaction-scoped advisory lock keyed by schema and prefix,
- * so two instances starting at once take turns (concurrent `CREATE TABLE IF NOT EXISTS` can
- * otherwise fail on pg_type's unique index), and a failure leaves nothing half-made.
- */
+/** Creates or upgrades the tables of `t`, as postgres/migrations says. */
 export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
   await applyMigrations(pool, t, MIGRATIONS.map((migration) => migration(t)));
-}
-
-/**
- * Brings the tables versioned in `target.meta` to `migrations.length` as {@link migrate} says:
- * one SELECT when current, else the missing migrations in one transaction under the advisory
- * lock. Migration `n` takes the tables from version `n` to `n + 1`.
- */
-export async function applyMigrations(pool: PostgresPool, target: Versioned, migrations: readonly string[]): Promise<void> {
-  try {
-    if ((await readVersion(pool, target.meta, migrations.length)) === migrations.length) return;
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== '42P01') throw error; // 42P01: no meta table yet
-  }
-  await withTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [target.lockKey]);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${target.meta} (key text PRIMARY KEY, value text NOT NULL)`);
-    const version = await readVersion(client, target.meta, migrations.length);
-    for (const migration of migrations.slice(version)) await client.query(migration);
-    await client.query(
-      `INSERT INTO ${target.meta} (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      [String(migrations.length)],
-    );
-  });
 }
 
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,

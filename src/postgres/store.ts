@@ -15,37 +15,19 @@
  * @module postgres/store
  */
 import type { CounterState, CounterStore } from '../counter-store.ts';
-import { StoreUnavailableError } from '../errors.ts';
-import { safeEqual } from '../lib/encoding.ts';
+import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
-import { requireIdentifier, requireMs, requirePool, requireString, toMs, unavailable, withTransaction } from './pool.ts';
+import { readClock, requireString, startSweep, StoreKit } from '../lib/store-kit.ts';
+import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
+import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { Migration } from './migrations.ts';
+import { toMs, withTransaction } from './pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { PreparedStatement } from './prepared.ts';
-import { migrate, statements, tableNames, toCounter, toSession } from './schema.ts';
-import type { Statements, Tables } from './schema.ts';
-import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
-
-
-/** Options of {@link PostgresStore}, checked once at construction. */
-export interface PostgresStoreOptions {
-  /**
-   * The app's `pg.Pool` (or anything with its `query` and `connect`). Give it timeouts, see the
-   * class example (R-03), and an `error` listener: the store adds none to the pool. `close()`
-   * leaves it open.
-   */
-  readonly pool: PostgresPool;
-  /** The schema of the tables, which must exist. Lower-case letters, digits and `_`. @default "public" */
-  readonly schema?: string;
-  /** Prefix of the table names, lower-case letters, digits and `_`, at most 32. @default "latchkey_" */
-  readonly tablePrefix?: string;
-  /** A test clock, ms since the epoch. Default: the database's clock (R-08); leave it so in production. */
-  readonly now?: () => number;
-  /** ms between sweeps of expired rows (R-09); 0 disables them. @default 60000 */
-  readonly sweepInterval?: number;
-}
-
-const MAX_TIMER = 2 ** 31 - 1; // setInterval takes a 32-bit int
+import { migrate, statements, toCounter, toSession } from './schema.ts';
+import type { Statements } from './schema.ts';
+import { resolvePostgresOptions, type PostgresStoreOptions } from './store-options.ts';
 
 /** Runs one named statement; `$1` is the clock. */
 type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
@@ -86,32 +68,22 @@ type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
  */
 export class PostgresStore implements Store, CounterStore {
   readonly #pool: PostgresPool;
-  readonly #tables: Tables;
   readonly #sql: Readonly<Record<keyof Statements, PreparedStatement>>;
   readonly #now: (() => number) | null;
-  #ready: Promise<void> | null = null;
-  #migrated = false;
-  #sweep: ReturnType<typeof setInterval> | null = null;
-  #sweeping = false;
-  #closed = false;
+  readonly #kit = new StoreKit('PostgresStore');
+  readonly #migration: Migration;
+  readonly #stopSweep: () => void;
   readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: PostgresStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('PostgresStore: options are required');
-    this.#pool = requirePool('PostgresStore', options.pool);
-    const schema = requireIdentifier('PostgresStore', 'schema', options.schema ?? 'public', 63);
-    const prefix = requireIdentifier('PostgresStore', 'tablePrefix', options.tablePrefix ?? 'latchkey_', 32);
-    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('PostgresStore: now must be a function returning ms');
-    this.#now = options.now ?? null;
-    const sweepInterval = requireMs('PostgresStore: sweepInterval', options.sweepInterval ?? 60_000, 0, MAX_TIMER);
-    this.#tables = tableNames(schema, prefix);
+    const { pool, tables, now, sweepInterval } = resolvePostgresOptions(options);
+    this.#pool = pool;
+    this.#now = now;
+    this.#migration = new Migration(() => migrate(pool, tables));
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
     // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
-    this.#sql = preparedAll(statements(this.#tables));
-    if (sweepInterval > 0) {
-      this.#sweep = setInterval(() => this.#sweepOnce(), sweepInterval);
-      this.#sweep.unref();
-    }
+    this.#sql = preparedAll(statements(tables));
+    this.#stopSweep = startSweep(sweepInterval, () => this.deleteExpired());
   }
 
   async createSession(session: NewSession): Promise<Session> {
@@ -204,24 +176,18 @@ export class PostgresStore implements Store, CounterStore {
         const [row] = await this.#bind(client, clock)(this.#sql.lockToken, [series]);
         if (row === undefined) return null;
         const now = toMs(row.now);
-        const at = this.#bind(client, now);
-        const userId = row.user_id as string;
         const expiresAt = toMs(row.expires_at);
-        if (now >= expiresAt) {
-          await at(this.#sql.deleteToken, [series]);
-          return null;
-        }
-        if (safeEqual(row.validator_hash as string, validatorHash)) {
-          await at(this.#sql.rotateToken, [series, nextValidatorHash]);
-          return Object.freeze({ status: 'valid', userId, expiresAt });
-        }
-        const previous = row.previous_hash;
-        const inGrace = row.rotated_at !== null && now < toMs(row.rotated_at) + grace;
-        if (inGrace && typeof previous === 'string' && safeEqual(previous, validatorHash)) {
-          return Object.freeze({ status: 'grace', userId, expiresAt });
-        }
-        await at(this.#sql.deleteToken, [series]); // a replayed or forged validator: theft (SEC-38)
-        return Object.freeze({ status: 'stolen', userId });
+        const state = {
+          validatorHash: row.validator_hash as string,
+          previousHash: (row.previous_hash as string | null) ?? null,
+          rotatedAt: row.rotated_at === null ? null : toMs(row.rotated_at),
+          expiresAt,
+        };
+        const decision = decideRememberUse(state, validatorHash, now, grace);
+        const at = this.#bind(client, now);
+        if (decision === 'rotate') await at(this.#sql.rotateToken, [series, nextValidatorHash]);
+        else if (decision === 'expired' || decision === 'theft') await at(this.#sql.deleteToken, [series]); // theft: SEC-38
+        return rememberUseOf(decision, row.user_id as string, expiresAt);
       }),
     );
   }
@@ -286,21 +252,12 @@ export class PostgresStore implements Store, CounterStore {
   /**
    * Creates or upgrades the tables; idempotent, and safe to run from several instances at once.
    * Every method calls it on first use; call it at start-up to fail fast. Rejects with
-   * {@link StoreUnavailableError} (the schema missing, no privilege, a newer schema version) and
-   * tries again on the next call.
+   * {@link StoreUnavailableError} (the schema missing, no privilege) or {@link SchemaVersionError}
+   * (a newer latchkey's schema), and tries again on the next call.
    */
-  migrate(): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError('PostgresStore.migrate(): the store is closed'));
-    this.#ready ??= migrate(this.#pool, this.#tables).then(
-      () => {
-        this.#migrated = true;
-      },
-      (cause: unknown) => {
-        this.#ready = null; // the next call tries again (R-02)
-        throw unavailable('PostgresStore.migrate()', cause);
-      },
-    );
-    return this.#ready;
+  async migrate(): Promise<void> {
+    this.#kit.checkOpen('migrate');
+    return this.#migration.run((cause) => this.#kit.failure('migrate', cause));
   }
 
   /** Resolves when the database answers `SELECT 1` (and the schema is in place). */
@@ -310,41 +267,28 @@ export class PostgresStore implements Store, CounterStore {
 
   /** Stops the sweep; later calls reject. The pool is the app's: it stays open. Idempotent. */
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#sweep !== null) clearInterval(this.#sweep);
-    this.#sweep = null;
+    this.#kit.close();
+    this.#stopSweep();
   }
 
   /** The injected test clock, or null: the database's. */
   #clock(): number | null {
-    return this.#now === null ? null : requireMs('PostgresStore: now()', this.#now(), 0);
+    return this.#now === null ? null : readClock('PostgresStore', this.#now);
   }
 
   #bind(db: PostgresQueryable, now: number | null): Query {
     return async (sql, values) => (await execute(db, sql, [now, ...values])).rows;
   }
 
-  /** Runs one operation after the migration; driver errors become {@link StoreUnavailableError}. */
+  /** Runs one operation after the migration; failures become coded errors (lib/store-kit). */
   async #run<T>(operation: string, work: (query: Query, clock: number | null) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError(`PostgresStore.${operation}(): the store is closed`);
+    this.#kit.checkOpen(operation);
     const clock = this.#clock();
     try {
-      if (!this.#migrated) await this.migrate();
+      if (!this.#migration.done) await this.migrate();
       return await work(this.#bind(this.#pool, clock), clock);
     } catch (cause) {
-      throw unavailable(`PostgresStore.${operation}()`, cause);
+      throw this.#kit.failure(operation, cause);
     }
   }
-
-  #sweepOnce(): void {
-    if (this.#sweeping) return; // a slow sweep is not stacked on by the next tick
-    this.#sweeping = true;
-    // A failed sweep is retried at the next tick; requests report the failure themselves.
-    this.deleteExpired()
-      .catch(() => {})
-      .finally(() => {
-        this.#sweeping = false;
-      });
-  }
 }
-

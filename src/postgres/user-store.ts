@@ -10,11 +10,10 @@
  */
 import { requireNewUser } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
-import { StoreUnavailableError } from '../errors.ts';
-import { CLOCK, requireIdentifier, requirePool, sqlState, toMs, unavailable } from './pool.ts';
+import { readClock, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
+import { applyMigrations, Migration } from './migrations.ts';
+import { CLOCK, requireIdentifier, requirePool, sqlState, toMs } from './pool.ts';
 import type { PostgresPool, Row } from './pool.ts';
-import { applyMigrations } from './schema.ts';
-import type { Versioned } from './schema.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { PreparedStatement } from './prepared.ts';
 
@@ -105,26 +104,24 @@ export class PostgresUserStore implements UserStore {
   readonly #pool: PostgresPool;
   readonly #now: (() => number) | null;
   readonly #sql: Readonly<Record<keyof ReturnType<typeof userStatements>, PreparedStatement>>;
-  readonly #versioned: Versioned;
-  readonly #migrations: readonly string[];
-  #ready: Promise<void> | null = null;
-  #migrated = false;
-  #closed = false;
+  readonly #kit = new StoreKit('PostgresUserStore');
+  readonly #migration: Migration;
 
   constructor(options: PostgresUserStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('PostgresUserStore: options are required');
-    this.#pool = requirePool('PostgresUserStore', options.pool);
+    requireOptions('PostgresUserStore', options);
+    const pool = requirePool('PostgresUserStore', options.pool);
+    this.#pool = pool;
     const schema = requireIdentifier('PostgresUserStore', 'schema', options.schema ?? 'public', 63);
     // 44 + "_username_canonical" (19) = 63, PostgreSQL's limit for the index name.
     const table = requireIdentifier('PostgresUserStore', 'table', options.table ?? 'users', 44);
-    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('PostgresUserStore: now must be a function');
-    this.#now = options.now ?? null;
+    this.#now = requireClock('PostgresUserStore', options.now);
     const t = `"${schema}"."${table}"`;
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
     // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
     this.#sql = preparedAll(userStatements(t));
-    this.#versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
-    this.#migrations = userMigrations(t, table);
+    const versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
+    const migrations = userMigrations(t, table);
+    this.#migration = new Migration(() => applyMigrations(pool, versioned, migrations));
   }
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
@@ -184,18 +181,9 @@ export class PostgresUserStore implements UserStore {
    * lock serialises them). Current already: one query, no CREATE privilege needed. Every method
    * calls it on first use.
    */
-  migrate(): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError('PostgresUserStore.migrate(): the store is closed'));
-    this.#ready ??= applyMigrations(this.#pool, this.#versioned, this.#migrations).then(
-      () => {
-        this.#migrated = true;
-      },
-      (cause: unknown) => {
-        this.#ready = null; // the next call tries again (R-02)
-        throw unavailable('PostgresUserStore.migrate()', cause);
-      },
-    );
-    return this.#ready;
+  async migrate(): Promise<void> {
+    this.#kit.checkOpen('migrate');
+    return this.#migration.run((cause) => this.#kit.failure('migrate', cause));
   }
 
   /** Resolves when the database answers (and the table is in place). */
@@ -205,14 +193,11 @@ export class PostgresUserStore implements UserStore {
 
   /** Later calls reject; the pool is the app's and stays open. */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#kit.close();
   }
 
   #clock(): number | null {
-    if (this.#now === null) return null;
-    const now = this.#now();
-    if (!Number.isSafeInteger(now)) throw new TypeError('PostgresUserStore: now() must return integer ms');
-    return now;
+    return this.#now === null ? null : readClock('PostgresUserStore', this.#now);
   }
 
   async #one(operation: string, sql: PreparedStatement, values: unknown[]): Promise<UserRecord | null> {
@@ -222,13 +207,14 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
+  /** Runs one operation after the migration; failures become coded errors (lib/store-kit). */
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError(`PostgresUserStore.${operation}(): the store is closed`);
+    this.#kit.checkOpen(operation);
     try {
-      if (!this.#migrated) await this.migrate();
+      if (!this.#migration.done) await this.migrate();
       return await work();
     } catch (cause) {
-      throw unavailable(`PostgresUserStore.${operation}()`, cause);
+      throw this.#kit.failure(operation, cause);
     }
   }
 }

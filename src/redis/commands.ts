@@ -2,14 +2,15 @@
  * How `latchkey/redis` talks to a client it does not import: one `sendCommand(args)` method, which
  * node-redis clients have as is and an ioredis client gets from a one-line adapter. Scripts run by
  * `EVALSHA`, falling back to `EVAL` (which also caches the script) when the server answers
- * NOSCRIPT: after a restart, a failover or `SCRIPT FLUSH`. Also the decoding of script replies into
- * the frozen records the contract hands out.
+ * NOSCRIPT: after a restart, a failover or `SCRIPT FLUSH`. Also the encoding of a new session into
+ * hash fields, and the decoding of script replies into the frozen records the contract hands out.
  *
  * @module redis/commands
  */
 import type { CounterState } from '../counter-store.ts';
-import type { Session } from '../store.ts';
-import type { RedisScript } from './scripts.ts';
+import { requireString } from '../lib/store-kit.ts';
+import type { NewSession, Session } from '../store.ts';
+import type { RedisScript } from './lua.ts';
 
 /**
  * The one method latchkey needs of a Redis client: send a command given as strings and resolve
@@ -109,4 +110,29 @@ export function toCounter(reply: unknown): CounterState {
 /** An integer reply (or its decimal text). */
 export function toInteger(reply: unknown): number {
   return integer(reply);
+}
+
+/** A session reply, or null for nil. */
+export function toSessionOrNull(reply: unknown): Session | null {
+  return reply === null ? null : toSession(reply);
+}
+
+/** True for the integer reply 1. */
+export function isOne(reply: unknown): boolean {
+  return toInteger(reply) === 1;
+}
+
+/** The field/value pairs of a new session's hash; a null field is left out and reads back as null. */
+export function sessionFields(session: NewSession): string[] {
+  const fields = [
+    'id', requireString('id', session.id),
+    'secretHash', requireString('secretHash', session.secretHash),
+    'userId', requireString('userId', session.userId),
+    'fresh', session.fresh ? '1' : '0',
+  ];
+  for (const name of ['rememberSeries', 'identifier', 'userAgent', 'ipAddress'] as const) {
+    const value = session[name];
+    if (value !== null) fields.push(name, requireString(name, value));
+  }
+  return fields;
 }

@@ -3,7 +3,7 @@
  * several hosts. It imports no Redis client: the app passes its own connected client, anything
  * with `sendCommand(args)` (node-redis as is, ioredis through a one-line adapter), and keeps
  * ownership of it. Every operation that reads before it writes is one Lua script, so it is atomic
- * across instances (R-05, SEC-34, SEC-39, SEC-51); see `scripts.ts`.
+ * across instances (R-05, SEC-34, SEC-39, SEC-51); see redis/scripts.
  *
  * The clock is the Redis server's (`TIME`, inside the scripts), so app instances with skewed
  * clocks agree on when a session ends (R-08); a `now` option replaces it, for tests. Records keep
@@ -25,15 +25,16 @@
  * @module redis/store
  */
 import type { CounterState, CounterStore } from '../counter-store.ts';
+import { requireMs as requireMsIn } from '../duration.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
-import { runScript, strings, toCounter, toInteger, toSession, unexpected } from './commands.ts';
+import { readClock, requireClock, requireOptions, requireString, StoreKit } from '../lib/store-kit.ts';
+import { rememberUseOf, type RememberDecision } from '../remember-decision.ts';
+import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, unexpected } from './commands.ts';
 import type { RedisCommander } from './commands.ts';
 import { SCRIPTS } from './scripts.ts';
-import type { RedisScript } from './scripts.ts';
-import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
-import { requireMs as requireMsIn } from '../duration.ts';
-
+import type { RedisScript } from './lua.ts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -64,33 +65,8 @@ const MAX_DURATION = 1e15;
 const requireMs = (name: string, value: unknown, min: number): number => requireMsIn(name, value, min, MAX_DURATION);
 
 
-function requireString(name: string, value: unknown): string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string`);
-  return value;
-}
-
-function toSessionOrNull(reply: unknown): Session | null {
-  return reply === null ? null : toSession(reply);
-}
-
-function isOne(reply: unknown): boolean {
-  return toInteger(reply) === 1;
-}
-
-/** The field/value pairs of a new session's hash; a null field is left out and reads back as null. */
-function sessionFields(session: NewSession): string[] {
-  const fields = [
-    'id', requireString('id', session.id),
-    'secretHash', requireString('secretHash', session.secretHash),
-    'userId', requireString('userId', session.userId),
-    'fresh', session.fresh ? '1' : '0',
-  ];
-  for (const name of ['rememberSeries', 'identifier', 'userAgent', 'ipAddress'] as const) {
-    const value = session[name];
-    if (value !== null) fields.push(name, requireString(name, value));
-  }
-  return fields;
-}
+/** What the useRememberToken script can decide about a series that exists (redis/remember-scripts). */
+const DECISIONS: ReadonlySet<string> = new Set<RememberDecision>(['expired', 'rotate', 'grace', 'theft']);
 
 /**
  * Sessions, remember-me tokens and throttle counters in Redis, shared by every app instance.
@@ -124,11 +100,11 @@ export class RedisStore implements Store, CounterStore {
   readonly #client: RedisCommander;
   readonly #prefix: string;
   readonly #now: (() => number) | null;
-  #closed = false;
+  readonly #kit = new StoreKit('RedisStore');
   readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('RedisStore: options are required');
+    requireOptions('RedisStore', options);
     const { client } = options;
     if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
       throw new TypeError('RedisStore: client must have sendCommand(args) (a node-redis client, or an adapter)');
@@ -137,12 +113,9 @@ export class RedisStore implements Store, CounterStore {
     if (typeof prefix !== 'string' || prefix.length < 1 || prefix.length > 100) {
       throw new TypeError('RedisStore: prefix must be a string of 1 to 100 characters');
     }
-    if (options.now !== undefined && typeof options.now !== 'function') {
-      throw new TypeError('RedisStore: now must be a function returning ms');
-    }
     this.#client = client;
     this.#prefix = prefix;
-    this.#now = options.now ?? null;
+    this.#now = requireClock('RedisStore', options.now);
     Object.freeze(this);
   }
 
@@ -219,7 +192,10 @@ export class RedisStore implements Store, CounterStore {
     });
   }
 
-  /** One script: the read, the constant-time comparison and the rotation are one atomic step (R-05). */
+  /**
+   * One script: the read, the decision (the Lua mirror of decideRememberUse, in constant time) and
+   * the rotation are one atomic step (R-05).
+   */
   async useRememberToken(series: string, validatorHash: string, nextValidatorHash: string, grace: number): Promise<RememberUse | null> {
     requireMs('grace', grace, 0);
     const args = [
@@ -229,13 +205,10 @@ export class RedisStore implements Store, CounterStore {
       String(grace),
     ];
     return this.#run('useRememberToken', SCRIPTS.useRememberToken, [this.#key('r:', series)], args, (reply): RememberUse | null => {
-      if (reply === null) return null;
-      const [status, userId, expiresAt] = strings(reply);
-      if (status === 'stolen' && userId !== undefined) return Object.freeze({ status, userId });
-      if ((status === 'valid' || status === 'grace') && userId !== undefined && expiresAt !== undefined) {
-        return Object.freeze({ status, userId, expiresAt: toInteger(expiresAt) });
-      }
-      throw unexpected(reply);
+      if (reply === null) return null; // no such series
+      const [decision, userId, expiresAt] = strings(reply);
+      if (decision === undefined || !DECISIONS.has(decision) || userId === undefined || expiresAt === undefined) throw unexpected(reply);
+      return rememberUseOf(decision as RememberDecision, userId, toInteger(expiresAt));
     });
   }
 
@@ -274,7 +247,7 @@ export class RedisStore implements Store, CounterStore {
 
   /** Stops the store: later calls reject. The client is the app's and stays connected. Idempotent. */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#kit.close();
   }
 
   #key(kind: string, id: string): string {
@@ -283,10 +256,7 @@ export class RedisStore implements Store, CounterStore {
 
   /** The clock argument of every script: the injected clock's ms, or '' for the server's TIME. */
   #clock(): string {
-    if (this.#now === null) return '';
-    const now = this.#now();
-    if (!Number.isSafeInteger(now)) throw new TypeError(`RedisStore: now() must return integer ms, got ${String(now)}`);
-    return String(now);
+    return this.#now === null ? '' : String(readClock('RedisStore', this.#now));
   }
 
   #run<T>(operation: string, script: RedisScript, keys: string[], args: string[], decode: (reply: unknown) => T): Promise<T> {
@@ -295,16 +265,15 @@ export class RedisStore implements Store, CounterStore {
   }
 
   /**
-   * Sends and decodes. Client and server failures, and replies that cannot be read, become
-   * {@link StoreUnavailableError} with the original as `cause`: never a null that reads as "absent".
+   * Sends and decodes. Client and server failures, and replies that cannot be read, become coded
+   * errors with the original as `cause` (lib/store-kit): never a null that reads as "absent".
    */
   async #call<T>(operation: string, send: () => Promise<unknown>, decode: (reply: unknown) => T): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError(`RedisStore.${operation}(): the store is closed`);
+    this.#kit.checkOpen(operation);
     try {
       return decode(await send());
     } catch (cause) {
-      if (cause instanceof StoreUnavailableError) throw cause;
-      throw new StoreUnavailableError(`RedisStore.${operation}() failed`, { cause });
+      throw this.#kit.failure(operation, cause);
     }
   }
 }

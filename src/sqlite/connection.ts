@@ -3,8 +3,10 @@
  * several processes on one file wait for the write lock instead of failing with SQLITE_BUSY
  * (`node:sqlite` defaults to 0, security.md R-03, R-11), the WAL journal so readers run beside
  * the one writer, and `synchronous = NORMAL`, durable across app crashes in WAL mode
- * (https://sqlite.org/pragma.html#pragma_synchronous). And the one way every statement of every
- * latchkey SQLite store is prepared, {@link prepare}.
+ * (https://sqlite.org/pragma.html#pragma_synchronous). And what both SQLite stores share around
+ * it: the `path`-or-`database` option ({@link requireSqliteSource}), connecting on first use
+ * ({@link connectSqlite}), and the one way every statement of every latchkey SQLite store is
+ * prepared, {@link prepare}.
  *
  * A file it creates is readable by its owner only (0600, like the app's secret key; issue 10,
  * finding 11): it holds session and remember-me hashes, throttle counters and password hashes,
@@ -19,6 +21,46 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../errors.ts';
+
+/** Where a SQLite store's data lives: a file it opens and owns, or a connection the app owns. */
+export interface SqliteSource {
+  readonly path: string | null;
+  readonly database: DatabaseSync | null;
+}
+
+/**
+ * Checks the `path` and `database` options of `owner`: exactly one, a non-empty path or a
+ * `node:sqlite` connection (misuse: `TypeError`), and a path whose folder exists (finding 14).
+ */
+export function requireSqliteSource(owner: string, options: { readonly path?: unknown; readonly database?: unknown }): SqliteSource {
+  const { path, database } = options;
+  if ((path === undefined) === (database === undefined)) throw new TypeError(`${owner}: pass exactly one of \`path\` and \`database\``);
+  if (path !== undefined && (typeof path !== 'string' || path === '')) throw new TypeError(`${owner}: path must be a file path or ":memory:"`);
+  if (database !== undefined && !(database instanceof DatabaseSync)) throw new TypeError(`${owner}: database must be a node:sqlite DatabaseSync`);
+  if (typeof path === 'string') requireSqliteFolder(owner, path);
+  return Object.freeze({ path: (path as string | undefined) ?? null, database: (database as DatabaseSync | undefined) ?? null });
+}
+
+/**
+ * Opens the file of `source` (or adopts the app's connection) and sets it up with `setUp`
+ * (migrate, prepare): on first use, not at construction. When `setUp` fails, a file it opened is
+ * closed again, so that nothing is left half-open and the next call tries from scratch (R-02).
+ */
+export function connectSqlite<T>(owner: string, source: SqliteSource, busyTimeout: number, setUp: (db: DatabaseSync) => T): { readonly db: DatabaseSync; readonly prepared: T } {
+  const db = source.database === null ? openSqlite(owner, source.path as string, busyTimeout) : adoptSqlite(source.database, busyTimeout);
+  try {
+    return { db, prepared: setUp(db) };
+  } catch (error) {
+    if (source.database === null) {
+      try {
+        db.close();
+      } catch {
+        // The first error is the one worth reporting.
+      }
+    }
+    throw error;
+  }
+}
 
 /** A path to a file: not `:memory:`, not a `file:` URI. */
 function isFilePath(path: string): boolean {

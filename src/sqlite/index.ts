@@ -6,6 +6,6 @@
  * @module sqlite
  */
 export { SqliteStore } from './store.ts';
-export type { SqliteStoreOptions } from './store.ts';
+export type { SqliteStoreOptions } from './store-options.ts';
 export { SqliteUserStore } from './user-store.ts';
 export type { SqliteUserStoreOptions } from './user-store.ts';

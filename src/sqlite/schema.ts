@@ -10,6 +10,7 @@
  * @module sqlite/schema
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { SchemaVersionError } from '../errors.ts';
 import { prepare } from './connection.ts';
 
 /**
@@ -100,7 +101,8 @@ export function migrate(db: DatabaseSync, prefix: string): void {
 /**
  * Brings a set of tables whose version is kept in the table `meta` to `migrations.length`, running
  * the migrations it lacks in one write transaction (all or nothing). Migration `n` takes the
- * tables from version `n` to `n + 1`; a version above what this code knows is refused.
+ * tables from version `n` to `n + 1`; a version above what this code knows is refused with a
+ * {@link SchemaVersionError}: retrying cannot help, so it is no 503.
  */
 export function applyMigrations(db: DatabaseSync, meta: string, migrations: readonly string[]): void {
   transaction(db, () => {
@@ -108,7 +110,7 @@ export function applyMigrations(db: DatabaseSync, meta: string, migrations: read
     const row = prepare(db, `SELECT value FROM ${meta} WHERE key = 'schema_version'`).get();
     const version = row === undefined ? 0 : Number(row.value);
     if (!Number.isSafeInteger(version) || version < 0 || version > migrations.length) {
-      throw new Error(`${meta} says schema version ${String(row?.value)}; this latchkey knows ${migrations.length}: upgrade latchkey`);
+      throw new SchemaVersionError(meta, String(row?.value), migrations.length);
     }
     for (const migration of migrations.slice(version)) db.exec(migration);
     prepare(db, `INSERT INTO ${meta} (key, value) VALUES ('schema_version', ?)

@@ -15,93 +15,25 @@
  *
  * @module sqlite/store
  */
-import { DatabaseSync } from 'node:sqlite';
-import type { SQLOutputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
 import type { CounterState, CounterStore } from '../counter-store.ts';
-import { StoreUnavailableError } from '../errors.ts';
-import { safeEqual } from '../lib/encoding.ts';
+import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
-import { adoptSqlite, openSqlite, requireSqliteFolder } from './connection.ts';
+import { startSweep, StoreKit } from '../lib/store-kit.ts';
+import { decideRememberUse, rememberUseOf, type RememberSeriesState } from '../remember-decision.ts';
+import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { connectSqlite } from './connection.ts';
+import { forgiveFailure, getCounter, recordFailure } from './counters.ts';
 import { migrate, prepareStatements, transaction } from './schema.ts';
 import type { Statements } from './schema.ts';
-import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
-import { requireMs } from '../duration.ts';
-
-/** Where the data lives: a file the store opens and owns, or a connection the app owns. */
-export type SqliteStoreOptions = (
-  | {
-      /**
-       * A file path, or `':memory:'` (one connection, gone on close: for tests). Its folder must
-       * exist: the constructor throws `ERR_LATCHKEY_STORE_UNAVAILABLE` naming the path otherwise.
-       * The file is opened on first use (`ping()` at start-up checks it) and created with mode 0600.
-       */
-      readonly path: string;
-      readonly database?: never;
-    }
-  | {
-      /**
-       * The app's own connection, to keep users and sessions in one file. `close()` leaves it
-       * open. The store does not change its journal mode or `synchronous`; it sets a busy timeout
-       * only if the connection has none (SQLite's default is 0: fail at once when locked).
-       * Do not leave it inside a transaction across an `await`: the store's writes would join it.
-       */
-      readonly database: DatabaseSync;
-      readonly path?: never;
-    }
-) & {
-  /** The store's clock, ms since the epoch. Default `Date.now` (the host's clock: see the module doc). */
-  readonly now?: () => number;
-  /** ms a statement waits for another process's lock before failing (R-03, R-11). Default 5000. */
-  readonly busyTimeout?: number;
-  /** ms between sweeps of expired rows (R-09); 0 disables them. Default 60 000. */
-  readonly sweepInterval?: number;
-  /** Prefix of the table names, letters, digits and `_`. Default `latchkey_`. */
-  readonly tablePrefix?: string;
-};
-
-interface ResolvedOptions {
-  readonly path: string | null;
-  readonly database: DatabaseSync | null;
-  readonly now: () => number;
-  readonly busyTimeout: number;
-  readonly sweepInterval: number;
-  readonly tablePrefix: string;
-}
-
-const PREFIX = /^[a-z_][a-z0-9_]*$/i;
-const MAX_TIMER = 2 ** 31 - 1; // setInterval and sqlite3_busy_timeout take a 32-bit int
-
-
-function resolveOptions(options: SqliteStoreOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('SqliteStore: options are required');
-  const { path, database } = options as { path?: unknown; database?: unknown };
-  if ((path === undefined) === (database === undefined)) {
-    throw new TypeError('SqliteStore: pass exactly one of `path` and `database`');
-  }
-  if (path !== undefined && (typeof path !== 'string' || path === '')) {
-    throw new TypeError('SqliteStore: path must be a file path or ":memory:"');
-  }
-  if (database !== undefined && !(database instanceof DatabaseSync)) {
-    throw new TypeError('SqliteStore: database must be a node:sqlite DatabaseSync');
-  }
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new TypeError('SqliteStore: now must be a function returning ms');
-  const tablePrefix = options.tablePrefix ?? 'latchkey_';
-  // The prefix is spliced into SQL as an identifier, so it is checked, never quoted.
-  if (typeof tablePrefix !== 'string' || !PREFIX.test(tablePrefix) || tablePrefix.length > 64) {
-    throw new TypeError(`SqliteStore: tablePrefix must match ${PREFIX} (at most 64 characters)`);
-  }
-  return Object.freeze({
-    path: (path as string | undefined) ?? null,
-    database: (database as DatabaseSync | undefined) ?? null,
-    now,
-    busyTimeout: requireMs('SqliteStore: busyTimeout', options.busyTimeout ?? 5_000, 0, MAX_TIMER),
-    sweepInterval: requireMs('SqliteStore: sweepInterval', options.sweepInterval ?? 60_000, 0, MAX_TIMER),
-    tablePrefix,
-  });
-}
+import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './store-options.ts';
 
 type Row = Record<string, SQLOutputValue>;
+
+/** A remember-me row under the names of {@link RememberSeriesState} (sqlite/schema's `selectToken`). */
+interface RememberRow extends RememberSeriesState {
+  readonly userId: string;
+}
 
 function toSession(row: Row): Session {
   // The row is a new object of node:sqlite's, ours to finish: no copy on the hot path.
@@ -127,21 +59,16 @@ function countLive(rows: Row[]): number {
  * ```
  */
 export class SqliteStore implements Store, CounterStore {
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedSqliteOptions;
+  readonly #kit = new StoreKit('SqliteStore');
+  readonly #stopSweep: () => void;
   #db: DatabaseSync | null = null;
   #statements: Statements | null = null;
-  #sweep: ReturnType<typeof setInterval> | null = null;
-  #closed = false;
   readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: SqliteStoreOptions) {
-    this.#options = resolveOptions(options);
-    if (this.#options.path !== null) requireSqliteFolder('SqliteStore', this.#options.path);
-    if (this.#options.sweepInterval > 0) {
-      // A failed sweep is retried at the next tick; requests report the failure themselves.
-      this.#sweep = setInterval(() => this.deleteExpired().catch(() => {}), this.#options.sweepInterval);
-      this.#sweep.unref();
-    }
+    this.#options = resolveSqliteOptions(options);
+    this.#stopSweep = startSweep(this.#options.sweepInterval, () => this.deleteExpired());
   }
 
   async createSession(session: NewSession): Promise<Session> {
@@ -244,24 +171,12 @@ export class SqliteStore implements Store, CounterStore {
     return this.#run('useRememberToken', (st, now) =>
       transaction(this.#db as DatabaseSync, (): RememberUse | null => {
         const row = st.selectToken.get({ series });
-        if (row === undefined) return null;
-        const userId = row.userId as string;
-        const expiresAt = row.expiresAt as number;
-        if (now >= expiresAt) {
-          st.deleteToken.run({ series, now });
-          return null;
-        }
-        if (safeEqual(row.validatorHash as string, validatorHash)) {
-          st.rotateToken.run({ series, next: nextValidatorHash, now });
-          return Object.freeze({ status: 'valid', userId, expiresAt });
-        }
-        const previous = row.previousHash;
-        const inGrace = row.rotatedAt !== null && now < (row.rotatedAt as number) + grace;
-        if (inGrace && typeof previous === 'string' && safeEqual(previous, validatorHash)) {
-          return Object.freeze({ status: 'grace', userId, expiresAt });
-        }
-        st.deleteToken.run({ series, now }); // a replayed or forged validator: theft (SEC-38)
-        return Object.freeze({ status: 'stolen', userId });
+        const state = row === undefined ? null : (row as unknown as RememberRow);
+        const decision = decideRememberUse(state, validatorHash, now, grace);
+        if (state === null) return null;
+        if (decision === 'rotate') st.rotateToken.run({ series, next: nextValidatorHash, now });
+        else if (decision === 'expired' || decision === 'theft') st.deleteToken.run({ series, now }); // theft: SEC-38
+        return rememberUseOf(decision, state.userId, state.expiresAt);
       }),
     );
   }
@@ -276,44 +191,18 @@ export class SqliteStore implements Store, CounterStore {
     );
   }
 
-  /**
-   * One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: a single statement takes SQLite's write lock
-   * before it reads, so increments from any number of processes on the file are never lost (R-05,
-   * R-07) and each caller gets its own count back.
-   */
+  /** Never loses a failure counted by another process on the file (R-05, R-07): sqlite/counters. */
   async recordFailure(key: string, ttl: number): Promise<CounterState> {
     requireMs('ttl', ttl, 1);
-    return this.#run('recordFailure', (st, now) =>
-      Object.freeze({ ...(st.recordFailure.get({ key, now, expiresAt: now + ttl }) as Row) } as unknown as CounterState),
-    );
+    return this.#run('recordFailure', (st, now) => recordFailure(st, key, ttl, now));
   }
 
-  /** One write transaction (BEGIN IMMEDIATE): the read and the decrement or delete are one step across processes. */
   async forgiveFailure(key: string): Promise<CounterState | null> {
-    return this.#run('forgiveFailure', (st, now) =>
-      transaction(this.#db as DatabaseSync, (): CounterState | null => {
-        const row = st.selectCounter.get({ key });
-        if (row === undefined || now >= (row.expiresAt as number)) return null;
-        if ((row.count as number) <= 1) {
-          st.deleteCounter.run({ key });
-          return null;
-        }
-        st.decrementCounter.run({ key });
-        return Object.freeze({ count: (row.count as number) - 1, firstAt: row.firstAt, lastAt: row.lastAt } as CounterState);
-      }),
-    );
+    return this.#run('forgiveFailure', (st, now) => forgiveFailure(this.#db as DatabaseSync, st, key, now));
   }
 
   async getCounter(key: string): Promise<CounterState | null> {
-    return this.#run('getCounter', (st, now) => {
-      const row = st.selectCounter.get({ key });
-      if (row === undefined) return null;
-      if (now < (row.expiresAt as number)) {
-        return Object.freeze({ count: row.count, firstAt: row.firstAt, lastAt: row.lastAt } as CounterState);
-      }
-      st.deleteCounterIfExpired.run({ key, now }); // valid while now < expiresAt; expired reads as absent
-      return null;
-    });
+    return this.#run('getCounter', (st, now) => getCounter(st, key, now));
   }
 
   async clearCounter(key: string): Promise<void> {
@@ -346,53 +235,39 @@ export class SqliteStore implements Store, CounterStore {
 
   /** Stops the sweep and closes the file the store opened (never an app's `database`). Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#sweep !== null) clearInterval(this.#sweep);
+    if (!this.#kit.close()) return;
+    this.#stopSweep();
     const db = this.#db;
     this.#db = null;
     this.#statements = null;
-    if (db !== null && this.#options.database === null && db.isOpen) {
+    if (db !== null && this.#options.source.database === null && db.isOpen) {
       try {
         db.close();
       } catch (cause) {
-        throw new StoreUnavailableError('SqliteStore: close failed', { cause });
+        throw this.#kit.failure('close', cause);
       }
     }
   }
 
-  /** Runs one operation with the store's time; driver errors become {@link StoreUnavailableError}. */
+  /** Runs one operation with the store's time; failures become coded errors (lib/store-kit). */
   async #run<T>(operation: string, work: (statements: Statements, now: number) => T): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError(`SqliteStore.${operation}(): the store is closed`);
+    this.#kit.checkOpen(operation);
     try {
       return work(this.#statements ?? this.#connect(), this.#options.now());
     } catch (cause) {
-      if (cause instanceof TypeError || cause instanceof StoreUnavailableError) throw cause;
-      throw new StoreUnavailableError(`SqliteStore.${operation}() failed`, { cause });
+      throw this.#kit.failure(operation, cause);
     }
   }
 
-  /** Opens (or adopts) the connection, sets it up, migrates and prepares: once, on first use. */
+  /** Opens (or adopts) the connection, migrates and prepares: once, on first use. */
   #connect(): Statements {
-    const { path, busyTimeout, tablePrefix } = this.#options;
-    const db = this.#options.database === null ? openSqlite('SqliteStore', path as string, busyTimeout) : adoptSqlite(this.#options.database, busyTimeout);
-    try {
+    const { source, busyTimeout, tablePrefix } = this.#options;
+    const { db, prepared } = connectSqlite('SqliteStore', source, busyTimeout, (db) => {
       migrate(db, tablePrefix);
-      const statements = prepareStatements(db, tablePrefix);
-      this.#db = db;
-      this.#statements = statements;
-      return statements;
-    } catch (error) {
-      // Leave nothing half-open: the next call tries again from scratch (R-02).
-      if (this.#options.database === null) {
-        try {
-          db.close();
-        } catch {
-          // The first error is the one worth reporting.
-        }
-      }
-      throw error;
-    }
+      return prepareStatements(db, tablePrefix);
+    });
+    this.#db = db;
+    this.#statements = prepared;
+    return prepared;
   }
 }
-

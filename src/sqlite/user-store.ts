@@ -10,8 +10,9 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import { requireNewUser } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
-import { StoreUnavailableError } from '../errors.ts';
-import { adoptSqlite, openSqlite, prepare, requireSqliteFolder } from './connection.ts';
+import { requireMs } from '../duration.ts';
+import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
+import { connectSqlite, prepare, requireSqliteSource, type SqliteSource } from './connection.ts';
 import { migrateUsers, USER_COLUMNS } from './user-schema.ts';
 
 /**
@@ -67,32 +68,23 @@ function toUser(row: Row): UserRecord {
  * ```
  */
 export class SqliteUserStore implements UserStore {
-  readonly #path: string | null;
-  readonly #database: DatabaseSync | null;
+  readonly #source: SqliteSource;
   readonly #table: string;
   readonly #busyTimeout: number;
   readonly #now: () => number;
+  readonly #kit = new StoreKit('SqliteUserStore');
   #db: DatabaseSync | null = null;
   #statements: Statements | null = null;
-  #closed = false;
 
   constructor(options: SqliteUserStoreOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('SqliteUserStore: options are required');
-    const { path, database } = options as { path?: unknown; database?: unknown };
-    if ((path === undefined) === (database === undefined)) throw new TypeError('SqliteUserStore: pass exactly one of `path` and `database`');
-    if (path !== undefined && (typeof path !== 'string' || path === '')) throw new TypeError('SqliteUserStore: path must be a file path');
-    if (database !== undefined && (typeof database !== 'object' || database === null)) throw new TypeError('SqliteUserStore: database must be a DatabaseSync');
+    requireOptions('SqliteUserStore', options);
     const table = options.table ?? 'users';
     if (typeof table !== 'string' || !IDENTIFIER.test(table)) throw new TypeError(`SqliteUserStore: table must match ${IDENTIFIER}`);
-    const busyTimeout = options.busyTimeout ?? 5000;
-    if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0 || busyTimeout > 2 ** 31 - 1) throw new TypeError('SqliteUserStore: busyTimeout must be whole ms');
-    if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('SqliteUserStore: now must be a function');
-    if (path !== undefined) requireSqliteFolder('SqliteUserStore', path as string);
-    this.#path = (path as string | undefined) ?? null;
-    this.#database = (database as DatabaseSync | undefined) ?? null;
+    this.#busyTimeout = requireMs('SqliteUserStore: busyTimeout', options.busyTimeout ?? 5000, 0, MAX_TIMER_MS);
+    this.#now = requireClock('SqliteUserStore', options.now) ?? Date.now;
     this.#table = table;
-    this.#busyTimeout = busyTimeout;
-    this.#now = options.now ?? Date.now;
+    // Last: a missing folder is a coded error, after every misuse has had its TypeError.
+    this.#source = requireSqliteSource('SqliteUserStore', options);
   }
 
   async createUser(user: NewUser): Promise<UserRecord | null> {
@@ -161,30 +153,29 @@ export class SqliteUserStore implements UserStore {
 
   /** Closes the file it opened (an app-owned connection stays open). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#db !== null && this.#database === null) this.#db.close();
+    if (!this.#kit.close()) return;
+    if (this.#db !== null && this.#source.database === null) this.#db.close();
     this.#db = null;
     this.#statements = null;
   }
 
+  /** Runs one operation; failures become coded errors (lib/store-kit). */
   async #run<T>(operation: string, work: (statements: Statements) => T): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError(`SqliteUserStore.${operation}(): the store is closed`);
+    this.#kit.checkOpen(operation);
     try {
       return work(this.#statements ?? this.#connect());
     } catch (cause) {
-      if (cause instanceof TypeError || cause instanceof StoreUnavailableError) throw cause;
-      throw new StoreUnavailableError(`SqliteUserStore.${operation}() failed`, { cause });
+      throw this.#kit.failure(operation, cause);
     }
   }
 
+  /** Opens (or adopts) the connection, migrates and prepares: once, on first use. */
   #connect(): Statements {
-    const db = this.#database ? adoptSqlite(this.#database, this.#busyTimeout) : openSqlite('SqliteUserStore', this.#path as string, this.#busyTimeout);
     const t = this.#table;
-    try {
+    const { db, prepared } = connectSqlite('SqliteUserStore', this.#source, this.#busyTimeout, (db): Statements => {
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
-      this.#statements = {
+      return {
         insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
           VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${USER_COLUMNS}`),
         byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
@@ -194,11 +185,9 @@ export class SqliteUserStore implements UserStore {
         setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
         list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
       };
-      this.#db = db;
-      return this.#statements;
-    } catch (error) {
-      if (!this.#database) db.close();
-      throw error;
-    }
+    });
+    this.#db = db;
+    this.#statements = prepared;
+    return prepared;
   }
 }

@@ -18,8 +18,10 @@
  */
 import type { CounterState, CounterStore } from '../counter-store.ts';
 import { StoreUnavailableError } from '../errors.ts';
-import { safeEqual } from '../lib/encoding.ts';
+import { requireClock, StoreKit } from '../lib/store-kit.ts';
 import { requireMs } from '../duration.ts';
+import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
+import { MemoryCounters } from './memory-counters.ts';
 import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
@@ -31,15 +33,6 @@ interface RememberRecord {
   previousHash: string | null;
   rotatedAt: number | null;
 }
-
-/** The stored state of a failure counter; handed out only as a frozen {@link CounterState} copy. */
-interface CounterRecord {
-  count: number;
-  readonly firstAt: number;
-  lastAt: number;
-  expiresAt: number;
-}
-
 
 /**
  * **FOR TESTS ONLY: no persistence, one process.** An in-memory store that behaves like the real
@@ -61,18 +54,16 @@ export class MemoryStore implements Store, CounterStore {
   readonly #sessionsByUser = new Map<string, Set<string>>();
   readonly #tokens = new Map<string, RememberRecord>();
   readonly #tokensByUser = new Map<string, Set<string>>();
-  readonly #counters = new Map<string, CounterRecord>();
-  #closed = false;
+  readonly #counters = new MemoryCounters();
+  readonly #kit = new StoreKit('MemoryStore');
 
   /** @param options.now the store's clock in ms since the epoch (default `Date.now`). */
   constructor(options: { now?: () => number } = {}) {
-    const now = options.now ?? Date.now;
-    if (typeof now !== 'function') throw new TypeError('MemoryStore: now must be a function returning ms');
-    this.#now = now;
+    this.#now = requireClock('MemoryStore', options.now) ?? Date.now;
   }
 
   async createSession(session: NewSession): Promise<Session> {
-    const now = this.#open();
+    const now = this.#open('createSession');
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
     checkInheritedTimes(session);
@@ -85,11 +76,11 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async getSession(id: string): Promise<Session | null> {
-    return this.#liveSession(id, this.#open());
+    return this.#liveSession(id, this.#open('getSession'));
   }
 
   async updateSession(id: string, update: SessionUpdate): Promise<Session | null> {
-    const now = this.#open();
+    const now = this.#open('updateSession');
     if (update.idleTimeout !== undefined) requireMs('idleTimeout', update.idleTimeout, 1);
     const current = this.#liveSession(id, now);
     if (current === null) return null; // never recreate (SEC-34)
@@ -111,7 +102,7 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async deleteSession(id: string): Promise<boolean> {
-    const now = this.#open();
+    const now = this.#open('deleteSession');
     const session = this.#sessions.get(id);
     if (session === undefined) return false;
     this.#removeSession(session);
@@ -119,7 +110,7 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async listUserSessions(userId: string): Promise<Session[]> {
-    const now = this.#open();
+    const now = this.#open('listUserSessions');
     const live: Session[] = [];
     for (const id of [...(this.#sessionsByUser.get(userId) ?? [])]) {
       const session = this.#liveSession(id, now);
@@ -129,7 +120,7 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {
-    const now = this.#open();
+    const now = this.#open('deleteUserSessions');
     let count = 0;
     for (const id of [...(this.#sessionsByUser.get(userId) ?? [])]) {
       const session = this.#sessions.get(id);
@@ -141,7 +132,7 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async createRememberToken(token: NewRememberToken): Promise<{ expiresAt: number }> {
-    const now = this.#open();
+    const now = this.#open('createRememberToken');
     requireMs('lifetime', token.lifetime, 1);
     if (this.#tokens.has(token.series)) throw new StoreUnavailableError('MemoryStore: remember series already exists');
     const record: RememberRecord = {
@@ -163,31 +154,23 @@ export class MemoryStore implements Store, CounterStore {
     nextValidatorHash: string,
     grace: number,
   ): Promise<RememberUse | null> {
-    const now = this.#open();
+    const now = this.#open('useRememberToken');
     requireMs('grace', grace, 0);
-    const record = this.#tokens.get(series);
-    if (record === undefined) return null;
-    const { userId, expiresAt } = record;
-    if (now >= expiresAt) {
-      this.#removeToken(record);
-      return null;
-    }
-    if (safeEqual(record.validatorHash, validatorHash)) {
+    const record = this.#tokens.get(series) ?? null;
+    const decision = decideRememberUse(record, validatorHash, now, grace);
+    if (record === null) return null;
+    if (decision === 'rotate') {
       record.previousHash = record.validatorHash;
       record.validatorHash = nextValidatorHash;
       record.rotatedAt = now;
-      return Object.freeze({ status: 'valid', userId, expiresAt });
+    } else if (decision === 'expired' || decision === 'theft') {
+      this.#removeToken(record); // ended, or a replayed or forged validator (SEC-38)
     }
-    const inGrace = record.rotatedAt !== null && now < record.rotatedAt + grace;
-    if (inGrace && record.previousHash !== null && safeEqual(record.previousHash, validatorHash)) {
-      return Object.freeze({ status: 'grace', userId, expiresAt });
-    }
-    this.#removeToken(record); // a replayed or forged validator: theft (SEC-38)
-    return Object.freeze({ status: 'stolen', userId });
+    return rememberUseOf(decision, record.userId, record.expiresAt);
   }
 
   async deleteRememberToken(series: string): Promise<boolean> {
-    const now = this.#open();
+    const now = this.#open('deleteRememberToken');
     const record = this.#tokens.get(series);
     if (record === undefined) return false;
     this.#removeToken(record);
@@ -195,7 +178,7 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async deleteUserRememberTokens(userId: string, exceptSeries?: string): Promise<number> {
-    const now = this.#open();
+    const now = this.#open('deleteUserRememberTokens');
     let count = 0;
     for (const series of [...(this.#tokensByUser.get(userId) ?? [])]) {
       const record = this.#tokens.get(series);
@@ -207,47 +190,31 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   async recordFailure(key: string, ttl: number): Promise<CounterState> {
-    const now = this.#open();
+    const now = this.#open('recordFailure');
     requireMs('ttl', ttl, 1);
-    const record = this.#liveCounter(key, now);
-    if (record === null) {
-      const created: CounterRecord = { count: 1, firstAt: now, lastAt: now, expiresAt: now + ttl };
-      this.#counters.set(key, created);
-      return toCounterState(created);
-    }
-    // Sliding expiry that never moves backwards, nor lastAt, should the clock step back.
-    record.count += 1;
-    record.lastAt = Math.max(record.lastAt, now);
-    record.expiresAt = Math.max(record.expiresAt, now + ttl);
-    return toCounterState(record);
+    return this.#counters.record(key, ttl, now);
   }
 
   async forgiveFailure(key: string): Promise<CounterState | null> {
-    const record = this.#liveCounter(key, this.#open());
-    if (record === null) return null;
-    record.count -= 1;
-    if (record.count > 0) return toCounterState(record);
-    this.#counters.delete(key);
-    return null;
+    return this.#counters.forgive(key, this.#open('forgiveFailure'));
   }
 
   async getCounter(key: string): Promise<CounterState | null> {
-    const record = this.#liveCounter(key, this.#open());
-    return record === null ? null : toCounterState(record);
+    return this.#counters.get(key, this.#open('getCounter'));
   }
 
   async clearCounter(key: string): Promise<void> {
-    this.#open();
+    this.#open('clearCounter');
     this.#counters.delete(key);
   }
 
   async ping(): Promise<void> {
-    this.#open();
+    this.#open('ping');
   }
 
   /** Drops everything; later calls reject with {@link StoreUnavailableError}, like a dead backend. */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#kit.close();
     this.#sessions.clear();
     this.#sessionsByUser.clear();
     this.#tokens.clear();
@@ -256,8 +223,8 @@ export class MemoryStore implements Store, CounterStore {
   }
 
   /** The store's time, or a rejection once closed. */
-  #open(): number {
-    if (this.#closed) throw new StoreUnavailableError('MemoryStore is closed');
+  #open(operation: string): number {
+    this.#kit.checkOpen(operation);
     return this.#now();
   }
 
@@ -270,15 +237,6 @@ export class MemoryStore implements Store, CounterStore {
     return null;
   }
 
-  /** The counter while `now < expiresAt`; an expired one is deleted as it is found. */
-  #liveCounter(key: string, now: number): CounterRecord | null {
-    const record = this.#counters.get(key);
-    if (record === undefined) return null;
-    if (now < record.expiresAt) return record;
-    this.#counters.delete(key);
-    return null;
-  }
-
   #removeSession(session: Session): void {
     this.#sessions.delete(session.id);
     removeFromIndex(this.#sessionsByUser, session.userId, session.id);
@@ -288,10 +246,6 @@ export class MemoryStore implements Store, CounterStore {
     this.#tokens.delete(record.series);
     removeFromIndex(this.#tokensByUser, record.userId, record.series);
   }
-}
-
-function toCounterState(record: CounterRecord): CounterState {
-  return Object.freeze({ count: record.count, firstAt: record.firstAt, lastAt: record.lastAt });
 }
 
 function addToIndex(index: Map<string, Set<string>>, userId: string, key: string): void {
