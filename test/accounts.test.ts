@@ -46,7 +46,7 @@ async function setup(t: { after(fn: () => unknown): void }, overrides: { users?:
   const hasher = new CountingHasher();
   const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => users.getUserById(id), now: () => clock.now });
   const throttle = overrides.throttle === false ? false : createLoginThrottle({ store, secret: SECRET, now: () => clock.now });
-  const accounts = createAccounts({ users, throttle, manager, hasher, appName: 'Latchkey' });
+  const accounts = createAccounts({ users, throttle, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, hasher, appName: 'Latchkey' });
   const events: Array<[keyof AccountEvents, unknown]> = [];
   for (const name of ['registered', 'loginFailed', 'throttled', 'passwordChanged', 'passwordRehashed', 'rehashFailed'] as const) {
     accounts.on(name, (payload) => events.push([name, payload]));
@@ -467,6 +467,12 @@ describe('createAccounts options', () => {
     assert.throws(() => createAccounts({ users } as never), TypeError);
     assert.ok(createAccounts({ users, throttle: false }));
   });
+
+  it('refuses the former manager option with a TypeError naming revokeSessions: ignored, it would leave sessions alive (SEC-33)', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    assert.throws(() => createAccounts({ users, throttle: false, manager: {} } as never), /revokeSessions/);
+    assert.throws(() => createAccounts({ users, throttle: false, revokeSessions: 'all' as never }), TypeError);
+  });
 });
 
 describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
@@ -500,7 +506,7 @@ describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
     });
     const c = counting(sqliteUsers);
     const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => c.wrapped.getUserById(id), now: () => clock.now });
-    const accounts = createAccounts({ users: c.wrapped, throttle: false, manager, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
+    const accounts = createAccounts({ users: c.wrapped, throttle: false, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
     const registered = await accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
     assert.ok(registered.ok);
     return { accounts, clock, counts: c.counts, holdReads: c.holdReads, id: registered.user.id };

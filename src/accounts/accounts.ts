@@ -21,7 +21,6 @@
  */
 import { Emitter } from '../lib/emitter.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
-import type { LoginManager } from '../manager.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
 import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../throttle.ts';
@@ -106,8 +105,14 @@ export interface AccountsOptions {
    * whose `countRequest` counts every registration. @default none
    */
   registrationThrottle?: LoginThrottle;
-  /** Ends sessions on password change and deactivation (and `auth` below keeps this browser's). */
-  manager?: LoginManager<any, any>;
+  /**
+   * Ends every session and remember-me series of this user, resolving to the number of sessions
+   * ended: what a password change without `auth` and a deactivation call (SEC-32, SEC-33). With a
+   * login manager: `async (userId) => (await manager.revokeUserSessions(userId)).sessions`.
+   * A callback rather than the manager, so that the accounts can be built before the manager whose
+   * `loadUser` they serve. @default none (sessions are left to the app)
+   */
+  revokeSessions?: (userId: string) => Promise<number>;
   /** @default new PasswordHasher() (argon2id m=19456 KiB, t=2, p=1) */
   hasher?: PasswordHasher;
   /** @default createPasswordPolicy({ appName }) (15 code points minimum) */
@@ -200,7 +205,7 @@ export class Accounts {
   readonly #users: UserStore;
   readonly #throttle: LoginThrottle | null;
   readonly #registrationThrottle: LoginThrottle | null;
-  readonly #manager: LoginManager<any, any> | null;
+  readonly #revokeSessions: ((userId: string) => Promise<number>) | null;
   readonly #hasher: PasswordHasher;
   readonly #policy: PasswordPolicy;
   readonly #requireEmail: boolean;
@@ -228,7 +233,12 @@ export class Accounts {
     this.#users = options.users;
     this.#throttle = options.throttle === false ? null : options.throttle;
     this.#registrationThrottle = registration ?? null;
-    this.#manager = options.manager ?? null;
+    if ('manager' in options) {
+      // Ignoring it would leave sessions alive after a password change or a deactivation (SEC-33).
+      throw new TypeError('createAccounts: manager is replaced by revokeSessions: async (userId) => (await manager.revokeUserSessions(userId)).sessions');
+    }
+    if (options.revokeSessions !== undefined && typeof options.revokeSessions !== 'function') throw new TypeError('revokeSessions must be a function');
+    this.#revokeSessions = options.revokeSessions ?? null;
     this.#hasher = options.hasher ?? new PasswordHasher();
     this.#policy = options.policy ?? createPasswordPolicy({ appName: options.appName });
     if (options.requireEmail !== undefined && typeof options.requireEmail !== 'boolean') throw new TypeError('requireEmail must be a boolean');
@@ -464,7 +474,7 @@ export class Accounts {
     const updated: UserRecord = Object.freeze({ ...user, passwordHash: hash });
     let sessionsEnded = 0;
     if (input.auth) sessionsEnded = await input.auth.revokeOtherSessions();
-    else if (this.#manager) sessionsEnded = (await this.#manager.revokeUserSessions(user.id)).sessions;
+    else if (this.#revokeSessions) sessionsEnded = await this.#revokeSessions(user.id);
     this.#events.emit('passwordChanged', { user: updated });
     return { ok: true, user: updated, sessionsEnded };
   }
@@ -483,7 +493,7 @@ export class Accounts {
   /** Deactivates an account and ends all its sessions and remember-me series (SEC-32). */
   async deactivate(userId: string): Promise<boolean> {
     const changed = await this.#writing(userId, () => this.#users.setUserActive(userId, false));
-    if (changed && this.#manager) await this.#manager.revokeUserSessions(userId);
+    if (changed && this.#revokeSessions) await this.#revokeSessions(userId);
     return changed;
   }
 
@@ -543,7 +553,7 @@ export class Accounts {
  * const accounts = createAccounts({
  *   users: new SqliteUserStore({ path: './data/app.db' }),
  *   throttle: createLoginThrottle({ store, secret }),
- *   manager,
+ *   revokeSessions: async (userId) => (await manager.revokeUserSessions(userId)).sessions,
  *   appName: 'Acme',
  * });
  * const result = await accounts.authenticate({ login: form.login, password: form.password, ip: auth.clientIp });
