@@ -475,6 +475,44 @@ describe('createAccounts options', () => {
   });
 });
 
+describe('storeTimeout: the user store is deadline-guarded like the other stores (R-01, R-03)', () => {
+  /** The real SQLite user store, with one method that never answers (a database that accepts and never replies). */
+  function hanging(users: SqliteUserStore, method: keyof UserStore): UserStore {
+    return new Proxy(users, {
+      get(target, name) {
+        if (name === method) return () => new Promise(() => {});
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as UserStore;
+  }
+
+  it('a user store that never answers makes authenticate, register and loadUser reject with the coded timeout within the deadline', async (t) => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    t.after(() => users.close());
+    const hasher = new CountingHasher();
+    const cases: Array<[keyof UserStore, (accounts: ReturnType<typeof createAccounts>) => Promise<unknown>]> = [
+      ['getUserByLogin', (a) => a.authenticate({ login: 'ada@example.com', password: GOOD })],
+      ['createUser', (a) => a.register({ email: 'ada@example.com', name: 'Ada', password: GOOD })],
+      ['getUserById', (a) => a.loadUser('1')],
+    ];
+    for (const [method, call] of cases) {
+      const accounts = createAccounts({ users: hanging(users, method), throttle: false, hasher, storeTimeout: 100 });
+      const started = performance.now();
+      await assert.rejects(call(accounts), { code: 'ERR_LATCHKEY_STORE_TIMEOUT' }, method);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 90 && elapsed < 1_000, `${method}: rejected after ${Math.round(elapsed)} ms`);
+    }
+  });
+
+  it('refuses a storeTimeout that is not a positive duration (TypeError)', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    for (const storeTimeout of [0, -1, 'soon']) {
+      assert.throws(() => createAccounts({ users, throttle: false, storeTimeout }), TypeError, String(storeTimeout));
+    }
+  });
+});
+
 describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
   /** The SQLite user store, counting getUserById, with a hook to hold a read open. */
   function counting(users: SqliteUserStore) {

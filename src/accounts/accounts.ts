@@ -20,6 +20,8 @@
  * @module accounts/accounts
  */
 import { Emitter } from '../lib/emitter.ts';
+import { requireDuration } from '../duration.ts';
+import { guardUserStore } from '../lib/guarded-store.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
@@ -131,6 +133,12 @@ export interface AccountsOptions {
   /** The user cache's clock, ms since the epoch. @default Date.now */
   now?: () => number;
   /**
+   * A user-store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503), as the
+   * manager's and the throttle's store calls do: a database that accepts connections and never
+   * answers must not hang logins, nor every request through `loadUser` (R-01, R-03). @default '2s'
+   */
+  storeTimeout?: string | number;
+  /**
    * `register` refuses an account without an email address. Without it, a username alone makes an
    * account, one that no mail (so no reset by mail) can reach. `importUser` always takes accounts
    * with only a username, as Flask apps have them. @default false
@@ -230,7 +238,7 @@ export class Accounts {
     if (options.throttle !== false && typeof options.throttle.reserve !== 'function') throw new TypeError('throttle must be a LoginThrottle');
     const registration = options.registrationThrottle;
     if (registration !== undefined && typeof registration?.countRequest !== 'function') throw new TypeError('registrationThrottle must be a LoginThrottle');
-    this.#users = options.users;
+    this.#users = guardUserStore(options.users, requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1));
     this.#throttle = options.throttle === false ? null : options.throttle;
     this.#registrationThrottle = registration ?? null;
     if ('manager' in options) {
