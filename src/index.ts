@@ -39,5 +39,6 @@ export type { PasswordCheck, PasswordContext, PasswordPolicy, PasswordPolicyOpti
 export { HasherBusyError, PasswordHasher } from './passwords/hasher.ts';
 export type { HasherStats, PasswordHasherOptions, VerifyResult } from './passwords/hasher.ts';
 export { createLoginThrottle } from './throttle.ts';
-export type { FailureCounts, LoginThrottle, LoginThrottleOptions, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './throttle.ts';
+export type { LoginThrottleOptions } from './throttle-options.ts';
+export type { FailureCounts, LoginThrottle, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './login-throttle.ts';
 export type { CounterState, CounterStore } from './counter-store.ts';

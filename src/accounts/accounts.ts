@@ -25,7 +25,7 @@ import { guardUserStore } from '../lib/guarded-store.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { RequestAuth } from '../request-auth.ts';
-import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../throttle.ts';
+import type { FailureCounts, LoginThrottle, ThrottleReservation } from '../login-throttle.ts';
 import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
 import { createPasswordPolicy, normalizePassword, type PasswordPolicy } from './policy.ts';
 import { loginKey } from '../user-store.ts';
