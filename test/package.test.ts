@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -34,6 +35,19 @@ describe('the package', () => {
         if (typeOnly) continue;
         assert.ok(specifier.startsWith('node:') || specifier.startsWith('./') || specifier.startsWith('../'), `${file} imports ${specifier}`);
       }
+    }
+  });
+
+  it('costs an app that only checks sessions no node:fs, no node:net, no hasher and no common-password list (pay as you go)', () => {
+    const script = join(root, 'test', 'fixtures', 'import-cost.ts');
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--conditions=source', script, ...args], { encoding: 'utf8' });
+    const plain = run();
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(JSON.parse(plain.stdout), []);
+    const control = run('--control');
+    assert.equal(control.status, 0, control.stderr);
+    for (const name of ['node:fs', 'node:net', 'src/passwords/argon2.ts', 'src/passwords/bcrypt.ts', 'src/passwords/legacy.ts']) {
+      assert.ok(JSON.parse(control.stdout).includes(name), `the hooks see ${name} once it is used`);
     }
   });
 });
