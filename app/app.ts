@@ -56,11 +56,24 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   const now = options.now ?? Date.now;
   const logger = createLogger({ level: config.logLevel, write: options.log, now });
 
-  let accounts: Accounts | undefined;
+  // Each setting once: the manager, the throttles and the accounts share the secret, the clock
+  // and the store deadline.
+  const common = { secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT };
+  const throttles = createThrottles(config, stores.sessions, common);
+  const accounts = createAccounts({
+    ...common,
+    users: stores.users,
+    throttle: throttles.login,
+    registrationThrottle: throttles.registration,
+    revokeSessions: async (userId) => (await manager.revokeUserSessions(userId)).sessions,
+    policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
+    requireEmail: true, // the registration form asks for an address (app-contract.md); the CLI allows a username alone
+    userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
+  });
   const manager = createLoginManager<UserRecord>({
+    ...common,
     store: stores.sessions,
-    secret: config.secretKey,
-    loadUser: (id) => (accounts as Accounts).loadUser(id),
+    loadUser: (id) => accounts.loadUser(id),
     loginView: '/login',
     refreshView: '/reauth',
     trustProxy: config.trustProxy,
@@ -68,22 +81,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     idleTimeout: config.idleTimeout,
     absoluteTimeout: config.absoluteTimeout,
     rememberDuration: config.rememberDuration,
-    storeTimeout: STORE_TIMEOUT,
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
-    now,
   });
-  const throttles = createThrottles(config, stores.sessions, { now, storeTimeout: STORE_TIMEOUT });
-  accounts = createAccounts({
-    users: stores.users,
-    throttle: throttles.login,
-    registrationThrottle: throttles.registration,
-    manager,
-    policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
-    requireEmail: true, // the registration form asks for an address (app-contract.md); the CLI allows a username alone
-    userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
-    now,
-  });
-  logSecurityEvents({ logger, manager, accounts, secret: config.secretKey, limits: LOGIN_LIMITS });
+  logSecurityEvents({ logger, manager, accounts, secret: common.secret, limits: LOGIN_LIMITS });
 
   const deps: Deps = { config, stores, manager, accounts };
   const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];

@@ -56,7 +56,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       // The web app's login throttle, same store and keys, so that `unlock` clears the counter the
       // app reads; the command line itself never checks a password.
       throttle: createThrottles(config, stores.sessions).login,
-      manager,
+      revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions,
       policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
     });
     const context: CliContext = { accounts, users: stores.users, manager, out };

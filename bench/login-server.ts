@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const accounts = createAccounts({
     users,
     throttle: createLoginThrottle({ store, secret: SECRET }),
-    manager,
+    revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions,
     hasher,
     appName: 'Latchkey Bench',
   });

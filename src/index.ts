@@ -30,7 +30,8 @@ export type { CookieAttributes } from './cookie.ts';
 export type { NewRememberToken, NewSession, RememberStore, RememberUse, Session, SessionStore, SessionUpdate, Store } from './store.ts';
 export { ServiceUnavailableError } from './errors.ts';
 export { createAccounts, Accounts } from './accounts/accounts.ts';
-export type { AccountEvents, AccountsOptions, AuthenticateResult, ChangePasswordResult, ConfirmPasswordResult, FieldErrors, ImportUserResult, RegisterResult } from './accounts/accounts.ts';
+export type { AccountsOptions } from './accounts/options.ts';
+export type { AccountEvents, AuthenticateResult, ChangePasswordResult, ConfirmPasswordResult, FieldErrors, ImportUserResult, RegisterResult } from './accounts/results.ts';
 export type { NewUser, UserRecord, UserStore } from './user-store.ts';
 export { canonicalizeEmail, canonicalizeUsername } from './accounts/identifier.ts';
 export type { CanonicalIdentifier } from './accounts/identifier.ts';
@@ -39,5 +40,6 @@ export type { PasswordCheck, PasswordContext, PasswordPolicy, PasswordPolicyOpti
 export { PasswordHasher } from './passwords/hasher.ts';
 export type { HasherStats, PasswordHasherOptions, VerifyResult } from './passwords/hasher.ts';
 export { createLoginThrottle } from './throttle.ts';
-export type { FailureCounts, LoginThrottle, LoginThrottleOptions, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './throttle.ts';
+export type { LoginThrottleOptions } from './throttle-options.ts';
+export type { FailureCounts, LoginThrottle, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './login-throttle.ts';
 export type { CounterState, CounterStore } from './counter-store.ts';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createAccounts, type AccountEvents } from '../src/accounts/accounts.ts';
+import { createAccounts } from '../src/accounts/accounts.ts';
+import type { AccountEvents } from '../src/accounts/results.ts';
 import type { UserStore } from '../src/user-store.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
@@ -46,7 +47,7 @@ async function setup(t: { after(fn: () => unknown): void }, overrides: { users?:
   const hasher = new CountingHasher();
   const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => users.getUserById(id), now: () => clock.now });
   const throttle = overrides.throttle === false ? false : createLoginThrottle({ store, secret: SECRET, now: () => clock.now });
-  const accounts = createAccounts({ users, throttle, manager, hasher, appName: 'Latchkey' });
+  const accounts = createAccounts({ users, throttle, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, hasher, appName: 'Latchkey' });
   const events: Array<[keyof AccountEvents, unknown]> = [];
   for (const name of ['registered', 'loginFailed', 'throttled', 'passwordChanged', 'passwordRehashed', 'rehashFailed'] as const) {
     accounts.on(name, (payload) => events.push([name, payload]));
@@ -467,6 +468,50 @@ describe('createAccounts options', () => {
     assert.throws(() => createAccounts({ users } as never), TypeError);
     assert.ok(createAccounts({ users, throttle: false }));
   });
+
+  it('refuses the former manager option with a TypeError naming revokeSessions: ignored, it would leave sessions alive (SEC-33)', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    assert.throws(() => createAccounts({ users, throttle: false, manager: {} } as never), /revokeSessions/);
+    assert.throws(() => createAccounts({ users, throttle: false, revokeSessions: 'all' as never }), TypeError);
+  });
+});
+
+describe('storeTimeout: the user store is deadline-guarded like the other stores (R-01, R-03)', () => {
+  /** The real SQLite user store, with one method that never answers (a database that accepts and never replies). */
+  function hanging(users: SqliteUserStore, method: keyof UserStore): UserStore {
+    return new Proxy(users, {
+      get(target, name) {
+        if (name === method) return () => new Promise(() => {});
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as UserStore;
+  }
+
+  it('a user store that never answers makes authenticate, register and loadUser reject with the coded timeout within the deadline', async (t) => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    t.after(() => users.close());
+    const hasher = new CountingHasher();
+    const cases: Array<[keyof UserStore, (accounts: ReturnType<typeof createAccounts>) => Promise<unknown>]> = [
+      ['getUserByLogin', (a) => a.authenticate({ login: 'ada@example.com', password: GOOD })],
+      ['createUser', (a) => a.register({ email: 'ada@example.com', name: 'Ada', password: GOOD })],
+      ['getUserById', (a) => a.loadUser('1')],
+    ];
+    for (const [method, call] of cases) {
+      const accounts = createAccounts({ users: hanging(users, method), throttle: false, hasher, storeTimeout: 100 });
+      const started = performance.now();
+      await assert.rejects(call(accounts), { code: 'ERR_LATCHKEY_STORE_TIMEOUT' }, method);
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 90 && elapsed < 1_000, `${method}: rejected after ${Math.round(elapsed)} ms`);
+    }
+  });
+
+  it('refuses a storeTimeout that is not a positive duration (TypeError)', () => {
+    const users = new SqliteUserStore({ path: ':memory:' });
+    for (const storeTimeout of [0, -1, 'soon']) {
+      assert.throws(() => createAccounts({ users, throttle: false, storeTimeout }), TypeError, String(storeTimeout));
+    }
+  });
 });
 
 describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
@@ -500,7 +545,7 @@ describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
     });
     const c = counting(sqliteUsers);
     const manager = createLoginManager({ store, secret: SECRET, loadUser: (id) => c.wrapped.getUserById(id), now: () => clock.now });
-    const accounts = createAccounts({ users: c.wrapped, throttle: false, manager, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
+    const accounts = createAccounts({ users: c.wrapped, throttle: false, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
     const registered = await accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
     assert.ok(registered.ok);
     return { accounts, clock, counts: c.counts, holdReads: c.holdReads, id: registered.user.id };

@@ -71,7 +71,7 @@ function library(t: TestContext, dir: string) {
   const users = new SqliteUserStore({ path });
   const store = new SqliteStore({ path, sweepInterval: 0 });
   const manager = createLoginManager<UserRecord>({ store, secret: SECRET, loadUser: (id) => users.getUserById(id) });
-  const accounts = createAccounts({ users, throttle: false, manager, appName: 'Latchkey' });
+  const accounts = createAccounts({ users, throttle: false, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, appName: 'Latchkey' });
   t.after(async () => {
     await store.close();
     await users.close();

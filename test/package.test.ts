@@ -69,4 +69,17 @@ describe('the package', () => {
     const section = readme.slice(readme.indexOf('## Writing your own store'));
     assert.ok(section.includes('```ts\n' + example + '```\n'), 'README.md, "Writing your own store"');
   });
+
+  it('costs an app that only checks sessions no node:fs, no node:net, no hasher and no common-password list (pay as you go)', () => {
+    const script = join(root, 'test', 'fixtures', 'import-cost.ts');
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--conditions=source', script, ...args], { encoding: 'utf8' });
+    const plain = run();
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(JSON.parse(plain.stdout), []);
+    const control = run('--control');
+    assert.equal(control.status, 0, control.stderr);
+    for (const name of ['node:fs', 'node:net', 'src/passwords/argon2.ts', 'src/passwords/bcrypt.ts', 'src/passwords/legacy.ts']) {
+      assert.ok(JSON.parse(control.stdout).includes(name), `the hooks see ${name} once it is used`);
+    }
+  });
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadCommonPasswords } from '../src/accounts/common-passwords.ts';
-import { createPasswordPolicy, normalizePassword, type PasswordCheck } from '../src/accounts/policy.ts';
+import { createPasswordPolicy, loadCommonPasswords, normalizePassword, type PasswordCheck } from '../src/accounts/policy.ts';
 
 function accepted(result: PasswordCheck): string {
   assert.ok(result.ok, `expected acceptance, got: ${result.ok ? '' : `${result.code}: ${result.reason}`}`);

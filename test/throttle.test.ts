@@ -12,7 +12,8 @@ import type { CounterStore } from '../src/counter-store.ts';
 import { MemoryStore } from '../src/testing/memory-store.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
-import type { LoginThrottle, LoginThrottleOptions, ThrottleVerdict } from '../src/throttle.ts';
+import type { LoginThrottle, ThrottleVerdict } from '../src/login-throttle.ts';
+import type { LoginThrottleOptions } from '../src/throttle-options.ts';
 
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const SECOND = 1_000;

@@ -23,10 +23,15 @@
  * - a list entry of at least 4 characters repeated the same way ("passwordpassword1", absent from
  *   Django's list), as `common`.
  *
+ * The bundled list is Django 3.2's 19 727 common passwords by Royce Williams (BSD-3-Clause, see
+ * `data/README.md`; NIST SP 800-63B-4 §3.1.1.2 "commonly-used, expected, or compromised", ASVS
+ * 6.2.4), stored lower-case, one per line, in `data/common-passwords.txt`. It is read from disk by
+ * the first policy that uses it, never over the network (CI is offline and a login must not wait
+ * on a third party), and never at import: an app that only checks sessions does not pay for it.
+ *
  * @module accounts/policy
  */
 
-import { loadCommonPasswords } from './common-passwords.ts';
 import { countCodePoints, utf8Length } from '../lib/unicode.ts';
 
 /** Words about the user that their password must not be made of. */
@@ -73,6 +78,41 @@ const MIN_FLOOR = 8; // NIST SP 800-63B-4 §3.1.1.2: 8 only when the password is
 const MAX_FLOOR = 64; // ASVS 6.2.9, NIST §3.1.1.2 item 2
 const CONTEXT_WORD_MIN = 3; // shorter names and pieces ("al", "jo") would refuse too much
 const COMMON_WORD_MIN = 4; // the list holds 1- to 3-letter entries that are not words
+
+/**
+ * The bundled list's file: `src/accounts/` and `dist/accounts/` are both two levels below the
+ * package root, so the published package must ship `data/` next to `dist/`.
+ */
+const COMMON_PASSWORDS_FILE = new URL('../../data/common-passwords.txt', import.meta.url);
+
+let bundled: ReadonlySet<string> | undefined;
+
+/**
+ * The bundled common-password list as a set of lower-case strings, read on the first call and
+ * shared afterwards (about 20 000 entries, 160 kB of text). Throws the `readFileSync` error if
+ * the file is missing: a policy silently running without its blocklist would be a weaker policy.
+ *
+ * @example
+ * ```ts
+ * const common = loadCommonPasswords();
+ * common.has('sunshine') // true
+ * common.has('correct horse battery staple') // false
+ * ```
+ */
+export function loadCommonPasswords(): ReadonlySet<string> {
+  if (bundled === undefined) {
+    // node:fs now, not at import (see the module doc).
+    const { readFileSync } = process.getBuiltinModule('node:fs');
+    const set = new Set<string>();
+    for (const line of readFileSync(COMMON_PASSWORDS_FILE, 'utf8').split('\n')) {
+      // Tolerate a CRLF checkout of the file; the entries themselves never end in "\r".
+      const entry = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (entry !== '') set.add(entry);
+    }
+    bundled = set;
+  }
+  return bundled;
+}
 
 /** Removed before the word checks: digits, punctuation, symbols, spaces, controls. */
 const SEPARATORS = /[\p{N}\p{P}\p{S}\p{Z}\p{C}]+/gu;
@@ -233,8 +273,6 @@ function integerOption(name: string, value: unknown, fallback: number, min: numb
   }
   return value;
 }
-
-
 
 function refuse(code: PasswordRefusalCode, reason: string): PasswordCheck {
   return Object.freeze({ ok: false, code, reason });

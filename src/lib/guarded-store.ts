@@ -1,5 +1,5 @@
 /**
- * Wraps a store so that every call either answers within `timeout` ms or fails with a coded
+ * Wraps a store (sessions, counters, users) so that every call either answers within `timeout` ms or fails with a coded
  * {@link StoreTimeoutError}, and any rejection becomes a {@link StoreUnavailableError} that keeps
  * the driver's error as `cause`. A slow or dead backend therefore surfaces as a 503, never as a
  * hung request or an anonymous user (security.md R-01, R-03; express-session `storeReady`,
@@ -14,6 +14,7 @@
 import { StoreTimeoutError } from '../errors.ts';
 import type { Store } from '../store.ts';
 import { storeFailure } from './store-kit.ts';
+import type { UserStore } from '../user-store.ts';
 
 interface Pending {
   readonly call: string;
@@ -91,4 +92,17 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
     deleteUserRememberTokens: (u, e) => guard('deleteUserRememberTokens', () => store.deleteUserRememberTokens(u, e)),
     ping: () => guard('ping', () => (store.ping ? store.ping() : Promise.resolve())),
   } satisfies Required<Omit<Store, 'close'>>);
+}
+
+/** The same user store, with a deadline and coded errors on every call (the accounts', R-03). */
+export function guardUserStore(users: UserStore, timeout: number): UserStore {
+  const guard = createDeadlineGuard(timeout, 'accounts: users');
+  return Object.freeze({
+    createUser: (user) => guard('createUser', () => users.createUser(user)),
+    getUserById: (id) => guard('getUserById', () => users.getUserById(id)),
+    getUserByLogin: (canonical) => guard('getUserByLogin', () => users.getUserByLogin(canonical)),
+    updatePasswordHash: (id, hash, expected) => guard('updatePasswordHash', () => users.updatePasswordHash(id, hash, expected)),
+    setUserActive: (id, isActive) => guard('setUserActive', () => users.setUserActive(id, isActive)),
+    listUsers: (options) => guard('listUsers', () => users.listUsers(options)),
+  } satisfies UserStore);
 }

@@ -8,23 +8,17 @@
  * Stored strings look like the reference implementation's (`argon2_encodestring`):
  * `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<tag>`, salt and tag in standard base64 without `=`.
  * Any argon2id, argon2i or argon2d string of version 19 verifies with its own parameters, as long
- * as they are sane: a stored hash asking for more than 1 GiB, 100 passes, 16 lanes or 4 GiB·passes
+ * as they are sane (parameters.ts): a stored hash asking for more than 1 GiB, 100 passes, 16 lanes or 4 GiB·passes
  * of work is treated as unverifiable, so that a hostile or corrupt row cannot stall the server.
  *
  * @module passwords/argon2
  */
 import * as nodeCrypto from 'node:crypto';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ARGON2_DEFAULTS, isVerifiableArgon2, type Argon2Parameters } from './parameters.ts';
 
 /** The algorithms of RFC 9106; only argon2id is used for new hashes. */
 export type Argon2Algorithm = 'argon2id' | 'argon2i' | 'argon2d';
-
-/** Work factors: memory in KiB, passes over memory, lanes. */
-export interface Argon2Parameters {
-  readonly memory: number;
-  readonly passes: number;
-  readonly parallelism: number;
-}
 
 /** A parsed PHC string. */
 export interface Argon2Hash extends Argon2Parameters {
@@ -33,26 +27,12 @@ export interface Argon2Hash extends Argon2Parameters {
   readonly tag: Buffer;
 }
 
-/** SEC-01: m=19456 KiB (19 MiB), t=2, p=1. */
-export const ARGON2_DEFAULTS: Argon2Parameters = Object.freeze({ memory: 19_456, passes: 2, parallelism: 1 });
-
-/** Bounds beyond which a stored hash is not verified (a DoS guard, SEC-12). */
-const ARGON2_LIMITS = Object.freeze({
-  maxMemory: 1_048_576, // KiB = 1 GiB
-  maxPasses: 100,
-  maxParallelism: 16,
-  maxWork: 4_194_304, // memory × passes, KiB: 4 GiB·passes, a few seconds of one thread
-});
-
 /** Salt 16 bytes and tag 32 bytes for new hashes (SEC-01; RFC 9106 §3.1 recommends 128-bit salts). */
 const SALT_BYTES = 16;
 const TAG_BYTES = 32;
 
 /** RFC 9106 version 0x13; older 0x10 strings have no `v=` and are not verified. */
 const VERSION = 19;
-
-/** `crypto.argon2` is Stability 1.2 and absent before Node 24.7: the hasher then falls back to scrypt (SEC-02). */
-export const argon2Available: boolean = typeof (nodeCrypto as { argon2?: unknown }).argon2 === 'function';
 
 const PHC = /^\$(argon2id|argon2i|argon2d)\$v=19\$m=([1-9][0-9]{0,9}),t=([1-9][0-9]{0,9}),p=([1-9][0-9]{0,9})\$([A-Za-z0-9+/]{11,1368})\$([A-Za-z0-9+/]{6,1368})$/;
 
@@ -63,26 +43,6 @@ function decodeBase64(text: string): Buffer | null {
 
 function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
-}
-
-/**
- * True when Node accepts these parameters and they stay within the DoS bounds above.
- *
- * @example
- * ```ts
- * isVerifiableArgon2({ memory: 19456, passes: 2, parallelism: 1 }) // true
- * isVerifiableArgon2({ memory: 2 ** 21, passes: 1, parallelism: 4 }) // false: 2 GiB
- * ```
- */
-export function isVerifiableArgon2(params: Argon2Parameters): boolean {
-  const { memory, passes, parallelism } = params;
-  return (
-    Number.isSafeInteger(memory) && Number.isSafeInteger(passes) && Number.isSafeInteger(parallelism) &&
-    parallelism >= 1 && parallelism <= ARGON2_LIMITS.maxParallelism &&
-    passes >= 1 && passes <= ARGON2_LIMITS.maxPasses &&
-    memory >= 8 * parallelism && memory <= ARGON2_LIMITS.maxMemory &&
-    memory * passes <= ARGON2_LIMITS.maxWork
-  );
 }
 
 /**

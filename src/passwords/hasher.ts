@@ -15,9 +15,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HasherBusyError } from '../errors.ts';
-import { ARGON2_DEFAULTS, argon2Available, hashArgon2id, isVerifiableArgon2, parseArgon2, verifyArgon2, type Argon2Hash } from './argon2.ts';
-import { parseBcrypt, verifyBcrypt } from './bcrypt.ts';
-import { SCRYPT_DEFAULTS, hashScrypt, parseLegacy, verifyLegacy, type LegacyHash } from './legacy.ts';
+import type { Argon2Hash } from './argon2.ts';
+import type { LegacyHash } from './legacy.ts';
+import { ARGON2_DEFAULTS, argon2Available, isVerifiableArgon2, SCRYPT_DEFAULTS } from './parameters.ts';
 
 /** Options of {@link PasswordHasher}; all optional. */
 export interface PasswordHasherOptions {
@@ -55,6 +55,18 @@ export interface HasherStats {
   readonly running: number;
   readonly queued: number;
 }
+
+/**
+ * The code of each scheme, loaded on its first use and shared afterwards: an app that only checks
+ * sessions loads no hasher, and one whose users all have argon2id hashes never loads bcrypt or the
+ * legacy verifiers. One `await` of a settled promise is nothing beside a hash.
+ */
+let argon2: Promise<typeof import('./argon2.ts')> | undefined;
+let bcrypt: Promise<typeof import('./bcrypt.ts')> | undefined;
+let legacy: Promise<typeof import('./legacy.ts')> | undefined;
+const loadArgon2 = () => (argon2 ??= import('./argon2.ts'));
+const loadBcrypt = () => (bcrypt ??= import('./bcrypt.ts'));
+const loadLegacy = () => (legacy ??= import('./legacy.ts'));
 
 /** SEC-06: at most 1024 UTF-8 bytes are ever hashed. */
 const MAX_PASSWORD_BYTES = 1024;
@@ -139,7 +151,7 @@ export class PasswordHasher {
    */
   async hash(password: string): Promise<string> {
     checkPassword(password);
-    return this.#run(() => (argon2Available ? hashArgon2id(password, this.options) : hashScrypt(password)));
+    return this.#run(async () => (argon2Available ? (await loadArgon2()).hashArgon2id(password, this.options) : (await loadLegacy()).hashScrypt(password)));
   }
 
   /**
@@ -166,21 +178,24 @@ export class PasswordHasher {
   async #verify(password: string, stored: string): Promise<VerifyResult> {
     if (stored.length <= MAX_STORED_LENGTH) {
       if (stored.startsWith('$argon2')) {
-        const hash = argon2Available ? parseArgon2(stored) : null;
-        if (hash) {
-          const ok = await verifyArgon2(password, hash);
+        const scheme = argon2Available ? await loadArgon2() : null;
+        const hash = scheme ? scheme.parseArgon2(stored) : null;
+        if (scheme && hash) {
+          const ok = await scheme.verifyArgon2(password, hash);
           return Object.freeze({ ok, needsRehash: ok && !this.#isCurrent(hash) });
         }
       } else if (stored.startsWith('$2')) {
-        const hash = parseBcrypt(stored);
+        const scheme = await loadBcrypt();
+        const hash = scheme.parseBcrypt(stored);
         if (hash) {
-          const ok = await verifyBcrypt(password, hash);
+          const ok = await scheme.verifyBcrypt(password, hash);
           return Object.freeze({ ok, needsRehash: ok });
         }
       } else {
-        const hash = parseLegacy(stored);
+        const scheme = await loadLegacy();
+        const hash = scheme.parseLegacy(stored);
         if (hash) {
-          const ok = await verifyLegacy(password, hash);
+          const ok = await scheme.verifyLegacy(password, hash);
           return Object.freeze({ ok, needsRehash: ok && !this.#isCurrent(hash) });
         }
       }
@@ -202,7 +217,7 @@ export class PasswordHasher {
 
   async #verifyDummy(password: string): Promise<void> {
     const dummy = this.#dummy;
-    await ('algorithm' in dummy ? verifyArgon2(password, dummy) : verifyLegacy(password, dummy));
+    await ('algorithm' in dummy ? (await loadArgon2()).verifyArgon2(password, dummy) : (await loadLegacy()).verifyLegacy(password, dummy));
   }
 
   /** Runs `task` when a slot is free; waits in a bounded FIFO queue, or refuses at once (SEC-12). */

@@ -19,6 +19,7 @@
  */
 import { pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { safeEqual } from '../lib/encoding.ts';
+import { SCRYPT_DEFAULTS, type ScryptParameters } from './parameters.ts';
 
 /** A parsed legacy hash. Salts of werkzeug and Django stay text: they are hashed as UTF-8. */
 export type LegacyHash =
@@ -27,17 +28,7 @@ export type LegacyHash =
   | { readonly scheme: 'werkzeug-scrypt'; readonly params: ScryptParameters; readonly salt: string; readonly key: string }
   | { readonly scheme: 'scrypt'; readonly params: ScryptParameters; readonly salt: Buffer; readonly key: Buffer };
 
-/** scrypt's cost (N, a power of two), block size (r) and parallelism (p). */
-export interface ScryptParameters {
-  readonly cost: number;
-  readonly blockSize: number;
-  readonly parallelism: number;
-}
-
 type Digest = 'sha1' | 'sha256' | 'sha512';
-
-/** SEC-02: N = 2^17, r = 8, p = 1 (128 MiB); 16-byte salt, 32-byte key. */
-export const SCRYPT_DEFAULTS: ScryptParameters = Object.freeze({ cost: 2 ** 17, blockSize: 8, parallelism: 1 });
 
 const MAX_PBKDF2_ITERATIONS = 10_000_000;
 const MAX_SCRYPT_COST = 2 ** 20;

@@ -148,3 +148,34 @@ test('SEC-67: the throttle\'s counter store fails: login, re-authentication and 
   assert.equal((await app.stores.users.getUserById(userId))!.passwordHash, hash, 'the password did not change');
   assert.equal((await browser.page('/dashboard')).status, 302, 'the form login did not log that browser in');
 });
+
+test('R-03: a user store that accepts and never answers: login and registration answer 503 within the app\'s 1.5 s deadline, not a hung request', async (t) => {
+  const hang = { on: false };
+  const app = await setup(t, {
+    wrapStores: (stores): AppStores => ({
+      ...stores,
+      users: new Proxy(stores.users, {
+        get(object, name, receiver) {
+          const value = Reflect.get(object, name, receiver);
+          if (typeof value !== 'function') return value;
+          if (name === 'getUserByLogin') return (...args: unknown[]) => (hang.on ? new Promise(() => {}) : value.apply(object, args));
+          return value.bind(object);
+        },
+      }),
+    }),
+  });
+  await app.client().register();
+  hang.on = true;
+  for (const [what, send] of [
+    ['JSON login', () => app.client().json('/login', { login: 'ann@example.com', password: PASSWORD })],
+    ['JSON registration', () => app.client().json('/register', { email: 'bob@example.com', name: 'Bob', password: PASSWORD })],
+  ] as const) {
+    const started = performance.now();
+    const { response } = await send();
+    const elapsed = performance.now() - started;
+    assert.equal(response.status, 503, what);
+    assert.equal(response.headers.get('retry-after'), '5', what);
+    assert.ok(elapsed < 2_000, `${what}: answered after ${Math.round(elapsed)} ms`);
+    assert.ok(app.logs.some((line) => line.event === 'service_unavailable' && line.error === 'ERR_LATCHKEY_STORE_TIMEOUT'), what);
+  }
+});
