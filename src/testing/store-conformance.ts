@@ -13,46 +13,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLoginManager, type LoginManager } from '../manager.ts';
 import { decideRememberUse, rememberUseOf, type RememberDecision, type RememberSeriesState } from '../remember-decision.ts';
-import type { NewSession, Store } from '../store.ts';
+import type { Store } from '../store.ts';
 import type { TestClock } from './clock.ts';
 import { checkSuiteArguments, withClockedStore, type ConformanceOptions } from './conformance-fixture.ts';
 import { loginTestUser } from './login-test-user.ts';
-
-const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const IDLE = 30 * MINUTE;
-const ABSOLUTE = DAY;
-const GRACE = 30 * SECOND;
-
-
-/** A public id as the manager makes them: 16 random bytes, base64url. */
-function randomId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-/** SHA-256 of a fresh 32-byte secret, base64url: what the manager hands a store. */
-function randomHash(): string {
-  return createHash('sha256').update(randomBytes(32)).digest('base64url');
-}
-
-function newSession(fields: Partial<NewSession> = {}): NewSession {
-  return {
-    id: randomId(),
-    secretHash: randomHash(),
-    userId: randomId(),
-    fresh: true,
-    rememberSeries: null,
-    identifier: null,
-    userAgent: 'Mozilla/5.0 (conformance)',
-    ipAddress: '192.0.2.7',
-    idleTimeout: IDLE,
-    absoluteTimeout: ABSOLUTE,
-    ...fields,
-  };
-}
+import { ABSOLUTE, DAY, GRACE, HOUR, IDLE, MINUTE, newSession, randomHash, randomId, SECOND, T0, type WithStore } from './store-fixture.ts';
 
 /**
  * Registers the {@link Store} conformance suite for one store implementation, under the suite
@@ -75,7 +40,7 @@ function newSession(fields: Partial<NewSession> = {}): NewSession {
 export function describeStoreConformance(name: string, options: ConformanceOptions<Store>): void {
   checkSuiteArguments('describeStoreConformance', name, options);
   const { makeStore } = options;
-  const withStore = (test: (store: Store, clock: TestClock) => Promise<void>) => withClockedStore(makeStore, T0, test);
+  const withStore: WithStore = (test) => withClockedStore(makeStore, T0, test);
 
   describe(`${name} conforms to the Store contract`, () => {
     describe('sessions', () => {
