@@ -43,3 +43,4 @@ export { createLoginThrottle } from './throttle.ts';
 export type { LoginThrottleOptions } from './throttle-options.ts';
 export type { FailureCounts, LoginThrottle, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './login-throttle.ts';
 export type { CounterState, CounterStore } from './counter-store.ts';
+export type { NewOneTimeToken, OneTimeToken, TokenStore } from './token-store.ts';

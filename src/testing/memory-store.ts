@@ -6,7 +6,8 @@
  * single process"). Use `latchkey/sqlite`, PostgreSQL or Redis for anything that serves users.
  *
  * It also keeps the throttle's failure counters ({@link CounterStore}), per process only, so a
- * throttle on it does not limit attempts spread over several instances (R-07).
+ * throttle on it does not limit attempts spread over several instances (R-07), and one-time tokens
+ * ({@link TokenStore}: reset, verification and email-change links).
  *
  * It passes the same conformance suites as the real stores (`describeStoreConformance`,
  * `describeCounterStoreConformance`), so tests written against it exercise the real semantics: the
@@ -22,6 +23,8 @@ import { requireClock, StoreKit } from '../lib/store-kit.ts';
 import { requireMs } from '../duration.ts';
 import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
 import { MemoryCounters } from './memory-counters.ts';
+import { MemoryTokens } from './memory-tokens.ts';
+import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
 import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
@@ -48,13 +51,14 @@ interface RememberRecord {
  * time += 31 * 60_000; // move the store's clock past an idle timeout
  * ```
  */
-export class MemoryStore implements Store, CounterStore {
+export class MemoryStore implements Store, CounterStore, TokenStore {
   readonly #now: () => number;
   readonly #sessions = new Map<string, Session>();
   readonly #sessionsByUser = new Map<string, Set<string>>();
   readonly #tokens = new Map<string, RememberRecord>();
   readonly #tokensByUser = new Map<string, Set<string>>();
   readonly #counters = new MemoryCounters();
+  readonly #oneTimeTokens = new MemoryTokens();
   readonly #kit = new StoreKit('MemoryStore');
 
   /** @param options.now the store's clock in ms since the epoch (default `Date.now`). */
@@ -208,6 +212,22 @@ export class MemoryStore implements Store, CounterStore {
     this.#counters.delete(key);
   }
 
+  async createToken(token: NewOneTimeToken): Promise<OneTimeToken> {
+    return this.#oneTimeTokens.create(token, this.#open('createToken'));
+  }
+
+  async findToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#oneTimeTokens.find(hash, purpose, this.#open('findToken'));
+  }
+
+  async consumeToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#oneTimeTokens.consume(hash, purpose, this.#open('consumeToken'));
+  }
+
+  async deleteUserTokens(userId: string, purpose?: string): Promise<number> {
+    return this.#oneTimeTokens.deleteUser(userId, purpose, this.#open('deleteUserTokens'));
+  }
+
   async ping(): Promise<void> {
     this.#open('ping');
   }
@@ -220,6 +240,7 @@ export class MemoryStore implements Store, CounterStore {
     this.#tokens.clear();
     this.#tokensByUser.clear();
     this.#counters.clear();
+    this.#oneTimeTokens.clear();
   }
 
   /** The store's time, or a rejection once closed. */
