@@ -8,7 +8,7 @@
  * @module sqlite/user-store
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { requireNewUser } from '../user-store.ts';
+import { requireNewEmail, requireNewUser } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
@@ -42,6 +42,8 @@ interface Statements {
   setHashIf: StatementSync;
   setActive: StatementSync;
   list: StatementSync;
+  markVerified: StatementSync;
+  changeEmail: StatementSync;
 }
 
 function toUser(row: Row): UserRecord {
@@ -54,6 +56,7 @@ function toUser(row: Row): UserRecord {
     name: row.name as string,
     passwordHash: row.password_hash as string,
     isActive: row.is_active === 1,
+    emailVerified: row.email_verified === 1,
     createdAt: row.created_at as number,
   });
 }
@@ -99,6 +102,7 @@ export class SqliteUserStore implements UserStore {
           name: user.name,
           passwordHash: user.passwordHash,
           isActive: user.isActive === false ? 0 : 1,
+          emailVerified: user.emailVerified === true ? 1 : 0,
           createdAt: this.#now(),
         }) as Row;
         return toUser(row);
@@ -146,6 +150,28 @@ export class SqliteUserStore implements UserStore {
     return this.#run('listUsers', (st) => (st.list.all({ limit, offset }) as Row[]).map(toUser));
   }
 
+  async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
+    if (typeof emailCanonical !== 'string') throw new TypeError('SqliteUserStore.markEmailVerified: emailCanonical must be a string');
+    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return false;
+    // One statement checks the address and writes (SEC-61). SQLite counts a matched row as
+    // changed even when it was verified already, which the contract wants: true.
+    return this.#run('markEmailVerified', (st) => Number(st.markVerified.run({ id: Number(id), emailCanonical }).changes) === 1);
+  }
+
+  async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
+    requireNewEmail('SqliteUserStore', email, emailCanonical);
+    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return 'missing';
+    return this.#run('changeEmail', (st) => {
+      try {
+        return Number(st.changeEmail.run({ id: Number(id), email, emailCanonical }).changes) === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        // The unique index decided: another account has the address (SEC-63, R-04).
+        if (UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0)) return 'taken';
+        throw error;
+      }
+    });
+  }
+
   /** Resolves when the database answers. */
   async ping(): Promise<void> {
     await this.#run('ping', (st) => st.byId.get({ id: 0 }));
@@ -176,14 +202,16 @@ export class SqliteUserStore implements UserStore {
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
       return {
-        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${USER_COLUMNS}`),
+        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
+          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt, :emailVerified) RETURNING ${USER_COLUMNS}`),
         byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
         byLogin: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
         setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
         setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
         setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
         list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
+        changeEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
       };
     });
     this.#db = db;
