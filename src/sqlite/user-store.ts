@@ -30,8 +30,11 @@ export type SqliteUserStoreOptions = ({ readonly path: string; readonly database
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/i;
+const ID = /^\d{1,18}$/; // an INTEGER PRIMARY KEY, as the string the contract passes around
 /** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (https://sqlite.org/rescode.html). */
 const UNIQUE_VIOLATIONS = new Set([2067, 1555]);
+/** Whether a unique index refused the write: an address or username is taken. */
+const isUniqueViolation = (error: unknown): boolean => UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0);
 
 type Row = Record<string, SQLOutputValue>;
 interface Statements {
@@ -108,14 +111,14 @@ export class SqliteUserStore implements UserStore {
         return toUser(row);
       } catch (error) {
         // The unique index decided: the email or username is taken.
-        if (UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0)) return null;
+        if (isUniqueViolation(error)) return null;
         throw error;
       }
     });
   }
 
   async getUserById(id: string): Promise<UserRecord | null> {
-    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return null;
+    if (typeof id !== 'string' || !ID.test(id)) return null;
     return this.#run('getUserById', (st) => {
       const row = st.byId.get({ id: Number(id) }) as Row | undefined;
       return row ? toUser(row) : null;
@@ -130,7 +133,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async updatePasswordHash(id: string, passwordHash: string, expected?: string): Promise<boolean> {
-    if (!/^\d{1,18}$/.test(id)) return false;
+    if (!ID.test(id)) return false;
     return this.#run('updatePasswordHash', (st) => {
       const result = expected === undefined
         ? st.setHash.run({ id: Number(id), passwordHash })
@@ -140,7 +143,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async setUserActive(id: string, isActive: boolean): Promise<boolean> {
-    if (!/^\d{1,18}$/.test(id)) return false;
+    if (!ID.test(id)) return false;
     return this.#run('setUserActive', (st) => Number(st.setActive.run({ id: Number(id), isActive: isActive ? 1 : 0 }).changes) === 1);
   }
 
@@ -152,7 +155,7 @@ export class SqliteUserStore implements UserStore {
 
   async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
     if (typeof emailCanonical !== 'string') throw new TypeError('SqliteUserStore.markEmailVerified: emailCanonical must be a string');
-    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return false;
+    if (typeof id !== 'string' || !ID.test(id)) return false;
     // One statement checks the address and writes (SEC-61). SQLite counts a matched row as
     // changed even when it was verified already, which the contract wants: true.
     return this.#run('markEmailVerified', (st) => Number(st.markVerified.run({ id: Number(id), emailCanonical }).changes) === 1);
@@ -160,13 +163,13 @@ export class SqliteUserStore implements UserStore {
 
   async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
     requireNewEmail('SqliteUserStore', email, emailCanonical);
-    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return 'missing';
+    if (typeof id !== 'string' || !ID.test(id)) return 'missing';
     return this.#run('changeEmail', (st) => {
       try {
         return Number(st.changeEmail.run({ id: Number(id), email, emailCanonical }).changes) === 1 ? 'changed' : 'missing';
       } catch (error) {
         // The unique index decided: another account has the address (SEC-63, R-04).
-        if (UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0)) return 'taken';
+        if (isUniqueViolation(error)) return 'taken';
         throw error;
       }
     });
