@@ -11,6 +11,11 @@
  * An account has an email address, a username, or both (app-contract.md: Flask apps with only a
  * username import as they are). A store refuses one with neither with a `TypeError`.
  *
+ * Whether the address is proven is the store's too (`emailVerified`), and it belongs to one
+ * address: `markEmailVerified` names the canonical address the proof was for, so a link mailed to
+ * an address the account no longer has verifies nothing (SEC-61), and `changeEmail` replaces the
+ * address under the same unique index as registration (SEC-63, R-04).
+ *
  * @module user-store
  */
 
@@ -29,6 +34,12 @@ export interface UserRecord {
   /** A PHC or legacy hash string; never a password. */
   readonly passwordHash: string;
   readonly isActive: boolean;
+  /**
+   * Whether the owner proved they receive mail at `email` (a verification or email-change link,
+   * or a password reset, SEC-60/61/63). False for new and migrated accounts unless created so, and
+   * always false for an account without an email address.
+   */
+  readonly emailVerified: boolean;
   /** ms since the epoch. */
   readonly createdAt: number;
 }
@@ -42,6 +53,8 @@ export interface NewUser {
   readonly name: string;
   readonly passwordHash: string;
   readonly isActive?: boolean;
+  /** Created with a proven address (an import of verified accounts); needs an email. @default false */
+  readonly emailVerified?: boolean;
 }
 
 /**
@@ -56,6 +69,18 @@ export function requireNewUser(store: string, user: NewUser): void {
   if (!pair(user.email, user.emailCanonical)) throw new TypeError(`${store}.createUser: email and emailCanonical must both be strings or both be null`);
   if (!pair(user.username, user.usernameCanonical)) throw new TypeError(`${store}.createUser: username and usernameCanonical must both be strings or both be null`);
   if (user.emailCanonical === null && user.usernameCanonical === null) throw new TypeError(`${store}.createUser: an account needs an email address or a username`);
+  if (user.emailVerified !== undefined && typeof user.emailVerified !== 'boolean') throw new TypeError(`${store}.createUser: emailVerified must be a boolean`);
+  if (user.emailVerified === true && user.emailCanonical === null) throw new TypeError(`${store}.createUser: an account without an email address cannot have it verified`);
+}
+
+/**
+ * Checks the address `changeEmail` is given: both forms non-empty strings (an account keeps an
+ * address once it has one). Throws `TypeError` (misuse: `Accounts` canonicalizes before calling).
+ */
+export function requireNewEmail(store: string, email: unknown, emailCanonical: unknown): void {
+  if (typeof email !== 'string' || email === '' || typeof emailCanonical !== 'string' || emailCanonical === '') {
+    throw new TypeError(`${store}.changeEmail: email and emailCanonical must be non-empty strings`);
+  }
 }
 
 /** The canonical identifier an account is found by: its email's, or its username's when it has no email. */
@@ -65,7 +90,7 @@ export function loginKey(user: Pick<UserRecord, 'id' | 'emailCanonical' | 'usern
   return key;
 }
 
-/** Accounts: six methods, `null` meaning absent; a failing backend rejects. */
+/** Accounts: eight methods, `null` meaning absent; a failing backend rejects. */
 export interface UserStore {
   /** Inserts an account; null when its canonical email or username is taken. */
   createUser(user: NewUser): Promise<UserRecord | null>;
@@ -81,4 +106,20 @@ export interface UserStore {
   setUserActive(id: string, isActive: boolean): Promise<boolean>;
   /** Accounts in id order, for admin tools. */
   listUsers(options?: { limit?: number; offset?: number }): Promise<UserRecord[]>;
+  /**
+   * Marks the address verified, only if the account's canonical email is still `emailCanonical`:
+   * a link issued for an address the account has since changed proves nothing about the current
+   * one (SEC-61), and the check and the write are one statement, so a change in between cannot
+   * slip through. True when the account has that address (now verified, or already so); false
+   * for another address, no address, or no such account.
+   */
+  markEmailVerified(id: string, emailCanonical: string): Promise<boolean>;
+  /**
+   * Replaces the address and its canonical form and marks it verified: the owner has just proven
+   * it by confirming a link mailed there (SEC-63). The unique index on the canonical email decides,
+   * not a read before the write, so of two accounts changing to one address at once exactly one
+   * gets it (R-04): `taken` for the other, its row unchanged. `missing` when there is no such account.
+   * Throws `TypeError` unless both forms are non-empty strings.
+   */
+  changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'>;
 }

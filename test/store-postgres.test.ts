@@ -166,6 +166,8 @@ function callEverything(store: PostgresStore, users: PostgresUserStore): Array<[
     ['updatePasswordHash', users.updatePasswordHash('1', 'h')],
     ['setUserActive', users.setUserActive('1', false)],
     ['listUsers', users.listUsers()],
+    ['markEmailVerified', users.markEmailVerified('1', 'a@b.c')],
+    ['changeEmail', users.changeEmail('1', 'a@b.c', 'a@b.c')],
     ['users.ping', users.ping()],
   ];
 }
@@ -278,18 +280,68 @@ describe('PostgreSQL stores', { skip }, () => {
         await Promise.all(stores.map((store) => store.migrate()));
         const store = stores[0]!;
         assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
-          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
-          { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+          { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
         ]);
         const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
         assert.equal(dan?.id, '3');
         assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '2' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
         // The database itself refuses an account with neither identifier, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (name, password_hash, created_at) VALUES ('x', 'x', 0)`),
+          { code: '23514' }, // check_violation
+        );
+      }));
+
+    it('issue 13: five user stores upgrade a version-2 table in place, every account unverified, rows, ids and references kept (SEC-61, SEC-63)', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        // The table exactly as migration 2 left it, with its version recorded, and an app table that references it.
+        await shared().query(`
+          CREATE TABLE "${schema}".users (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            email text,
+            email_canonical text,
+            username text,
+            username_canonical text,
+            name text NOT NULL,
+            password_hash text NOT NULL,
+            is_active boolean NOT NULL DEFAULT true,
+            created_at bigint NOT NULL,
+            CONSTRAINT "users_email_or_username" CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL)
+          );
+          CREATE UNIQUE INDEX "users_email_canonical" ON "${schema}".users (email_canonical);
+          CREATE UNIQUE INDEX "users_username_canonical" ON "${schema}".users (username_canonical);
+          CREATE TABLE "${schema}".users_meta (key text PRIMARY KEY, value text NOT NULL);
+          INSERT INTO "${schema}".users_meta (key, value) VALUES ('schema_version', '2');
+          CREATE TABLE "${schema}".posts (id serial PRIMARY KEY, user_id bigint NOT NULL REFERENCES "${schema}".users (id) ON DELETE CASCADE);
+          INSERT INTO "${schema}".users (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at) VALUES
+            ('Ann@Example.com', 'ann@example.com', NULL, NULL, 'Ann', 'hash-ann', true, 1000),
+            (NULL, NULL, 'Bob', 'bob', 'Bob', 'hash-bob', false, 2000);
+          INSERT INTO "${schema}".posts (user_id) VALUES (1), (2);`);
+        const stores = Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, now: () => 3000 }));
+        await Promise.all(stores.map((store) => store.migrate()));
+        const store = stores[0]!;
+        assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
+          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: null, usernameCanonical: null, name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+          { id: '2', email: null, emailCanonical: null, username: 'Bob', usernameCanonical: 'bob', name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
+        ]);
+        // The upgraded table does what the new version promises: proofs, changes, and its index still decides.
+        assert.equal(await store.markEmailVerified('1', 'ann@example.com'), true);
+        assert.equal(await store.changeEmail('2', 'Ann@example.com', 'ann@example.com'), 'taken');
+        assert.equal(await store.changeEmail('2', 'bob@example.com', 'bob@example.com'), 'changed');
+        const cy = await store.createUser({ email: 'cy@example.com', emailCanonical: 'cy@example.com', username: null, usernameCanonical: null, name: 'Cy', passwordHash: 'h' });
+        assert.equal(cy?.id, '3');
+        assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', true], ['3', false]]);
+        assert.equal(await countRows(schema, 'posts'), 2);
+        const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
+        // The database itself keeps an account without an address unverified, whatever writes to it.
+        await assert.rejects(
+          shared().query(`INSERT INTO "${schema}".users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, true)`),
           { code: '23514' }, // check_violation
         );
       }));
@@ -357,7 +409,7 @@ describe('PostgreSQL stores', { skip }, () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 2/);
+          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 3/);
           return true;
         };
         await assert.rejects(newer.migrate(), refused);

@@ -52,7 +52,7 @@ describe('SqliteUserStore', () => {
       assert.ok(error instanceof SchemaVersionError);
       assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
       assert.equal(isServiceUnavailable(error), false);
-      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 2/);
+      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 3/);
       return true;
     });
     db.close();
@@ -109,8 +109,8 @@ describe('SqliteUserStore', () => {
     const store = new SqliteUserStore({ path, now: () => 4000 });
     t.after(() => store.close());
     assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
-      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
-      { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+      { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
     ]);
     const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
     assert.equal(dan?.id, '4'); // id 3 belonged to a deleted account: never handed out again
@@ -121,7 +121,7 @@ describe('SqliteUserStore', () => {
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
     assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '2');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '3');
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name").all();
     assert.deepEqual(indexes.map((row) => row.name), ['users_email_canonical', 'users_username_canonical']);
     assert.equal(db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);
@@ -129,6 +129,60 @@ describe('SqliteUserStore', () => {
     const again = new SqliteUserStore({ path }); // a later start: already current, nothing changes
     assert.equal((await again.listUsers()).length, 3);
     await again.close();
+  });
+
+  it('issue 13: upgrades a version-2 table in place, every account unverified: rows, ids, the app\'s references and the id sequence kept (SEC-61, SEC-63)', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const old = new DatabaseSync(path);
+    // The table exactly as migration 2 left it, with its version recorded, and an app table that references it.
+    old.exec(`
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT,
+        email_canonical TEXT,
+        username TEXT,
+        username_canonical TEXT,
+        name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        is_active INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL)
+      );
+      CREATE UNIQUE INDEX users_email_canonical ON users (email_canonical);
+      CREATE UNIQUE INDEX users_username_canonical ON users (username_canonical);
+      CREATE TABLE users_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO users_meta (key, value) VALUES ('schema_version', '2');
+      CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE, body TEXT);
+      INSERT INTO users (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at) VALUES
+        ('Ann@Example.com', 'ann@example.com', NULL, NULL, 'Ann', 'hash-ann', 1, 1000),
+        (NULL, NULL, 'Bob', 'bob', 'Bob', 'hash-bob', 0, 2000),
+        ('cy@example.com', 'cy@example.com', NULL, NULL, 'Cy', 'hash-cy', 1, 3000);
+      DELETE FROM users WHERE id = 3;
+      INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world');
+    `);
+    old.close();
+
+    const store = new SqliteUserStore({ path, now: () => 4000 });
+    t.after(() => store.close());
+    assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
+      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: null, usernameCanonical: null, name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+      { id: '2', email: null, emailCanonical: null, username: 'Bob', usernameCanonical: 'bob', name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
+    ]);
+    // The upgraded table does what the new version promises: proofs, changes, and its index still decides.
+    assert.equal(await store.markEmailVerified('1', 'ann@example.com'), true);
+    assert.equal(await store.changeEmail('2', 'Ann@example.com', 'ann@example.com'), 'taken');
+    assert.equal(await store.changeEmail('2', 'bob@example.com', 'bob@example.com'), 'changed');
+    const dee = await store.createUser({ email: 'dee@example.com', emailCanonical: 'dee@example.com', username: null, usernameCanonical: null, name: 'Dee', passwordHash: 'h' });
+    assert.equal(dee?.id, '4'); // id 3 belonged to a deleted account: never handed out again
+    assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', true], ['4', false]]);
+
+    const db = new DatabaseSync(path);
+    t.after(() => db.close());
+    assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '3');
+    // The database itself keeps an account without an address unverified, whatever writes to it.
+    assert.throws(() => db.exec(`INSERT INTO users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, 1)`), /CHECK constraint failed/);
   });
 
   it('refuses a table name that is not an identifier (TypeError)', () => {

@@ -45,7 +45,7 @@ export function accountRoutes(deps: Deps): Route[] {
     const isFresh = await auth.isFresh();
     if (isJson(c)) {
       return json(c, status, {
-        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username },
+        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified },
         fresh: isFresh,
         sessions: sessions.map(sessionJson),
       });

@@ -8,7 +8,7 @@
  *
  * @module postgres/user-store
  */
-import { requireNewUser } from '../user-store.ts';
+import { requireNewEmail, requireNewUser } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { readClock, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
 import { applyMigrations, Migration } from './migrations.ts';
@@ -30,13 +30,13 @@ export interface PostgresUserStoreOptions {
 }
 
 const ID = /^\d{1,18}$/; // a BIGINT identity, as the string the contract passes around
-const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified';
 
 /** Every statement the store runs per call, on the quoted table `t`. */
 function userStatements(t: string) {
   return {
-    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now FROM clock
+    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
+      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now, $9::boolean FROM clock
       ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
     byId: `SELECT ${COLUMNS} FROM ${t} WHERE id = $1`,
     byLogin: `SELECT ${COLUMNS} FROM ${t} WHERE email_canonical = $1 OR username_canonical = $1 ORDER BY id LIMIT 1`,
@@ -44,6 +44,8 @@ function userStatements(t: string) {
     setPasswordIf: `UPDATE ${t} SET password_hash = $2 WHERE id = $1 AND password_hash = $3`,
     setActive: `UPDATE ${t} SET is_active = $2 WHERE id = $1`,
     list: `SELECT ${COLUMNS} FROM ${t} ORDER BY id LIMIT $1 OFFSET $2`,
+    markVerified: `UPDATE ${t} SET email_verified = true WHERE id = $1 AND email_canonical = $2`,
+    changeEmail: `UPDATE ${t} SET email = $2, email_canonical = $3, email_verified = true WHERE id = $1`,
     ping: 'SELECT 1',
   };
 }
@@ -74,6 +76,11 @@ function userMigrations(t: string, table: string): string[] {
     // indexes stay: NULLs are distinct in them, so they constrain only present identifiers.
     `ALTER TABLE ${t} ALTER COLUMN email DROP NOT NULL, ALTER COLUMN email_canonical DROP NOT NULL,
       ADD CONSTRAINT "${table}_email_or_username" CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL);`,
+    // Version 3: whether the address is proven (issue 13, SEC-61). Existing accounts start
+    // unverified: nothing has proven their addresses yet. A constant default adds the column
+    // without rewriting the table (PostgreSQL 11+). The CHECK keeps an account without an address unverified.
+    `ALTER TABLE ${t} ADD COLUMN email_verified boolean NOT NULL DEFAULT false,
+      ADD CONSTRAINT "${table}_verified_email" CHECK (NOT email_verified OR email_canonical IS NOT NULL);`,
   ];
 }
 
@@ -87,6 +94,7 @@ function toUser(row: Row): UserRecord {
     name: row.name as string,
     passwordHash: row.password_hash as string,
     isActive: row.is_active === true,
+    emailVerified: row.email_verified === true,
     createdAt: toMs(row.created_at),
   });
 }
@@ -131,6 +139,7 @@ export class PostgresUserStore implements UserStore {
       try {
         const { rows } = await execute(this.#pool, this.#sql.insert, [
           clock, user.email, user.emailCanonical, user.username, user.usernameCanonical, user.name, user.passwordHash, user.isActive !== false,
+          user.emailVerified === true,
         ]);
         // No row: a unique index refused it, the address or username is taken (R-04). ON CONFLICT
         // rather than an error, because pg.Pool destroys the connection of any query that fails.
@@ -173,6 +182,31 @@ export class PostgresUserStore implements UserStore {
     return this.#run('listUsers', async () =>
       (await execute(this.#pool, this.#sql.list, [limit, offset])).rows.map(toUser),
     );
+  }
+
+  async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
+    if (typeof emailCanonical !== 'string') throw new TypeError('PostgresUserStore.markEmailVerified: emailCanonical must be a string');
+    if (typeof id !== 'string' || !ID.test(id)) return false;
+    // One statement checks the address and writes (SEC-61); a row already verified still counts.
+    return this.#run('markEmailVerified', async () =>
+      (await execute(this.#pool, this.#sql.markVerified, [id, emailCanonical])).rowCount === 1,
+    );
+  }
+
+  async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
+    requireNewEmail('PostgresUserStore', email, emailCanonical);
+    if (typeof id !== 'string' || !ID.test(id)) return 'missing';
+    return this.#run('changeEmail', async () => {
+      try {
+        return (await execute(this.#pool, this.#sql.changeEmail, [id, email, emailCanonical])).rowCount === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        // The unique index decided: another account has the address (SEC-63, R-04). An UPDATE has
+        // no ON CONFLICT, so the conflict costs its pooled connection; it is rare (confirming a
+        // change to an address someone took since), and a read before the write would not be race-free.
+        if (sqlState(error) === '23505') return 'taken';
+        throw error;
+      }
+    });
   }
 
   /**

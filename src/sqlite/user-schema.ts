@@ -11,8 +11,11 @@ import type { DatabaseSync } from 'node:sqlite';
 import { prepare } from './connection.ts';
 import { applyMigrations } from './schema.ts';
 
+/** The columns of versions 1 and 2, which migration 2 copies: fixed, as that migration is. */
+const V2_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+
 /** Every column, in table order. */
-export const USER_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+export const USER_COLUMNS = `${V2_COLUMNS}, email_verified`;
 
 /**
  * Migration `n` takes the table `t` from version `n` to `n + 1`. Append new ones; never edit one
@@ -53,13 +56,20 @@ const USER_MIGRATIONS: ReadonlyArray<(t: string) => string> = [
       created_at INTEGER NOT NULL,
       CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL)
     );
-    INSERT INTO ${t}_new (${USER_COLUMNS}) SELECT ${USER_COLUMNS} FROM ${t};
+    INSERT INTO ${t}_new (${V2_COLUMNS}) SELECT ${V2_COLUMNS} FROM ${t};
     DELETE FROM sqlite_sequence WHERE name = '${t}_new';
     INSERT INTO sqlite_sequence (name, seq) SELECT '${t}_new', seq FROM sqlite_sequence WHERE name = '${t}';
     DROP TABLE ${t};
     ALTER TABLE ${t}_new RENAME TO ${t};
     CREATE UNIQUE INDEX ${t}_email_canonical ON ${t} (email_canonical);
     CREATE UNIQUE INDEX ${t}_username_canonical ON ${t} (username_canonical);
+  `,
+  // Version 3: whether the address is proven (issue 13, SEC-61). Existing accounts start
+  // unverified: nothing has proven their addresses yet. Adding a column keeps every row, id and
+  // reference in place. The CHECK keeps an account without an address unverified.
+  (t) => `
+    ALTER TABLE ${t} ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0
+      CHECK (email_verified = 0 OR email_canonical IS NOT NULL);
   `,
 ];
 

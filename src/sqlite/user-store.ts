@@ -8,7 +8,7 @@
  * @module sqlite/user-store
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { requireNewUser } from '../user-store.ts';
+import { requireNewEmail, requireNewUser } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
@@ -30,8 +30,11 @@ export type SqliteUserStoreOptions = ({ readonly path: string; readonly database
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/i;
+const ID = /^\d{1,18}$/; // an INTEGER PRIMARY KEY, as the string the contract passes around
 /** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (https://sqlite.org/rescode.html). */
 const UNIQUE_VIOLATIONS = new Set([2067, 1555]);
+/** Whether a unique index refused the write: an address or username is taken (R-04). */
+const isUniqueViolation = (error: unknown): boolean => UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0);
 
 type Row = Record<string, SQLOutputValue>;
 interface Statements {
@@ -42,6 +45,8 @@ interface Statements {
   setHashIf: StatementSync;
   setActive: StatementSync;
   list: StatementSync;
+  markVerified: StatementSync;
+  changeEmail: StatementSync;
 }
 
 function toUser(row: Row): UserRecord {
@@ -54,6 +59,7 @@ function toUser(row: Row): UserRecord {
     name: row.name as string,
     passwordHash: row.password_hash as string,
     isActive: row.is_active === 1,
+    emailVerified: row.email_verified === 1,
     createdAt: row.created_at as number,
   });
 }
@@ -99,19 +105,20 @@ export class SqliteUserStore implements UserStore {
           name: user.name,
           passwordHash: user.passwordHash,
           isActive: user.isActive === false ? 0 : 1,
+          emailVerified: user.emailVerified === true ? 1 : 0,
           createdAt: this.#now(),
         }) as Row;
         return toUser(row);
       } catch (error) {
         // The unique index decided: the email or username is taken (R-04).
-        if (UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0)) return null;
+        if (isUniqueViolation(error)) return null;
         throw error;
       }
     });
   }
 
   async getUserById(id: string): Promise<UserRecord | null> {
-    if (typeof id !== 'string' || !/^\d{1,18}$/.test(id)) return null;
+    if (typeof id !== 'string' || !ID.test(id)) return null;
     return this.#run('getUserById', (st) => {
       const row = st.byId.get({ id: Number(id) }) as Row | undefined;
       return row ? toUser(row) : null;
@@ -126,7 +133,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async updatePasswordHash(id: string, passwordHash: string, expected?: string): Promise<boolean> {
-    if (!/^\d{1,18}$/.test(id)) return false;
+    if (!ID.test(id)) return false;
     return this.#run('updatePasswordHash', (st) => {
       const result = expected === undefined
         ? st.setHash.run({ id: Number(id), passwordHash })
@@ -136,7 +143,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   async setUserActive(id: string, isActive: boolean): Promise<boolean> {
-    if (!/^\d{1,18}$/.test(id)) return false;
+    if (!ID.test(id)) return false;
     return this.#run('setUserActive', (st) => Number(st.setActive.run({ id: Number(id), isActive: isActive ? 1 : 0 }).changes) === 1);
   }
 
@@ -144,6 +151,28 @@ export class SqliteUserStore implements UserStore {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 1000), 0), 100_000);
     const offset = Math.max(Math.trunc(options.offset ?? 0), 0);
     return this.#run('listUsers', (st) => (st.list.all({ limit, offset }) as Row[]).map(toUser));
+  }
+
+  async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
+    if (typeof emailCanonical !== 'string') throw new TypeError('SqliteUserStore.markEmailVerified: emailCanonical must be a string');
+    if (typeof id !== 'string' || !ID.test(id)) return false;
+    // One statement checks the address and writes (SEC-61). SQLite counts a matched row as
+    // changed even when it was verified already, which the contract wants: true.
+    return this.#run('markEmailVerified', (st) => Number(st.markVerified.run({ id: Number(id), emailCanonical }).changes) === 1);
+  }
+
+  async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
+    requireNewEmail('SqliteUserStore', email, emailCanonical);
+    if (typeof id !== 'string' || !ID.test(id)) return 'missing';
+    return this.#run('changeEmail', (st) => {
+      try {
+        return Number(st.changeEmail.run({ id: Number(id), email, emailCanonical }).changes) === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        // The unique index decided: another account has the address (SEC-63, R-04).
+        if (isUniqueViolation(error)) return 'taken';
+        throw error;
+      }
+    });
   }
 
   /** Resolves when the database answers. */
@@ -176,14 +205,16 @@ export class SqliteUserStore implements UserStore {
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
       return {
-        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${USER_COLUMNS}`),
+        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
+          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt, :emailVerified) RETURNING ${USER_COLUMNS}`),
         byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
         byLogin: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
         setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
         setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
         setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
         list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
+        changeEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
       };
     });
     this.#db = db;

@@ -10,19 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { NewUser, UserStore } from '../user-store.ts';
 import { checkSuiteArguments, type StoreUnderTest } from './conformance-fixture.ts';
-
-function newUser(overrides: Partial<NewUser> = {}): NewUser {
-  const tag = randomUUID().slice(0, 8);
-  return {
-    email: `Ada.${tag}@Example.com`,
-    emailCanonical: `ada.${tag}@example.com`,
-    username: null,
-    usernameCanonical: null,
-    name: 'Ada Lovelace',
-    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
-    ...overrides,
-  };
-}
+import { registerUserEmailTests } from './user-email-conformance.ts';
+import { newUser, type FreshUserStore } from './user-store-fixture.ts';
 
 /** Options of {@link describeUserStoreConformance}. */
 export interface UserStoreConformanceOptions {
@@ -55,11 +44,11 @@ export function describeUserStoreConformance(name: string, options: UserStoreCon
   checkSuiteArguments('describeUserStoreConformance', name, options);
   const { makeStore } = options;
   describe(`user store conformance: ${name}`, () => {
-    async function fresh(t: { after(fn: () => unknown): void }): Promise<UserStore> {
+    const fresh: FreshUserStore = async (t) => {
       const { store, cleanup } = await makeStore();
       if (cleanup) t.after(cleanup);
       return store;
-    }
+    };
 
     it('creates an account and reads it back by id, canonical email and canonical username', async (t) => {
       const store = await fresh(t);
@@ -167,6 +156,10 @@ export function describeUserStoreConformance(name: string, options: UserStoreCon
       const store = await fresh(t);
       const user = (await store.createUser(newUser({ name: `Robert'); DROP TABLE users;-- 佐藤 😀` })))!;
       assert.equal((await store.getUserById(user.id))!.name, `Robert'); DROP TABLE users;-- 佐藤 😀`);
+    });
+
+    describe('verified addresses and email change (issue 13)', () => {
+      registerUserEmailTests(fresh);
     });
   });
 }

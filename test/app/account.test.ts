@@ -43,6 +43,19 @@ test('GET /account: the sessions (device, last seen, this one marked), change-pa
   assert.deepEqual(body.sessions.map((s: { current: boolean }) => s.current).sort(), [false, true]);
 });
 
+test('GET /account JSON says whether the address is verified: false after registration, true once it is proven (SEC-61)', async (t) => {
+  const app = await setup(t);
+  const annId = await seedUser(app);
+  const bob = await seedUser(app, 'Bob@Example.com', 'Bob');
+  assert.equal(await app.stores.users.markEmailVerified(bob, 'bob@example.com'), true);
+  const ann = app.client();
+  await ann.login();
+  const bobs = app.client();
+  await bobs.login('bob@example.com');
+  assert.deepEqual((await ann.getJson('/account')).body.user, { id: Number(annId), email: 'ann@example.com', name: 'Ann', username: null, email_verified: false });
+  assert.deepEqual((await bobs.getJson('/account')).body.user, { id: Number(bob), email: 'Bob@Example.com', name: 'Bob', username: null, email_verified: true });
+});
+
 test('POST /account/password anonymous: as /dashboard (login redirect before any CSRF check)', async (t) => {
   const app = await setup(t);
   const res = await app.client().form('/account/password', { _csrf: 'stale', current_password: PASSWORD, new_password: NEW_PASSWORD });
@@ -222,7 +235,7 @@ test('finding 13: an account with only a username (made by the CLI or an import)
   await client.login('test_user', PASSWORD, true);
   const account = await client.getJson('/account');
   assert.equal(account.status, 200);
-  assert.deepEqual(account.body.user, { id: Number(created.user.id), email: null, name: 'Test', username: 'Test_User' });
+  assert.deepEqual(account.body.user, { id: Number(created.user.id), email: null, name: 'Test', username: 'Test_User', email_verified: false });
   const html = await (await client.page('/account')).text();
   assert.doesNotMatch(html, /<dt>Email<\/dt>/);
   assert.match(html, /<dt>Username<\/dt><dd><bdi>Test_User<\/bdi><\/dd>/);

@@ -1,0 +1,32 @@
+/**
+ * What the parts of the {@link UserStore} conformance suite share: a new account with a random
+ * address (so tests against a shared real server never collide), and the `fresh` each part makes
+ * its store with. Private to `src/testing/`: the public entry is `describeUserStoreConformance`.
+ *
+ * @module testing/user-store-fixture
+ */
+import { randomUUID } from 'node:crypto';
+import type { NewUser, UserStore } from '../user-store.ts';
+
+/** Makes a fresh store for the running test and cleans it up after it. */
+export type FreshUserStore = (t: { after(fn: () => unknown): void }) => Promise<UserStore>;
+
+/** An account with a random address, unverified, without a username; `overrides` replace fields. */
+export function newUser(overrides: Partial<NewUser> = {}): NewUser {
+  const tag = randomUUID().slice(0, 8);
+  return {
+    email: `Ada.${tag}@Example.com`,
+    emailCanonical: `ada.${tag}@example.com`,
+    username: null,
+    usernameCanonical: null,
+    name: 'Ada Lovelace',
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+    ...overrides,
+  };
+}
+
+/** A fresh address, typed and canonical, that no account has. */
+export function newAddress(): { email: string; emailCanonical: string } {
+  const tag = randomUUID().slice(0, 8);
+  return { email: `Grace.${tag}@Example.org`, emailCanonical: `grace.${tag}@example.org` };
+}
