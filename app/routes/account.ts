@@ -15,6 +15,7 @@ import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeDevice } from '../views/device.ts';
+import { isEmailVerified } from '../recovery-accounts.ts';
 
 /** Session ids are 16 random bytes in base64url (latchkey's token format): anything else names no session. */
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -45,12 +46,12 @@ export function accountRoutes(deps: Deps): Route[] {
     const isFresh = await auth.isFresh();
     if (isJson(c)) {
       return json(c, status, {
-        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username },
+        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: isEmailVerified(user) },
         fresh: isFresh,
         sessions: sessions.map(sessionJson),
       });
     }
-    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, errors }), status);
+    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, emailVerified: isEmailVerified(user), errors }), status);
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {

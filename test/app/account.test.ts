@@ -222,7 +222,7 @@ test('finding 13: an account with only a username (made by the CLI or an import)
   await client.login('test_user', PASSWORD, true);
   const account = await client.getJson('/account');
   assert.equal(account.status, 200);
-  assert.deepEqual(account.body.user, { id: Number(created.user.id), email: null, name: 'Test', username: 'Test_User' });
+  assert.deepEqual(account.body.user, { id: Number(created.user.id), email: null, name: 'Test', username: 'Test_User', email_verified: false });
   const html = await (await client.page('/account')).text();
   assert.doesNotMatch(html, /<dt>Email<\/dt>/);
   assert.match(html, /<dt>Username<\/dt><dd><bdi>Test_User<\/bdi><\/dd>/);
