@@ -63,6 +63,12 @@ test('SEC-58: a reset mail arrives over SMTP with From, To, subject and the link
   assert.equal(links.length, 1, mail.text);
   assert.match(links[0]!, TOKEN_LINK);
   assert.doesNotMatch(`${mail.text}${mail.html || ''}`, /evil\.example/);
+
+  // SEC-59 over Node's server, where the app-wide headers are set first: the page's own no-referrer wins.
+  const opened = await fetch(`http://127.0.0.1:${port}${new URL(links[0]!).pathname}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  assert.equal(opened.status, 303);
+  assert.equal(opened.headers.get('referrer-policy'), 'no-referrer');
+  assert.match(opened.headers.get('content-security-policy') ?? '', /default-src 'none'/);
 });
 
 test('SEC-16, SEC-69 (fault): with the SMTP server down, a known address gets the same answer as an unknown one, and the failure is a warn line naming the recipient by keyed hash only', async (t) => {

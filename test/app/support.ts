@@ -29,6 +29,8 @@ export interface TestApp {
   readonly app: Awaited<ReturnType<typeof createApp>>['app'];
   readonly manager: Awaited<ReturnType<typeof createApp>>['manager'];
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
+  /** The app's mail queue: `await mailer.idle()` before reading what was sent. */
+  readonly mailer: Awaited<ReturnType<typeof createApp>>['mailer'];
   readonly config: AppConfig;
   readonly stores: AppStores;
   /** Every log line written, as written (each one JSON object and its newline). */
