@@ -10,25 +10,37 @@
  * Errors that escape a handler: a store or hasher that is down is a 503 with `Retry-After`; anything
  * else is a 500 with a generic message and a request id, logged with its stack (SEC-66).
  * The security events of the manager and the accounts are logged by security-log.ts (SEC-68).
+ * Mail leaves through a background queue (mail/mailer.ts) over SMTP, or into the development
+ * outbox without SMTP_URL; its links are built from PUBLIC_URL only (SEC-58).
  *
  * @module app/app
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
+import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type AccountsOptions, type LoginManager, type TokenStore, type UserRecord } from 'latchkey';
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem } from './answers.ts';
 import type { AppEnv, Deps, Handler, Route } from './types.ts';
+import { keyedHasher } from './keyed-hash.ts';
 import { createLogger } from './log.ts';
+import { mailLinks } from './mail/links.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { outboxTransport } from './mail/outbox.ts';
+import { smtpTransport } from './mail/smtp.ts';
+import type { AppAccounts, RecoveryOptions } from './recovery-accounts.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
 import { logSecurityEvents } from './security-log.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
 import { authRoutes } from './routes/auth.ts';
+import { emailChangeRoutes } from './routes/email-change.ts';
 import { healthRoute } from './routes/health.ts';
+import { outboxRoutes } from './routes/outbox.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { recoveryRoutes } from './routes/recovery.ts';
+import { verificationRoutes } from './routes/verification.ts';
 import type { AppStores } from './stores.ts';
 import { createThrottles, LOGIN_LIMITS } from './throttles.ts';
 
@@ -39,12 +51,20 @@ export interface CreateAppOptions {
   readonly now?: () => number;
   /** Where log lines go, each one JSON object and its newline (app/log.ts), at `config.logLevel`. Default: stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * MERGE (issue 13), temporary: builds the accounts in place of `createAccounts`, so that the
+   * app's tests can run against an adapter (test/app/recovery-adapter.ts) until src/accounts/ has
+   * the recovery methods. Remove with the cast below.
+   */
+  readonly createAccounts?: (options: AccountsOptions & RecoveryOptions) => AppAccounts;
 }
 
 export interface App {
   readonly app: Hono<AppEnv>;
   readonly manager: LoginManager<UserRecord>;
-  readonly accounts: Accounts;
+  readonly accounts: AppAccounts;
+  /** The mail queue: `close()` it at shutdown, after the server, to let queued mail leave. */
+  readonly mailer: Mailer;
 }
 
 /** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
@@ -60,8 +80,27 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
   // and the store deadline.
   const common = { secret: config.secretKey, now, storeTimeout: STORE_TIMEOUT };
   const throttles = createThrottles(config, stores.sessions, common);
-  const accounts = createAccounts({
+  const mailer = createMailer({
+    transport: config.smtpUrl === null ? outboxTransport({ dataDir: config.dataDir, logger, now }) : smtpTransport(config.smtpUrl),
+    from: config.mailFrom,
+    logger,
+    hash: keyedHasher(config.secretKey),
+  });
+  const recovery: RecoveryOptions = {
+    // MERGE (issue 13): the sessions store is the token store (RECOVERY_API.md §1) once r1 lands; drop this cast then.
+    tokens: stores.sessions as unknown as TokenStore,
+    mail: (message) => mailer.send(message),
+    links: mailLinks(config.publicUrl),
+    emailVerification: config.emailVerification,
+    recoveryThrottle: throttles.recovery,
+    appName: APP_NAME,
+  };
+  // MERGE (issue 13): the one cast of the accounts, until createAccounts has the recovery methods
+  // (RECOVERY_API.md §3, helper R3): then `const accounts = createAccounts({ … })`, no option.
+  const makeAccounts = options.createAccounts ?? ((o: AccountsOptions & RecoveryOptions) => createAccounts(o) as unknown as AppAccounts);
+  const accounts = makeAccounts({
     ...common,
+    ...recovery,
     users: stores.users,
     throttle: throttles.login,
     registrationThrottle: throttles.registration,
@@ -84,9 +123,25 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
   });
   logSecurityEvents({ logger, manager, accounts, secret: common.secret, limits: LOGIN_LIMITS });
+  // SEC-71: the owner hears that a stolen remember-me cookie was used and every session ended.
+  // A listener must never throw into the manager: any failure, even a synchronous one, is a log line.
+  manager.on('rememberTheft', ({ userId }) => {
+    Promise.resolve()
+      .then(() => accounts.notifyRememberTheft(userId))
+      .catch((error: Error) => logger.log('warn', 'notice_failed', { ...requestFields(), user_id: userId, notice: 'remember_theft', error: error?.name ?? 'unknown' }));
+  });
 
   const deps: Deps = { config, stores, manager, accounts };
-  const routes: Route[] = [...pageRoutes(deps), ...authRoutes(deps), ...accountRoutes(deps), healthRoute(deps)];
+  const routes: Route[] = [
+    ...pageRoutes(deps),
+    ...authRoutes(deps),
+    ...accountRoutes(deps),
+    ...recoveryRoutes(deps),
+    ...verificationRoutes(deps),
+    ...emailChangeRoutes(deps),
+    ...outboxRoutes(deps),
+    healthRoute(deps),
+  ];
 
   const app = new Hono<AppEnv>();
   app.use(withRequestLog(logger, withSecurityHeaders(latchkey(manager) as unknown as Handler)));
@@ -120,7 +175,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     logger.log('error', 'request_error', { ...requestFields(), request_id: requestId, error: error.name, message: error.message, stack: error.stack });
     return plainError(asJson, 500, `Something went wrong on our side. If it keeps happening, quote request id ${requestId}.`, {}, requestId);
   });
-  return { app, manager, accounts };
+  return { app, manager, accounts, mailer };
 }
 
 /**

@@ -44,9 +44,18 @@ export interface AppConfig {
    * stderr (app/log.ts, app/security-log.ts).
    */
   readonly logLevel: LogLevel;
+  /** `SMTP_URL` (`smtp://` or `smtps://`), or null: mail goes to the dev outbox (never in production). */
+  readonly smtpUrl: string | null;
+  /** `MAIL_FROM`: the sender of every mail. Default `Latchkey <no-reply@HOSTNAME-OF-PUBLIC_URL>`. */
+  readonly mailFrom: string;
+  /** `EMAIL_VERIFICATION`: `off`, `optional` (default: the seed flow, plus a verification mail) or `required` (SEC-15, SEC-62). */
+  readonly emailVerification: EmailVerification;
   /** Lines to print at start (a generated key, and so on). */
   readonly warnings: readonly string[];
 }
+
+export const EMAIL_VERIFICATION_MODES = ['off', 'optional', 'required'] as const;
+export type EmailVerification = (typeof EMAIL_VERIFICATION_MODES)[number];
 
 export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; problems: string[] };
 
@@ -136,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     problems.push(`PUBLIC_URL: "${publicUrl}" must be an origin such as https://app.example.com (no path)`);
   }
 
+  const mail = mailSettings(env, production, parsed?.hostname ?? 'localhost', problems);
+
   let secretKey = env.SECRET_KEY ?? '';
   if (env.SECRET_KEY !== undefined) {
     if (Buffer.byteLength(secretKey) < 32) problems.push('SECRET_KEY: must be at least 32 bytes of random data (e.g. `openssl rand -hex 32`)');
@@ -180,9 +191,36 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
       registrationsPerHour,
       production,
       logLevel,
+      ...mail,
       warnings,
     }),
   };
+}
+
+/**
+ * `SMTP_URL`, `MAIL_FROM` and `EMAIL_VERIFICATION` (app-contract.md). Production refuses to start
+ * without SMTP_URL: the console outbox would swallow every reset link, and nobody could get back in.
+ */
+function mailSettings(env: NodeJS.ProcessEnv, production: boolean, publicHost: string, problems: string[]): Pick<AppConfig, 'smtpUrl' | 'mailFrom' | 'emailVerification'> {
+  const smtpUrl = env.SMTP_URL ?? null;
+  if (smtpUrl !== null) {
+    const url = URL.parse(smtpUrl);
+    if (url === null || !/^smtps?:$/.test(url.protocol) || url.hostname === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '') {
+      problems.push(`SMTP_URL: "${redact(smtpUrl)}" must be smtp://[user:pass@]host:port or smtps://[user:pass@]host:port`);
+    }
+  } else if (production) {
+    problems.push('SMTP_URL: required when NODE_ENV=production (without it no reset or verification mail could leave; the console outbox is for development only)');
+  }
+  const mailFrom = env.MAIL_FROM ?? `Latchkey <no-reply@${publicHost}>`;
+  // One address, optionally with a display name; no line break could add a header (CWE-93).
+  if (!/^(?:[^<>\r\n]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/.test(mailFrom.trim())) {
+    problems.push(`MAIL_FROM: "${mailFrom}" must be an address such as no-reply@example.com or "Example <no-reply@example.com>"`);
+  }
+  const emailVerification = (env.EMAIL_VERIFICATION ?? 'optional').toLowerCase() as EmailVerification;
+  if (!EMAIL_VERIFICATION_MODES.includes(emailVerification)) {
+    problems.push(`EMAIL_VERIFICATION: "${env.EMAIL_VERIFICATION}" must be one of ${EMAIL_VERIFICATION_MODES.join(', ')}`);
+  }
+  return { smtpUrl, mailFrom: mailFrom.trim(), emailVerification };
 }
 
 /**

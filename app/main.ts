@@ -3,7 +3,7 @@
  * Configuration problems and a database that cannot be opened stop start-up with one line each
  * on stderr and exit code 1. `PORT=0` takes a free port; the line printed names the real one.
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most 10 s, then close what
- * is left), close the stores, exit 0. An unhandled rejection is logged and the process goes on
+ * is left), let queued mail leave (at most 5 s), close the stores, exit 0. An unhandled rejection is logged and the process goes on
  * serving (SEC-66). Log lines (JSON, at LOG_LEVEL) go to stderr; stdout has only the line naming
  * the URL.
  *
@@ -16,6 +16,7 @@ import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import type { Mailer } from './mail/mailer.ts';
 import { openStores, type AppStores } from './stores.ts';
 
 /** How long in-flight requests get to finish at shutdown: well under the usual 30 s SIGKILL grace. */
@@ -36,6 +37,7 @@ function fail(line: string): never {
 // Installed before anything is opened, so that a signal during start-up still ends cleanly.
 let server: Server | null = null;
 let stores: AppStores | null = null;
+let mailer: Mailer | null = null;
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -51,6 +53,8 @@ async function shutdown(signal: string): Promise<void> {
     clearTimeout(force);
     clearInterval(idle);
   }
+  // Mail queued by the last requests gets a few seconds to leave.
+  await mailer?.close();
   await stores?.close().catch((error: Error) => process.stderr.write(`closing the stores failed: ${error.message}\n`));
   process.exit(0);
 }
@@ -89,10 +93,11 @@ if (config.port === 0) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   config = Object.freeze({ ...config, port, publicUrl: process.env.PUBLIC_URL ? config.publicUrl : `http://${host}:${port}` });
 }
-const { app } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
+const { app, mailer: queue } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
   await opened.close().catch(() => {});
   return fail(`cannot start the app: ${error.message}`);
 });
+mailer = queue;
 handle = (request, env) => app.fetch(request, env);
 const shown = config.host.includes(':') ? `[${config.host}]` : config.host;
 process.stdout.write(`latchkey reference app on http://${shown}:${port}\n`);

@@ -53,16 +53,20 @@ export function withSecurityHeaders(inner: Handler): Handler {
   };
 }
 
-/** Elsewhere (`app.request()` in tests, other runtimes): on the Response, copied if immutable. */
+/**
+ * Elsewhere (`app.request()` in tests, other runtimes): on the Response, copied if immutable. A
+ * header the answer set itself wins, as it does on Node (`writeHead` over `setHeader`): the token
+ * pages' `Referrer-Policy: no-referrer` (SEC-59).
+ */
 function setOnResponse(c: AppContext): void {
   let headers = c.res.headers;
   try {
-    headers.set(HEADERS[0]![0], HEADERS[0]![1]);
+    headers.set('x-content-type-options', 'nosniff');
   } catch {
     c.res = new Response(c.res.body, c.res); // the headers of a fetched Response are immutable
     headers = c.res.headers;
   }
-  for (const [name, value] of HEADERS) headers.set(name, value);
+  for (const [name, value] of HEADERS) if (!headers.has(name)) headers.set(name, value);
   if (c.get('auth')?.secure === true) headers.set('strict-transport-security', HSTS);
 }
 

@@ -30,12 +30,12 @@
  * login identifier, which may be an unknown user's or a password typed in the wrong field, by a
  * keyed hash too (`login_hash`): HMAC-SHA-256 under a key derived from SECRET_KEY, so the same
  * identifier gives the same hash across lines and instances, and a reader of the log without the
- * key cannot test guesses against it.
+ * key cannot test guesses against it (keyed-hash.ts).
  *
  * @module app/security-log
  */
-import { createHmac } from 'node:crypto';
 import type { Accounts, LoginManager, UserRecord } from 'latchkey';
+import { keyedHasher } from './keyed-hash.ts';
 import type { LineLevel, Logger, LogFields } from './log.ts';
 import { currentRequest, requestFields } from './request-log.ts';
 import type { ThrottleLimits } from './throttles.ts';
@@ -43,7 +43,8 @@ import type { ThrottleLimits } from './throttles.ts';
 export interface SecurityLogOptions {
   readonly logger: Logger;
   readonly manager: LoginManager<UserRecord>;
-  readonly accounts: Accounts;
+  /** Only its events: the routes' accounts type (recovery-accounts.ts) and the library's both fit. */
+  readonly accounts: Pick<Accounts, 'on'>;
   /** The app's SECRET_KEY: the hashes' key is derived from it, for this purpose only. */
   readonly secret: string;
   readonly limits: ThrottleLimits;
@@ -51,12 +52,6 @@ export interface SecurityLogOptions {
 
 /** User-Agent strings are cut to this many characters (as the session list keeps them, roughly). */
 const MAX_USER_AGENT = 256;
-
-/** A keyed hash, 128 bits in base64url: enough to tell values apart, never to recover them. */
-function keyedHasher(secret: string): (purpose: string, value: string) => string {
-  const key = createHmac('sha256', secret).update('latchkey app log v1').digest();
-  return (purpose, value) => createHmac('sha256', key).update(`${purpose}\0${value}`).digest('base64url').slice(0, 22);
-}
 
 /** Subscribes the logger to every security event of `manager` and `accounts`. */
 export function logSecurityEvents(options: SecurityLogOptions): void {

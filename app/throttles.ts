@@ -2,7 +2,8 @@
  * The throttles of the reference app, in one place so that the web app and the command line
  * (`unlock`) derive the same counter keys from the same secret: failed logins per account and per
  * IP (SEC-51, SEC-53) with trusted-device tokens (SEC-52), and registrations per IP
- * (`REGISTRATIONS_PER_HOUR`, SEC-53), all in the sessions store, shared by every instance; and
+ * (`REGISTRATIONS_PER_HOUR`, SEC-53), and reset, verification and email-change requests (SEC-16,
+ * SEC-54), all in the sessions store, shared by every instance; and
  * the trusted-device cookie `lk-device` (`__Host-lk-device` over HTTPS, as the app's other
  * cookies), HttpOnly and SameSite=Lax, that carries the token of the browser's last login.
  *
@@ -26,9 +27,20 @@ export interface ThrottleLimits {
  */
 export const LOGIN_LIMITS: ThrottleLimits = Object.freeze({ account: { freeFailures: 5, hardLimit: 100 }, ip: { maxFailures: 50 } });
 
+/**
+ * Reset, verification and email-change requests (SEC-16, SEC-54, app-contract.md "a few requests
+ * per hour for one address, or many from one IP"): 3 per address, then nothing for an hour; 30 per
+ * IP per hour. Past them the answer stays the same and no mail goes out.
+ */
+export const RECOVERY_LIMITS = Object.freeze({
+  account: { freeFailures: 3, baseDelay: '1h', maxDelay: '1h', ttl: '1h' },
+  ip: { maxFailures: 30, window: '1h' },
+});
+
 export interface AppThrottles {
   readonly login: LoginThrottle;
   readonly registration: LoginThrottle;
+  readonly recovery: LoginThrottle;
 }
 
 export function createThrottles(config: AppConfig, store: CounterStore, options: { now?: () => number; storeTimeout?: number } = {}): AppThrottles {
@@ -36,6 +48,7 @@ export function createThrottles(config: AppConfig, store: CounterStore, options:
   return {
     login: createLoginThrottle({ ...common, ...LOGIN_LIMITS, device: { lifetime: DEVICE_LIFETIME_SECONDS * 1_000 } }),
     registration: createLoginThrottle({ ...common, scope: 'register', ip: { maxFailures: config.registrationsPerHour, window: '1h' } }),
+    recovery: createLoginThrottle({ ...common, scope: 'recovery', ...RECOVERY_LIMITS }),
   };
 }
 

@@ -50,7 +50,7 @@ export function accountRoutes(deps: Deps): Route[] {
         sessions: sessions.map(sessionJson),
       });
     }
-    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, errors }), status);
+    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {

@@ -3,7 +3,10 @@
  * `email`, `username`; an unknown login, a wrong password and an inactive account get the same
  * 401, same body and headers (SEC-13; the accounts module makes the cost the same too, SEC-14).
  * Registration logs the new user in at once (security.md §5.2), so an address already registered
- * is told as such (409). Browsers get the same texts as flash messages and 303 redirects.
+ * is told as such (409); with `EMAIL_VERIFICATION=required` it logs nobody in and answers the same
+ * for a new and a registered address (SEC-15), and a correct password for an unverified account
+ * is told to verify first, a wrong one the usual 401 (SEC-62). Browsers get the same texts as
+ * flash messages and 303 redirects.
  *
  * @module app/routes/auth
  */
@@ -19,6 +22,8 @@ import { deviceCookie, readDeviceCookie } from '../throttles.ts';
 
 const INVALID = 'Invalid username or password.';
 const EXISTS = 'Email already registered. Login instead';
+const UNVERIFIED = 'Please verify your email address first.';
+const PENDING = 'Check your inbox to finish registering.';
 const LOGIN_FIELDS = ['login', 'email', 'username'] as const;
 
 export function authRoutes(deps: Deps): Route[] {
@@ -64,6 +69,7 @@ export function authRoutes(deps: Deps): Route[] {
       return answer;
     }
     if (result.ok || result.reason === 'invalid') return loginFailed(c, 401, INVALID, { login, remember });
+    if (result.reason === 'unverified') return loginFailed(c, 403, UNVERIFIED, { login, remember });
     if (result.reason === 'throttled') {
       return loginFailed(c, 429, throttledMessage(result.retryAfter), { login, remember }, { 'retry-after': String(result.retryAfter) });
     }
@@ -92,6 +98,12 @@ export function authRoutes(deps: Deps): Route[] {
       username: username === '' ? undefined : username,
       ip: auth.clientIp,
     });
+    if (result.ok && 'pending' in result) {
+      // EMAIL_VERIFICATION=required: the same for a new and a taken address, nobody logged in (SEC-15).
+      if (isJson(c)) return json(c, 202, { message: PENDING });
+      auth.flash(PENDING, 'info');
+      return redirect(c, '/login');
+    }
     if (result.ok) {
       try {
         await auth.login(result.user);

@@ -1,8 +1,10 @@
 /**
  * The account page: every session of the user (device in plain words, where from, last seen in
  * UTC, this one marked) with a button to end each other one, "log out other sessions", and the
- * password change form (SEC-10, SEC-32). When the login is not fresh, it says that these actions
- * will ask for the password first (SEC-35), rather than letting the user find out after typing.
+ * password change form (SEC-10, SEC-32), whether the address is verified (with a button for a
+ * new link, SEC-61) and the form to change it (SEC-63). When the login is not fresh, it says that
+ * these actions will ask for the password first (SEC-35), rather than letting the user find out
+ * after typing.
  *
  * @module app/views/account
  */
@@ -18,7 +20,18 @@ export interface AccountView {
   readonly csrf: string;
   readonly fresh: boolean;
   readonly minLength: number;
+  /** `UserRecord.emailVerified`. */
+  readonly emailVerified: boolean;
   readonly errors?: Errors;
+}
+
+/** The address, whether it is verified, and the button that sends a new link when it is not. */
+function emailFact(v: AccountView): Html {
+  if (!v.user.email) return html``;
+  return html`<dt>Email</dt><dd><bdi>${v.user.email}</bdi> ${v.emailVerified
+    ? html`<span class="badge">Verified</span>`
+    : html`<span class="badge muted">Not verified</span>
+        <form class="inline" method="post" action="/verify-email/resend">${csrfField(v.csrf)}<button type="submit" class="link-button">Send a new verification link</button></form>`}</dd>`;
 }
 
 function sessionItem(s: SessionInfo, csrf: string): Html {
@@ -52,12 +65,12 @@ export function accountPage(v: AccountView): PageContent {
       <h1>Your account</h1>
       <dl class="facts">
         <dt>Name</dt><dd><bdi>${v.user.name}</bdi></dd>
-        ${v.user.email ? html`<dt>Email</dt><dd><bdi>${v.user.email}</bdi></dd>` : ''}
+        ${emailFact(v)}
         ${v.user.username ? html`<dt>Username</dt><dd><bdi>${v.user.username}</bdi></dd>` : ''}
       </dl>
       ${v.fresh
         ? ''
-        : html`<p class="notice">To change your password or end sessions you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
+        : html`<p class="notice">To change your password or address, or end sessions, you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
     </section>
     <section class="card">
       <h2>Where you are logged in</h2>
@@ -86,6 +99,14 @@ export function accountPage(v: AccountView): PageContent {
         })}
         ${otherErrors(v.errors, ['current_password', 'new_password'])}
         <button type="submit" class="button primary">Change password</button>
+      </form>
+    </section>
+    <section class="card">
+      <h2>Change email address</h2>
+      <form method="post" action="/account/email">
+        ${csrfField(v.csrf)}
+        ${field({ name: 'email', label: 'New email address', type: 'email', autocomplete: 'email', errors: v.errors, required: true, maxlength: 254, hint: 'We send a link to the new address; your address changes when you open it. Your current address is told of the change.' })}
+        <button type="submit" class="button">Send a confirmation link</button>
       </form>
     </section>`,
   };

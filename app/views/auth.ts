@@ -42,6 +42,7 @@ export function loginPage(f: LoginForm): PageContent {
         ${otherErrors(f.errors, ['login', 'password', 'remember'])}
         <button type="submit" class="button primary">Log in</button>
       </form>
+      <p class="aside"><a href="/forgot-password">Forgot your password?</a></p>
       <p class="aside">No account yet? <a href="/register">Register</a>.</p>
     </section>`,
   };

@@ -135,7 +135,8 @@ test('With no configuration: SQLite and a generated secret key under ./data, cre
 test('SEC-11: a fresh production start creates no account: the usual default logins are refused and the users table is empty', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-prod-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const server = await start(t, { NODE_ENV: 'production', SECRET_KEY: 'p'.repeat(64), DATA_DIR: dataDir });
+  // Nothing listens on port 9: SMTP is only dialled when a mail goes out.
+  const server = await start(t, { NODE_ENV: 'production', SECRET_KEY: 'p'.repeat(64), SMTP_URL: 'smtp://127.0.0.1:9', DATA_DIR: dataDir });
   for (const [login, password] of [['admin', 'admin'], ['admin@example.com', 'admin'], ['root', 'root'], ['admin', 'password'], ['user@example.com', 'correct horse battery staple']]) {
     const body = JSON.stringify({ login, password });
     const res = await raw(`${server.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body: Buffer.from(body) });
@@ -213,7 +214,10 @@ test('A bad value stops start-up with one clear line naming the variable, exit c
     [{ PORT: 'eighty' }, /^PORT: /],
     [{ SESSION_IDLE_TIMEOUT: 'forever' }, /^SESSION_IDLE_TIMEOUT: /],
     [{ PUBLIC_URL: 'not a url' }, /^PUBLIC_URL: /],
-    [{ NODE_ENV: 'production' }, /^SECRET_KEY: required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', SMTP_URL: 'smtp://127.0.0.1:9' }, /^SECRET_KEY: required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', SECRET_KEY: 'p'.repeat(64) }, /^SMTP_URL: required when NODE_ENV=production/],
+    [{ SMTP_URL: 'http://mail.example.com' }, /^SMTP_URL: /],
+    [{ EMAIL_VERIFICATION: 'sometimes' }, /^EMAIL_VERIFICATION: /],
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: /],
   ];
   for (const [env, line] of cases) {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { createApp } from '../../app/app.ts';
+import { createApp, type CreateAppOptions } from '../../app/app.ts';
 import { loadConfig, type AppConfig } from '../../app/config.ts';
 import { openStores, type AppStores } from '../../app/stores.ts';
 
@@ -29,6 +29,8 @@ export interface TestApp {
   readonly app: Awaited<ReturnType<typeof createApp>>['app'];
   readonly manager: Awaited<ReturnType<typeof createApp>>['manager'];
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
+  /** The app's mail queue: `await mailer.idle()` before reading what was sent. */
+  readonly mailer: Awaited<ReturnType<typeof createApp>>['mailer'];
   readonly config: AppConfig;
   readonly stores: AppStores;
   /** Every log line written, as written (each one JSON object and its newline). */
@@ -43,7 +45,7 @@ export interface TestApp {
 /** A fresh app for one test, removed after it. */
 export async function setup(
   t: TestContext,
-  options: { env?: Record<string, string>; now?: () => number; wrapStores?: (stores: AppStores) => AppStores } = {},
+  options: { env?: Record<string, string>; now?: () => number; wrapStores?: (stores: AppStores) => AppStores; createAccounts?: CreateAppOptions['createAccounts'] } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-app-'));
   const loaded = loadConfig({ DATA_DIR: dir, PUBLIC_URL: ORIGIN, SECRET_KEY: 'k'.repeat(64), ...options.env });
@@ -56,8 +58,9 @@ export async function setup(
     lines.push(line);
     logs.push(JSON.parse(line) as LogEntry);
   };
-  const built = await createApp({ config: loaded.config, stores, now: options.now, log });
+  const built = await createApp({ config: loaded.config, stores, now: options.now, log, createAccounts: options.createAccounts });
   t.after(async () => {
+    await built.mailer.close(2_000);
     await opened.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
@@ -160,6 +163,6 @@ export class Client {
 /** A registered user's id, made directly through the accounts module (no HTTP, no login). */
 export async function seedUser(app: TestApp, email = 'ann@example.com', name = 'Ann', password = PASSWORD): Promise<string> {
   const result = await app.accounts.register({ email, name, password });
-  if (!result.ok) throw new Error(`seed: ${JSON.stringify(result)}`);
+  if (!result.ok || 'pending' in result) throw new Error(`seed: ${JSON.stringify(result)}`);
   return result.user.id;
 }

@@ -1,0 +1,64 @@
+/**
+ * Changing the account's address (app-contract.md; SEC-63, SEC-71): a fresh login asks for it
+ * (SEC-35), the accounts mail a link to the NEW address and a notice to the old one, and the
+ * address changes only when that link is confirmed, by a POST from the page it opens (SEC-42).
+ * The answer is the same whether the new address belongs to someone already (SEC-16); the
+ * holder of the link is told at confirmation, having proven the address is theirs.
+ *
+ * @module app/routes/email-change
+ */
+import { freshLoginRequired, loginRequired } from 'latchkey/hono';
+import { readInput, text } from '../body.ts';
+import { fieldErrors, isJson, json, page, problem, redirect } from '../answers.ts';
+import type { AppContext, Deps, Route } from '../types.ts';
+import { formGuard } from './guard.ts';
+import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { CONFIRM_EMAIL_ACTION, tokenButtonPage } from '../views/recovery.ts';
+
+export const CHANGE_REQUESTED = 'Check your new address for a confirmation link.';
+export const EMAIL_CHANGED = 'Your email address has been changed.';
+
+export function emailChangeRoutes(deps: Deps): Route[] {
+  const { accounts } = deps;
+  const guard = formGuard();
+
+  async function requestChange(c: AppContext): Promise<Response> {
+    const auth = c.var.auth;
+    const user = (await auth.user())!;
+    const result = await accounts.requestEmailChange({ userId: user.id, email: text(c.var.input, 'email') ?? '', ip: auth.clientIp });
+    if (result.ok) {
+      if (isJson(c)) return json(c, 202, { message: CHANGE_REQUESTED });
+      auth.flash(CHANGE_REQUESTED, 'success');
+      return redirect(c, '/account');
+    }
+    if (result.reason === 'throttled') {
+      const wait = result.retryAfter;
+      return problem(c, 429, `Too many requests. Please wait ${wait} second${wait === 1 ? '' : 's'} and try again.`, { headers: { 'retry-after': String(wait) } });
+    }
+    const errors = Object.assign(fieldErrors(), result.errors);
+    return problem(c, 400, Object.values(errors).join(' '), { errors });
+  }
+
+  async function openLink(c: AppContext): Promise<Response> {
+    const token = c.req.param('token') ?? '';
+    if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.emailChange);
+    if (isJson(c)) return json(c, 200, { message: 'POST this token as JSON to /confirm-email.' }, TOKEN_PAGE_HEADERS);
+    return page(c, (v) => tokenButtonPage(CONFIRM_EMAIL_ACTION, token, v.csrf), 200, TOKEN_PAGE_HEADERS);
+  }
+
+  async function confirm(c: AppContext): Promise<Response> {
+    const token = tokenField(text(c.var.input, 'token'));
+    const result = token === null ? null : await accounts.confirmEmailChange({ token });
+    if (result === null || (!result.ok && result.reason === 'invalid-token')) return invalidLink(c, ASK_AGAIN.emailChange);
+    if (!result.ok) return problem(c, 409, 'That address now belongs to another account; your address was not changed.', { headers: TOKEN_PAGE_HEADERS });
+    if (isJson(c)) return json(c, 200, { message: EMAIL_CHANGED }, TOKEN_PAGE_HEADERS);
+    c.var.auth.flash(EMAIL_CHANGED, 'success');
+    return redirect(c, (await c.var.auth.user()) ? '/account' : '/login');
+  }
+
+  return [
+    { path: '/account/email', POST: [loginRequired(), readInput({ email: 'text' }), guard, freshLoginRequired({ next: '/account' }), requestChange] },
+    { path: '/confirm-email/:token', GET: [openLink] },
+    { path: '/confirm-email', POST: [readInput({ token: 'text' }), guard, confirm] },
+  ];
+}

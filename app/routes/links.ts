@@ -1,0 +1,38 @@
+/**
+ * What the routes of mailed links share (SEC-59, SEC-42): the shape of a token, the headers of
+ * every page that has one in its address or its form (`Referrer-Policy: no-referrer`, so no
+ * `Referer` carries it anywhere, and `Cache-Control: no-store`), and the 400 answer of a link that
+ * is invalid, used or expired, with the way to ask for a new one.
+ *
+ * @module app/routes/links
+ */
+import { isJson, json, page } from '../answers.ts';
+import type { AppContext } from '../types.ts';
+import { invalidLinkPage } from '../views/recovery.ts';
+
+/** RECOVERY_API.md §1: 32 random bytes in base64url. Anything else is no token: no store lookup. */
+export const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** The headers of a page with a token in its address or form (SEC-59, SEC-64). */
+export const TOKEN_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
+
+export const INVALID_LINK = 'This link is invalid or has expired.';
+
+/** Where to ask for a new link of each kind. */
+export const ASK_AGAIN = Object.freeze({
+  reset: { href: '/forgot-password', label: 'Ask for a new link' },
+  verify: { href: '/account', label: 'Ask for a new link from your account page' },
+  emailChange: { href: '/account', label: 'Change your address again from your account page' },
+});
+
+/** The 400 of a bad link; `headers` may add a cookie to clear. */
+export async function invalidLink(c: AppContext, again: { href: string; label: string }, headers: Record<string, string> = {}): Promise<Response> {
+  const all = { ...TOKEN_PAGE_HEADERS, ...headers };
+  if (isJson(c)) return json(c, 400, { message: INVALID_LINK }, all);
+  return page(c, invalidLinkPage(INVALID_LINK, again), 400, all);
+}
+
+/** The token of a POST: a text field that looks like one, else null. */
+export function tokenField(value: string | undefined): string | null {
+  return value !== undefined && TOKEN.test(value) ? value : null;
+}

@@ -1,0 +1,65 @@
+/**
+ * Email verification (app-contract.md; SEC-61, SEC-62, SEC-42): the mailed link opens a page with
+ * one button, and only its POST consumes the token, since mail scanners and link previews follow
+ * GET links; a logged-in user whose address is not verified yet can ask for a new link (the
+ * accounts rate-limit it). The registration and login answers of `EMAIL_VERIFICATION=required`
+ * are in auth.ts.
+ *
+ * @module app/routes/verification
+ */
+import { loginRequired } from 'latchkey/hono';
+import { readInput, text } from '../body.ts';
+import { isJson, json, page, problem, redirect } from '../answers.ts';
+import type { AppContext, Deps, Route } from '../types.ts';
+import { formGuard } from './guard.ts';
+import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { tokenButtonPage, VERIFY_ACTION } from '../views/recovery.ts';
+
+export const VERIFIED = 'Your email address is verified.';
+export const VERIFICATION_SENT = 'We have sent a new verification link to your address.';
+
+export function verificationRoutes(deps: Deps): Route[] {
+  const { accounts } = deps;
+  const guard = formGuard();
+
+  async function openLink(c: AppContext): Promise<Response> {
+    const token = c.req.param('token') ?? '';
+    if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.verify);
+    if (isJson(c)) return json(c, 200, { message: 'POST this token as JSON to /verify-email.' }, TOKEN_PAGE_HEADERS);
+    return page(c, (v) => tokenButtonPage(VERIFY_ACTION, token, v.csrf), 200, TOKEN_PAGE_HEADERS);
+  }
+
+  async function postVerify(c: AppContext): Promise<Response> {
+    const token = tokenField(text(c.var.input, 'token'));
+    const result = token === null ? null : await accounts.verifyEmail({ token });
+    if (result === null || !result.ok) return invalidLink(c, ASK_AGAIN.verify);
+    if (isJson(c)) return json(c, 200, { message: VERIFIED }, TOKEN_PAGE_HEADERS);
+    c.var.auth.flash(VERIFIED, 'success');
+    return redirect(c, (await c.var.auth.user()) ? '/dashboard' : '/login');
+  }
+
+  async function resend(c: AppContext): Promise<Response> {
+    const user = (await c.var.auth.user())!;
+    const result = await accounts.sendEmailVerification(user.id);
+    if (result.ok) {
+      if (isJson(c)) return json(c, 202, { message: VERIFICATION_SENT });
+      c.var.auth.flash(VERIFICATION_SENT, 'success');
+      return redirect(c, '/account');
+    }
+    if (result.reason === 'throttled') {
+      const wait = result.retryAfter ?? 60;
+      return problem(c, 429, `You asked for a link a moment ago. Please wait ${wait} second${wait === 1 ? '' : 's'} and try again.`, {
+        headers: { 'retry-after': String(wait) },
+      });
+    }
+    if (result.reason === 'verified') return problem(c, 409, 'Your email address is verified already.');
+    return problem(c, 400, 'Your account has no email address to verify.');
+  }
+
+  return [
+    // Before `/verify-email/:token`, whose 405 would otherwise answer this path's POST.
+    { path: '/verify-email/resend', POST: [loginRequired(), readInput({}), guard, resend] },
+    { path: '/verify-email/:token', GET: [openLink] },
+    { path: '/verify-email', POST: [readInput({ token: 'text' }), guard, postVerify] },
+  ];
+}
