@@ -134,9 +134,10 @@ export function describeTokenStoreConformance(name: string, options: TokenStoreC
       withStore(async ({ store }, clock) => {
         const short = newToken({ lifetime: 1 });
         const long = newToken({ purpose: 'verify', lifetime: VERIFY });
-        await store.createToken(short.input);
+        // Not read while live: a store whose keys expire on the server's own clock (Redis) may
+        // rightly have dropped a 1 ms token before the next call, whatever the test clock says.
+        assert.equal((await store.createToken(short.input)).expiresAt, T0 + 1);
         await store.createToken(long.input);
-        assert.ok(await store.findToken(short.input.hash, 'reset'));
         clock.advance(1);
         assert.equal(await store.consumeToken(short.input.hash, 'reset'), null);
         clock.advance(VERIFY - MINUTE - 1);
