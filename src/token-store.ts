@@ -62,14 +62,31 @@ const HASH = /^[A-Za-z0-9_-]{43}$/;
 /** Misuse of a {@link NewOneTimeToken} or a lookup throws TypeError, the same in every store. */
 export function checkTokenArguments(owner: string, token: { hash: unknown; purpose: unknown; userId?: unknown; email?: unknown; lifetime?: unknown }): void {
   if (typeof token.hash !== 'string' || !HASH.test(token.hash)) throw new TypeError(`${owner}: a token hash is 43 base64url characters`);
-  if (typeof token.purpose !== 'string' || !PURPOSE.test(token.purpose)) throw new TypeError(`${owner}: purpose must match ${PURPOSE}`);
-  if ('userId' in token && (typeof token.userId !== 'string' || token.userId === '' || token.userId.length > 255)) {
-    throw new TypeError(`${owner}: userId must be a non-empty string of at most 255 characters`);
-  }
+  checkPurpose(owner, token.purpose);
+  if ('userId' in token) checkUserId(owner, token.userId);
   if ('email' in token && token.email !== null && (typeof token.email !== 'string' || token.email.length > 320)) {
     throw new TypeError(`${owner}: email must be a string of at most 320 characters, or null`);
   }
   if ('lifetime' in token && !(Number.isSafeInteger(token.lifetime) && (token.lifetime as number) > 0)) {
     throw new TypeError(`${owner}: lifetime must be a positive integer of ms`);
+  }
+}
+
+/**
+ * Misuse of {@link TokenStore.deleteUserTokens} throws TypeError, the same in every store: a
+ * misspelt purpose would otherwise delete nothing and leave older reset links working (SEC-57).
+ */
+export function checkUserTokensArguments(owner: string, userId: unknown, purpose: unknown): void {
+  checkUserId(owner, userId);
+  if (purpose !== undefined) checkPurpose(owner, purpose);
+}
+
+function checkPurpose(owner: string, purpose: unknown): void {
+  if (typeof purpose !== 'string' || !PURPOSE.test(purpose)) throw new TypeError(`${owner}: purpose must match ${PURPOSE}`);
+}
+
+function checkUserId(owner: string, userId: unknown): void {
+  if (typeof userId !== 'string' || userId === '' || userId.length > 255) {
+    throw new TypeError(`${owner}: userId must be a non-empty string of at most 255 characters`);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `latchkey/postgres` against a real PostgreSQL: the three conformance suites (sessions and
- * remember-me, throttle counters, accounts), each test in a schema of its own that it drops
+ * `latchkey/postgres` against a real PostgreSQL: the four conformance suites (sessions and
+ * remember-me, throttle counters, one-time tokens, accounts), each test in a schema of its own that it drops
  * afterwards, then what only PostgreSQL has: versioned migrations under an advisory lock, the
  * database's clock (R-08), coded failures when the server is unreachable, silent or gone (R-01,
  * R-02, R-03), races across connections and instances (R-04, R-05, R-07), sweeps (R-09), named
@@ -21,7 +21,7 @@ import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterStoreConformance, describeStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
@@ -158,6 +158,10 @@ function callEverything(store: PostgresStore, users: PostgresUserStore): Array<[
     ['recordFailure', store.recordFailure('k', MINUTE)],
     ['getCounter', store.getCounter('k')],
     ['clearCounter', store.clearCounter('k')],
+    ['createToken', store.createToken({ hash: sha256('t'), userId: 'u', purpose: 'reset', email: null, lifetime: MINUTE })],
+    ['findToken', store.findToken(sha256('t'), 'reset')],
+    ['consumeToken', store.consumeToken(sha256('t'), 'reset')],
+    ['deleteUserTokens', store.deleteUserTokens('u')],
     ['deleteExpired', store.deleteExpired()],
     ['ping', store.ping()],
     ['createUser', users.createUser({ email: 'a@b.c', emailCanonical: 'a@b.c', username: null, usernameCanonical: null, name: 'A', passwordHash: 'h' })],
@@ -206,6 +210,20 @@ describe('PostgreSQL stores', { skip }, () => {
     },
   });
 
+  describeTokenStoreConformance('PostgresStore', {
+    makeStore: async (clock) => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresStore({ pool: shared(), schema, now: clock.now, sweepInterval: 0 });
+      await store.migrate();
+      return {
+        store,
+        storedTokens: async () => (await shared().query(`SELECT row_to_json(k)::text AS row FROM "${schema}".latchkey_tokens k`)).rows.map((r) => r.row),
+        sweep: () => store.deleteExpired(),
+        cleanup: async () => { await store.close(); await drop(); },
+      };
+    },
+  });
+
   describeUserStoreConformance('PostgresUserStore', {
     makeStore: async () => {
       const { schema, drop } = await createSchema();
@@ -215,7 +233,7 @@ describe('PostgreSQL stores', { skip }, () => {
   });
 
   describe('PostgresStore schema', () => {
-    it('five stores migrating one schema at once all succeed and record schema version 2, with every table and index', (t) =>
+    it('five stores migrating one schema at once all succeed and record schema version 3, with every table and index', (t) =>
       withSchema(async (schema) => {
         const pool = testPool(t, { max: 5 });
         const stores = Array.from({ length: 5 }, () => new PostgresStore({ pool, schema, sweepInterval: 0 }));
@@ -223,12 +241,12 @@ describe('PostgreSQL stores', { skip }, () => {
         await Promise.all(stores.map((store) => store.migrate())); // idempotent, and memoised
         await new PostgresStore({ pool, schema, sweepInterval: 0 }).migrate(); // a later start: the fast path
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '2' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
         const { rows: tables } = await shared().query(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
           [schema],
         );
-        assert.deepEqual(tables.map((r) => r.table_name), ['latchkey_counters', 'latchkey_meta', 'latchkey_remember_tokens', 'latchkey_sessions']);
+        assert.deepEqual(tables.map((r) => r.table_name), ['latchkey_counters', 'latchkey_meta', 'latchkey_remember_tokens', 'latchkey_sessions', 'latchkey_tokens']);
         const { rows: indexes } = await shared().query(
           `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname NOT LIKE '%pkey' ORDER BY indexname`,
           [schema],
@@ -239,6 +257,8 @@ describe('PostgreSQL stores', { skip }, () => {
           'latchkey_remember_tokens_user_id',
           'latchkey_sessions_expires_at',
           'latchkey_sessions_user_id',
+          'latchkey_tokens_expires_at',
+          'latchkey_tokens_user_id',
         ]);
       }));
 
@@ -368,22 +388,42 @@ describe('PostgreSQL stores', { skip }, () => {
           `SELECT table_schema, table_name FROM information_schema.tables WHERE table_name LIKE 'auth\\_%' AND table_schema IN ($1, 'public') ORDER BY 2`,
           [schema],
         );
-        assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions'].map((t) => `${schema}.${t}`));
+        assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions', 'auth_tokens'].map((t) => `${schema}.${t}`));
       }));
 
-    it('finding 2: upgrades a schema-version-1 database to version 2: a session made before gets authenticatedAt = createdAt', () =>
+    it('finding 2: upgrades a schema-version-1 database to version 3: a session made before gets authenticatedAt = createdAt', () =>
       withSchema(async (schema) => {
         let time = Date.UTC(2030, 0, 1, 12);
         const store = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
         const before = await store.createSession(session());
         // Put the schema back in the state version 1 left it in.
-        await shared().query(`ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN authenticated_at;
+        await shared().query(`DROP TABLE "${schema}".latchkey_tokens; ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN authenticated_at;
           UPDATE "${schema}".latchkey_meta SET value = '1'`);
         time += 60_000;
         const upgraded = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
         assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before, authenticatedAt: before.createdAt });
         const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(rows, [{ value: '2' }]);
+        assert.deepEqual(rows, [{ value: '3' }]);
+      }));
+
+    it('upgrades a schema-version-2 database to version 3: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
+      withSchema(async (schema) => {
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const before = await store.createSession(session());
+        const series = randomId();
+        await store.createRememberToken({ series, validatorHash: 'v', userId: 'u', lifetime: DAY });
+        await store.recordFailure('k', MINUTE);
+        // Put the schema back in the state version 2 left it in.
+        await shared().query(`DROP TABLE "${schema}".latchkey_tokens; UPDATE "${schema}".latchkey_meta SET value = '2'`);
+        const upgraded = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before });
+        assert.equal((await upgraded.getCounter('k'))?.count, 1);
+        assert.equal(await upgraded.deleteRememberToken(series), true);
+        const hash = sha256(randomId());
+        await upgraded.createToken({ hash, userId: 'u', purpose: 'verify', email: 'a@example.com', lifetime: DAY });
+        assert.equal((await upgraded.consumeToken(hash, 'verify'))?.email, 'a@example.com');
+        const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
+        assert.deepEqual(rows, [{ value: '3' }]);
       }));
 
     it('refuses a schema whose version is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', () =>
@@ -628,6 +668,17 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.equal((await instances[0]?.getCounter(key))?.count, 100);
       }));
 
+    it('two instances, ten concurrent consumptions of one reset token on ten connections: exactly one gets it (R-05, R-07, SEC-57)', (t) =>
+      withSchema(async (schema) => {
+        const instances = [testPool(t, { max: 5 }), testPool(t, { max: 5 })].map((pool) => new PostgresStore({ pool, schema, sweepInterval: 0 }));
+        await Promise.all(instances.map((store) => store.migrate()));
+        const hash = sha256(randomId());
+        await instances[0]?.createToken({ hash, userId: randomId(), purpose: 'reset', email: 'a@example.com', lifetime: 60 * MINUTE });
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => instances[i % 2]?.consumeToken(hash, 'reset')));
+        assert.equal(results.filter((token) => token !== null).length, 1);
+        assert.equal(await countRows(schema, 'latchkey_tokens'), 0);
+      }));
+
     it('two instances, ten concurrent uses of one remember cookie: one rotation, nine grace, no false theft (R-05, SEC-39)', (t) =>
       withSchema(async (schema) => {
         const instances = [testPool(t, { max: 5 }), testPool(t, { max: 5 })].map((pool) => new PostgresStore({ pool, schema, sweepInterval: 0 }));
@@ -644,7 +695,7 @@ describe('PostgreSQL stores', { skip }, () => {
   });
 
   describe('PostgresStore sweeps (R-09)', () => {
-    it('deleteExpired removes expired sessions, remember tokens and counters in one statement, counts them, and keeps live ones', () =>
+    it('deleteExpired removes expired sessions, remember tokens, counters and one-time tokens in one statement, counts them, and keeps live ones', () =>
       withSchema(async (schema) => {
         let now = Date.UTC(2030, 0, 1);
         const store = new PostgresStore({ pool: shared(), schema, now: () => now, sweepInterval: 0 });
@@ -654,12 +705,15 @@ describe('PostgreSQL stores', { skip }, () => {
         await store.createRememberToken({ series: randomId(), validatorHash: 'v', userId: 'u', lifetime: DAY });
         await store.recordFailure('short', MINUTE);
         await store.recordFailure('long', DAY);
+        await store.createToken({ hash: sha256(randomId()), userId: 'u', purpose: 'reset', email: null, lifetime: MINUTE });
+        await store.createToken({ hash: sha256(randomId()), userId: 'u', purpose: 'verify', email: null, lifetime: DAY });
         now += MINUTE;
-        assert.equal(await store.deleteExpired(), 3);
+        assert.equal(await store.deleteExpired(), 4);
         assert.equal(await store.deleteExpired(), 0);
         assert.equal(await countRows(schema, 'latchkey_sessions'), 1);
         assert.equal(await countRows(schema, 'latchkey_remember_tokens'), 1);
         assert.equal(await countRows(schema, 'latchkey_counters'), 1);
+        assert.equal(await countRows(schema, 'latchkey_tokens'), 1);
         assert.ok(await store.getSession(live.id));
       }));
 

@@ -1,5 +1,5 @@
 /**
- * `latchkey/redis`: both conformance suites against the real Redis (each test under its own random
+ * `latchkey/redis`: the conformance suites (sessions, counters, one-time tokens) against the real Redis (each test under its own random
  * key prefix, with the test clock as `now`), then what only Redis has: a TTL on every key (R-09),
  * no raw token in keys or values (SEC-21, SEC-69), the server's clock (R-08), the eviction check
  * and a full Redis (R-10), a crash and a restart (R-01, R-02), scripts lost to a restart or a
@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { createLoginManager } from '../src/index.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
-import { describeCounterStoreConformance, describeStoreConformance, loginTestUser } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeStoreConformance, describeTokenStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { checkEvictionPolicy, RedisStore } from '../src/redis/index.ts';
 import type { RedisCommander, RedisStoreOptions } from '../src/redis/index.ts';
 import type { NewSession } from '../src/store.ts';
@@ -200,6 +200,16 @@ describe('RedisStore on a real Redis', { skip }, () => {
     },
   });
 
+  // No sweep hook: Redis drops an expired token's keys itself, on its own clock (their TTL), which
+  // an injected clock cannot move; the 'keys' and 'time' tests below cover it (R-09).
+  describeTokenStoreConformance('RedisStore', {
+    makeStore: async (clock) => {
+      const { store, prefix, cleanup } = sharedStore({ now: clock.now });
+      const storedTokens = async () => (await dump(shared, prefix)).map((row) => `${row.key} ${row.text}`);
+      return { store, storedTokens, cleanup };
+    },
+  });
+
   describe('keys', () => {
     for (const clockKind of ['the server clock', 'an injected clock'] as const) {
       it(`gives every key it writes a TTL, after every kind of write, on ${clockKind} (R-09)`, async () => {
@@ -255,9 +265,24 @@ describe('RedisStore on a real Redis', { skip }, () => {
           await store.recordFailure(key, 15 * MINUTE);
           await store.getCounter(key);
           await check('recordFailure');
+          const token = (purpose: string, lifetime: number) => ({ hash: sha256(randomId()), userId, purpose, email: 'a@example.com', lifetime });
+          const reset = token('reset', 60 * MINUTE);
+          const verify = token('verify', 24 * 60 * MINUTE);
+          await store.createToken(reset);
+          await store.createToken(verify);
+          await store.createToken(token('email-change', 24 * 60 * MINUTE));
+          await check('createToken');
+          assert.ok((await check('createToken')).find((r) => r.key === `${prefix}t:${reset.hash}`)!.pttl <= 60 * MINUTE, 'PX is the lifetime');
+          await store.findToken(reset.hash, 'reset');
+          await store.consumeToken(reset.hash, 'reset');
+          await check('consumeToken');
+          await store.deleteUserTokens(userId, 'email-change');
+          await check('deleteUserTokens');
+
           await store.createSession(newSession({ userId }));
           await check('everything');
-          assert.deepEqual([...seen].sort(), ['c', 'r', 'ru', 's', 'u']);
+          assert.deepEqual([...seen].sort(), ['c', 'r', 'ru', 's', 't', 'tu', 'u']);
+          assert.ok(await store.findToken(verify.hash, 'verify'));
         } finally {
           await cleanup();
         }
@@ -307,9 +332,12 @@ describe('RedisStore on a real Redis', { skip }, () => {
         const victim = await store.createSession(newSession());
         const series = randomId();
         await store.createRememberToken({ series, validatorHash: sha256('v'), userId: victim.userId, lifetime: MINUTE });
+        const hash = sha256(randomId());
+        await store.createToken({ hash, userId: victim.userId, purpose: 'reset', email: null, lifetime: MINUTE });
         for (const userId of ['*', '?', `${victim.userId}*`, `[${victim.userId}]`, `x:u:${victim.userId}`]) {
           assert.equal(await store.deleteUserSessions(userId), 0, userId);
           assert.equal(await store.deleteUserRememberTokens(userId), 0, userId);
+          assert.equal(await store.deleteUserTokens(userId), 0, userId);
           assert.deepEqual(await store.listUserSessions(userId), [], userId);
         }
         // A counter key spelt like a session key stays in the counters' namespace.
@@ -319,6 +347,7 @@ describe('RedisStore on a real Redis', { skip }, () => {
         assert.equal(await store.deleteSession('*'), false);
         assert.deepEqual({ ...(await store.getSession(victim.id)) }, { ...victim });
         assert.equal(await store.deleteRememberToken(series), true);
+        assert.equal((await store.consumeToken(hash, 'reset'))?.userId, victim.userId);
       } finally {
         await cleanup();
       }
@@ -337,12 +366,14 @@ describe('RedisStore on a real Redis', { skip }, () => {
       }
     });
 
-    it('without now, ends a 1000 ms session on the server clock, and Redis itself drops its keys (R-08, R-09)', async () => {
+    it('without now, ends a 1000 ms session and a 1000 ms one-time token on the server clock, and Redis itself drops their keys (R-08, R-09)', async () => {
       const { store, prefix, cleanup } = sharedStore();
       try {
         const session = await store.createSession(newSession({ idleTimeout: 1_000, absoluteTimeout: MINUTE }));
         const key = `throttle:login:${sha256('short')}`;
         await store.recordFailure(key, 1_000);
+        const hash = sha256(randomId());
+        await store.createToken({ hash, userId: randomId(), purpose: 'reset', email: null, lifetime: 1_000 });
         assert.ok(await store.getSession(session.id));
         assert.equal((await store.getCounter(key))?.count, 1);
         await sleep(1_200);
@@ -414,6 +445,24 @@ describe('RedisStore on a real Redis', { skip }, () => {
         const statuses = uses.map((use) => use?.status);
         assert.equal(statuses.filter((s) => s === 'valid').length, 1, String(statuses));
         assert.equal(statuses.filter((s) => s === 'grace').length, 19, String(statuses));
+      } finally {
+        other.destroy();
+        await cleanup();
+      }
+    });
+
+    it('two app instances (two connections) consuming one reset token 20 times at once: exactly one gets it (R-05, R-07, SEC-57)', async () => {
+      const { store, prefix, cleanup } = sharedStore();
+      const { client: other } = makeClient(REDIS_URL);
+      clients.add(other);
+      await other.connect();
+      try {
+        const second = new RedisStore({ client: other, prefix });
+        const hash = sha256(randomId());
+        await store.createToken({ hash, userId: randomId(), purpose: 'reset', email: 'a@example.com', lifetime: 60 * MINUTE });
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : second).consumeToken(hash, 'reset')));
+        assert.equal(results.filter((token) => token !== null).length, 1);
+        assert.deepEqual(await keysOf(shared, prefix), [], 'the token and its user index are gone');
       } finally {
         other.destroy();
         await cleanup();

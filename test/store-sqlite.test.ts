@@ -1,6 +1,6 @@
 /**
  * `latchkey/sqlite`: the conformance suites (sessions on a temporary file and on `:memory:`,
- * counters on a temporary file), then what only SQLite has: WAL and busy timeout (R-03, R-11), a
+ * counters and one-time tokens on a temporary file), then what only SQLite has: WAL and busy timeout (R-03, R-11), a
  * versioned schema, sweeps (R-09), option checks, coded driver failures (R-01, R-02) and two
  * processes on one file (R-07, R-11).
  */
@@ -17,7 +17,7 @@ import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import type { SqliteStoreOptions } from '../src/sqlite/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterStoreConformance, describeStoreConformance } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeStoreConformance, describeTokenStoreConformance } from '../src/testing/index.ts';
 
 /** Workers still running: a test that fails half-way must not leave one waiting for ever. */
 const workersAlive = new Set<ChildProcess>();
@@ -139,7 +139,7 @@ describe('SqliteStore', () => {
       assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
     }));
 
-  it('creates its schema once: a second store on the same file shares the data and schema version 3', () =>
+  it('creates its schema once: a second store on the same file shares the data and schema version 4', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'shared' }));
       const second = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
@@ -148,7 +148,7 @@ describe('SqliteStore', () => {
       } finally {
         await second.close();
       }
-      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
+      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
       const indexes = db
         .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'latchkey_%' ORDER BY name`)
         .all()
@@ -159,20 +159,23 @@ describe('SqliteStore', () => {
         'latchkey_remember_tokens_user_id',
         'latchkey_sessions_expires_at',
         'latchkey_sessions_user_id',
+        'latchkey_tokens_expires_at',
+        'latchkey_tokens_user_id',
       ]);
     }));
 
-  it('finding 2: upgrades a schema-version-2 file to version 3: a session made before gets authenticatedAt = createdAt', () =>
+  it('finding 2: upgrades a schema-version-2 file to version 4: a session made before gets authenticatedAt = createdAt', () =>
     withFile(async ({ store, db, file, clock }) => {
       const before = await store.createSession(session({ id: 'from-v2' }));
       await store.close();
       // Put the file back in the state version 2 left it in.
-      db.exec(`ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at; UPDATE latchkey_meta SET value = '2' WHERE key = 'schema_version'`);
+      db.exec(`DROP TABLE latchkey_tokens; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
+        UPDATE latchkey_meta SET value = '2' WHERE key = 'schema_version'`);
       clock.time += 60_000;
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.deepEqual({ ...(await upgraded.getSession('from-v2')) }, { ...before, authenticatedAt: before.createdAt });
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
       } finally {
         await upgraded.close();
       }
@@ -188,7 +191,7 @@ describe('SqliteStore', () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /latchkey_meta says schema version 99; this latchkey knows 3/);
+          assert.match(error.message, /latchkey_meta says schema version 99; this latchkey knows 4/);
           return true;
         });
       } finally {
@@ -201,7 +204,7 @@ describe('SqliteStore', () => {
       async ({ store, db }) => {
         await store.ping();
         const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all().map((r) => r.name);
-        assert.deepEqual(tables, ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions']);
+        assert.deepEqual(tables, ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions', 'auth_tokens']);
       },
       { tablePrefix: 'auth_' },
     ));
@@ -422,18 +425,18 @@ describeCounterStoreConformance('SqliteStore on a file', {
 });
 
 describe('SqliteStore throttle counters', () => {
-  it('upgrades a schema-version-1 file to version 3: adds the counters table and keeps the sessions', () =>
+  it('upgrades a schema-version-1 file to version 4: adds the counters table and keeps the sessions', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'from-v1' }));
       await store.close();
       // Put the file back in the state version 1 left it in.
-      db.exec(`DROP TABLE latchkey_counters; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
+      db.exec(`DROP TABLE latchkey_counters; DROP TABLE latchkey_tokens; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
         UPDATE latchkey_meta SET value = '1' WHERE key = 'schema_version'`);
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.equal((await upgraded.getSession('from-v1'))?.id, 'from-v1');
         assert.equal((await upgraded.recordFailure('k', 60_000)).count, 1);
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '3');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
       } finally {
         await upgraded.close();
       }
@@ -501,4 +504,75 @@ describe('SqliteStore throttle counters', () => {
       temp.remove();
     }
   });
+});
+
+/** Every row of the store's one-time token table, as JSON, read through another connection. */
+function tokenRows(db: DatabaseSync, table = 'latchkey_tokens'): string[] {
+  return db.prepare(`SELECT * FROM ${table}`).all().map((row) => JSON.stringify(row));
+}
+
+describeTokenStoreConformance('SqliteStore on a file', {
+  makeStore: async (clock) => {
+    const temp = tempDir();
+    const store = new SqliteStore({ path: temp.file, now: clock.now, sweepInterval: 0 });
+    await store.ping(); // creates the file and its tables, so that a second connection sees them
+    const db = new DatabaseSync(temp.file, { timeout: 5_000 });
+    return {
+      store,
+      storedTokens: async () => tokenRows(db),
+      sweep: () => store.deleteExpired(),
+      cleanup: async () => {
+        await store.close();
+        db.close();
+        temp.remove();
+      },
+    };
+  },
+});
+
+describe('SqliteStore one-time tokens', () => {
+  it('upgrades a schema-version-3 file to version 4: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
+    withFile(async ({ store, db, file, clock }) => {
+      await store.createSession(session({ id: 'from-v3' }));
+      await store.createRememberToken({ series: 'kept', validatorHash: 'h', userId: 'u', lifetime: 3_600_000 });
+      await store.recordFailure('k', 60_000);
+      await store.close();
+      // Put the file back in the state version 3 left it in.
+      db.exec(`DROP TABLE latchkey_tokens; UPDATE latchkey_meta SET value = '3' WHERE key = 'schema_version'`);
+      const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
+      try {
+        assert.equal((await upgraded.getSession('from-v3'))?.id, 'from-v3');
+        assert.equal((await upgraded.getCounter('k'))?.count, 1);
+        assert.equal(await upgraded.deleteRememberToken('kept'), true);
+        const hash = 'h'.repeat(43);
+        await upgraded.createToken({ hash, userId: 'u', purpose: 'reset', email: 'a@example.com', lifetime: 60_000 });
+        assert.equal((await upgraded.consumeToken(hash, 'reset'))?.email, 'a@example.com');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
+      } finally {
+        await upgraded.close();
+      }
+    }));
+
+  it('deleteExpired removes expired one-time tokens with the rest, counts them, and keeps live ones (R-09)', () =>
+    withFile(async ({ store, db, clock }) => {
+      const token = (c: string, lifetime: number) => ({ hash: c.repeat(43), userId: 'u', purpose: 'verify', email: null, lifetime });
+      await store.createToken(token('a', 60_000));
+      await store.createToken(token('b', 60_000));
+      await store.createToken(token('c', 24 * 3_600_000));
+      await store.createSession(session({ idleTimeout: 60_000 }));
+      clock.time += 60_000;
+      assert.equal(await store.deleteExpired(), 3);
+      assert.deepEqual(tokenRows(db).map((row) => JSON.parse(row).hash), ['c'.repeat(43)]);
+    }));
+
+  it('sweeps expired one-time tokens in the background every sweepInterval ms (R-09)', () =>
+    withFile(
+      async ({ store, db, clock }) => {
+        await store.createToken({ hash: 'x'.repeat(43), userId: 'u', purpose: 'reset', email: null, lifetime: 60_000 });
+        clock.time += 60_000;
+        for (let i = 0; i < 100 && count(db, 'latchkey_tokens') > 0; i++) await sleep(10);
+        assert.equal(count(db, 'latchkey_tokens'), 0);
+      },
+      { sweepInterval: 10 },
+    ));
 });

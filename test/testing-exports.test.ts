@@ -1,6 +1,6 @@
 /**
  * The README's "Writing your own store" example, verbatim below this comment (test/package.test.ts
- * checks that the two agree): a store author's test file that runs latchkey's three conformance
+ * checks that the two agree): a store author's test file that runs latchkey's four conformance
  * suites through the public `latchkey/testing`, with latchkey's MemoryStore and an in-memory
  * SqliteUserStore standing in for the author's stores.
  */
@@ -8,6 +8,7 @@ import { SqliteUserStore } from 'latchkey/sqlite';
 import {
   describeCounterStoreConformance,
   describeStoreConformance,
+  describeTokenStoreConformance,
   describeUserStoreConformance,
   MemoryStore,
 } from 'latchkey/testing';
@@ -22,6 +23,15 @@ describeStoreConformance('MemoryStore through latchkey/testing', {
 
 // The login throttle's failure counters, on the same terms.
 describeCounterStoreConformance('MemoryStore through latchkey/testing', {
+  makeStore: async (clock) => {
+    const store = new MemoryStore({ now: clock.now });
+    return { store, cleanup: () => store.close() };
+  },
+});
+
+// One-time tokens (reset, verification and email-change links), on the same terms; a store may
+// also give `storedTokens` and `sweep`, so the suite checks what it keeps (see the JSDoc).
+describeTokenStoreConformance('MemoryStore through latchkey/testing', {
   makeStore: async (clock) => {
     const store = new MemoryStore({ now: clock.now });
     return { store, cleanup: () => store.close() };

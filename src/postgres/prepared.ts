@@ -38,6 +38,9 @@ export interface PreparedStatement {
   readonly text: string;
 }
 
+/** Runs one named statement bound to a store's clock: `$1` is the clock, `values` the rest. */
+export type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
+
 /** The prefix of every name, so that `pg_prepared_statements` shows which are latchkey's. */
 export const STATEMENT_PREFIX = 'lk_';
 

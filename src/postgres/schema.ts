@@ -11,11 +11,11 @@
  *
  * @module postgres/schema
  */
-import type { CounterState } from '../counter-store.ts';
 import type { Session } from '../store.ts';
 import { applyMigrations } from './migrations.ts';
 import { CLOCK, toMs } from './pool.ts';
 import type { PostgresPool, Row } from './pool.ts';
+import type { PreparedStatement } from './prepared.ts';
 
 /** The quoted names of one store's tables, and its migration lock key. */
 export interface Tables {
@@ -23,6 +23,7 @@ export interface Tables {
   readonly sessions: string;
   readonly remember: string;
   readonly counters: string;
+  readonly tokens: string;
   /** Unqualified prefix for index names (an index lives in its table's schema). */
   readonly prefix: string;
   readonly lockKey: string;
@@ -36,6 +37,7 @@ export function tableNames(schema: string, prefix: string): Tables {
     sessions: table('sessions'),
     remember: table('remember_tokens'),
     counters: table('counters'),
+    tokens: table('tokens'),
     prefix,
     lockKey: `latchkey:migrate:${schema}.${prefix}`,
   });
@@ -93,6 +95,21 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
     UPDATE ${t.sessions} SET authenticated_at = created_at WHERE authenticated_at IS NULL;
     ALTER TABLE ${t.sessions} ALTER COLUMN authenticated_at SET NOT NULL;
   `,
+  // Version 3: one-time tokens (reset, verification and email-change links; SEC-57, SEC-61): the
+  // SHA-256 of the token as the key, never the token; by user for deleteUserTokens, by expiry for
+  // the sweep (R-09).
+  (t) => `
+    CREATE TABLE IF NOT EXISTS ${t.tokens} (
+      hash text COLLATE "C" PRIMARY KEY,
+      user_id text COLLATE "C" NOT NULL,
+      purpose text COLLATE "C" NOT NULL,
+      email text,
+      created_at bigint NOT NULL,
+      expires_at bigint NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS "${t.prefix}tokens_user_id" ON ${t.tokens} (user_id, purpose);
+    CREATE INDEX IF NOT EXISTS "${t.prefix}tokens_expires_at" ON ${t.tokens} (expires_at);
+  `,
 ];
 
 /** The schema version this code reads and writes. */
@@ -125,14 +142,11 @@ export function toSession(row: Row): Session {
   });
 }
 
-/** A counter row as {@link CounterState}, frozen. */
-export function toCounter(row: Row): CounterState {
-  return Object.freeze({ count: Number(row.count), firstAt: toMs(row.first_at), lastAt: toMs(row.last_at) });
-}
+const TOKEN = 'hash, user_id, purpose, email, created_at, expires_at';
 
 /** Every statement of the store. `$1` is the clock in all of them. */
 export function statements(t: Tables) {
-  const { sessions: s, remember: r, counters: c } = t;
+  const { sessions: s, remember: r, counters: c, tokens: k } = t;
   return Object.freeze({
     // $12 and $13: a rotation's inherited authenticated_at and absolute_expires_at, else null (a login).
     insertSession: `${CLOCK}, times AS (
@@ -207,16 +221,38 @@ export function statements(t: Tables) {
     deleteCounterIfExpired: `${CLOCK} DELETE FROM ${c} c USING clock WHERE c.key = $2 AND c.expires_at <= clock.now`,
     deleteCounter: `${CLOCK} DELETE FROM ${c} WHERE key = $2`,
 
-    // One statement, one time for all three tables.
+    // A hash held by an expired token is taken over; one held by a live token returns no row and
+    // the store rejects: 256-bit hashes do not collide, so it is a bug, never a rebinding (SEC-57).
+    insertOneTimeToken: `${CLOCK} INSERT INTO ${k} AS k (${TOKEN})
+      SELECT $2::text, $3::text, $4::text, $5::text, now, now + $6::bigint FROM clock
+      ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, purpose = excluded.purpose, email = excluded.email,
+        created_at = excluded.created_at, expires_at = excluded.expires_at
+      WHERE k.expires_at <= excluded.created_at
+      RETURNING ${TOKEN}`,
+    selectOneTimeToken: `${CLOCK} SELECT ${TOKEN}, k.expires_at > clock.now AS live FROM ${k} k, clock WHERE k.hash = $2`,
+    deleteOneTimeTokenIfExpired: `${CLOCK} DELETE FROM ${k} k USING clock WHERE k.hash = $2 AND k.expires_at <= clock.now`,
+    // One statement: a parallel DELETE waits for the row lock, then finds the row gone (R-05, SEC-57).
+    consumeOneTimeToken: `${CLOCK} DELETE FROM ${k} k USING clock
+      WHERE k.hash = $2 AND k.purpose = $3 AND k.expires_at > clock.now RETURNING ${TOKEN}`,
+    deleteUserOneTimeTokens: `${CLOCK}, gone AS (
+        DELETE FROM ${k} k USING clock WHERE k.user_id = $2 AND ($3::text IS NULL OR k.purpose = $3::text)
+        RETURNING k.expires_at > clock.now AS live)
+      SELECT count(*) FILTER (WHERE live) AS n FROM gone`,
+
+    // One statement, one time for all four tables.
     deleteExpired: `${CLOCK},
       gone_sessions AS (DELETE FROM ${s} s USING clock WHERE s.expires_at <= clock.now RETURNING 1),
       gone_tokens AS (DELETE FROM ${r} r USING clock WHERE r.expires_at <= clock.now RETURNING 1),
-      gone_counters AS (DELETE FROM ${c} c USING clock WHERE c.expires_at <= clock.now RETURNING 1)
+      gone_counters AS (DELETE FROM ${c} c USING clock WHERE c.expires_at <= clock.now RETURNING 1),
+      gone_one_time AS (DELETE FROM ${k} k USING clock WHERE k.expires_at <= clock.now RETURNING 1)
       SELECT (SELECT count(*) FROM gone_sessions) + (SELECT count(*) FROM gone_tokens)
-        + (SELECT count(*) FROM gone_counters) AS n`,
+        + (SELECT count(*) FROM gone_counters) + (SELECT count(*) FROM gone_one_time) AS n`,
 
     ping: `${CLOCK} SELECT 1`,
   });
 }
 
 export type Statements = ReturnType<typeof statements>;
+
+/** The statements as a store prepares them (postgres/prepared), by name. */
+export type Sql = Readonly<Record<keyof Statements, PreparedStatement>>;

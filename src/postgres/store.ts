@@ -1,9 +1,10 @@
 /**
- * `latchkey/postgres`: a {@link Store} and {@link CounterStore} (the login throttle's failure
- * counters) on PostgreSQL, for any number of app instances on any number of hosts, and
- * {@link PostgresUserStore} for accounts. The app passes its own `pg.Pool` in: this module imports
- * only types, never `pg`, and never ends the pool. The schema is created or upgraded on first use
- * (or by `migrate()`), versioned in a `<prefix>meta` table, under an advisory lock.
+ * `latchkey/postgres`: a {@link Store}, {@link CounterStore} (the login throttle's failure
+ * counters) and {@link TokenStore} (one-time links) on PostgreSQL, for any number of app instances
+ * on any number of hosts, and {@link PostgresUserStore} for accounts. The app passes its own
+ * `pg.Pool` in: this module imports only types, never `pg`, and never ends the pool. The schema is
+ * created or upgraded on first use (or by `migrate()`), versioned in a `<prefix>meta` table, under
+ * an advisory lock.
  *
  * The clock is the database's (security.md R-08): every expiry is stamped and compared in SQL
  * with `clock_timestamp()`, so app instances with skewed clocks agree on when a session ends.
@@ -20,20 +21,20 @@ import { ReadBatch } from '../lib/read-batch.ts';
 import { readClock, requireString, startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
 import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
+import { clearCounter, forgiveFailure, getCounter, recordFailure } from './counters.ts';
 import { Migration } from './migrations.ts';
 import { toMs, withTransaction } from './pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
-import type { PreparedStatement } from './prepared.ts';
-import { migrate, statements, toCounter, toSession } from './schema.ts';
-import type { Statements } from './schema.ts';
+import type { Query } from './prepared.ts';
+import { migrate, statements, toSession } from './schema.ts';
+import type { Sql } from './schema.ts';
 import { resolvePostgresOptions, type PostgresStoreOptions } from './store-options.ts';
-
-/** Runs one named statement; `$1` is the clock. */
-type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
+import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
 
 /**
- * Sessions, remember-me tokens and throttle counters in PostgreSQL.
+ * Sessions, remember-me tokens, throttle counters and one-time tokens in PostgreSQL.
  *
  * Timeouts are the pool's (R-03): node-postgres waits for a connection forever by default
  * (`connectionTimeoutMillis: 0`), so set it, and a statement timeout. The login manager's
@@ -66,9 +67,9 @@ type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
  * process.on('SIGTERM', async () => { await store.close(); await pool.end(); });
  * ```
  */
-export class PostgresStore implements Store, CounterStore {
+export class PostgresStore implements Store, CounterStore, TokenStore {
   readonly #pool: PostgresPool;
-  readonly #sql: Readonly<Record<keyof Statements, PreparedStatement>>;
+  readonly #sql: Sql;
   readonly #now: (() => number) | null;
   readonly #kit = new StoreKit('PostgresStore');
   readonly #migration: Migration;
@@ -205,44 +206,43 @@ export class PostgresStore implements Store, CounterStore {
     );
   }
 
-  /** One `INSERT … ON CONFLICT DO UPDATE … RETURNING`: never loses a concurrent failure (R-05). */
+  /** Throttle counters, each one statement that loses no concurrent failure (R-05): postgres/counters. */
   async recordFailure(key: string, ttl: number): Promise<CounterState> {
-    requireString('key', key);
-    requireMs('ttl', ttl, 1);
-    return this.#run('recordFailure', async (query) => toCounter((await query(this.#sql.recordFailure, [key, ttl]))[0] as Row));
+    return this.#run('recordFailure', recordFailure(this.#sql, key, ttl));
   }
 
   async forgiveFailure(key: string): Promise<CounterState | null> {
-    requireString('key', key);
-    return this.#run('forgiveFailure', async (query) => {
-      const [row] = await query(this.#sql.forgiveFailure, [key]);
-      if (row === undefined) return null;
-      const counter = toCounter(row);
-      if (counter.count > 0) return counter;
-      await query(this.#sql.deleteForgivenCounter, [key]);
-      return null;
-    });
+    return this.#run('forgiveFailure', forgiveFailure(this.#sql, key));
   }
 
   async getCounter(key: string): Promise<CounterState | null> {
-    requireString('key', key);
-    return this.#run('getCounter', async (query) => {
-      const [row] = await query(this.#sql.selectCounter, [key]);
-      if (row === undefined) return null;
-      if (row.live === true) return toCounter(row);
-      await query(this.#sql.deleteCounterIfExpired, [key]); // expired reads as absent
-      return null;
-    });
+    return this.#run('getCounter', getCounter(this.#sql, key));
   }
 
   async clearCounter(key: string): Promise<void> {
-    requireString('key', key);
-    await this.#run('clearCounter', (query) => query(this.#sql.deleteCounter, [key]));
+    return this.#run('clearCounter', clearCounter(this.#sql, key));
+  }
+
+  /** One-time tokens (reset, verification and email-change links): postgres/tokens. */
+  async createToken(token: NewOneTimeToken): Promise<OneTimeToken> {
+    return this.#run('createToken', createToken(this.#sql, token));
+  }
+
+  async findToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#run('findToken', findToken(this.#sql, hash, purpose));
+  }
+
+  async consumeToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#run('consumeToken', consumeToken(this.#sql, hash, purpose));
+  }
+
+  async deleteUserTokens(userId: string, purpose?: string): Promise<number> {
+    return this.#run('deleteUserTokens', deleteUserTokens(this.#sql, userId, purpose));
   }
 
   /**
-   * Deletes every expired session, remember token and counter, in one statement, and returns how
-   * many rows went (R-09). The background sweep calls it every `sweepInterval` ms; call it from a
+   * Deletes every expired session, remember token, counter and one-time token, in one statement,
+   * and returns how many rows went (R-09). The background sweep calls it every `sweepInterval` ms; call it from a
    * job of your own if you disable that.
    */
   async deleteExpired(): Promise<number> {

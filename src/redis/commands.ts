@@ -3,13 +3,14 @@
  * node-redis clients have as is and an ioredis client gets from a one-line adapter. Scripts run by
  * `EVALSHA`, falling back to `EVAL` (which also caches the script) when the server answers
  * NOSCRIPT: after a restart, a failover or `SCRIPT FLUSH`. Also the encoding of a new session into
- * hash fields, and the decoding of script replies into the frozen records the contract hands out.
+ * hash fields, and the decoding of script replies into the frozen records the contracts hand out.
  *
  * @module redis/commands
  */
 import type { CounterState } from '../counter-store.ts';
 import { requireString } from '../lib/store-kit.ts';
 import type { NewSession, Session } from '../store.ts';
+import type { OneTimeToken } from '../token-store.ts';
 import type { RedisScript } from './lua.ts';
 
 /**
@@ -105,6 +106,18 @@ export function toCounter(reply: unknown): CounterState {
   const [count, firstAt, lastAt] = strings(reply).map(integer);
   if (lastAt === undefined) throw unexpected(reply);
   return Object.freeze({ count: count as number, firstAt: firstAt as number, lastAt });
+}
+
+/**
+ * A one-time token as the takeToken script returns it (`{ userId, createdAt, expiresAt, email or
+ * nil }`), or null for nil; the hash and purpose are the ones asked for, which the script matched.
+ */
+export function toToken(hash: string, purpose: string, reply: unknown): OneTimeToken | null {
+  if (reply === null) return null;
+  if (!Array.isArray(reply) || reply.length !== 4) throw unexpected(reply);
+  const [userId, createdAt, expiresAt] = strings(reply.slice(0, 3));
+  const email = reply[3] === null ? null : text(reply[3]);
+  return Object.freeze({ hash, userId: userId as string, purpose, email, createdAt: integer(createdAt), expiresAt: integer(expiresAt) });
 }
 
 /** An integer reply (or its decimal text). */

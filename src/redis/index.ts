@@ -1,12 +1,13 @@
 /**
- * `latchkey/redis`: sessions, remember-me tokens and throttle counters ({@link RedisStore}) in
- * Redis, through a node-redis client the app passes in: Lua scripts on Redis time, every key with a
- * TTL (security.md R-08, R-09), and {@link checkEvictionPolicy} for R-10.
+ * `latchkey/redis`: sessions, remember-me tokens, throttle counters and one-time tokens
+ * ({@link RedisStore}) in Redis, through a node-redis client the app passes in: Lua scripts on
+ * Redis time, every key with a TTL (security.md R-08, R-09), and {@link checkEvictionPolicy} for
+ * R-10.
  *
  * @module redis
  */
 export { RedisStore } from './store.ts';
-export type { RedisStoreOptions } from './store.ts';
+export type { RedisStoreOptions } from './store-options.ts';
 export { checkEvictionPolicy } from './eviction.ts';
 export type { EvictionCheck } from './eviction.ts';
 export type { RedisCommander } from './commands.ts';

@@ -12,7 +12,7 @@
  * - Records are hashes that keep their own `expiresAt`; a record is live while `now < expiresAt`
  *   (SEC-29). The key's TTL (`PEXPIRE expiresAt − now`) only collects the garbage (R-09): the field
  *   decides, which is what keeps the boundary exact and lets an injected clock work.
- * - A user's index (`u:`, `ru:`) is a sorted set of ids scored by their record's `expiresAt`: dead
+ * - A user's index (`u:`, `ru:`, `tu:`) is a sorted set of ids scored by their record's `expiresAt`: dead
  *   members are trimmed on every write to it, and its TTL outlives its longest-lived member (R-09).
  * - Numbers leave Lua through `string.format('%d')`: `tostring` would print 14 significant digits.
  * - No `#!lua` shebang, so that Redis 6 runs them too. Without flags, Redis refuses the first
@@ -24,8 +24,8 @@
  * prefix of a declared key (so a client-side `keyPrefix` applies to them too); every key of a
  * store must therefore live on one server or, on Redis Cluster, in one hash slot.
  *
- * The scripts themselves are in redis/session-scripts, redis/remember-scripts and
- * redis/counter-scripts; redis/scripts lists them by operation.
+ * The scripts themselves are in redis/session-scripts, redis/remember-scripts,
+ * redis/counter-scripts and redis/token-scripts; redis/scripts lists them by operation.
  *
  * @module redis/lua
  */

@@ -1,9 +1,10 @@
 /**
- * `latchkey/redis`: a {@link Store} and {@link CounterStore} on Redis (7, or 6), for apps on
- * several hosts. It imports no Redis client: the app passes its own connected client, anything
- * with `sendCommand(args)` (node-redis as is, ioredis through a one-line adapter), and keeps
- * ownership of it. Every operation that reads before it writes is one Lua script, so it is atomic
- * across instances (R-05, SEC-34, SEC-39, SEC-51); see redis/scripts.
+ * `latchkey/redis`: a {@link Store}, {@link CounterStore} and {@link TokenStore} on Redis (7, or
+ * 6), for apps on several hosts. It imports no Redis client: the app passes its own connected
+ * client, anything with `sendCommand(args)` (node-redis as is, ioredis through a one-line
+ * adapter), and keeps ownership of it. Every operation that reads before it writes is one Lua
+ * script, so it is atomic across instances (R-05, SEC-34, SEC-39, SEC-51, SEC-57); see
+ * redis/scripts.
  *
  * The clock is the Redis server's (`TIME`, inside the scripts), so app instances with skewed
  * clocks agree on when a session ends (R-08); a `now` option replaces it, for tests. Records keep
@@ -12,7 +13,8 @@
  *
  * Keys, under `prefix` (default `latchkey:`), hold only ids and SHA-256 digests, never a raw token
  * (SEC-21): `s:<id>` a session, `u:<userId>` a user's sessions, `r:<series>` a remember-me series,
- * `ru:<userId>` a user's series, `c:<key>` a throttle counter (its key a keyed hash, SEC-69).
+ * `ru:<userId>` a user's series, `c:<key>` a throttle counter (its key a keyed hash, SEC-69),
+ * `t:<hash>` a one-time token by its SHA-256 (SEC-57), `tu:<userId>` a user's one-time tokens.
  *
  * Redis must not evict (R-10): with any `maxmemory-policy` but `noeviction`, a full Redis silently
  * drops throttle counters (a lock lifts) and user indexes (a "log out everywhere" misses sessions).
@@ -25,51 +27,24 @@
  * @module redis/store
  */
 import type { CounterState, CounterStore } from '../counter-store.ts';
-import { requireMs as requireMsIn } from '../duration.ts';
 import { StoreUnavailableError } from '../errors.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
-import { readClock, requireClock, requireOptions, requireString, StoreKit } from '../lib/store-kit.ts';
+import { readClock, requireString, StoreKit } from '../lib/store-kit.ts';
 import { rememberUseOf, type RememberDecision } from '../remember-decision.ts';
+import { checkTokenArguments, checkUserTokensArguments, type NewOneTimeToken, type OneTimeToken, type TokenStore } from '../token-store.ts';
 import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
-import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, unexpected } from './commands.ts';
+import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, toToken, unexpected } from './commands.ts';
 import type { RedisCommander } from './commands.ts';
 import { SCRIPTS } from './scripts.ts';
 import type { RedisScript } from './lua.ts';
-
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  /**
-   * A connected client, shared with the app, which owns it: `close()` leaves it open. A node-redis
-   * client fits as it is (see the example for its options). Wrap ioredis as
-   * `{ sendCommand: (args) => redis.call(args[0], ...args.slice(1)) }`, and give it
-   * `enableOfflineQueue: false`, a `connectTimeout` and an `'error'` listener for the same reasons.
-   * A client-side `keyPrefix` is fine: the scripts derive every key from the declared ones.
-   * A node-redis cluster client has another `sendCommand` signature and is not supported.
-   */
-  readonly client: RedisCommander;
-  /** Prepended to every key: 1 to 100 characters. Default `'latchkey:'`. */
-  readonly prefix?: string;
-  /**
-   * The store's clock, ms since the epoch. Default: the Redis server's `TIME` (R-08). For tests:
-   * key TTLs still run on Redis's own clock, as durations from this one.
-   */
-  readonly now?: () => number;
-}
-
-/**
- * Longest duration accepted, in ms (about 31,700 years): Lua computes `now + duration` in doubles,
- * which are exact integers only below 2^53 ms.
- */
-const MAX_DURATION = 1e15;
-/** Lua numbers are exact below 2^53: durations are capped well below (about 31 700 years). */
-const requireMs = (name: string, value: unknown, min: number): number => requireMsIn(name, value, min, MAX_DURATION);
-
+import { requireMs, resolveRedisOptions, type RedisStoreOptions } from './store-options.ts';
 
 /** What the useRememberToken script can decide about a series that exists (redis/remember-scripts). */
 const DECISIONS: ReadonlySet<string> = new Set<RememberDecision>(['expired', 'rotate', 'grace', 'theft']);
 
 /**
- * Sessions, remember-me tokens and throttle counters in Redis, shared by every app instance.
+ * Sessions, remember-me tokens, throttle counters and one-time tokens in Redis, shared by every
+ * app instance.
  *
  * @example
  * ```ts
@@ -96,7 +71,7 @@ const DECISIONS: ReadonlySet<string> = new Set<RememberDecision>(['expired', 'ro
  * const throttle = createLoginThrottle({ store, … });
  * ```
  */
-export class RedisStore implements Store, CounterStore {
+export class RedisStore implements Store, CounterStore, TokenStore {
   readonly #client: RedisCommander;
   readonly #prefix: string;
   readonly #now: (() => number) | null;
@@ -104,18 +79,10 @@ export class RedisStore implements Store, CounterStore {
   readonly #sessionReads = new ReadBatch<Session>((ids) => this.#readSessions(ids));
 
   constructor(options: RedisStoreOptions) {
-    requireOptions('RedisStore', options);
-    const { client } = options;
-    if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
-      throw new TypeError('RedisStore: client must have sendCommand(args) (a node-redis client, or an adapter)');
-    }
-    const prefix = options.prefix ?? 'latchkey:';
-    if (typeof prefix !== 'string' || prefix.length < 1 || prefix.length > 100) {
-      throw new TypeError('RedisStore: prefix must be a string of 1 to 100 characters');
-    }
+    const { client, prefix, now } = resolveRedisOptions(options);
     this.#client = client;
     this.#prefix = prefix;
-    this.#now = requireClock('RedisStore', options.now);
+    this.#now = now;
     Object.freeze(this);
   }
 
@@ -238,6 +205,35 @@ export class RedisStore implements Store, CounterStore {
 
   async clearCounter(key: string): Promise<void> {
     await this.#call('clearCounter', () => this.#client.sendCommand(['DEL', this.#key('c:', key)]), () => undefined);
+  }
+
+  /** One-time tokens (reset, verification and email-change links): redis/token-scripts. */
+  async createToken(token: NewOneTimeToken): Promise<OneTimeToken> {
+    checkTokenArguments('RedisStore.createToken', token);
+    const { hash, userId, purpose, email } = token;
+    const keys = [this.#key('t:', hash), this.#key('tu:', userId)];
+    const args = [hash, String(requireMs('lifetime', token.lifetime, 1)), userId, purpose, ...(email === null ? ['0'] : ['1', email])];
+    return this.#run('createToken', SCRIPTS.createToken, keys, args, (reply) => {
+      if (reply === null) throw new StoreUnavailableError('RedisStore.createToken(): a live token has this hash');
+      const [createdAt, expiresAt] = strings(reply).map(toInteger) as [number, number];
+      return Object.freeze({ hash, userId, purpose, email, createdAt, expiresAt });
+    });
+  }
+
+  async findToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    checkTokenArguments('RedisStore.findToken', { hash, purpose });
+    return this.#run('findToken', SCRIPTS.takeToken, [this.#key('t:', hash)], [hash, purpose, '0'], (reply) => toToken(hash, purpose, reply));
+  }
+
+  /** One script: the read, the checks and the deletion are one atomic step (R-05, SEC-57). */
+  async consumeToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    checkTokenArguments('RedisStore.consumeToken', { hash, purpose });
+    return this.#run('consumeToken', SCRIPTS.takeToken, [this.#key('t:', hash)], [hash, purpose, '1'], (reply) => toToken(hash, purpose, reply));
+  }
+
+  async deleteUserTokens(userId: string, purpose?: string): Promise<number> {
+    checkUserTokensArguments('RedisStore.deleteUserTokens', userId, purpose);
+    return this.#run('deleteUserTokens', SCRIPTS.deleteUserTokens, [this.#key('tu:', userId)], [userId, purpose ?? ''], toInteger);
   }
 
   /** Resolves when Redis answers `PING`. */

@@ -2,8 +2,8 @@
  * The tables of `latchkey/sqlite`, their migrations, and every statement the store prepares. The
  * schema version lives in a `<prefix>meta` table rather than `PRAGMA user_version`, because the
  * file may be the app's own database and `user_version` is the app's to use. Times are INTEGER ms
- * since the epoch; booleans are 0/1; only SHA-256 digests of secrets are stored (SEC-21, SEC-36),
- * and the throttle's counters are keyed by keyed hashes, never by an email or IP (SEC-69).
+ * since the epoch; booleans are 0/1; only SHA-256 digests of secrets are stored (SEC-21, SEC-36,
+ * SEC-57), and the throttle's counters are keyed by keyed hashes, never by an email or IP (SEC-69).
  * Every table is `WITHOUT ROWID`, so a lookup by key is one B-tree search (getSession runs on
  * every authenticated request, getCounter on every login attempt).
  *
@@ -11,6 +11,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { SchemaVersionError } from '../errors.ts';
+import type { OneTimeToken } from '../token-store.ts';
 import { prepare } from './connection.ts';
 
 /**
@@ -66,6 +67,21 @@ const MIGRATIONS: ReadonlyArray<(prefix: string) => string> = [
   (p) => `
     ALTER TABLE ${p}sessions ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
     UPDATE ${p}sessions SET authenticated_at = created_at;
+  `,
+  // Version 4: one-time tokens (reset, verification and email-change links; SEC-57, SEC-61): the
+  // SHA-256 of the token as the key, never the token; by user for deleteUserTokens, by expiry for
+  // the sweep (R-09).
+  (p) => `
+    CREATE TABLE IF NOT EXISTS ${p}tokens (
+      hash TEXT NOT NULL PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      purpose TEXT NOT NULL,
+      email TEXT,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${p}tokens_user_id ON ${p}tokens (user_id, purpose);
+    CREATE INDEX IF NOT EXISTS ${p}tokens_expires_at ON ${p}tokens (expires_at);
   `,
 ];
 
@@ -123,11 +139,15 @@ const SESSION = `id, secret_hash AS secretHash, user_id AS userId, fresh, rememb
   identifier, user_agent AS userAgent, ip_address AS ipAddress, created_at AS createdAt,
   authenticated_at AS authenticatedAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt`;
 
+/** One-time token columns under the names of {@link OneTimeToken}'s fields. */
+const TOKEN = `hash, user_id AS userId, purpose, email, created_at AS createdAt, expires_at AS expiresAt`;
+
 /** Every statement the store runs, prepared once per connection. Parameters are named. */
 export function prepareStatements(db: DatabaseSync, p: string) {
   const s = `${p}sessions`;
   const r = `${p}remember_tokens`;
   const c = `${p}counters`;
+  const t = `${p}tokens`;
   const statement = (sql: string): StatementSync => prepare(db, sql);
   return Object.freeze({
     insertSession: statement(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
@@ -188,6 +208,24 @@ export function prepareStatements(db: DatabaseSync, p: string) {
     deleteCounter: statement(`DELETE FROM ${c} WHERE key = :key`),
     decrementCounter: statement(`UPDATE ${c} SET count = count - 1 WHERE key = :key`),
     deleteExpiredCounters: statement(`DELETE FROM ${c} WHERE expires_at <= :now`),
+
+    // A hash held by an expired token is taken over; one held by a live token returns no row and
+    // the store rejects: 256-bit hashes do not collide, so it is a bug, never a rebinding (SEC-57).
+    insertOneTimeToken: statement(`INSERT INTO ${t} (hash, user_id, purpose, email, created_at, expires_at)
+      VALUES (:hash, :userId, :purpose, :email, :now, :expiresAt)
+      ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id, purpose = excluded.purpose, email = excluded.email,
+        created_at = excluded.created_at, expires_at = excluded.expires_at
+      WHERE expires_at <= :now
+      RETURNING ${TOKEN}`),
+    selectOneTimeToken: statement(`SELECT ${TOKEN} FROM ${t} WHERE hash = :hash`),
+    // One statement: the write lock makes it atomic across processes, so of parallel consumptions
+    // exactly one gets the row (R-05, SEC-57). An expired row matches nothing.
+    consumeOneTimeToken: statement(`DELETE FROM ${t} WHERE hash = :hash AND purpose = :purpose AND expires_at > :now
+      RETURNING ${TOKEN}`),
+    deleteOneTimeTokenIfExpired: statement(`DELETE FROM ${t} WHERE hash = :hash AND expires_at <= :now`),
+    deleteUserOneTimeTokens: statement(`DELETE FROM ${t} WHERE user_id = :userId AND (:purpose IS NULL OR purpose = :purpose)
+      RETURNING expires_at > :now AS live`),
+    deleteExpiredOneTimeTokens: statement(`DELETE FROM ${t} WHERE expires_at <= :now`),
 
     ping: statement('SELECT 1'),
   });

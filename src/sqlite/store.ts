@@ -1,12 +1,12 @@
 /**
- * `latchkey/sqlite`: a {@link Store} and {@link CounterStore} (the login throttle's failure
- * counters) on Node's built-in `node:sqlite`, with no dependencies. It is for one host: several
- * processes may share the file (WAL journal, a busy timeout, write transactions that take the
- * lock up front; security.md R-03, R-11), several hosts may not (use PostgreSQL or Redis). The
- * schema is created on first use and versioned in a `<prefix>meta` table. Every driver failure
- * rejects with a coded {@link StoreUnavailableError} that keeps the driver's error as `cause`, so a
- * broken database reads as "try again" (503), never as "nobody is logged in" (R-01). Misuse throws
- * `TypeError`.
+ * `latchkey/sqlite`: a {@link Store}, {@link CounterStore} (the login throttle's failure
+ * counters) and {@link TokenStore} (one-time links) on Node's built-in `node:sqlite`, with no
+ * dependencies. It is for one host: several processes may share the file (WAL journal, a busy
+ * timeout, write transactions that take the lock up front; security.md R-03, R-11), several hosts
+ * may not (use PostgreSQL or Redis). The schema is created on first use and versioned in a
+ * `<prefix>meta` table. Every driver failure rejects with a coded {@link StoreUnavailableError}
+ * that keeps the driver's error as `cause`, so a broken database reads as "try again" (503), never
+ * as "nobody is logged in" (R-01). Misuse throws `TypeError`.
  *
  * The clock: SQLite has no server of its own; `unixepoch()` in SQL reads the clock of the host
  * that runs the query. Every process on a SQLite file runs on that one host, so `Date.now()` here
@@ -21,11 +21,13 @@ import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
 import { startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf, type RememberSeriesState } from '../remember-decision.ts';
+import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
 import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 import { connectSqlite } from './connection.ts';
 import { forgiveFailure, getCounter, recordFailure } from './counters.ts';
 import { migrate, prepareStatements, transaction } from './schema.ts';
 import type { Statements } from './schema.ts';
+import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './store-options.ts';
 
 type Row = Record<string, SQLOutputValue>;
@@ -47,7 +49,7 @@ function countLive(rows: Row[]): number {
 }
 
 /**
- * Sessions, remember-me tokens and throttle counters in SQLite, for one host.
+ * Sessions, remember-me tokens, throttle counters and one-time tokens in SQLite, for one host.
  *
  * @example
  * ```ts
@@ -58,7 +60,7 @@ function countLive(rows: Row[]): number {
  * process.on('SIGTERM', () => store.close());
  * ```
  */
-export class SqliteStore implements Store, CounterStore {
+export class SqliteStore implements Store, CounterStore, TokenStore {
   readonly #options: ResolvedSqliteOptions;
   readonly #kit = new StoreKit('SqliteStore');
   readonly #stopSweep: () => void;
@@ -211,18 +213,32 @@ export class SqliteStore implements Store, CounterStore {
     });
   }
 
+  /** One-time tokens (reset, verification and email-change links): sqlite/tokens. */
+  async createToken(token: NewOneTimeToken): Promise<OneTimeToken> {
+    return this.#run('createToken', createToken(token));
+  }
+
+  async findToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#run('findToken', findToken(hash, purpose));
+  }
+
+  async consumeToken(hash: string, purpose: string): Promise<OneTimeToken | null> {
+    return this.#run('consumeToken', consumeToken(hash, purpose));
+  }
+
+  async deleteUserTokens(userId: string, purpose?: string): Promise<number> {
+    return this.#run('deleteUserTokens', deleteUserTokens(userId, purpose));
+  }
+
   /**
-   * Deletes every expired session, remember token and throttle counter and returns how many rows
-   * went (R-09). The
-   * background sweep calls it every `sweepInterval` ms; call it yourself from a job if you
-   * disable that.
+   * Deletes every expired session, remember token, throttle counter and one-time token and returns
+   * how many rows went (R-09). The background sweep calls it every `sweepInterval` ms; call it
+   * yourself from a job if you disable that.
    */
   async deleteExpired(): Promise<number> {
     return this.#run('deleteExpired', (st, now) => {
-      const sessions = st.deleteExpiredSessions.run({ now }).changes;
-      const tokens = st.deleteExpiredTokens.run({ now }).changes;
-      const counters = st.deleteExpiredCounters.run({ now }).changes;
-      return Number(sessions) + Number(tokens) + Number(counters);
+      const statements = [st.deleteExpiredSessions, st.deleteExpiredTokens, st.deleteExpiredCounters, st.deleteExpiredOneTimeTokens];
+      return statements.reduce((sum, statement) => sum + Number(statement.run({ now }).changes), 0);
     });
   }
 

@@ -7,7 +7,7 @@
  * @module testing/memory-tokens
  */
 import { StoreUnavailableError } from '../errors.ts';
-import { checkTokenArguments, type NewOneTimeToken, type OneTimeToken } from '../token-store.ts';
+import { checkTokenArguments, checkUserTokensArguments, type NewOneTimeToken, type OneTimeToken } from '../token-store.ts';
 
 /** The tokens, by hash; the store checks that it is open and reads its clock before each call. */
 export class MemoryTokens {
@@ -45,6 +45,7 @@ export class MemoryTokens {
 
   /** {@link TokenStore.deleteUserTokens} at `now`: counts the live ones it deleted. */
   deleteUser(userId: string, purpose: string | undefined, now: number): number {
+    checkUserTokensArguments('MemoryStore.deleteUserTokens', userId, purpose);
     let live = 0;
     for (const [hash, token] of this.#tokens) {
       if (token.userId !== userId || (purpose !== undefined && token.purpose !== purpose)) continue;
