@@ -29,6 +29,11 @@ export interface UserRecord {
   /** A PHC or legacy hash string; never a password. */
   readonly passwordHash: string;
   readonly isActive: boolean;
+  /**
+   * The owner proved they receive mail at `email` (a verification, reset or email-change link,
+   * SEC-60, SEC-61, SEC-63). False for new and migrated rows, and for an account without email.
+   */
+  readonly emailVerified: boolean;
   /** ms since the epoch. */
   readonly createdAt: number;
 }
@@ -42,6 +47,8 @@ export interface NewUser {
   readonly name: string;
   readonly passwordHash: string;
   readonly isActive?: boolean;
+  /** @default false */
+  readonly emailVerified?: boolean;
 }
 
 /**
@@ -65,7 +72,7 @@ export function loginKey(user: Pick<UserRecord, 'id' | 'emailCanonical' | 'usern
   return key;
 }
 
-/** Accounts: six methods, `null` meaning absent; a failing backend rejects. */
+/** Accounts: eight methods, `null` meaning absent; a failing backend rejects. */
 export interface UserStore {
   /** Inserts an account; null when its canonical email or username is taken. */
   createUser(user: NewUser): Promise<UserRecord | null>;
@@ -81,4 +88,15 @@ export interface UserStore {
   setUserActive(id: string, isActive: boolean): Promise<boolean>;
   /** Accounts in id order, for admin tools. */
   listUsers(options?: { limit?: number; offset?: number }): Promise<UserRecord[]>;
+  /**
+   * Marks the address verified, only if the account's canonical email is still `emailCanonical`
+   * (a link sent to an old address verifies nothing, SEC-61). True when a row changed or was
+   * verified already.
+   */
+  markEmailVerified(id: string, emailCanonical: string): Promise<boolean>;
+  /**
+   * Sets the address and its canonical form, marked verified (the new address was just proven,
+   * SEC-63): `taken` when the unique index refuses it, `missing` when there is no such account.
+   */
+  changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'>;
 }

@@ -368,6 +368,8 @@ describe('rehash and import (SEC-03)', () => {
       updatePasswordHash: async () => { throw new Error('disk full (injected)'); },
       setUserActive: (id, a) => real.setUserActive(id, a),
       listUsers: (o) => real.listUsers(o),
+      markEmailVerified: (id, c) => real.markEmailVerified(id, c),
+      changeEmail: (id, e, c) => real.changeEmail(id, e, c),
     };
     const s = await setup(t, { users });
     const fixture = vectors.find((v) => v.scheme === 'werkzeug-pbkdf2' && v.password === GOOD)!;

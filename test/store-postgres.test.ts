@@ -278,15 +278,15 @@ describe('PostgreSQL stores', { skip }, () => {
         await Promise.all(stores.map((store) => store.migrate()));
         const store = stores[0]!;
         assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
-          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
-          { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+          { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+          { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
         ]);
         const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
         assert.equal(dan?.id, '3');
         assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '2' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
         // The database itself refuses an account with neither identifier, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (name, password_hash, created_at) VALUES ('x', 'x', 0)`),
@@ -357,7 +357,7 @@ describe('PostgreSQL stores', { skip }, () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 2/);
+          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 3/);
           return true;
         };
         await assert.rejects(newer.migrate(), refused);

@@ -52,7 +52,7 @@ describe('SqliteUserStore', () => {
       assert.ok(error instanceof SchemaVersionError);
       assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
       assert.equal(isServiceUnavailable(error), false);
-      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 2/);
+      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 3/);
       return true;
     });
     db.close();
@@ -109,8 +109,8 @@ describe('SqliteUserStore', () => {
     const store = new SqliteUserStore({ path, now: () => 4000 });
     t.after(() => store.close());
     assert.deepEqual((await store.listUsers()).map((u) => ({ ...u })), [
-      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, createdAt: 1000 },
-      { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, createdAt: 2000 },
+      { id: '1', email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann', passwordHash: 'hash-ann', isActive: true, emailVerified: false, createdAt: 1000 },
+      { id: '2', email: 'bob@example.com', emailCanonical: 'bob@example.com', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'hash-bob', isActive: false, emailVerified: false, createdAt: 2000 },
     ]);
     const dan = await store.createUser({ email: null, emailCanonical: null, username: 'dan', usernameCanonical: 'dan', name: 'Dan', passwordHash: 'hash-dan' });
     assert.equal(dan?.id, '4'); // id 3 belonged to a deleted account: never handed out again
@@ -121,7 +121,7 @@ describe('SqliteUserStore', () => {
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
     assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '2');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '3');
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name").all();
     assert.deepEqual(indexes.map((row) => row.name), ['users_email_canonical', 'users_username_canonical']);
     assert.equal(db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);

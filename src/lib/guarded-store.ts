@@ -104,5 +104,7 @@ export function guardUserStore(users: UserStore, timeout: number): UserStore {
     updatePasswordHash: (id, hash, expected) => guard('updatePasswordHash', () => users.updatePasswordHash(id, hash, expected)),
     setUserActive: (id, isActive) => guard('setUserActive', () => users.setUserActive(id, isActive)),
     listUsers: (options) => guard('listUsers', () => users.listUsers(options)),
+    markEmailVerified: (id, canonical) => guard('markEmailVerified', () => users.markEmailVerified(id, canonical)),
+    changeEmail: (id, email, canonical) => guard('changeEmail', () => users.changeEmail(id, email, canonical)),
   } satisfies UserStore);
 }

@@ -30,13 +30,13 @@ export interface PostgresUserStoreOptions {
 }
 
 const ID = /^\d{1,18}$/; // a BIGINT identity, as the string the contract passes around
-const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, email_verified, created_at';
 
 /** Every statement the store runs per call, on the quoted table `t`. */
 function userStatements(t: string) {
   return {
-    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now FROM clock
+    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, email_verified, created_at)
+      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, $9::boolean, now FROM clock
       ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
     byId: `SELECT ${COLUMNS} FROM ${t} WHERE id = $1`,
     byLogin: `SELECT ${COLUMNS} FROM ${t} WHERE email_canonical = $1 OR username_canonical = $1 ORDER BY id LIMIT 1`,
@@ -44,6 +44,8 @@ function userStatements(t: string) {
     setPasswordIf: `UPDATE ${t} SET password_hash = $2 WHERE id = $1 AND password_hash = $3`,
     setActive: `UPDATE ${t} SET is_active = $2 WHERE id = $1`,
     list: `SELECT ${COLUMNS} FROM ${t} ORDER BY id LIMIT $1 OFFSET $2`,
+    markVerified: `UPDATE ${t} SET email_verified = true WHERE id = $1 AND email_canonical = $2`,
+    setEmail: `UPDATE ${t} SET email = $2, email_canonical = $3, email_verified = true WHERE id = $1`,
     ping: 'SELECT 1',
   };
 }
@@ -74,6 +76,8 @@ function userMigrations(t: string, table: string): string[] {
     // indexes stay: NULLs are distinct in them, so they constrain only present identifiers.
     `ALTER TABLE ${t} ALTER COLUMN email DROP NOT NULL, ALTER COLUMN email_canonical DROP NOT NULL,
       ADD CONSTRAINT "${table}_email_or_username" CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL);`,
+    // Version 3: whether the owner proved the address (SEC-61); existing rows are unverified.
+    `ALTER TABLE ${t} ADD COLUMN email_verified boolean NOT NULL DEFAULT false;`,
   ];
 }
 
@@ -87,6 +91,7 @@ function toUser(row: Row): UserRecord {
     name: row.name as string,
     passwordHash: row.password_hash as string,
     isActive: row.is_active === true,
+    emailVerified: row.email_verified === true,
     createdAt: toMs(row.created_at),
   });
 }
@@ -130,7 +135,7 @@ export class PostgresUserStore implements UserStore {
     return this.#run('createUser', async () => {
       try {
         const { rows } = await execute(this.#pool, this.#sql.insert, [
-          clock, user.email, user.emailCanonical, user.username, user.usernameCanonical, user.name, user.passwordHash, user.isActive !== false,
+          clock, user.email, user.emailCanonical, user.username, user.usernameCanonical, user.name, user.passwordHash, user.isActive !== false, user.emailVerified === true,
         ]);
         // No row: a unique index refused it, the address or username is taken (R-04). ON CONFLICT
         // rather than an error, because pg.Pool destroys the connection of any query that fails.
@@ -173,6 +178,23 @@ export class PostgresUserStore implements UserStore {
     return this.#run('listUsers', async () =>
       (await execute(this.#pool, this.#sql.list, [limit, offset])).rows.map(toUser),
     );
+  }
+
+  async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
+    if (typeof id !== 'string' || !ID.test(id)) return false;
+    return this.#run('markEmailVerified', async () => (await execute(this.#pool, this.#sql.markVerified, [id, emailCanonical])).rowCount === 1);
+  }
+
+  async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
+    if (typeof id !== 'string' || !ID.test(id)) return 'missing';
+    return this.#run('changeEmail', async () => {
+      try {
+        return (await execute(this.#pool, this.#sql.setEmail, [id, email, emailCanonical])).rowCount === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        if (sqlState(error) === '23505') return 'taken'; // the unique index decided (SEC-63)
+        throw error;
+      }
+    });
   }
 
   /**

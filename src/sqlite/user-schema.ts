@@ -11,8 +11,10 @@ import type { DatabaseSync } from 'node:sqlite';
 import { prepare } from './connection.ts';
 import { applyMigrations } from './schema.ts';
 
+/** The columns of version 2, which its rebuild copies (never change: migration 2 has shipped). */
+const USER_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
 /** Every column, in table order. */
-export const USER_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+export const USER_SELECT = `${USER_COLUMNS}, email_verified`;
 
 /**
  * Migration `n` takes the table `t` from version `n` to `n + 1`. Append new ones; never edit one
@@ -61,6 +63,8 @@ const USER_MIGRATIONS: ReadonlyArray<(t: string) => string> = [
     CREATE UNIQUE INDEX ${t}_email_canonical ON ${t} (email_canonical);
     CREATE UNIQUE INDEX ${t}_username_canonical ON ${t} (username_canonical);
   `,
+  // Version 3: whether the owner proved the address (SEC-61); existing rows are unverified.
+  (t) => `ALTER TABLE ${t} ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Creates or upgrades the accounts table `table`, under the write lock so two processes agree. */

@@ -13,7 +13,7 @@ import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
 import { connectSqlite, prepare, requireSqliteSource, type SqliteSource } from './connection.ts';
-import { migrateUsers, USER_COLUMNS } from './user-schema.ts';
+import { migrateUsers, USER_SELECT } from './user-schema.ts';
 
 /**
  * Options of {@link SqliteUserStore}: a file it opens (its folder must exist, or the constructor
@@ -42,6 +42,8 @@ interface Statements {
   setHashIf: StatementSync;
   setActive: StatementSync;
   list: StatementSync;
+  markVerified: StatementSync;
+  setEmail: StatementSync;
 }
 
 function toUser(row: Row): UserRecord {
@@ -54,6 +56,7 @@ function toUser(row: Row): UserRecord {
     name: row.name as string,
     passwordHash: row.password_hash as string,
     isActive: row.is_active === 1,
+    emailVerified: row.email_verified === 1,
     createdAt: row.created_at as number,
   });
 }
@@ -99,6 +102,7 @@ export class SqliteUserStore implements UserStore {
           name: user.name,
           passwordHash: user.passwordHash,
           isActive: user.isActive === false ? 0 : 1,
+          emailVerified: user.emailVerified === true ? 1 : 0,
           createdAt: this.#now(),
         }) as Row;
         return toUser(row);
@@ -146,6 +150,23 @@ export class SqliteUserStore implements UserStore {
     return this.#run('listUsers', (st) => (st.list.all({ limit, offset }) as Row[]).map(toUser));
   }
 
+  async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(id)) return false;
+    return this.#run('markEmailVerified', (st) => Number(st.markVerified.run({ id: Number(id), emailCanonical }).changes) === 1);
+  }
+
+  async changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'> {
+    if (!/^\d{1,18}$/.test(id)) return 'missing';
+    return this.#run('changeEmail', (st) => {
+      try {
+        return Number(st.setEmail.run({ id: Number(id), email, emailCanonical }).changes) === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        if (UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0)) return 'taken'; // the unique index decided (SEC-63)
+        throw error;
+      }
+    });
+  }
+
   /** Resolves when the database answers. */
   async ping(): Promise<void> {
     await this.#run('ping', (st) => st.byId.get({ id: 0 }));
@@ -176,14 +197,16 @@ export class SqliteUserStore implements UserStore {
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
       return {
-        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at)
-          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt) RETURNING ${USER_COLUMNS}`),
-        byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
-        byLogin: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
+        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, email_verified, created_at)
+          VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :emailVerified, :createdAt) RETURNING ${USER_SELECT}`),
+        byId: statement(`SELECT ${USER_SELECT} FROM ${t} WHERE id = :id`),
+        byLogin: statement(`SELECT ${USER_SELECT} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
         setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
         setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
         setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
-        list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        list: statement(`SELECT ${USER_SELECT} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
+        setEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
       };
     });
     this.#db = db;
