@@ -67,6 +67,8 @@ export function authRoutes(deps: Deps): Route[] {
     if (result.reason === 'throttled') {
       return loginFailed(c, 429, throttledMessage(result.retryAfter), { login, remember }, { 'retry-after': String(result.retryAfter) });
     }
+    // EMAIL_VERIFICATION=required: said only after a correct password (SEC-62).
+    if (result.reason === 'unverified') return loginFailed(c, 403, 'Please verify your email address first.', { login, remember });
     const renamed = fieldErrors();
     for (const [name, reason] of Object.entries(result.errors)) renamed[name === 'login' ? field : name] = reason;
     return loginFailed(c, 400, Object.values(renamed).join(' '), { login, remember, errors: renamed });
@@ -92,6 +94,13 @@ export function authRoutes(deps: Deps): Route[] {
       username: username === '' ? undefined : username,
       ip: auth.clientIp,
     });
+    if (result.ok && !('user' in result)) {
+      // EMAIL_VERIFICATION=required: the same answer for a new and a taken address (SEC-15).
+      const pending = 'Check your inbox to finish registering.';
+      if (isJson(c)) return json(c, 202, { message: pending });
+      auth.flash(pending, 'info');
+      return redirect(c, '/login');
+    }
     if (result.ok) {
       try {
         await auth.login(result.user);

@@ -160,6 +160,6 @@ export class Client {
 /** A registered user's id, made directly through the accounts module (no HTTP, no login). */
 export async function seedUser(app: TestApp, email = 'ann@example.com', name = 'Ann', password = PASSWORD): Promise<string> {
   const result = await app.accounts.register({ email, name, password });
-  if (!result.ok) throw new Error(`seed: ${JSON.stringify(result)}`);
+  if (!result.ok || !('user' in result)) throw new Error(`seed: ${JSON.stringify(result)}`);
   return result.user.id;
 }
