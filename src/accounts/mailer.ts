@@ -38,7 +38,9 @@ export async function sendMail(core: AccountsCore, kind: MailKind, to: string, u
  * stored one) and the subject of `kind`, never thrown.
  */
 export function inBackground(core: AccountsCore, kind: MailKind, to: string, work: () => Promise<unknown>): void {
-  void reportFailure(core, kind, to, work);
+  // On a later turn of the event loop, not a microtask: with a synchronous store (node:sqlite),
+  // even the lookup would otherwise run before the caller has its answer (SEC-16).
+  setImmediate(() => void reportFailure(core, kind, to, work));
 }
 
 /** Runs `work`; a failure is emitted as `mailFailed` (see {@link inBackground}), never thrown. */
