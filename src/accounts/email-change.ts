@@ -8,7 +8,7 @@
  * @module accounts/email-change
  */
 import type { UserRecord } from '../user-store.ts';
-import { canonicalizeEmail } from './identifier.ts';
+import { canonicalizeEmail, typedForm } from './identifier.ts';
 import { countMail, inBackground, sendMail, sendNotice, throttledAnswer } from './mailer.ts';
 import { consumeLinkToken, issueLinkToken, LINKS, requireRecovery } from './one-time-links.ts';
 import { writeUser, type AccountsCore } from './options.ts';
@@ -25,7 +25,7 @@ export async function requestEmailChange(core: AccountsCore, input: { userId: st
   const verdict = await countMail(core, canonical.value, input.ip ?? null);
   if (!verdict.ok) return throttledAnswer(verdict);
   // The address as typed (NFKC, trimmed) is where the mail goes and what is stored (SEC-18).
-  const typed = (input.email as string).normalize('NFKC').trim();
+  const typed = typedForm(input.email as string);
   // Only the latest request is pending. Stored before the answer (a store failure is a 503); taken
   // or not, the same answer and the same mail.
   await recovery.tokens.deleteUserTokens(user.id, LINKS.emailChange.purpose);

@@ -10,7 +10,7 @@
  */
 import type { UserRecord } from '../user-store.ts';
 import { mailVerificationLink } from './email-verification.ts';
-import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
+import { canonicalizeEmail, canonicalizeUsername, typedForm } from './identifier.ts';
 import { countMail, inBackground, sendMail } from './mailer.ts';
 import type { AccountsCore } from './options.ts';
 import type { ImportUserResult, RegisterResult } from './results.ts';
@@ -48,17 +48,16 @@ function checkIdentifiers(
   requireEmail: boolean,
   errors: Record<string, string>,
 ): { email: Identifier | null; username: Identifier | null } {
-  const typed = (value: unknown) => (value as string).normalize('NFKC').trim();
   let email: Identifier | null = null;
   let username: Identifier | null = null;
   if (given(input.email) || requireEmail || !given(input.username)) {
     const checked = canonicalizeEmail(input.email);
-    if (checked.ok) email = { typed: typed(input.email), canonical: checked.value };
+    if (checked.ok) email = { typed: typedForm(input.email as string), canonical: checked.value };
     else errors.email = given(input.email) || requireEmail ? checked.reason : 'Enter an email address or a username.';
   }
   if (given(input.username)) {
     const checked = canonicalizeUsername(input.username);
-    if (checked.ok) username = { typed: typed(input.username), canonical: checked.value };
+    if (checked.ok) username = { typed: typedForm(input.username as string), canonical: checked.value };
     else errors.username = checked.reason;
   }
   return { email, username };

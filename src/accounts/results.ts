@@ -12,7 +12,8 @@ import type { UserRecord } from '../user-store.ts';
 export interface AccountEvents {
   registered: { readonly user: UserRecord };
   /**
-   * `reason` is for logs only: the client always sees the same answer (SEC-13). `login` is the
+   * `reason` is for logs only: the client sees the same answer for all but `unverified`, which
+   * follows a right password (SEC-13, SEC-62). `login` is the
    * canonical identifier, or for a `malformed` attempt what was sent if it was a string (null
    * otherwise): log only a keyed hash of it, it may be a password typed in the wrong field
    * (SEC-69). `userId` is the account's, when one has that identifier. `failures` are the
