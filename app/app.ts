@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type AccountsOptions, type LoginManager, type TokenStore, type UserRecord } from 'latchkey';
+import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable, wantsJson, type AccountMail, type Accounts, type LoginManager, type UserRecord } from 'latchkey';
 import { latchkey } from 'latchkey/hono';
 import { APP_NAME, type AppConfig } from './config.ts';
 import { problem } from './answers.ts';
@@ -28,7 +28,6 @@ import { mailLinks } from './mail/links.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { outboxTransport } from './mail/outbox.ts';
 import { smtpTransport } from './mail/smtp.ts';
-import type { AppAccounts, RecoveryOptions } from './recovery-accounts.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
 import { logSecurityEvents } from './security-log.ts';
@@ -51,18 +50,12 @@ export interface CreateAppOptions {
   readonly now?: () => number;
   /** Where log lines go, each one JSON object and its newline (app/log.ts), at `config.logLevel`. Default: stderr. */
   readonly log?: (line: string) => void;
-  /**
-   * MERGE (issue 13), temporary: builds the accounts in place of `createAccounts`, so that the
-   * app's tests can run against an adapter (test/app/recovery-adapter.ts) until src/accounts/ has
-   * the recovery methods. Remove with the cast below.
-   */
-  readonly createAccounts?: (options: AccountsOptions & RecoveryOptions) => AppAccounts;
 }
 
 export interface App {
   readonly app: Hono<AppEnv>;
   readonly manager: LoginManager<UserRecord>;
-  readonly accounts: AppAccounts;
+  readonly accounts: Accounts;
   /** The mail queue: `close()` it at shutdown, after the server, to let queued mail leave. */
   readonly mailer: Mailer;
 }
@@ -86,19 +79,15 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     logger,
     hash: keyedHasher(config.secretKey),
   });
-  const recovery: RecoveryOptions = {
-    // MERGE (issue 13): the sessions store is the token store (RECOVERY_API.md §1) once r1 lands; drop this cast then.
-    tokens: stores.sessions as unknown as TokenStore,
-    mail: (message) => mailer.send(message),
+  const recovery = {
+    tokens: stores.sessions, // the sessions store keeps the one-time links too
+    mail: (message: AccountMail) => mailer.send(message),
     links: mailLinks(config.publicUrl),
     emailVerification: config.emailVerification,
     recoveryThrottle: throttles.recovery,
     appName: APP_NAME,
   };
-  // MERGE (issue 13): the one cast of the accounts, until createAccounts has the recovery methods
-  // (RECOVERY_API.md §3, helper R3): then `const accounts = createAccounts({ … })`, no option.
-  const makeAccounts = options.createAccounts ?? ((o: AccountsOptions & RecoveryOptions) => createAccounts(o) as unknown as AppAccounts);
-  const accounts = makeAccounts({
+  const accounts = createAccounts({
     ...common,
     ...recovery,
     users: stores.users,

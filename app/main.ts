@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import type { Accounts } from 'latchkey';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -38,6 +39,7 @@ function fail(line: string): never {
 let server: Server | null = null;
 let stores: AppStores | null = null;
 let mailer: Mailer | null = null;
+let accounts: Accounts | null = null;
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -53,7 +55,9 @@ async function shutdown(signal: string): Promise<void> {
     clearTimeout(force);
     clearInterval(idle);
   }
-  // Mail queued by the last requests gets a few seconds to leave.
+  // The accounts' background work (a reset request's lookup, token and mail) ends, then mail queued
+  // by the last requests gets a few seconds to leave, before the stores close under them.
+  await Promise.race([accounts?.idle(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   await mailer?.close();
   await stores?.close().catch((error: Error) => process.stderr.write(`closing the stores failed: ${error.message}\n`));
   process.exit(0);
@@ -93,11 +97,12 @@ if (config.port === 0) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   config = Object.freeze({ ...config, port, publicUrl: process.env.PUBLIC_URL ? config.publicUrl : `http://${host}:${port}` });
 }
-const { app, mailer: queue } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
+const { app, mailer: queue, accounts: built } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
   await opened.close().catch(() => {});
   return fail(`cannot start the app: ${error.message}`);
 });
 mailer = queue;
+accounts = built;
 handle = (request, env) => app.fetch(request, env);
 const shown = config.host.includes(':') ? `[${config.host}]` : config.host;
 process.stdout.write(`latchkey reference app on http://${shown}:${port}\n`);

@@ -43,7 +43,7 @@ import type { ThrottleLimits } from './throttles.ts';
 export interface SecurityLogOptions {
   readonly logger: Logger;
   readonly manager: LoginManager<UserRecord>;
-  /** Only its events: the routes' accounts type (recovery-accounts.ts) and the library's both fit. */
+  /** Only its events are read. */
   readonly accounts: Pick<Accounts, 'on'>;
   /** The app's SECRET_KEY: the hashes' key is derived from it, for this purpose only. */
   readonly secret: string;

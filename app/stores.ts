@@ -9,12 +9,12 @@
  * @module app/stores
  */
 import { dirname } from 'node:path';
-import type { CounterStore, Store, UserStore } from 'latchkey';
+import type { CounterStore, Store, TokenStore, UserStore } from 'latchkey';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
 import { ensureDataDir, redact, sqlitePath, type AppConfig } from './config.ts';
 
 export interface AppStores {
-  readonly sessions: Store & CounterStore;
+  readonly sessions: Store & CounterStore & TokenStore;
   readonly users: UserStore;
   /** Each store's health, for `/healthz`. */
   ping(): Promise<Record<string, 'ok' | 'unavailable'>>;
@@ -33,7 +33,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
   try {
     const sameDatabase = config.sessionStoreUrl === config.databaseUrl;
     let users: Opened<UserStore>;
-    let sessions: Opened<Store & CounterStore>;
+    let sessions: Opened<Store & CounterStore & TokenStore>;
     if (config.databaseUrl.startsWith('sqlite:')) {
       users = await openSqlite('DATABASE_URL', sqlitePath(config.databaseUrl), config.dataDir, (path) => new SqliteUserStore({ path }));
     } else {
@@ -110,7 +110,7 @@ async function openPostgres<K extends 'users' | 'sessions'>(
   url: string,
   log: Log,
   kind: K,
-): Promise<K extends 'users' ? Opened<UserStore> : Opened<Store & CounterStore>> {
+): Promise<K extends 'users' ? Opened<UserStore> : Opened<Store & CounterStore & TokenStore>> {
   const { default: pg } = await import('pg');
   const { PostgresStore, PostgresUserStore } = await import('latchkey/postgres');
   const pool = new pg.Pool({
@@ -139,7 +139,7 @@ async function openPostgres<K extends 'users' | 'sessions'>(
   return { store, ping: () => store.ping(), close } as never;
 }
 
-async function openRedis(url: string, log: Log): Promise<Opened<Store & CounterStore>> {
+async function openRedis(url: string, log: Log): Promise<Opened<Store & CounterStore & TokenStore>> {
   const { createClient } = await import('redis');
   const { RedisStore, checkEvictionPolicy } = await import('latchkey/redis');
   const client = createClient({

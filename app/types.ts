@@ -8,10 +8,9 @@
  * @module app/types
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AnonymousUser, LoginManager, UserRecord } from 'latchkey';
+import type { Accounts, AnonymousUser, LoginManager, UserRecord } from 'latchkey';
 import type { LatchkeyEnv } from 'latchkey/hono';
 import type { AppConfig } from './config.ts';
-import type { AppAccounts } from './recovery-accounts.ts';
 import type { AppStores } from './stores.ts';
 
 /** The Hono environment of the app. */
@@ -29,7 +28,7 @@ export interface Deps {
   readonly config: AppConfig;
   readonly stores: AppStores;
   readonly manager: LoginManager<UserRecord>;
-  readonly accounts: AppAccounts;
+  readonly accounts: Accounts;
 }
 
 /** A route of the app: its path and, per method, the middleware chain that ends in the handler. */

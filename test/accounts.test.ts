@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAccounts } from '../src/accounts/accounts.ts';
-import type { AccountEvents } from '../src/accounts/results.ts';
-import type { UserStore } from '../src/user-store.ts';
+import type { AccountEvents, ImportUserResult, RegisterResult } from '../src/accounts/results.ts';
+import type { UserRecord, UserStore } from '../src/user-store.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PasswordHasher } from '../src/passwords/hasher.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
@@ -16,6 +16,12 @@ import { SqliteUserStore } from '../src/sqlite/user-store.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
 
 const SECRET = 'accounts-test-secret-0123456789abcdef!!';
+
+/** The account a registration made (with verification not required, every success has one). */
+function userOf(result: RegisterResult | ImportUserResult): UserRecord {
+  assert.ok(result.ok && 'user' in result, JSON.stringify(result));
+  return result.user;
+}
 const GOOD = 'correct horse battery staple';
 const vectors: Array<{ scheme: string; password: string; hash: string }> = JSON.parse(
   readFileSync(join(import.meta.dirname, 'vectors', 'password-hashes.json'), 'utf8'),
@@ -64,9 +70,9 @@ describe('register', () => {
     const s = await setup(t);
     const result = await s.accounts.register({ email: 'Ada@Example.com', name: 'Ada', password: GOOD });
     assert.ok(result.ok);
-    assert.equal(result.user.email, 'Ada@Example.com');
-    assert.equal(result.user.emailCanonical, 'ada@example.com');
-    assert.match(result.user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal(userOf(result).email, 'Ada@Example.com');
+    assert.equal(userOf(result).emailCanonical, 'ada@example.com');
+    assert.match(userOf(result).passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     assert.equal(s.events[0]?.[0], 'registered');
   });
 
@@ -134,7 +140,7 @@ describe('authenticate', () => {
     const registered = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', username: 'ada', password: GOOD });
     assert.ok(registered.ok);
     s.hasher.verifications = 0;
-    return { ...s, user: registered.user };
+    return { ...s, user: userOf(registered) };
   }
 
   it('logs in by email or username, in any case (SEC-18)', async (t) => {
@@ -149,7 +155,7 @@ describe('authenticate', () => {
     const s = await withUser(t);
     const inactive = await s.accounts.register({ email: 'off@example.com', name: 'Off', password: GOOD });
     assert.ok(inactive.ok);
-    await s.users.setUserActive(inactive.user.id, false);
+    await s.users.setUserActive(userOf(inactive).id, false);
     s.hasher.verifications = 0;
     const outcomes = [];
     for (const attempt of [
@@ -260,7 +266,7 @@ describe('throttle reservations and keys (findings 3, 4, 7, 8)', () => {
     const bobs = await s.accounts.authenticate({ login: 'bob@example.com', password: GOOD });
     assert.ok(bobs.ok);
     const auth = s.manager.forRequest(new Request('http://localhost/'));
-    await auth.login(ada.user);
+    await auth.login(userOf(ada));
     for (let i = 0; i < 100; i++) {
       s.clock.now += 15 * 60_000;
       await s.accounts.authenticate({ login: 'ada@example.com', password: `guess ${i} guess guess` });
@@ -273,12 +279,12 @@ describe('throttle reservations and keys (findings 3, 4, 7, 8)', () => {
       s.clock.now += 15 * 60_000;
       await s.accounts.authenticate({ login: 'ada@example.com', password: `guess ${i} guess guess` });
     }
-    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: GOOD, auth }), { ok: true, user: ada.user });
-    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
-    const changed = await s.accounts.changePassword({ userId: ada.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase', auth });
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: userOf(ada).id, password: GOOD, auth }), { ok: true, user: userOf(ada) });
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: userOf(ada).id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
+    const changed = await s.accounts.changePassword({ userId: userOf(ada).id, currentPassword: GOOD, newPassword: 'a brand new passphrase', auth });
     assert.ok(changed.ok);
     assert.deepEqual(await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' }), locked, 'still locked for strangers');
-    assert.equal(await s.accounts.unlockAccount(ada.user.id), true);
+    assert.equal(await s.accounts.unlockAccount(userOf(ada).id), true);
     assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' })).ok, 'unlocked');
   });
 
@@ -287,9 +293,9 @@ describe('throttle reservations and keys (findings 3, 4, 7, 8)', () => {
     const ada = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
     assert.ok(ada.ok);
     const auth = s.manager.forRequest(new Request('http://localhost/'));
-    await auth.login(ada.user);
-    for (let i = 0; i < 5; i++) assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
-    assert.deepEqual(await s.accounts.confirmPassword({ userId: ada.user.id, password: GOOD, auth }), { ok: false, reason: 'throttled', retryAfter: 1 });
+    await auth.login(userOf(ada));
+    for (let i = 0; i < 5; i++) assert.deepEqual(await s.accounts.confirmPassword({ userId: userOf(ada).id, password: 'wrong wrong wrong', auth }), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await s.accounts.confirmPassword({ userId: userOf(ada).id, password: GOOD, auth }), { ok: false, reason: 'throttled', retryAfter: 1 });
     assert.ok((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD })).ok, 'the account counter is not the session one');
   });
 
@@ -385,14 +391,14 @@ describe('changePassword and deactivate (SEC-10, SEC-32, SEC-33)', () => {
     const registered = await s.accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
     assert.ok(registered.ok);
     const auth = s.manager.forRequest(new Request('http://localhost/'));
-    await auth.login(registered.user, { remember: true });
-    const wrong = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: 'nope nope nope nope', newPassword: 'a brand new passphrase' });
+    await auth.login(userOf(registered), { remember: true });
+    const wrong = await s.accounts.changePassword({ userId: userOf(registered).id, currentPassword: 'nope nope nope nope', newPassword: 'a brand new passphrase' });
     assert.ok(!wrong.ok && wrong.reason === 'invalid' && 'current_password' in wrong.errors);
-    const weak = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'short' });
+    const weak = await s.accounts.changePassword({ userId: userOf(registered).id, currentPassword: GOOD, newPassword: 'short' });
     assert.ok(!weak.ok && weak.reason === 'invalid' && 'new_password' in weak.errors);
-    const done = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
+    const done = await s.accounts.changePassword({ userId: userOf(registered).id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
     assert.ok(done.ok);
-    assert.deepEqual(await s.manager.listUserSessions(registered.user.id), []);
+    assert.deepEqual(await s.manager.listUserSessions(userOf(registered).id), []);
     assert.equal((await s.accounts.authenticate({ login: 'ada@example.com', password: GOOD })).ok, false);
     assert.equal((await s.accounts.authenticate({ login: 'ada@example.com', password: 'a brand new passphrase' })).ok, true);
     assert.ok(s.events.some(([n]) => n === 'passwordChanged'));
@@ -402,9 +408,9 @@ describe('changePassword and deactivate (SEC-10, SEC-32, SEC-33)', () => {
     const s = await setup(t);
     const registered = await s.accounts.register({ email: 'bye@example.com', name: 'Bye', password: GOOD });
     assert.ok(registered.ok);
-    await s.manager.forRequest(new Request('http://localhost/')).login(registered.user);
-    assert.equal(await s.accounts.deactivate(registered.user.id), true);
-    assert.deepEqual(await s.manager.listUserSessions(registered.user.id), []);
+    await s.manager.forRequest(new Request('http://localhost/')).login(userOf(registered));
+    assert.equal(await s.accounts.deactivate(userOf(registered).id), true);
+    assert.deepEqual(await s.manager.listUserSessions(userOf(registered).id), []);
     assert.deepEqual(await s.accounts.authenticate({ login: 'bye@example.com', password: GOOD }), { ok: false, reason: 'invalid' });
   });
 });
@@ -414,15 +420,15 @@ describe('accounts with a username and no email (finding 13)', () => {
     const s = await setup(t);
     const registered = await s.accounts.register({ username: 'Test_User', name: 'Test', password: GOOD });
     assert.ok(registered.ok);
-    assert.equal(registered.user.email, null);
-    assert.equal(registered.user.emailCanonical, null);
-    assert.equal(registered.user.username, 'Test_User');
-    assert.equal(registered.user.usernameCanonical, 'test_user');
+    assert.equal(userOf(registered).email, null);
+    assert.equal(userOf(registered).emailCanonical, null);
+    assert.equal(userOf(registered).username, 'Test_User');
+    assert.equal(userOf(registered).usernameCanonical, 'test_user');
     const login = await s.accounts.authenticate({ login: 'TEST_USER', password: GOOD });
-    assert.equal(login.ok && login.user.id, registered.user.id);
-    const changed = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
+    assert.equal(login.ok && login.user.id, userOf(registered).id);
+    const changed = await s.accounts.changePassword({ userId: userOf(registered).id, currentPassword: GOOD, newPassword: 'a brand new passphrase' });
     assert.ok(changed.ok);
-    const wrong = await s.accounts.changePassword({ userId: registered.user.id, currentPassword: GOOD, newPassword: 'another new passphrase' });
+    const wrong = await s.accounts.changePassword({ userId: userOf(registered).id, currentPassword: GOOD, newPassword: 'another new passphrase' });
     assert.ok(!wrong.ok && wrong.reason === 'invalid' && 'current_password' in wrong.errors);
     assert.equal((await s.accounts.authenticate({ login: 'test_user', password: 'a brand new passphrase' })).ok, true);
   });
@@ -550,7 +556,7 @@ describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
     const accounts = createAccounts({ users: c.wrapped, throttle: false, revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions, hasher: new CountingHasher(), userCache: { ttl: '5s' }, now: () => clock.now });
     const registered = await accounts.register({ email: 'ada@example.com', name: 'Ada', password: GOOD });
     assert.ok(registered.ok);
-    return { accounts, clock, counts: c.counts, holdReads: c.holdReads, id: registered.user.id };
+    return { accounts, clock, counts: c.counts, holdReads: c.holdReads, id: userOf(registered).id };
   }
 
   it('refuses a ttl over 5 s, of 0 or not a duration, and a clock that is not a function (TypeError)', () => {
@@ -580,7 +586,7 @@ describe('userCache: loadUser results reused for up to ttl (R-07)', () => {
     const plain = createAccounts({ users: c.wrapped, throttle: false, hasher: new CountingHasher() });
     const r = await plain.register({ email: 'bob@example.com', name: 'Bob', password: GOOD });
     assert.ok(r.ok);
-    for (let i = 0; i < 3; i++) await plain.loadUser(r.user.id);
+    for (let i = 0; i < 3; i++) await plain.loadUser(userOf(r).id);
     assert.equal(c.counts.reads, 3);
   });
 

@@ -52,7 +52,7 @@ export async function createUser(context: CliContext, input: { email?: string; n
   const name = input.name ?? username ?? email.slice(0, Math.max(email.lastIndexOf('@'), 0)).trim();
   const result = await context.accounts.register({ email: input.email, name, username, password: input.password });
   if (result.ok) {
-    context.out(`created ${describeUser(result.user)}`);
+    context.out('user' in result ? `created ${describeUser(result.user)}` : `created; the account is usable once ${input.email} is verified`);
     return;
   }
   if (result.reason === 'exists') {

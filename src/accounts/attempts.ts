@@ -24,6 +24,16 @@ const MAX_QUEUED = 16;
 /** What an attempt settles with when there is no throttle (`throttle: false`). */
 const UNTHROTTLED: Reservation = Object.freeze({ ok: true as const, fail: async () => null, succeed: async () => ({ device: null }) });
 
+/**
+ * Clears the failed-login counter of an account, lifting its delay or lock (SEC-51, SEC-52): an
+ * operator's `unlock`, and every password reset. False without a throttle.
+ */
+export async function clearAccountFailures(core: AccountsCore, userId: string): Promise<boolean> {
+  if (core.throttle === null) return false;
+  await core.throttle.recordSuccess({ account: `id:${userId}` });
+  return true;
+}
+
 /** Reserves an attempt on the throttle (see {@link LoginThrottle.reserve}), or the throttled answer. */
 export async function reserveAttempt(core: AccountsCore, key: string, login: string, ip: string | null, device: string | null): Promise<Reservation | Throttled> {
   if (core.throttle === null) return UNTHROTTLED;

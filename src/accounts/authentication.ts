@@ -2,7 +2,8 @@
  * Password login: a login (email or username) and a password checked with exactly one password
  * verification whatever the outcome (SEC-13, SEC-14), throttled and queued before verifying
  * (attempts.ts), and a stored hash of older parameters or another scheme replaced by argon2id
- * after a success (SEC-03).
+ * after a success (SEC-03). With `emailVerification: 'required'`, the right password of an
+ * unverified account answers `unverified` (SEC-62).
  *
  * @module accounts/authentication
  */
@@ -80,6 +81,11 @@ async function verify(
     return { ok: false, reason: 'invalid' };
   }
   const { device } = await attempt.succeed();
+  if (core.emailVerification === 'required' && !user.emailVerified) {
+    // Said only after the right password, so it reveals nothing to a guesser (SEC-62).
+    core.events.emit('loginFailed', { login, ip, reason: 'unverified', userId: user.id, failures: null });
+    return { ok: false, reason: 'unverified' };
+  }
   return { ok: true, user: rehash ? await rehashPassword(core, user, password) : user, device };
 }
 

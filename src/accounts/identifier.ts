@@ -123,6 +123,15 @@ export function canonicalizeUsername(input: unknown): CanonicalIdentifier {
   return { ok: true, value: name };
 }
 
+/**
+ * An identifier as the user typed it, for display and mail (SEC-18: mail goes to this form, never
+ * the canonical key): NFKC, trimmed. Call it only on input that {@link canonicalizeEmail} or
+ * {@link canonicalizeUsername} accepted.
+ */
+export function typedForm(input: string): string {
+  return input.normalize('NFKC').trim();
+}
+
 /** The steps both identifiers share: type, size, well-formedness, canonical form, bad characters. */
 function canonicalize(input: unknown, label: string, tooLong: string): CanonicalIdentifier {
   if (typeof input !== 'string') return refuse(`${label} must be a string.`);

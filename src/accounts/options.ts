@@ -13,10 +13,11 @@ import type { LoginThrottle } from '../login-throttle.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { UserRecord, UserStore } from '../user-store.ts';
 import { createPasswordPolicy, type PasswordPolicy } from './policy.ts';
+import { resolveMailOptions, type MailCore, type MailOptions } from './recovery-options.ts';
 import type { AccountEvents } from './results.ts';
 
-/** Options of {@link createAccounts}. */
-export interface AccountsOptions {
+/** Options of {@link createAccounts}; the mail path's (reset, verification, email change, notices) are {@link MailOptions}. */
+export interface AccountsOptions extends MailOptions {
   users: UserStore;
   /**
    * The login throttle (`createLoginThrottle`), or `false` to run without one: only when
@@ -41,7 +42,7 @@ export interface AccountsOptions {
   hasher?: PasswordHasher;
   /** @default createPasswordPolicy({ appName }) (15 code points minimum) */
   policy?: PasswordPolicy;
-  /** Refused as part of passwords (SEC-08). */
+  /** Refused as part of passwords (SEC-08); names the app in mails (required with `mail`). */
   appName?: string;
   /**
    * Reuse what `loadUser` read for up to `ttl` (≤ 5 s, security.md R-07) in this process, saving a
@@ -69,7 +70,7 @@ export interface AccountsOptions {
 }
 
 /** The checked options and the state that the account operations share. */
-export interface AccountsCore {
+export interface AccountsCore extends MailCore {
   /** The app's store behind the deadline guard: every call answers within `storeTimeout` or is a coded 503. */
   readonly users: UserStore;
   readonly throttle: LoginThrottle | null;
@@ -103,6 +104,7 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
   const cache = resolveCacheOptions('userCache', options.userCache);
   return Object.freeze({
+    ...resolveMailOptions(options),
     users: guardUserStore(options.users, requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1)),
     throttle: options.throttle === false ? null : options.throttle,
     registrationThrottle: registration ?? null,

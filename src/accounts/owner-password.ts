@@ -2,13 +2,16 @@
  * The password of an owner who is logged in already: re-authentication ("sudo mode", SEC-35) and
  * password change (SEC-10). Both check the password once, throttled by the owner's session rather
  * than by the account, so that strangers' failures on the account never refuse its owner (finding
- * 8, SEC-52); a change then ends every other session and remember-me series (SEC-33).
+ * 8, SEC-52); a change then ends every other session and remember-me series (SEC-33) and the
+ * user's reset links (SEC-57), and mails the owner a notice (SEC-71).
  *
  * @module accounts/owner-password
  */
 import type { RequestAuth } from '../request-auth.ts';
 import { loginKey, type UserRecord } from '../user-store.ts';
 import { reserveAttempt, serializeAttempt } from './attempts.ts';
+import { sendNotice } from './mailer.ts';
+import { LINKS } from './one-time-links.ts';
 import { writeUser, type AccountsCore } from './options.ts';
 import { normalizePassword } from './policy.ts';
 import type { ChangePasswordResult, ConfirmPasswordResult } from './results.ts';
@@ -68,6 +71,11 @@ export async function changePassword(
   let sessionsEnded = 0;
   if (input.auth) sessionsEnded = await input.auth.revokeOtherSessions();
   else if (core.revokeSessions) sessionsEnded = await core.revokeSessions(user.id);
+  if (core.tokens !== null) {
+    // A password change voids the reset links (SEC-57) and a pending email change asked for before it.
+    await Promise.all([core.tokens.deleteUserTokens(user.id, LINKS.reset.purpose), core.tokens.deleteUserTokens(user.id, LINKS.emailChange.purpose)]);
+  }
+  sendNotice(core, 'passwordChanged', updated); // SEC-71
   core.events.emit('passwordChanged', { user: updated });
   return { ok: true, user: updated, sessionsEnded };
 }

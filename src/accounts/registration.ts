@@ -2,15 +2,21 @@
  * New accounts: registration, and the import of accounts hashed elsewhere. Both check and
  * canonicalise the identifiers (SEC-18) and the display name the same way, and leave uniqueness
  * to the store's unique indexes (R-04); registration also checks the password policy, then counts
- * the IP's registrations (SEC-53), all before any hashing (SEC-12).
+ * the IP's registrations (SEC-53), all before any hashing (SEC-12). With `emailVerification`, a
+ * new account is mailed a verification link; 'required' answers the same for a new and a taken
+ * address, and tells the owner of a taken one (SEC-15).
  *
  * @module accounts/registration
  */
-import { canonicalizeEmail, canonicalizeUsername } from './identifier.ts';
+import type { UserRecord } from '../user-store.ts';
+import { mailVerificationLink } from './email-verification.ts';
+import { canonicalizeEmail, canonicalizeUsername, typedForm } from './identifier.ts';
+import { countMail, inBackground, sendMail } from './mailer.ts';
 import type { AccountsCore } from './options.ts';
 import type { ImportUserResult, RegisterResult } from './results.ts';
 
 const NAME_MAX = 100;
+const PENDING: RegisterResult = Object.freeze({ ok: true as const, pending: true as const });
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A display name: NFKC, trimmed, 1…100 code points, no control characters. */
@@ -42,17 +48,16 @@ function checkIdentifiers(
   requireEmail: boolean,
   errors: Record<string, string>,
 ): { email: Identifier | null; username: Identifier | null } {
-  const typed = (value: unknown) => (value as string).normalize('NFKC').trim();
   let email: Identifier | null = null;
   let username: Identifier | null = null;
   if (given(input.email) || requireEmail || !given(input.username)) {
     const checked = canonicalizeEmail(input.email);
-    if (checked.ok) email = { typed: typed(input.email), canonical: checked.value };
+    if (checked.ok) email = { typed: typedForm(input.email as string), canonical: checked.value };
     else errors.email = given(input.email) || requireEmail ? checked.reason : 'Enter an email address or a username.';
   }
   if (given(input.username)) {
     const checked = canonicalizeUsername(input.username);
-    if (checked.ok) username = { typed: typed(input.username), canonical: checked.value };
+    if (checked.ok) username = { typed: typedForm(input.username as string), canonical: checked.value };
     else errors.username = checked.reason;
   }
   return { email, username };
@@ -64,7 +69,9 @@ export async function register(
   input: { email?: unknown; name?: unknown; password?: unknown; username?: unknown; ip?: string | null },
 ): Promise<RegisterResult> {
   const errors: Record<string, string> = {};
-  const { email, username } = checkIdentifiers(input, core.requireEmail, errors);
+  const required = core.emailVerification === 'required';
+  // Verification required: an account without an address could never be used.
+  const { email, username } = checkIdentifiers(input, core.requireEmail || required, errors);
   const name = checkName(input.name);
   if (!name.ok) errors.name = name.reason;
   const password = core.policy.check(input.password, {
@@ -75,8 +82,8 @@ export async function register(
   if (!password.ok) errors.password = password.reason;
   if (!name.ok || !password.ok || Object.keys(errors).length > 0) return { ok: false, reason: 'invalid', errors };
   const login = (email ?? username)?.canonical ?? '';
+  const ip = input.ip ?? null;
   if (core.registrationThrottle) {
-    const ip = input.ip ?? null;
     const verdict = await core.registrationThrottle.countRequest({ ip });
     if (!verdict.ok) {
       core.events.emit('throttled', { login, ip, scope: verdict.reason, retryAfter: verdict.retryAfter });
@@ -87,6 +94,11 @@ export async function register(
     email === null ? null : core.users.getUserByLogin(email.canonical),
     username === null ? null : core.users.getUserByLogin(username.canonical),
   ]);
+  if (byEmail !== null && required) {
+    // SEC-15: the cost of a registration (one hash), the same answer, and a word to the owner.
+    await core.hasher.hash(password.password);
+    return warnOwner(core, byEmail, ip);
+  }
   if (byEmail !== null) return { ok: false, reason: 'exists', field: 'email' };
   if (byUsername !== null) return { ok: false, reason: 'exists', field: 'username' };
   const user = await core.users.createUser({
@@ -97,9 +109,28 @@ export async function register(
     name: name.value,
     passwordHash: await core.hasher.hash(password.password),
   });
-  if (user === null) return taken(core, email?.canonical ?? null);
+  if (user === null) {
+    const conflict = await taken(core, email?.canonical ?? null);
+    return required && conflict.owner !== null ? warnOwner(core, conflict.owner, ip) : conflict.result;
+  }
   core.events.emit('registered', { user });
-  return { ok: true, user };
+  if (core.emailVerification !== 'off') mailVerificationLink(core, user, ip);
+  return required ? PENDING : { ok: true, user };
+}
+
+/**
+ * Verification required and the address taken: the owner is told that someone tried to sign up
+ * with it (in the background, within the address's mail limit), and the answer is a new account's
+ * (SEC-15).
+ */
+function warnOwner(core: AccountsCore, owner: UserRecord, ip: string | null): RegisterResult {
+  const { email, emailCanonical } = owner;
+  if (core.mail !== null && email !== null && emailCanonical !== null) {
+    inBackground(core, 'signupAttempt', email, async () => {
+      if ((await countMail(core, emailCanonical, ip)).ok) await sendMail(core, 'signupAttempt', email, owner);
+    });
+  }
+  return PENDING;
 }
 
 /** What `Accounts.importUser` does (documented there). */
@@ -124,11 +155,15 @@ export async function importUser(
     passwordHash: input.passwordHash,
     isActive: input.isActive !== false,
   });
-  return user === null ? taken(core, email?.canonical ?? null) : { ok: true, user };
+  return user === null ? (await taken(core, email?.canonical ?? null)).result : { ok: true, user };
 }
 
-/** Which identifier a refused insert collided on: one extra read, on the conflict path only. */
-async function taken(core: AccountsCore, emailCanonical: string | null): Promise<Extract<RegisterResult, { reason: 'exists' }>> {
-  const owner = emailCanonical === null ? null : await core.users.getUserByLogin(emailCanonical);
-  return { ok: false, reason: 'exists', field: owner !== null && owner.emailCanonical === emailCanonical ? 'email' : 'username' };
+/**
+ * Which identifier a refused insert collided on, and the account that has the address when it is
+ * the address: one extra read, on the conflict path only.
+ */
+async function taken(core: AccountsCore, emailCanonical: string | null): Promise<{ result: Extract<RegisterResult, { reason: 'exists' }>; owner: UserRecord | null }> {
+  const found = emailCanonical === null ? null : await core.users.getUserByLogin(emailCanonical);
+  const owner = found !== null && found.emailCanonical === emailCanonical ? found : null;
+  return { result: { ok: false, reason: 'exists', field: owner !== null ? 'email' : 'username' }, owner };
 }

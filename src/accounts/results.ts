@@ -12,7 +12,8 @@ import type { UserRecord } from '../user-store.ts';
 export interface AccountEvents {
   registered: { readonly user: UserRecord };
   /**
-   * `reason` is for logs only: the client always sees the same answer (SEC-13). `login` is the
+   * `reason` is for logs only: the client sees the same answer for all but `unverified`, which
+   * follows a right password (SEC-13, SEC-62). `login` is the
    * canonical identifier, or for a `malformed` attempt what was sent if it was a string (null
    * otherwise): log only a keyed hash of it, it may be a password typed in the wrong field
    * (SEC-69). `userId` is the account's, when one has that identifier. `failures` are the
@@ -22,7 +23,7 @@ export interface AccountEvents {
   loginFailed: {
     readonly login: string | null;
     readonly ip: string | null;
-    readonly reason: 'unknown' | 'password' | 'inactive' | 'malformed';
+    readonly reason: 'unknown' | 'password' | 'inactive' | 'malformed' | 'unverified';
     readonly userId: string | null;
     readonly failures: FailureCounts | null;
   };
@@ -31,6 +32,18 @@ export interface AccountEvents {
   passwordRehashed: { readonly user: UserRecord };
   /** A rehash could not be written; the login went on (SEC-03). */
   rehashFailed: { readonly user: UserRecord; readonly error: unknown };
+  /**
+   * A mail, or the work before it (a token, a lookup), failed in the background: the answer did
+   * not change (SEC-16). `to` is a keyed hash of the address, never the address (SEC-69), under a
+   * key of this process: it tells failures to one address apart, nothing more.
+   */
+  mailFailed: { readonly to: string; readonly subject: string; readonly error: unknown };
+  /** A password was set with a reset link (SEC-60, SEC-68); every session of the user was ended. */
+  passwordReset: { readonly user: UserRecord; readonly ip: string | null };
+  /** An address was proven with a verification link (SEC-61). */
+  emailVerified: { readonly user: UserRecord };
+  /** An email change was confirmed from the new address (SEC-63); `previousEmail` got a notice. */
+  emailChanged: { readonly user: UserRecord; readonly previousEmail: string | null };
 }
 
 /** Field errors, keyed by the form field they belong to. */
@@ -41,14 +54,19 @@ export type Throttled = { readonly ok: false; readonly reason: 'throttled'; read
 
 export type RegisterResult =
   | { readonly ok: true; readonly user: UserRecord }
+  /**
+   * With `emailVerification: 'required'`, for a new and for a taken address alike (SEC-15): no
+   * account to log in; the mailbox's owner finishes by the link (or is told someone tried).
+   */
+  | { readonly ok: true; readonly pending: true }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
   /** The canonical email or username belongs to another account already; `field` says which. */
   | { readonly ok: false; readonly reason: 'exists'; readonly field: 'email' | 'username' }
   /** Too many registrations from this IP (`registrationThrottle`, SEC-53): answer 429 with `Retry-After`. */
   | Throttled;
 
-/** What {@link Accounts.importUser} answers: as registration, never throttled. */
-export type ImportUserResult = Exclude<RegisterResult, { reason: 'throttled' }>;
+/** What {@link Accounts.importUser} answers: as registration, never throttled nor pending. */
+export type ImportUserResult = Exclude<RegisterResult, { reason: 'throttled' } | { pending: true }>;
 
 export type AuthenticateResult =
   /**
@@ -58,6 +76,8 @@ export type AuthenticateResult =
   | { readonly ok: true; readonly user: UserRecord; readonly device: string | null }
   /** Unknown login, wrong password or inactive account: indistinguishable on purpose (SEC-13). */
   | { readonly ok: false; readonly reason: 'invalid' }
+  /** With `emailVerification: 'required'`: the password was right, the address is not verified yet (SEC-62). */
+  | { readonly ok: false; readonly reason: 'unverified' }
   | Throttled
   /** Input that could never be a login (not a string, oversized): refused before any hashing. */
   | { readonly ok: false; readonly reason: 'malformed'; readonly errors: FieldErrors };
@@ -72,3 +92,30 @@ export type ChangePasswordResult =
   | { readonly ok: true; readonly user: UserRecord; readonly sessionsEnded: number }
   | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
   | Throttled;
+
+/** A link that is malformed, unknown, used, expired, or bound to an address the account no longer has. */
+export type InvalidToken = { readonly ok: false; readonly reason: 'invalid-token' };
+
+export type ResetPasswordResult =
+  | { readonly ok: true; readonly user: UserRecord }
+  | InvalidToken
+  /** The new password fails the policy (`errors.password`); the link stays usable. */
+  | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors };
+
+export type SendEmailVerificationResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'verified' | 'no-email' }
+  | Throttled;
+
+export type VerifyEmailResult = { readonly ok: true; readonly user: UserRecord } | InvalidToken;
+
+export type RequestEmailChangeResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'invalid'; readonly errors: FieldErrors }
+  | Throttled;
+
+export type ConfirmEmailChangeResult =
+  | { readonly ok: true; readonly user: UserRecord }
+  | InvalidToken
+  /** The new address was registered by another account meanwhile (the unique index decided, SEC-63). */
+  | { readonly ok: false; readonly reason: 'taken' };

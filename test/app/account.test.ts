@@ -230,7 +230,7 @@ test('finding 13: an account with only a username (made by the CLI or an import)
   // The app's own registration asks for an address; the CLI's accounts, like these, do not.
   const cli = createAccounts({ users: app.stores.users, throttle: false });
   const created = await cli.register({ username: 'Test_User', name: 'Test', password: PASSWORD });
-  assert.ok(created.ok);
+  assert.ok(created.ok && 'user' in created);
   const client = app.client();
   await client.login('test_user', PASSWORD, true);
   const account = await client.getJson('/account');

@@ -162,7 +162,8 @@ test('finding 9: a flow logs its security events with request, user and client f
   const requests = named(app, 'http_request');
   const ids = new Set(requests.map((line) => line.request_id));
   assert.equal(ids.size, requests.length);
-  for (const line of app.logs) assert.ok(ids.has(line.request_id), JSON.stringify(line));
+  // The development outbox prints each mail, sent in the background after the answer (SEC-16).
+  for (const line of app.logs) if (line.event !== 'mail_outbox') assert.ok(ids.has(line.request_id), JSON.stringify(line));
 });
 
 test('finding 9: the account lock and the per-IP cap are logged once each, at their thresholds (SEC-56)', async (t) => {
@@ -276,9 +277,14 @@ test('finding 9: no password, token, cookie or session id reaches the log, as th
   }
   assert.ok(named(app, 'http_request').some((line) => line.path === '/account/sessions/:id/revoke'));
   assert.ok(secrets.size > 20, `only ${secrets.size} secrets recorded`);
-  const hits = [...secrets].filter((value) => value.length >= 8).flatMap((value) => app.lines.filter((line) => line.includes(value)).map((line) => `${value} in ${line}`));
+  // Without SMTP_URL, outside production only, the development outbox prints each mail with its
+  // recipient and links on purpose (the app refuses to start in production without SMTP_URL): every
+  // other line is held to SEC-69.
+  const lines = app.lines.filter((line) => !line.includes('"event":"mail_outbox"'));
+  assert.ok(lines.length < app.lines.length, 'the flow sent mail through the outbox');
+  const hits = [...secrets].filter((value) => value.length >= 8).flatMap((value) => lines.filter((line) => line.includes(value)).map((line) => `${value} in ${line}`));
   assert.deepEqual(hits, []);
-  assert.ok(!app.lines.some((line) => /canary/i.test(line)), app.lines.filter((line) => /canary/i.test(line)).join(''));
+  assert.ok(!lines.some((line) => /canary/i.test(line)), lines.filter((line) => /canary/i.test(line)).join(''));
 });
 
 test('finding 9: control characters in a login identifier, a path or a header cannot forge a log line (SEC-70)', async (t) => {

@@ -3,8 +3,6 @@
  * development outbox: one clear line per bad value, production refusing to start without
  * SMTP_URL, and `GET /dev/outbox` listing the kept mails (newest first, with their links) outside
  * production only.
- *
- * MERGE (issue 13): the outbox tests pass `createAccounts: recoveryAdapter`; drop that option.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
@@ -12,7 +10,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../app/config.ts';
 import { BROWSER_ACCEPT, ORIGIN, seedUser, setup } from './support.ts';
-import { recoveryAdapter } from './recovery-adapter.ts';
 
 const BASE = { DATA_DIR: '/nonexistent/latchkey-test', PUBLIC_URL: 'https://app.example.com', SECRET_KEY: 'k'.repeat(64) };
 
@@ -61,15 +58,15 @@ test('EMAIL_VERIFICATION takes off, optional or required; anything else is one l
 });
 
 test('Without SMTP_URL, a mail is printed as one log line and kept (0600) in DATA_DIR/outbox; GET /dev/outbox lists the mails newest first with their links', async (t) => {
-  const app = await setup(t, { createAccounts: recoveryAdapter });
+  const app = await setup(t, {});
   await seedUser(app, 'ann@example.com');
   await seedUser(app, 'bob@example.com', 'Bob');
-  await app.mailer.idle();
+  await app.mailSent();
   const client = app.client();
   assert.equal((await client.json('/forgot-password', { email: 'ann@example.com' })).status, 202);
-  await app.mailer.idle();
+  await app.mailSent();
   assert.equal((await client.json('/forgot-password', { email: 'bob@example.com' })).status, 202);
-  await app.mailer.idle();
+  await app.mailSent();
 
   const files = readdirSync(join(app.config.dataDir, 'outbox'));
   assert.ok(files.length >= 2);

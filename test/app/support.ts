@@ -29,8 +29,10 @@ export interface TestApp {
   readonly app: Awaited<ReturnType<typeof createApp>>['app'];
   readonly manager: Awaited<ReturnType<typeof createApp>>['manager'];
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
-  /** The app's mail queue: `await mailer.idle()` before reading what was sent. */
+  /** The app's mail queue. */
   readonly mailer: Awaited<ReturnType<typeof createApp>>['mailer'];
+  /** Resolves once every mail asked for so far has left: the accounts' background work, then the queue. */
+  mailSent(): Promise<void>;
   readonly config: AppConfig;
   readonly stores: AppStores;
   /** Every log line written, as written (each one JSON object and its newline). */
@@ -45,7 +47,7 @@ export interface TestApp {
 /** A fresh app for one test, removed after it. */
 export async function setup(
   t: TestContext,
-  options: { env?: Record<string, string>; now?: () => number; wrapStores?: (stores: AppStores) => AppStores; createAccounts?: CreateAppOptions['createAccounts'] } = {},
+  options: { env?: Record<string, string>; now?: () => number; wrapStores?: (stores: AppStores) => AppStores } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-app-'));
   const loaded = loadConfig({ DATA_DIR: dir, PUBLIC_URL: ORIGIN, SECRET_KEY: 'k'.repeat(64), ...options.env });
@@ -58,14 +60,19 @@ export async function setup(
     lines.push(line);
     logs.push(JSON.parse(line) as LogEntry);
   };
-  const built = await createApp({ config: loaded.config, stores, now: options.now, log, createAccounts: options.createAccounts });
+  const built = await createApp({ config: loaded.config, stores, now: options.now, log });
   t.after(async () => {
+    await built.accounts.idle();
     await built.mailer.close(2_000);
     await opened.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });
   const request = async (path: string, init?: RequestInit) => built.app.request(path.startsWith('http') ? path : `${ORIGIN}${path}`, init);
-  const testApp: TestApp = { ...built, config: loaded.config, stores, lines, logs, request, client: (headers) => new Client(testApp, headers) };
+  const mailSent = async () => {
+    await built.accounts.idle();
+    await built.mailer.idle();
+  };
+  const testApp: TestApp = { ...built, config: loaded.config, stores, lines, logs, request, mailSent, client: (headers) => new Client(testApp, headers) };
   return testApp;
 }
 
