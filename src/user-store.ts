@@ -123,3 +123,23 @@ export interface UserStore {
    */
   changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'>;
 }
+
+/**
+ * The {@link UserRecord} of a row of the SQL stores' users table (snake_case columns), frozen.
+ * The column types are each database's: `flag` reads a boolean column (SQLite's 0/1, PostgreSQL's
+ * boolean) and `ms` a timestamp column (SQLite's integer, PostgreSQL's bigint as a string).
+ */
+export function userFromRow(row: Readonly<Record<string, unknown>>, flag: (value: unknown) => boolean, ms: (value: unknown) => number): UserRecord {
+  return Object.freeze({
+    id: String(row.id),
+    email: (row.email as string | null) ?? null,
+    emailCanonical: (row.email_canonical as string | null) ?? null,
+    username: (row.username as string | null) ?? null,
+    usernameCanonical: (row.username_canonical as string | null) ?? null,
+    name: row.name as string,
+    passwordHash: row.password_hash as string,
+    isActive: flag(row.is_active),
+    emailVerified: flag(row.email_verified),
+    createdAt: ms(row.created_at),
+  });
+}

@@ -8,7 +8,7 @@
  *
  * @module postgres/user-store
  */
-import { requireNewEmail, requireNewUser } from '../user-store.ts';
+import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { readClock, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
 import { applyMigrations, Migration } from './migrations.ts';
@@ -85,18 +85,7 @@ function userMigrations(t: string, table: string): string[] {
 }
 
 function toUser(row: Row): UserRecord {
-  return Object.freeze({
-    id: String(row.id),
-    email: (row.email as string | null) ?? null,
-    emailCanonical: (row.email_canonical as string | null) ?? null,
-    username: (row.username as string | null) ?? null,
-    usernameCanonical: (row.username_canonical as string | null) ?? null,
-    name: row.name as string,
-    passwordHash: row.password_hash as string,
-    isActive: row.is_active === true,
-    emailVerified: row.email_verified === true,
-    createdAt: toMs(row.created_at),
-  });
+  return userFromRow(row, (value) => value === true, toMs);
 }
 
 /**

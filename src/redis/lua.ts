@@ -71,6 +71,18 @@ local function reindex(index, now)
 end
 -- Deletes every record of a user's index (a session or remember-me series per member, at
 -- record prefix .. member) except \`except\` (or none when nil); returns how many of them were live.
+-- Deletes one record (a session, a remember-me series) at \`key\`, whose id is \`id\`, and its entry in
+-- its user's index (prefix .. indexKind .. userId); returns 1 if it was live, else 0.
+local function deleteRecord(key, prefix, indexKind, id, now)
+  local current = redis.call('HMGET', key, 'expiresAt', 'userId')
+  if not current[1] then return 0 end
+  redis.call('DEL', key)
+  local index = prefix .. indexKind .. current[2]
+  redis.call('ZREM', index, id)
+  reindex(index, now)
+  if now < tonumber(current[1]) then return 1 end
+  return 0
+end
 local function deleteIndexed(index, recordPrefix, now, except)
   local live = 0
   for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do

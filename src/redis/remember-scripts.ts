@@ -55,16 +55,7 @@ return { decision, current[4], int(expires) }
 
 // KEYS: series. ARGV: now, series. Returns 1 if the series was live, else 0.
 const deleteRememberToken = script('deleteRememberToken', `
-local now = clock(ARGV[1])
-local prefix = base(KEYS[1], 'r:' .. ARGV[2])
-local current = redis.call('HMGET', KEYS[1], 'expiresAt', 'userId')
-if not current[1] then return 0 end
-redis.call('DEL', KEYS[1])
-local index = prefix .. 'ru:' .. current[2]
-redis.call('ZREM', index, ARGV[2])
-reindex(index, now)
-if now < tonumber(current[1]) then return 1 end
-return 0
+return deleteRecord(KEYS[1], base(KEYS[1], 'r:' .. ARGV[2]), 'ru:', ARGV[2], clock(ARGV[1]))
 `);
 
 // KEYS: user index. ARGV: now, userId, '1' if there is an exception, the excepted series.

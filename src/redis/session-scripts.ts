@@ -82,16 +82,7 @@ return cjson.encode(redis.call('HGETALL', KEYS[1]))
 
 // KEYS: session. ARGV: now, id. Returns 1 if the session was live, else 0.
 const deleteSession = script('deleteSession', `
-local now = clock(ARGV[1])
-local prefix = base(KEYS[1], 's:' .. ARGV[2])
-local current = redis.call('HMGET', KEYS[1], 'expiresAt', 'userId')
-if not current[1] then return 0 end
-redis.call('DEL', KEYS[1])
-local index = prefix .. 'u:' .. current[2]
-redis.call('ZREM', index, ARGV[2])
-reindex(index, now)
-if now < tonumber(current[1]) then return 1 end
-return 0
+return deleteRecord(KEYS[1], base(KEYS[1], 's:' .. ARGV[2]), 'u:', ARGV[2], clock(ARGV[1]))
 `);
 
 // KEYS: user index. ARGV: now, userId. Returns the live sessions' hashes, unordered.

@@ -8,7 +8,7 @@
  * @module sqlite/user-store
  */
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { requireNewEmail, requireNewUser } from '../user-store.ts';
+import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
@@ -50,18 +50,7 @@ interface Statements {
 }
 
 function toUser(row: Row): UserRecord {
-  return Object.freeze({
-    id: String(row.id),
-    email: (row.email as string | null) ?? null,
-    emailCanonical: (row.email_canonical as string | null) ?? null,
-    username: (row.username as string | null) ?? null,
-    usernameCanonical: (row.username_canonical as string | null) ?? null,
-    name: row.name as string,
-    passwordHash: row.password_hash as string,
-    isActive: row.is_active === 1,
-    emailVerified: row.email_verified === 1,
-    createdAt: row.created_at as number,
-  });
+  return userFromRow(row, (value) => value === 1, (value) => value as number);
 }
 
 /**
