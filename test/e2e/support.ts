@@ -41,6 +41,13 @@ export const TEXT = {
   invalidLogin: 'Invalid username or password.',
   alreadyLoggedIn: 'You are already logged in',
   dashboard: (name: string) => `Hello, ${name}! Welcome to your dashboard.`,
+  resetRequested: 'If that address is registered, we have sent a link to reset the password.',
+  resetDone: 'Your password has been reset. Please log in.',
+  invalidLink: 'This link is invalid or has expired.',
+  registrationPending: 'Check your inbox to finish registering.',
+  unverified: 'Please verify your email address first.',
+  verified: 'Your email address is verified.',
+  emailChangeRequested: 'Check your new address for a confirmation link.',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +101,7 @@ export interface RunningApp {
 const APP_VARIABLES = [
   'NODE_ENV', 'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'SESSION_STORE', 'SECRET_KEY', 'PUBLIC_URL', 'TRUST_PROXY',
   'SESSION_IDLE_TIMEOUT', 'SESSION_ABSOLUTE_TIMEOUT', 'REMEMBER_DURATION', 'PASSWORD_MIN_LENGTH', 'SESSION_CACHE_TTL', 'USER_CACHE_TTL', 'NODE_TEST_CONTEXT', 'NODE_OPTIONS',
+  'SMTP_URL', 'MAIL_FROM', 'EMAIL_VERIFICATION', 'REGISTRATIONS_PER_HOUR', 'LOG_LEVEL',
 ];
 
 const STARTED = /latchkey reference app on (https?:\/\/\S+)/;
