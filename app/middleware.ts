@@ -56,7 +56,7 @@ export function withSecurityHeaders(inner: Handler): Handler {
 /**
  * Elsewhere (`app.request()` in tests, other runtimes): on the Response, copied if immutable. A
  * header the answer set itself wins, as it does on Node (`writeHead` over `setHeader`): the token
- * pages' `Referrer-Policy: no-referrer` (SEC-59).
+ * pages' own `Referrer-Policy` (SEC-59).
  */
 function setOnResponse(c: AppContext): void {
   let headers = c.res.headers;

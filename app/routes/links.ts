@@ -1,8 +1,13 @@
 /**
  * What the routes of mailed links share (SEC-59, SEC-42): the shape of a token, the headers of
- * every page that has one in its address or its form (`Referrer-Policy: no-referrer`, so no
- * `Referer` carries it anywhere, and `Cache-Control: no-store`), and the 400 answer of a link that
- * is invalid, used or expired, with the way to ask for a new one.
+ * every page that has one in its address or its form, and the 400 answer of a link that is
+ * invalid, used or expired, with the way to ask for a new one.
+ *
+ * Those pages send `Referrer-Policy: strict-origin`, not `no-referrer`: under either, no `Referer`
+ * ever carries a path, so none carries a token (SEC-59); but under `no-referrer` a browser sends
+ * `Origin: null` with the page's form POST, which the origin check must refuse (SEC-45), and no
+ * link could be used from a browser. The one hop that has nothing to post, the 303 that trades a
+ * reset link for its cookie, keeps `no-referrer`.
  *
  * @module app/routes/links
  */
@@ -13,8 +18,11 @@ import { invalidLinkPage } from '../views/recovery.ts';
 /** RECOVERY_API.md §1: 32 random bytes in base64url. Anything else is no token: no store lookup. */
 export const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-/** The headers of a page with a token in its address or form (SEC-59, SEC-64). */
-export const TOKEN_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
+/** The headers of a page with a token in its address or form (SEC-59, SEC-45, SEC-64). */
+export const TOKEN_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'referrer-policy': 'strict-origin', 'cache-control': 'no-store' });
+
+/** The headers of an answer with no form, such as a redirect away from a token URL: no `Referer` at all. */
+export const TOKEN_HOP_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
 
 export const INVALID_LINK = 'This link is invalid or has expired.';
 

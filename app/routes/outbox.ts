@@ -10,7 +10,7 @@ import { isJson, json, page } from '../answers.ts';
 import { listOutbox } from '../mail/outbox.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { outboxPage } from '../views/outbox.ts';
-import { TOKEN_PAGE_HEADERS } from './links.ts';
+import { TOKEN_HOP_HEADERS } from './links.ts';
 
 export function outboxRoutes(deps: Deps): Route[] {
   const { config } = deps;
@@ -18,8 +18,8 @@ export function outboxRoutes(deps: Deps): Route[] {
 
   async function show(c: AppContext): Promise<Response> {
     const entries = await listOutbox(config.dataDir, config.publicUrl);
-    if (isJson(c)) return json(c, 200, { messages: entries }, TOKEN_PAGE_HEADERS);
-    return page(c, outboxPage(entries), 200, TOKEN_PAGE_HEADERS);
+    if (isJson(c)) return json(c, 200, { messages: entries }, TOKEN_HOP_HEADERS);
+    return page(c, outboxPage(entries), 200, TOKEN_HOP_HEADERS);
   }
 
   return [{ path: '/dev/outbox', GET: [show] }];

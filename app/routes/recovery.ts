@@ -17,7 +17,7 @@ import { fieldErrors, isJson, json, page, problem, redirect } from '../answers.t
 import { clearResetCookie, readResetCookie, resetCookie } from '../reset-cookie.ts';
 import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_HOP_HEADERS, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
 import { forgotPasswordPage, resetPasswordPage } from '../views/recovery.ts';
 
 export const RESET_REQUESTED = 'If that address is registered, we have sent a link to reset the password.';
@@ -51,7 +51,7 @@ export function recoveryRoutes(deps: Deps): Route[] {
     const secure = c.var.auth.secure;
     if (!TOKEN.test(token) || !(await accounts.checkResetToken(token))) return invalidLink(c, ASK_AGAIN.reset);
     // 303 even after a GET: "see the form there", and no token in the address the form is shown at.
-    return new Response(null, { status: 303, headers: { location: '/reset-password', 'set-cookie': resetCookie(token, secure), ...TOKEN_PAGE_HEADERS } });
+    return new Response(null, { status: 303, headers: { location: '/reset-password', 'set-cookie': resetCookie(token, secure), ...TOKEN_HOP_HEADERS } });
   }
 
   async function showReset(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {

@@ -43,7 +43,7 @@ test('SEC-16: /forgot-password answers the same for a registered and an unknown 
   assert.match(await (await browser.page('/login')).text(), /If that address is registered, we have sent a link to reset the password\./);
 });
 
-test('SEC-59: the reset link is exchanged for an HttpOnly SameSite=Lax lk-reset cookie (10 min, Path=/reset-password) and a 303 to a token-free /reset-password, with Referrer-Policy: no-referrer; the request log has no token', async (t) => {
+test('SEC-59: the reset link is exchanged for an HttpOnly SameSite=Lax lk-reset cookie (10 min, Path=/reset-password) and a 303 to a token-free /reset-password (Referrer-Policy: no-referrer; the form page strict-origin, so its POST keeps its Origin, SEC-45); the request log has no token', async (t) => {
   const a = await app(t);
   await seedUser(a);
   const browser = a.client();
@@ -59,7 +59,7 @@ test('SEC-59: the reset link is exchanged for an HttpOnly SameSite=Lax lk-reset 
 
   const form = await browser.page('/reset-password');
   assert.equal(form.status, 200);
-  assert.equal(form.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(form.headers.get('referrer-policy'), 'strict-origin');
   const html = await form.text();
   assert.ok(!html.includes(token));
   assert.match(html, /name="_csrf"/);
@@ -99,7 +99,7 @@ test('SEC-60, SEC-52: a reset sets the password, ends the old sessions, logs nob
 
   const again = await browser.page(link);
   assert.equal(again.status, 400);
-  assert.equal(again.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(again.headers.get('referrer-policy'), 'strict-origin');
   const page = await again.text();
   assert.ok(page.includes(INVALID));
   assert.ok(page.includes('href="/forgot-password"'));
@@ -139,7 +139,7 @@ test('SEC-42, SEC-61: GET of a verification link shows one button that POSTs the
   for (let i = 0; i < 2; i++) {
     const shown = await browser.page(link);
     assert.equal(shown.status, 200);
-    assert.equal(shown.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(shown.headers.get('referrer-policy'), 'strict-origin');
     html = await shown.text();
   }
   assert.equal(html.match(/<form /g)?.length, 2); // the button's form, and the nav's logout
@@ -200,7 +200,7 @@ test('SEC-63, SEC-71: changing the address needs a fresh login, mails a link to 
   assert.ok(outbox.some((m: { to: string; links: string[] }) => m.to === 'ann@example.com' && m.links.length === 0), 'notice to the old address');
   const link = await linkFor(a, 'ann.new@example.com', '/confirm-email');
   const shown = await user.page(link);
-  assert.equal(shown.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(shown.headers.get('referrer-policy'), 'strict-origin');
   assert.match(await shown.text(), /action="\/confirm-email"/);
   assert.equal((await user.getJson('/account')).body.user.email, 'ann@example.com');
   const confirmed = await user.json('/confirm-email', { token: link.split('/').at(-1) });
