@@ -2,7 +2,8 @@
  * Email verification (app-contract.md; SEC-61, SEC-62, SEC-42): the mailed link opens a page with
  * one button, and only its POST consumes the token, since mail scanners and link previews follow
  * GET links; a logged-in user whose address is not verified yet can ask for a new link (the
- * accounts rate-limit it). The registration and login answers of `EMAIL_VERIFICATION=required`
+ * accounts rate-limit it). The POST looks the token up only within the per-IP limit (SEC-54,
+ * token-throttle.ts). The registration and login answers of `EMAIL_VERIFICATION=required`
  * are in auth.ts.
  *
  * @module app/routes/verification
@@ -13,6 +14,7 @@ import { isJson, json, page, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { tokenGate } from './token-throttle.ts';
 import { tokenButtonPage, VERIFY_ACTION } from '../views/recovery.ts';
 
 export const VERIFIED = 'Your email address is verified.';
@@ -21,6 +23,7 @@ export const VERIFICATION_SENT = 'We have sent a new verification link to your a
 export function verificationRoutes(deps: Deps): Route[] {
   const { accounts } = deps;
   const guard = formGuard();
+  const gate = tokenGate(deps.throttles.token);
 
   async function openLink(c: AppContext): Promise<Response> {
     const token = c.req.param('token') ?? '';
@@ -31,8 +34,11 @@ export function verificationRoutes(deps: Deps): Route[] {
 
   async function postVerify(c: AppContext): Promise<Response> {
     const token = tokenField(text(c.var.input, 'token'));
-    const result = token === null ? null : await accounts.verifyEmail({ token });
-    if (result === null || !result.ok) return invalidLink(c, ASK_AGAIN.verify);
+    if (token === null) return invalidLink(c, ASK_AGAIN.verify);
+    const refused = await gate(c);
+    if (refused) return refused;
+    const result = await accounts.verifyEmail({ token });
+    if (!result.ok) return invalidLink(c, ASK_AGAIN.verify);
     if (isJson(c)) return json(c, 200, { message: VERIFIED }, TOKEN_PAGE_HEADERS);
     c.var.auth.flash(VERIFIED, 'success');
     return redirect(c, (await c.var.auth.user()) ? '/dashboard' : '/login');
