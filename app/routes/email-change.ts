@@ -4,7 +4,8 @@
  * address changes only when that link is confirmed, by a POST from the page it opens (SEC-42).
  * The answer is the same whether the new address belongs to someone already (SEC-16); the
  * holder of the link is told at confirmation, having proven the address is theirs. The POST looks
- * the token up only within the per-IP limit (SEC-54, token-throttle.ts).
+ * the token up only within the per-IP limit (SEC-54, token-throttle.ts), and a confirmation from
+ * the account's own browser rotates its session and ends the others (SEC-61, links.ts).
  *
  * @module app/routes/email-change
  */
@@ -13,7 +14,7 @@ import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, endOtherSessionsOf, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
 import { tokenGate } from './token-throttle.ts';
 import { CONFIRM_EMAIL_ACTION, tokenButtonPage } from '../views/recovery.ts';
 
@@ -57,6 +58,7 @@ export function emailChangeRoutes(deps: Deps): Route[] {
     const result = await accounts.confirmEmailChange({ token });
     if (!result.ok && result.reason === 'invalid-token') return invalidLink(c, ASK_AGAIN.emailChange);
     if (!result.ok) return problem(c, 409, 'That address now belongs to another account; your address was not changed.', { headers: TOKEN_PAGE_HEADERS });
+    await endOtherSessionsOf(c, result.user.id);
     if (isJson(c)) return json(c, 200, { message: EMAIL_CHANGED }, TOKEN_PAGE_HEADERS);
     c.var.auth.flash(EMAIL_CHANGED, 'success');
     return redirect(c, (await c.var.auth.user()) ? '/account' : '/login');
