@@ -2,8 +2,9 @@
  * The throttles of the reference app, in one place so that the web app and the command line
  * (`unlock`) derive the same counter keys from the same secret: failed logins per account and per
  * IP (SEC-51, SEC-53) with trusted-device tokens (SEC-52), and registrations per IP
- * (`REGISTRATIONS_PER_HOUR`, SEC-53), and reset, verification and email-change requests (SEC-16,
- * SEC-54), all in the sessions store, shared by every instance; and
+ * (`REGISTRATIONS_PER_HOUR`, SEC-53), reset, verification and email-change requests (SEC-16,
+ * SEC-54), and the lookups of mailed tokens per IP (SEC-54), all in the sessions store, shared by
+ * every instance; and
  * the trusted-device cookie `lk-device` (`__Host-lk-device` over HTTPS, as the app's other
  * cookies), HttpOnly and SameSite=Lax, that carries the token of the browser's last login.
  *
@@ -37,10 +38,22 @@ export const RECOVERY_LIMITS = Object.freeze({
   ip: { maxFailures: 30, window: '1h' },
 });
 
+/**
+ * Lookups of a mailed token (reset, verification, email change) from one IP (SEC-54, SEC-53 "token
+ * confirm"): 60 per 15 minutes, counted before the store is read, so that scanning for live tokens
+ * stops at the cap. Every lookup counts, a live token's too: the library counts an IP alone only
+ * per request (`countRequest`), and a limit on bad tokens alone would need a pseudo-account whose
+ * counter every user shares. One link takes at most three lookups (reset: the link, the form, the
+ * POST), so 60 leaves room for a household or an office behind one address.
+ */
+export const TOKEN_LIMITS = Object.freeze({ ip: { maxFailures: 60, window: '15m' } });
+
 export interface AppThrottles {
   readonly login: LoginThrottle;
   readonly registration: LoginThrottle;
   readonly recovery: LoginThrottle;
+  /** Lookups of mailed tokens per IP: `countRequest` only (SEC-54). */
+  readonly token: LoginThrottle;
 }
 
 export function createThrottles(config: AppConfig, store: CounterStore, options: { now?: () => number; storeTimeout?: number } = {}): AppThrottles {
@@ -49,6 +62,7 @@ export function createThrottles(config: AppConfig, store: CounterStore, options:
     login: createLoginThrottle({ ...common, ...LOGIN_LIMITS, device: { lifetime: DEVICE_LIFETIME_SECONDS * 1_000 } }),
     registration: createLoginThrottle({ ...common, scope: 'register', ip: { maxFailures: config.registrationsPerHour, window: '1h' } }),
     recovery: createLoginThrottle({ ...common, scope: 'recovery', ...RECOVERY_LIMITS }),
+    token: createLoginThrottle({ ...common, scope: 'token', ...TOKEN_LIMITS }),
   };
 }
 

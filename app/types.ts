@@ -12,6 +12,7 @@ import type { Accounts, AnonymousUser, LoginManager, UserRecord } from 'latchkey
 import type { LatchkeyEnv } from 'latchkey/hono';
 import type { AppConfig } from './config.ts';
 import type { AppStores } from './stores.ts';
+import type { AppThrottles } from './throttles.ts';
 
 /** The Hono environment of the app. */
 export type AppEnv = {
@@ -29,6 +30,7 @@ export interface Deps {
   readonly stores: AppStores;
   readonly manager: LoginManager<UserRecord>;
   readonly accounts: Accounts;
+  readonly throttles: AppThrottles;
 }
 
 /** A route of the app: its path and, per method, the middleware chain that ends in the handler. */

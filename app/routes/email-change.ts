@@ -3,7 +3,9 @@
  * (SEC-35), the accounts mail a link to the NEW address and a notice to the old one, and the
  * address changes only when that link is confirmed, by a POST from the page it opens (SEC-42).
  * The answer is the same whether the new address belongs to someone already (SEC-16); the
- * holder of the link is told at confirmation, having proven the address is theirs.
+ * holder of the link is told at confirmation, having proven the address is theirs. The POST looks
+ * the token up only within the per-IP limit (SEC-54, token-throttle.ts), and a confirmation from
+ * the account's own browser rotates its session and ends the others (SEC-61, links.ts).
  *
  * @module app/routes/email-change
  */
@@ -12,7 +14,8 @@ import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, endOtherSessionsOf, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { tokenGate } from './token-throttle.ts';
 import { CONFIRM_EMAIL_ACTION, tokenButtonPage } from '../views/recovery.ts';
 
 export const CHANGE_REQUESTED = 'Check your new address for a confirmation link.';
@@ -21,6 +24,7 @@ export const EMAIL_CHANGED = 'Your email address has been changed.';
 export function emailChangeRoutes(deps: Deps): Route[] {
   const { accounts } = deps;
   const guard = formGuard();
+  const gate = tokenGate(deps.throttles.token);
 
   async function requestChange(c: AppContext): Promise<Response> {
     const auth = c.var.auth;
@@ -48,9 +52,13 @@ export function emailChangeRoutes(deps: Deps): Route[] {
 
   async function confirm(c: AppContext): Promise<Response> {
     const token = tokenField(text(c.var.input, 'token'));
-    const result = token === null ? null : await accounts.confirmEmailChange({ token });
-    if (result === null || (!result.ok && result.reason === 'invalid-token')) return invalidLink(c, ASK_AGAIN.emailChange);
+    if (token === null) return invalidLink(c, ASK_AGAIN.emailChange);
+    const refused = await gate(c);
+    if (refused) return refused;
+    const result = await accounts.confirmEmailChange({ token });
+    if (!result.ok && result.reason === 'invalid-token') return invalidLink(c, ASK_AGAIN.emailChange);
     if (!result.ok) return problem(c, 409, 'That address now belongs to another account; your address was not changed.', { headers: TOKEN_PAGE_HEADERS });
+    await endOtherSessionsOf(c, result.user.id);
     if (isJson(c)) return json(c, 200, { message: EMAIL_CHANGED }, TOKEN_PAGE_HEADERS);
     c.var.auth.flash(EMAIL_CHANGED, 'success');
     return redirect(c, (await c.var.auth.user()) ? '/account' : '/login');

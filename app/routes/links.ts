@@ -1,7 +1,8 @@
 /**
  * What the routes of mailed links share (SEC-59, SEC-42): the shape of a token, the headers of
  * every page that has one in its address or its form, and the 400 answer of a link that is
- * invalid, used or expired, with the way to ask for a new one.
+ * invalid, used or expired, with the way to ask for a new one; and what a confirmed address does
+ * to the sessions of its account (SEC-61, SEC-23).
  *
  * Those pages send `Referrer-Policy: strict-origin`, not `no-referrer`: under either, no `Referer`
  * ever carries a path, so none carries a token (SEC-59); but under `no-referrer` a browser sends
@@ -43,4 +44,17 @@ export async function invalidLink(c: AppContext, again: { href: string; label: s
 /** The token of a POST: a text field that looks like one, else null. */
 export function tokenField(value: string | undefined): string | null {
   return value !== undefined && TOKEN.test(value) ? value : null;
+}
+
+/**
+ * After a verification or an email change is confirmed (SEC-61 "on success rotate session
+ * (invalidate others)", SEC-23): when this browser is logged in to the account whose address was
+ * proven, its session goes on under a new token and the account's other sessions and remember-me
+ * logins end (`revokeOtherSessions`), as after a password change; proving the address may be how
+ * its owner takes the account back. A confirmation from any other browser, logged out or logged in
+ * to another account, changes no session: a link logs nobody in.
+ */
+export async function endOtherSessionsOf(c: AppContext, userId: string): Promise<void> {
+  const auth = c.var.auth;
+  if ((await auth.user())?.id === userId) await auth.revokeOtherSessions();
 }

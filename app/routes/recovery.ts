@@ -9,6 +9,8 @@
  *   `token`): the accounts check the policy before consuming the token, end every session and
  *   remember-me login, clear the login throttle and mail a notice (SEC-60, SEC-52, SEC-71). The
  *   user is not logged in afterwards.
+ * Each lookup of a token, by the link, the form or the reset, is counted per IP first (SEC-54,
+ * token-throttle.ts).
  *
  * @module app/routes/recovery
  */
@@ -18,6 +20,7 @@ import { clearResetCookie, readResetCookie, resetCookie } from '../reset-cookie.
 import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_HOP_HEADERS, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { tokenGate } from './token-throttle.ts';
 import { forgotPasswordPage, resetPasswordPage } from '../views/recovery.ts';
 
 export const RESET_REQUESTED = 'If that address is registered, we have sent a link to reset the password.';
@@ -26,6 +29,7 @@ export const RESET_DONE = 'Your password has been reset. Please log in.';
 export function recoveryRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
   const guard = formGuard();
+  const gate = tokenGate(deps.throttles.token);
 
   async function showForgot(c: AppContext, status = 200, form: { email?: string; errors?: FieldErrors } = {}): Promise<Response> {
     if (isJson(c)) return json(c, 200, { message: 'POST email as JSON to this URL.' });
@@ -49,16 +53,28 @@ export function recoveryRoutes(deps: Deps): Route[] {
   async function openLink(c: AppContext): Promise<Response> {
     const token = c.req.param('token') ?? '';
     const secure = c.var.auth.secure;
-    if (!TOKEN.test(token) || !(await accounts.checkResetToken(token))) return invalidLink(c, ASK_AGAIN.reset);
+    if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.reset);
+    const refused = await gate(c);
+    if (refused) return refused;
+    if (!(await accounts.checkResetToken(token))) return invalidLink(c, ASK_AGAIN.reset);
     // 303 even after a GET: "see the form there", and no token in the address the form is shown at.
     return new Response(null, { status: 303, headers: { location: '/reset-password', 'set-cookie': resetCookie(token, secure), ...TOKEN_HOP_HEADERS } });
+  }
+
+  /** The token of the reset cookie, if it is shaped like one. */
+  function cookieToken(c: AppContext): string | null {
+    return tokenField(readResetCookie(c.req.header('cookie'), c.var.auth.secure) ?? undefined);
   }
 
   async function showReset(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     if (isJson(c) && status === 200) return json(c, 200, { message: 'POST password (and token, unless the reset cookie is set) as JSON to this URL.' }, TOKEN_PAGE_HEADERS);
     if (status === 200) {
-      const token = readResetCookie(c.req.header('cookie'), c.var.auth.secure);
-      if (token === null || !(await accounts.checkResetToken(token))) return invalidLink(c, ASK_AGAIN.reset, { 'set-cookie': clearResetCookie(c.var.auth.secure) });
+      const token = cookieToken(c);
+      const cleared = { 'set-cookie': clearResetCookie(c.var.auth.secure) };
+      if (token === null) return invalidLink(c, ASK_AGAIN.reset, cleared);
+      const refused = await gate(c);
+      if (refused) return refused;
+      if (!(await accounts.checkResetToken(token))) return invalidLink(c, ASK_AGAIN.reset, cleared);
     }
     return page(c, (v) => resetPasswordPage({ csrf: v.csrf, minLength: config.passwordMinLength, errors }), status, TOKEN_PAGE_HEADERS);
   }
@@ -68,9 +84,11 @@ export function recoveryRoutes(deps: Deps): Route[] {
     const input = c.var.input;
     // A token sent in the body is the one meant, good or bad; else the cookie's.
     const sent = text(input, 'token');
-    const token = sent !== undefined ? tokenField(sent) : readResetCookie(c.req.header('cookie'), auth.secure);
+    const token = sent !== undefined ? tokenField(sent) : cookieToken(c);
     const cleared = { 'set-cookie': clearResetCookie(auth.secure) };
     if (token === null) return invalidLink(c, ASK_AGAIN.reset, cleared);
+    const refused = await gate(c);
+    if (refused) return refused;
     const result = await accounts.resetPassword({ token, password: text(input, 'password') ?? '', ip: auth.clientIp });
     if (result.ok) {
       if (isJson(c)) return json(c, 200, { message: RESET_DONE }, { ...TOKEN_PAGE_HEADERS, ...cleared });

@@ -2,8 +2,10 @@
  * Email verification (app-contract.md; SEC-61, SEC-62, SEC-42): the mailed link opens a page with
  * one button, and only its POST consumes the token, since mail scanners and link previews follow
  * GET links; a logged-in user whose address is not verified yet can ask for a new link (the
- * accounts rate-limit it). The registration and login answers of `EMAIL_VERIFICATION=required`
- * are in auth.ts.
+ * accounts rate-limit it). The POST looks the token up only within the per-IP limit (SEC-54,
+ * token-throttle.ts), and a verification from the account's own browser rotates its session and
+ * ends the others (SEC-61, links.ts). The registration and login answers of
+ * `EMAIL_VERIFICATION=required` are in auth.ts.
  *
  * @module app/routes/verification
  */
@@ -12,7 +14,8 @@ import { readInput, text } from '../body.ts';
 import { isJson, json, page, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, endOtherSessionsOf, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { tokenGate } from './token-throttle.ts';
 import { tokenButtonPage, VERIFY_ACTION } from '../views/recovery.ts';
 
 export const VERIFIED = 'Your email address is verified.';
@@ -21,6 +24,7 @@ export const VERIFICATION_SENT = 'We have sent a new verification link to your a
 export function verificationRoutes(deps: Deps): Route[] {
   const { accounts } = deps;
   const guard = formGuard();
+  const gate = tokenGate(deps.throttles.token);
 
   async function openLink(c: AppContext): Promise<Response> {
     const token = c.req.param('token') ?? '';
@@ -31,8 +35,12 @@ export function verificationRoutes(deps: Deps): Route[] {
 
   async function postVerify(c: AppContext): Promise<Response> {
     const token = tokenField(text(c.var.input, 'token'));
-    const result = token === null ? null : await accounts.verifyEmail({ token });
-    if (result === null || !result.ok) return invalidLink(c, ASK_AGAIN.verify);
+    if (token === null) return invalidLink(c, ASK_AGAIN.verify);
+    const refused = await gate(c);
+    if (refused) return refused;
+    const result = await accounts.verifyEmail({ token });
+    if (!result.ok) return invalidLink(c, ASK_AGAIN.verify);
+    await endOtherSessionsOf(c, result.user.id);
     if (isJson(c)) return json(c, 200, { message: VERIFIED }, TOKEN_PAGE_HEADERS);
     c.var.auth.flash(VERIFIED, 'success');
     return redirect(c, (await c.var.auth.user()) ? '/dashboard' : '/login');

@@ -4,24 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { BROWSER_ACCEPT, csrfOf, ORIGIN, PASSWORD, seedUser, setup, type Client, type TestApp } from './support.ts';
+import { BROWSER_ACCEPT, csrfOf, linkFor, ORIGIN, PASSWORD, seedUser, setup, type Client, type TestApp } from './support.ts';
 
 const NEW_PASSWORD = 'a brand new passphrase for ann';
 const INVALID = 'This link is invalid or has expired.';
 
 function app(t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
   return setup(t, { env });
-}
-
-/** The newest outbox link to `path` sent to `to`. */
-async function linkFor(a: TestApp, to: string, path: string): Promise<string> {
-  await a.mailSent();
-  const { body } = await a.client().getJson('/dev/outbox');
-  for (const mail of body.messages) {
-    const link = mail.to === to && mail.links.find((l: string) => l.startsWith(`${ORIGIN}${path}/`));
-    if (link) return link.slice(ORIGIN.length);
-  }
-  throw new Error(`no ${path} link for ${to}`);
 }
 
 async function resetLink(a: TestApp, client: Client, email = 'ann@example.com'): Promise<string> {

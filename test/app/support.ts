@@ -173,3 +173,14 @@ export async function seedUser(app: TestApp, email = 'ann@example.com', name = '
   if (!result.ok || 'pending' in result) throw new Error(`seed: ${JSON.stringify(result)}`);
   return result.user.id;
 }
+
+/** The path of the newest development-outbox link to `path` (`/verify-email`…) mailed to `to`. */
+export async function linkFor(app: TestApp, to: string, path: string): Promise<string> {
+  await app.mailSent();
+  const { body } = await app.client().getJson('/dev/outbox');
+  for (const mail of body.messages) {
+    const link = mail.to === to && mail.links.find((l: string) => l.startsWith(`${ORIGIN}${path}/`));
+    if (link) return link.slice(ORIGIN.length);
+  }
+  throw new Error(`no ${path} link for ${to}`);
+}
