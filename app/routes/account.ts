@@ -44,11 +44,9 @@ export function accountRoutes(deps: Deps): Route[] {
     const sessions = await auth.listSessions();
     const isFresh = await auth.isFresh();
     if (isJson(c)) {
-      return json(c, status, {
-        user: { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified },
-        fresh: isFresh,
-        sessions: sessions.map(sessionJson),
-      });
+      // The contract's fields at the top level; `user` repeats them for clients written before.
+      const account = { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified };
+      return json(c, status, { ...account, user: account, fresh: isFresh, sessions: sessions.map(sessionJson) });
     }
     return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
   }
