@@ -50,3 +50,4 @@ export type { NewOneTimeToken, OneTimeToken, TokenStore } from './token-store.ts
 export { base32Decode, base32Encode } from './base32.ts';
 export { generateTotpSecret, totpCode, totpStep, totpUri, verifyTotp } from './totp.ts';
 export type { TotpUriInput, TotpVerification } from './totp.ts';
+export { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.ts';
