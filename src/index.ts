@@ -47,3 +47,7 @@ export type { LoginThrottleOptions } from './throttle-options.ts';
 export type { FailureCounts, LoginThrottle, ThrottleAttempt, ThrottleReservation, ThrottleVerdict } from './login-throttle.ts';
 export type { CounterState, CounterStore } from './counter-store.ts';
 export type { NewOneTimeToken, OneTimeToken, TokenStore } from './token-store.ts';
+export { base32Decode, base32Encode } from './base32.ts';
+export { generateTotpSecret, totpCode, totpStep, totpUri, verifyTotp } from './totp.ts';
+export type { TotpUriInput, TotpVerification } from './totp.ts';
+export { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.ts';
