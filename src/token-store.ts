@@ -57,11 +57,12 @@ export interface TokenStore {
 }
 
 const PURPOSE = /^[a-z][a-z0-9-]{0,31}$/;
-const HASH = /^[A-Za-z0-9_-]{43}$/;
+/** A base64url SHA-256 digest, as stores keep tokens and recovery codes (43 characters). */
+export const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 
 /** Misuse of a {@link NewOneTimeToken} or a lookup throws TypeError, the same in every store. */
 export function checkTokenArguments(owner: string, token: { hash: unknown; purpose: unknown; userId?: unknown; email?: unknown; lifetime?: unknown }): void {
-  if (typeof token.hash !== 'string' || !HASH.test(token.hash)) throw new TypeError(`${owner}: a token hash is 43 base64url characters`);
+  if (typeof token.hash !== 'string' || !DIGEST.test(token.hash)) throw new TypeError(`${owner}: a token hash is 43 base64url characters`);
   checkPurpose(owner, token.purpose);
   if ('userId' in token) checkUserId(owner, token.userId);
   if ('email' in token && token.email !== null && (typeof token.email !== 'string' || token.email.length > 320)) {
@@ -85,7 +86,8 @@ function checkPurpose(owner: string, purpose: unknown): void {
   if (typeof purpose !== 'string' || !PURPOSE.test(purpose)) throw new TypeError(`${owner}: purpose must match ${PURPOSE}`);
 }
 
-function checkUserId(owner: string, userId: unknown): void {
+/** Misuse unless `userId` is a non-empty string of at most 255 characters: TypeError, the same in every store. */
+export function checkUserId(owner: string, userId: unknown): void {
   if (typeof userId !== 'string' || userId === '' || userId.length > 255) {
     throw new TypeError(`${owner}: userId must be a non-empty string of at most 255 characters`);
   }

@@ -21,7 +21,7 @@ import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeFactorStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
@@ -173,6 +173,14 @@ function callEverything(store: PostgresStore, users: PostgresUserStore): Array<[
     ['markEmailVerified', users.markEmailVerified('1', 'a@b.c')],
     ['changeEmail', users.changeEmail('1', 'a@b.c', 'a@b.c')],
     ['users.ping', users.ping()],
+    ['getTotp', users.getTotp('1')],
+    ['beginTotp', users.beginTotp('1', 'secret')],
+    ['confirmTotp', users.confirmTotp('1', 'secret', 1)],
+    ['deleteTotp', users.deleteTotp('1')],
+    ['useTotpStep', users.useTotpStep('1', 1)],
+    ['setRecoveryCodes', users.setRecoveryCodes('1', [sha256('code')])],
+    ['useRecoveryCode', users.useRecoveryCode('1', sha256('code'))],
+    ['countRecoveryCodes', users.countRecoveryCodes('1')],
   ];
 }
 
@@ -232,6 +240,14 @@ describe('PostgreSQL stores', { skip }, () => {
     },
   });
 
+  describeFactorStoreConformance('PostgresUserStore', {
+    makeStore: async () => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresUserStore({ pool: shared(), schema });
+      return { store, cleanup: async () => { await store.close(); await drop(); } };
+    },
+  });
+
   describe('PostgresStore schema', () => {
     it('five stores migrating one schema at once all succeed and record schema version 3, with every table and index', (t) =>
       withSchema(async (schema) => {
@@ -270,7 +286,7 @@ describe('PostgreSQL stores', { skip }, () => {
           `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE 'CREATE UNIQUE%' ORDER BY indexname`,
           [schema],
         );
-        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_pkey', 'accounts_username_canonical']);
+        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_pkey', 'accounts_recovery_codes_pkey', 'accounts_totp_pkey', 'accounts_username_canonical']);
       }));
 
     it('finding 13: five user stores upgrade a table made before email became optional, in place, rows and ids kept', (t) =>
@@ -308,7 +324,7 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
         // The database itself refuses an account with neither identifier, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (name, password_hash, created_at) VALUES ('x', 'x', 0)`),
@@ -358,12 +374,44 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', true], ['3', false]]);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
         // The database itself keeps an account without an address unverified, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, true)`),
           { code: '23514' }, // check_violation
         );
+      }));
+
+    it('issue 14: five user stores upgrade a version-3 table in place to hold second factors; deleting an account deletes its factors (SEC-77, SEC-81)', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        // The table as migrations 1 to 3 leave it: made by a store, then put back at version 3.
+        await new PostgresUserStore({ pool: shared(), schema }).migrate();
+        await shared().query(`DROP TABLE "${schema}".users_totp, "${schema}".users_recovery_codes; UPDATE "${schema}".users_meta SET value = '3';
+          INSERT INTO "${schema}".users (email, email_canonical, name, password_hash, created_at, email_verified) VALUES
+            ('ann@example.com', 'ann@example.com', 'Ann', 'hash-ann', 1000, true), ('bob@example.com', 'bob@example.com', 'Bob', 'hash-bob', 2000, false);`);
+        const stores = Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, now: () => 3000 }));
+        await Promise.all(stores.map((store) => store.migrate()));
+        const store = stores[0]!;
+        assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', false]]);
+        const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
+        for (const id of ['1', '2']) {
+          assert.equal(await store.beginTotp(id, 'JBSWY3DPEHPK3PXP'), true);
+          assert.equal(await store.confirmTotp(id, 'JBSWY3DPEHPK3PXP', 42), true);
+          await store.setRecoveryCodes(id, [sha256(`a${id}`), sha256(`b${id}`)]);
+        }
+        assert.deepEqual({ ...(await store.getTotp('1')) }, { secret: 'JBSWY3DPEHPK3PXP', confirmed: true, lastStep: 42, createdAt: 3000 });
+        // The store has no deletion of its own: the app deletes the row, and the factors go with it.
+        await shared().query(`DELETE FROM "${schema}".users WHERE id = 1`);
+        assert.equal(await store.getTotp('1'), null);
+        assert.equal(await countRows(schema, 'users_recovery_codes'), 2);
+        assert.equal(await store.countRecoveryCodes('2'), 2);
+        assert.equal((await store.getTotp('2'))?.confirmed, true);
+        // And no factor can be written for an account that does not exist.
+        assert.equal(await store.beginTotp('1', 'JBSWY3DPEHPK3PXP'), false);
+        await store.setRecoveryCodes('1', [sha256('c')]);
+        assert.equal(await store.countRecoveryCodes('1'), 0);
       }));
 
     it('SEC-11: no table of the stores has a password-hint or security-question (KBA) column', () =>
@@ -449,7 +497,7 @@ describe('PostgreSQL stores', { skip }, () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 3/);
+          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 4/);
           return true;
         };
         await assert.rejects(newer.migrate(), refused);

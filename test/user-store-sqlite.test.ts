@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import { SqliteUserStore } from '../src/sqlite/user-store.ts';
-import { describeUserStoreConformance } from '../src/testing/index.ts';
+import { describeFactorStoreConformance, describeUserStoreConformance } from '../src/testing/index.ts';
 
 function tempPath(): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-users-'));
@@ -26,6 +26,22 @@ describeUserStoreConformance('sqlite file', {
 // An app that shares its connection may have opened it with any defaults: the store's statements
 // must give objects of numbers and strings with bare named parameters all the same.
 describeUserStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', {
+  makeStore: async () => {
+    const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
+    const store = new SqliteUserStore({ database: db });
+    return { store, cleanup: async () => { await store.close(); db.close(); } };
+  },
+});
+
+describeFactorStoreConformance('SqliteUserStore file', {
+  makeStore: async () => {
+    const { path, remove } = tempPath();
+    const store = new SqliteUserStore({ path });
+    return { store, cleanup: async () => { await store.close(); remove(); } };
+  },
+});
+
+describeFactorStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', {
   makeStore: async () => {
     const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
     const store = new SqliteUserStore({ database: db });
@@ -52,7 +68,7 @@ describe('SqliteUserStore', () => {
       assert.ok(error instanceof SchemaVersionError);
       assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
       assert.equal(isServiceUnavailable(error), false);
-      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 3/);
+      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 4/);
       return true;
     });
     db.close();
@@ -121,7 +137,7 @@ describe('SqliteUserStore', () => {
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
     assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '3');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '4');
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name").all();
     assert.deepEqual(indexes.map((row) => row.name), ['users_email_canonical', 'users_username_canonical']);
     assert.equal(db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);
@@ -180,9 +196,82 @@ describe('SqliteUserStore', () => {
     const db = new DatabaseSync(path);
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '3');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '4');
     // The database itself keeps an account without an address unverified, whatever writes to it.
     assert.throws(() => db.exec(`INSERT INTO users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, 1)`), /CHECK constraint failed/);
+  });
+
+  it('issue 14: upgrades a version-3 table in place to hold second factors, accounts and ids kept (SEC-77, SEC-81)', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const old = new DatabaseSync(path);
+    // The table exactly as migration 3 left it (migrations 1 to 3 run on an old file), version recorded.
+    old.exec(`
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT, email_canonical TEXT, username TEXT, username_canonical TEXT,
+        name TEXT NOT NULL, password_hash TEXT NOT NULL, is_active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL,
+        email_verified INTEGER NOT NULL DEFAULT 0 CHECK (email_verified = 0 OR email_canonical IS NOT NULL),
+        CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL)
+      );
+      CREATE UNIQUE INDEX accounts_email_canonical ON accounts (email_canonical);
+      CREATE UNIQUE INDEX accounts_username_canonical ON accounts (username_canonical);
+      CREATE TABLE accounts_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO accounts_meta (key, value) VALUES ('schema_version', '3');
+      INSERT INTO accounts (email, email_canonical, name, password_hash, created_at, email_verified) VALUES
+        ('Ann@Example.com', 'ann@example.com', 'Ann', 'hash-ann', 1000, 1);
+    `);
+    old.close();
+
+    const store = new SqliteUserStore({ path, table: 'accounts', now: () => 5000 });
+    t.after(() => store.close());
+    assert.deepEqual((await store.getUserById('1'))?.emailVerified, true);
+    assert.equal(await store.beginTotp('1', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), true);
+    assert.equal(await store.confirmTotp('1', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 42), true);
+    assert.deepEqual({ ...(await store.getTotp('1')) }, { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', confirmed: true, lastStep: 42, createdAt: 5000 });
+    await store.setRecoveryCodes('1', ['A'.repeat(43)]);
+    assert.equal(await store.countRecoveryCodes('1'), 1);
+
+    const db = new DatabaseSync(path);
+    t.after(() => db.close());
+    assert.equal(db.prepare(`SELECT value FROM accounts_meta WHERE key = 'schema_version'`).get()?.value, '4');
+    const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'accounts%' ORDER BY name`).all();
+    assert.deepEqual(tables.map((row) => row.name), ['accounts', 'accounts_meta', 'accounts_recovery_codes', 'accounts_totp']);
+  });
+
+  it('issue 14: deleting an account deletes its TOTP record and recovery codes (ON DELETE CASCADE), and no other account\'s', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const store = new SqliteUserStore({ path });
+    t.after(() => store.close());
+    const create = (tag: string) => store.createUser({ email: `${tag}@b.c`, emailCanonical: `${tag}@b.c`, username: null, usernameCanonical: null, name: tag, passwordHash: 'h' });
+    const [gone, kept] = [(await create('gone'))!, (await create('kept'))!];
+    for (const user of [gone, kept]) {
+      assert.equal(await store.beginTotp(user.id, 'secret'), true);
+      await store.setRecoveryCodes(user.id, ['B'.repeat(43), 'C'.repeat(43)]);
+    }
+    // The store has no deletion of its own: the app deletes the row, on another connection.
+    const db = new DatabaseSync(path);
+    t.after(() => db.close());
+    db.prepare('DELETE FROM users WHERE id = ?').run(Number(gone.id));
+    assert.equal(await store.getTotp(gone.id), null);
+    assert.equal(await store.countRecoveryCodes(gone.id), 0);
+    assert.equal(db.prepare('SELECT count(*) AS n FROM users_recovery_codes WHERE user_id = ?').get(Number(gone.id))?.n, 0);
+    assert.equal((await store.getTotp(kept.id))?.secret, 'secret');
+    assert.equal(await store.countRecoveryCodes(kept.id), 2);
+    // And no factor can be written for an account that does not exist.
+    assert.equal(await store.beginTotp(gone.id, 'secret'), false);
+    await store.setRecoveryCodes(gone.id, ['B'.repeat(43)]);
+    assert.equal(await store.countRecoveryCodes(gone.id), 0);
+  });
+
+  it('issue 14: once closed, every factor call rejects with ERR_LATCHKEY_STORE_UNAVAILABLE, never an absent answer (R-01)', async () => {
+    const store = new SqliteUserStore({ path: ':memory:' });
+    await store.listUsers();
+    await store.close();
+    const calls = [store.getTotp('1'), store.beginTotp('1', 's'), store.confirmTotp('1', 's', 1), store.deleteTotp('1'), store.useTotpStep('1', 1),
+      store.setRecoveryCodes('1', []), store.useRecoveryCode('1', 'A'.repeat(43)), store.countRecoveryCodes('1')];
+    for (const call of calls) await assert.rejects(call, { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
   });
 
   it('refuses a table name that is not an identifier (TypeError)', () => {

@@ -10,7 +10,10 @@
  */
 import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
+import type { FactorStore, TotpRecord } from '../factor-store.ts';
 import { readClock, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
+import * as factors from './factors.ts';
+import { ID } from './factors.ts';
 import { applyMigrations, Migration } from './migrations.ts';
 import { CLOCK, requireIdentifier, requirePool, sqlState, toMs } from './pool.ts';
 import type { PostgresPool, Row } from './pool.ts';
@@ -29,7 +32,6 @@ export interface PostgresUserStoreOptions {
   readonly now?: () => number;
 }
 
-const ID = /^\d{1,18}$/; // a BIGINT identity, as the string the contract passes around
 const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified';
 
 /** Every statement the store runs per call, on the quoted table `t`. */
@@ -56,7 +58,7 @@ function userStatements(t: string) {
  * Tables made before versioning have no `_meta` row, so they are version 0, and migration 1, the
  * table as it shipped then, finds them in place. `t` is the quoted table, `table` its bare name.
  */
-function userMigrations(t: string, table: string): string[] {
+function userMigrations(t: string, schema: string, table: string): string[] {
   return [
     // Version 1: every account has an email address. No hint or security-question columns, by design (SEC-11).
     `CREATE TABLE IF NOT EXISTS ${t} (
@@ -81,6 +83,8 @@ function userMigrations(t: string, table: string): string[] {
     // without rewriting the table (PostgreSQL 11+). The CHECK keeps an account without an address unverified.
     `ALTER TABLE ${t} ADD COLUMN email_verified boolean NOT NULL DEFAULT false,
       ADD CONSTRAINT "${table}_verified_email" CHECK (NOT email_verified OR email_canonical IS NOT NULL);`,
+    // Version 4: second factors, in tables of their own (issue 14; postgres/factors).
+    factors.factorTables(schema, table),
   ];
 }
 
@@ -89,7 +93,8 @@ function toUser(row: Row): UserRecord {
 }
 
 /**
- * Accounts in PostgreSQL. The table and its two unique indexes are created, or upgraded, on first use.
+ * Accounts in PostgreSQL, and their second factors ({@link FactorStore}, postgres/factors). The
+ * tables and their indexes are created, or upgraded, on first use.
  *
  * @example
  * ```ts
@@ -97,10 +102,11 @@ function toUser(row: Row): UserRecord {
  * const users = new PostgresUserStore({ pool }); // the pool of the PostgresStore example
  * ```
  */
-export class PostgresUserStore implements UserStore {
+export class PostgresUserStore implements UserStore, FactorStore {
   readonly #pool: PostgresPool;
   readonly #now: (() => number) | null;
   readonly #sql: Readonly<Record<keyof ReturnType<typeof userStatements>, PreparedStatement>>;
+  readonly #factorSql: ReturnType<typeof factors.factorStatements>;
   readonly #kit = new StoreKit('PostgresUserStore');
   readonly #migration: Migration;
 
@@ -116,8 +122,9 @@ export class PostgresUserStore implements UserStore {
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
     // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
     this.#sql = preparedAll(userStatements(t));
+    this.#factorSql = factors.factorStatements(schema, table);
     const versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
-    const migrations = userMigrations(t, table);
+    const migrations = userMigrations(t, schema, table);
     this.#migration = new Migration(() => applyMigrations(pool, versioned, migrations));
   }
 
@@ -198,6 +205,38 @@ export class PostgresUserStore implements UserStore {
     });
   }
 
+  async getTotp(userId: string): Promise<TotpRecord | null> {
+    return this.#factor('getTotp', factors.getTotp(userId));
+  }
+
+  async beginTotp(userId: string, secret: string): Promise<boolean> {
+    return this.#factor('beginTotp', factors.beginTotp(userId, secret));
+  }
+
+  async confirmTotp(userId: string, secret: string, step: number): Promise<boolean> {
+    return this.#factor('confirmTotp', factors.confirmTotp(userId, secret, step));
+  }
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return this.#factor('deleteTotp', factors.deleteTotp(userId));
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.#factor('useTotpStep', factors.useTotpStep(userId, step));
+  }
+
+  async setRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void> {
+    return this.#factor('setRecoveryCodes', factors.setRecoveryCodes(userId, hashes));
+  }
+
+  async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    return this.#factor('useRecoveryCode', factors.useRecoveryCode(userId, hash));
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return this.#factor('countRecoveryCodes', factors.countRecoveryCodes(userId));
+  }
+
   /**
    * Creates the table and its unique indexes, or upgrades them, to the version this code knows
    * (kept in `<table>_meta`); idempotent, and safe from several instances at once (an advisory
@@ -221,6 +260,12 @@ export class PostgresUserStore implements UserStore {
 
   #clock(): number | null {
     return this.#now === null ? null : readClock('PostgresUserStore', this.#now);
+  }
+
+  /** Runs a factor operation (postgres/factors) on the pool with the store's clock. */
+  #factor<T>(operation: string, work: (pool: PostgresPool, sql: ReturnType<typeof factors.factorStatements>, clock: number | null) => Promise<T>): Promise<T> {
+    const clock = this.#clock();
+    return this.#run(operation, () => work(this.#pool, this.#factorSql, clock));
   }
 
   async #one(operation: string, sql: PreparedStatement, values: unknown[]): Promise<UserRecord | null> {

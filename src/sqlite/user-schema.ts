@@ -1,7 +1,7 @@
 /**
- * The accounts table of `SqliteUserStore` and its migrations, versioned like the session store's
- * tables (sqlite/schema) in a `<table>_meta` table of its own, so an existing table is
- * upgraded in place, its rows and ids kept. No hint or security-question columns, by design
+ * The accounts table of `SqliteUserStore`, the tables of its second factors (sqlite/factors), and
+ * their migrations, versioned like the session store's tables (sqlite/schema) in a `<table>_meta`
+ * table of its own, so an existing table is upgraded in place, its rows and ids kept. No hint or security-question columns, by design
  * (SEC-11). The canonical email and username carry UNIQUE indexes (R-04); SQLite's unique
  * indexes let any number of rows hold NULL, so only present identifiers are unique.
  *
@@ -13,6 +13,9 @@ import { applyMigrations } from './schema.ts';
 
 /** The columns of versions 1 and 2, which migration 2 copies: fixed, as that migration is. */
 const V2_COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at';
+
+/** An account id as the contract passes it around: an INTEGER PRIMARY KEY, as a string. */
+export const ID = /^\d{1,18}$/;
 
 /** Every column, in table order. */
 export const USER_COLUMNS = `${V2_COLUMNS}, email_verified`;
@@ -70,6 +73,25 @@ const USER_MIGRATIONS: ReadonlyArray<(t: string) => string> = [
   (t) => `
     ALTER TABLE ${t} ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0
       CHECK (email_verified = 0 OR email_canonical IS NOT NULL);
+  `,
+  // Version 4: second factors (issue 14, SEC-77, SEC-78, SEC-81), in tables of their own that the
+  // account's deletion empties (ON DELETE CASCADE, with foreign keys on, node:sqlite's default).
+  // At most one TOTP record per account; the last used step refuses replays (SEC-78). A recovery
+  // code is a SHA-256, deleted when used (SEC-81).
+  (t) => `
+    CREATE TABLE ${t}_totp (
+      user_id INTEGER NOT NULL PRIMARY KEY REFERENCES ${t} (id) ON DELETE CASCADE,
+      secret TEXT NOT NULL,
+      confirmed INTEGER NOT NULL DEFAULT 0,
+      last_step INTEGER,
+      created_at INTEGER NOT NULL
+    );
+    CREATE TABLE ${t}_recovery_codes (
+      user_id INTEGER NOT NULL REFERENCES ${t} (id) ON DELETE CASCADE,
+      hash TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (user_id, hash)
+    ) WITHOUT ROWID;
   `,
 ];
 

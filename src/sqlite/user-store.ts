@@ -10,10 +10,12 @@
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
+import type { FactorStore, TotpRecord } from '../factor-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
 import { connectSqlite, prepare, requireSqliteSource, type SqliteSource } from './connection.ts';
-import { migrateUsers, USER_COLUMNS } from './user-schema.ts';
+import * as factors from './factors.ts';
+import { ID, migrateUsers, USER_COLUMNS } from './user-schema.ts';
 
 /**
  * Options of {@link SqliteUserStore}: a file it opens (its folder must exist, or the constructor
@@ -30,7 +32,6 @@ export type SqliteUserStoreOptions = ({ readonly path: string; readonly database
 };
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/i;
-const ID = /^\d{1,18}$/; // an INTEGER PRIMARY KEY, as the string the contract passes around
 /** SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (https://sqlite.org/rescode.html). */
 const UNIQUE_VIOLATIONS = new Set([2067, 1555]);
 /** Whether a unique index refused the write: an address or username is taken (R-04). */
@@ -47,6 +48,7 @@ interface Statements {
   list: StatementSync;
   markVerified: StatementSync;
   changeEmail: StatementSync;
+  factors: factors.FactorStatements;
 }
 
 function toUser(row: Row): UserRecord {
@@ -54,7 +56,7 @@ function toUser(row: Row): UserRecord {
 }
 
 /**
- * Accounts in SQLite.
+ * Accounts in SQLite, and their second factors ({@link FactorStore}, sqlite/factors).
  *
  * @example
  * ```ts
@@ -62,7 +64,7 @@ function toUser(row: Row): UserRecord {
  * const users = new SqliteUserStore({ path: './data/app.db' });
  * ```
  */
-export class SqliteUserStore implements UserStore {
+export class SqliteUserStore implements UserStore, FactorStore {
   readonly #source: SqliteSource;
   readonly #table: string;
   readonly #busyTimeout: number;
@@ -164,6 +166,38 @@ export class SqliteUserStore implements UserStore {
     });
   }
 
+  async getTotp(userId: string): Promise<TotpRecord | null> {
+    return this.#factor('getTotp', factors.getTotp(userId));
+  }
+
+  async beginTotp(userId: string, secret: string): Promise<boolean> {
+    return this.#factor('beginTotp', factors.beginTotp(userId, secret));
+  }
+
+  async confirmTotp(userId: string, secret: string, step: number): Promise<boolean> {
+    return this.#factor('confirmTotp', factors.confirmTotp(userId, secret, step));
+  }
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return this.#factor('deleteTotp', factors.deleteTotp(userId));
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.#factor('useTotpStep', factors.useTotpStep(userId, step));
+  }
+
+  async setRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void> {
+    return this.#factor('setRecoveryCodes', factors.setRecoveryCodes(userId, hashes));
+  }
+
+  async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    return this.#factor('useRecoveryCode', factors.useRecoveryCode(userId, hash));
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    return this.#factor('countRecoveryCodes', factors.countRecoveryCodes(userId));
+  }
+
   /** Resolves when the database answers. */
   async ping(): Promise<void> {
     await this.#run('ping', (st) => st.byId.get({ id: 0 }));
@@ -187,6 +221,11 @@ export class SqliteUserStore implements UserStore {
     }
   }
 
+  /** Runs a factor operation (sqlite/factors) with the store's clock. */
+  #factor<T>(operation: string, work: (st: factors.FactorStatements, now: () => number) => T): Promise<T> {
+    return this.#run(operation, (st) => work(st.factors, this.#now));
+  }
+
   /** Opens (or adopts) the connection, migrates and prepares: once, on first use. */
   #connect(): Statements {
     const t = this.#table;
@@ -204,6 +243,7 @@ export class SqliteUserStore implements UserStore {
         list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
         markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
         changeEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
+        factors: factors.prepareFactorStatements(db, t),
       };
     });
     this.#db = db;

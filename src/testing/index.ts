@@ -6,7 +6,8 @@
  * {@link createTestClock} makes a clock that only the test moves.
  *
  * The conformance suites ({@link describeStoreConformance}, {@link describeCounterStoreConformance},
- * {@link describeTokenStoreConformance}, {@link describeUserStoreConformance}) are the tests that
+ * {@link describeTokenStoreConformance}, {@link describeUserStoreConformance},
+ * {@link describeFactorStoreConformance}) are the tests that
  * latchkey's own stores pass, shipped so a store for another database runs them unchanged (Lucia's
  * adapter tests do the same). They use `node:test` and register their tests when called:
  * importing this module runs none, and `import 'latchkey'` never loads it.
@@ -17,6 +18,8 @@ export { createTestClock } from './clock.ts';
 export type { TestClock } from './clock.ts';
 export type { ConformanceOptions, StoreUnderTest } from './conformance-fixture.ts';
 export { describeCounterStoreConformance } from './counter-store-conformance.ts';
+export { describeFactorStoreConformance } from './factor-store-conformance.ts';
+export type { FactorStoreConformanceOptions } from './factor-store-conformance.ts';
 export { loginTestUser } from './login-test-user.ts';
 export type { TestLoginOptions } from './login-test-user.ts';
 export { MemoryStore } from './memory-store.ts';
