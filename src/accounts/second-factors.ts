@@ -89,7 +89,7 @@ export async function hasSecondFactor(core: AccountsCore, userId: string): Promi
 }
 
 /** What `Accounts.countRecoveryCodes` does: the unused codes left, for the account page (SEC-81). */
-export function countRecoveryCodes(core: AccountsCore, userId: string): Promise<number> {
+export async function countRecoveryCodes(core: AccountsCore, userId: string): Promise<number> {
   return factorsOf(core, 'countRecoveryCodes').countRecoveryCodes(userId);
 }
 
