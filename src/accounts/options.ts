@@ -9,7 +9,7 @@ import { requireDuration } from '../duration.ts';
 import { Emitter } from '../lib/emitter.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
 import type { FactorStore } from '../factor-store.ts';
-import { guardFactorStore, guardUserStore } from '../lib/guarded-store.ts';
+import { createDeadlineGuard, guardUserStore } from '../lib/guarded-store.ts';
 import type { LoginThrottle } from '../login-throttle.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { UserRecord, UserStore } from '../user-store.ts';
@@ -136,6 +136,25 @@ const FACTOR_METHODS = ['getTotp', 'beginTotp', 'confirmTotp', 'deleteTotp', 'us
 
 function isFactorStore(value: unknown): value is FactorStore {
   return typeof value === 'object' && value !== null && FACTOR_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
+/**
+ * The same factor store, with a deadline and coded errors on every call, as `users` has (R-01,
+ * R-03): a hung database must not hang the second step. Here rather than in src/lib/, which stays
+ * below the contracts it may import.
+ */
+function guardFactorStore(factors: FactorStore, timeout: number): FactorStore {
+  const guard = createDeadlineGuard(timeout, 'accounts: factors');
+  return Object.freeze({
+    getTotp: (id) => guard('getTotp', () => factors.getTotp(id)),
+    beginTotp: (id, secret) => guard('beginTotp', () => factors.beginTotp(id, secret)),
+    confirmTotp: (id, secret, step) => guard('confirmTotp', () => factors.confirmTotp(id, secret, step)),
+    deleteTotp: (id) => guard('deleteTotp', () => factors.deleteTotp(id)),
+    useTotpStep: (id, step) => guard('useTotpStep', () => factors.useTotpStep(id, step)),
+    setRecoveryCodes: (id, hashes) => guard('setRecoveryCodes', () => factors.setRecoveryCodes(id, hashes)),
+    useRecoveryCode: (id, hash) => guard('useRecoveryCode', () => factors.useRecoveryCode(id, hash)),
+    countRecoveryCodes: (id) => guard('countRecoveryCodes', () => factors.countRecoveryCodes(id)),
+  } satisfies FactorStore);
 }
 
 /** Runs a write to one account, dropping its cached copy before and after it ({@link dropAround}). */

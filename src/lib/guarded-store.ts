@@ -15,7 +15,6 @@ import { StoreTimeoutError } from '../errors.ts';
 import type { Store } from '../store.ts';
 import { storeFailure } from './store-kit.ts';
 import type { UserStore } from '../user-store.ts';
-import type { FactorStore } from '../factor-store.ts';
 
 interface Pending {
   readonly call: string;
@@ -108,19 +107,4 @@ export function guardUserStore(users: UserStore, timeout: number): UserStore {
     markEmailVerified: (id, canonical) => guard('markEmailVerified', () => users.markEmailVerified(id, canonical)),
     changeEmail: (id, email, canonical) => guard('changeEmail', () => users.changeEmail(id, email, canonical)),
   } satisfies UserStore);
-}
-
-/** The same factor store, with a deadline and coded errors on every call (the accounts' second factors, R-03). */
-export function guardFactorStore(factors: FactorStore, timeout: number): FactorStore {
-  const guard = createDeadlineGuard(timeout, 'accounts: factors');
-  return Object.freeze({
-    getTotp: (id) => guard('getTotp', () => factors.getTotp(id)),
-    beginTotp: (id, secret) => guard('beginTotp', () => factors.beginTotp(id, secret)),
-    confirmTotp: (id, secret, step) => guard('confirmTotp', () => factors.confirmTotp(id, secret, step)),
-    deleteTotp: (id) => guard('deleteTotp', () => factors.deleteTotp(id)),
-    useTotpStep: (id, step) => guard('useTotpStep', () => factors.useTotpStep(id, step)),
-    setRecoveryCodes: (id, hashes) => guard('setRecoveryCodes', () => factors.setRecoveryCodes(id, hashes)),
-    useRecoveryCode: (id, hash) => guard('useRecoveryCode', () => factors.useRecoveryCode(id, hash)),
-    countRecoveryCodes: (id) => guard('countRecoveryCodes', () => factors.countRecoveryCodes(id)),
-  } satisfies FactorStore);
 }
