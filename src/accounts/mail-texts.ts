@@ -1,6 +1,7 @@
 /**
  * The texts of the accounts' mails: a reset link, a verification link, an email-change link, and
- * the notices of SEC-71 and SEC-15. English plain text by default; an app overrides any of them
+ * the notices of SEC-71 and SEC-15 (second factors added or removed and recovery codes used among
+ * them, SEC-81, SEC-84). English plain text by default; an app overrides any of them
  * by key (`messages`), and every text goes through its `localize` hook before the placeholders
  * `{app}`, `{link}` and `{name}` are filled in, so a translation catalogue is keyed on the
  * template, never on a user's name. Each link stands on a line of its own (app-contract.md), so no
@@ -10,7 +11,8 @@
  */
 
 /** The mails the accounts send; each has a `…Subject` and a `…Text`. */
-export type MailKind = 'reset' | 'verify' | 'emailChange' | 'emailChangeNotice' | 'passwordChanged' | 'signupAttempt' | 'rememberTheft';
+export type MailKind = 'reset' | 'verify' | 'emailChange' | 'emailChangeNotice' | 'passwordChanged' | 'signupAttempt' | 'rememberTheft'
+  | 'secondFactorAdded' | 'secondFactorRemoved' | 'recoveryCodeUsed';
 
 /** The key of one mail text, for `createAccounts({ messages })`. */
 export type MailTextKey = `${MailKind}Subject` | `${MailKind}Text`;
@@ -51,6 +53,18 @@ const DEFAULT_TEXTS: Readonly<Record<MailTextKey, string>> = Object.freeze({
   rememberTheftText:
     'Hello {name},\n\nA "remember me" login of your {app} account was used from two places, which happens when its cookie has been copied. ' +
     'It was ended.\n\nIf you did not expect this, change your password.\n',
+  secondFactorAddedSubject: 'A second factor was added to your {app} account',
+  secondFactorAddedText:
+    'Hello {name},\n\nAn authenticator app was just set up as a second factor of your {app} account, with a new set of recovery codes.\n\n' +
+    'If you did not do this, reset your password at once and contact us.\n',
+  secondFactorRemovedSubject: 'The second factor of your {app} account was removed',
+  secondFactorRemovedText:
+    'Hello {name},\n\nThe authenticator app of your {app} account was just removed, with its recovery codes: your password alone now logs in.\n\n' +
+    'If you did not do this, reset your password at once and contact us.\n',
+  recoveryCodeUsedSubject: 'A recovery code of your {app} account was used',
+  recoveryCodeUsedText:
+    'Hello {name},\n\nOne of the recovery codes of your {app} account was just used to log in; it cannot be used again.\n\n' +
+    'If it was not you, reset your password at once and contact us.\n',
 });
 
 const KEYS = new Set(Object.keys(DEFAULT_TEXTS));

@@ -1,6 +1,6 @@
 /**
  * What {@link createAccounts} takes, checked once into the core that every account operation
- * shares: the user store behind its deadline guard (R-03), the throttles, the hasher and the
+ * shares: the user and factor stores behind their deadline guards (R-03), the throttles, the hasher and the
  * policy, the events, the user cache, and the queues of password attempts.
  *
  * @module accounts/options
@@ -8,7 +8,8 @@
 import { requireDuration } from '../duration.ts';
 import { Emitter } from '../lib/emitter.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
-import { guardUserStore } from '../lib/guarded-store.ts';
+import type { FactorStore } from '../factor-store.ts';
+import { createDeadlineGuard, guardUserStore } from '../lib/guarded-store.ts';
 import type { LoginThrottle } from '../login-throttle.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
 import type { UserRecord, UserStore } from '../user-store.ts';
@@ -53,7 +54,12 @@ export interface AccountsOptions extends MailOptions {
    * the store. @default null (every call reads the store)
    */
   userCache?: CacheOptions;
-  /** The user cache's clock, ms since the epoch. @default Date.now */
+  /**
+   * Where second factors live (TOTP and recovery codes, SEC-77…SEC-81), behind the same deadline
+   * as `users`. @default `users`, when it implements FactorStore (SqliteUserStore, PostgresUserStore)
+   */
+  factors?: FactorStore;
+  /** The clock of the user cache and of TOTP codes, ms since the epoch. @default Date.now */
   now?: () => number;
   /**
    * A user-store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503), as the
@@ -73,6 +79,9 @@ export interface AccountsOptions extends MailOptions {
 export interface AccountsCore extends MailCore {
   /** The app's store behind the deadline guard: every call answers within `storeTimeout` or is a coded 503. */
   readonly users: UserStore;
+  /** The factor store behind the same deadline, or null: the second-factor methods then throw `TypeError`. */
+  readonly factors: FactorStore | null;
+  readonly now: () => number;
   readonly throttle: LoginThrottle | null;
   readonly registrationThrottle: LoginThrottle | null;
   readonly revokeSessions: ((userId: string) => Promise<number>) | null;
@@ -102,10 +111,15 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
   if (options.revokeSessions !== undefined && typeof options.revokeSessions !== 'function') throw new TypeError('revokeSessions must be a function');
   if (options.requireEmail !== undefined && typeof options.requireEmail !== 'boolean') throw new TypeError('requireEmail must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
+  if (options.factors !== undefined && !isFactorStore(options.factors)) throw new TypeError('factors must be a FactorStore');
+  const factors = options.factors ?? (isFactorStore(options.users) ? options.users : null);
   const cache = resolveCacheOptions('userCache', options.userCache);
+  const timeout = requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1);
   return Object.freeze({
     ...resolveMailOptions(options),
-    users: guardUserStore(options.users, requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1)),
+    users: guardUserStore(options.users, timeout),
+    factors: factors === null ? null : guardFactorStore(factors, timeout),
+    now: options.now ?? Date.now,
     throttle: options.throttle === false ? null : options.throttle,
     registrationThrottle: registration ?? null,
     revokeSessions: options.revokeSessions ?? null,
@@ -116,6 +130,31 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
     userCache: cache === null ? null : new ExpiringCache<UserRecord | null>(cache.ttl, cache.maxEntries, options.now ?? Date.now),
     queues: new Map(),
   });
+}
+
+const FACTOR_METHODS = ['getTotp', 'beginTotp', 'confirmTotp', 'deleteTotp', 'useTotpStep', 'setRecoveryCodes', 'useRecoveryCode', 'countRecoveryCodes'] as const;
+
+function isFactorStore(value: unknown): value is FactorStore {
+  return typeof value === 'object' && value !== null && FACTOR_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
+/**
+ * The same factor store, with a deadline and coded errors on every call, as `users` has (R-01,
+ * R-03): a hung database must not hang the second step. Here rather than in src/lib/, which stays
+ * below the contracts it may import.
+ */
+function guardFactorStore(factors: FactorStore, timeout: number): FactorStore {
+  const guard = createDeadlineGuard(timeout, 'accounts: factors');
+  return Object.freeze({
+    getTotp: (id) => guard('getTotp', () => factors.getTotp(id)),
+    beginTotp: (id, secret) => guard('beginTotp', () => factors.beginTotp(id, secret)),
+    confirmTotp: (id, secret, step) => guard('confirmTotp', () => factors.confirmTotp(id, secret, step)),
+    deleteTotp: (id) => guard('deleteTotp', () => factors.deleteTotp(id)),
+    useTotpStep: (id, step) => guard('useTotpStep', () => factors.useTotpStep(id, step)),
+    setRecoveryCodes: (id, hashes) => guard('setRecoveryCodes', () => factors.setRecoveryCodes(id, hashes)),
+    useRecoveryCode: (id, hash) => guard('useRecoveryCode', () => factors.useRecoveryCode(id, hash)),
+    countRecoveryCodes: (id) => guard('countRecoveryCodes', () => factors.countRecoveryCodes(id)),
+  } satisfies FactorStore);
 }
 
 /** Runs a write to one account, dropping its cached copy before and after it ({@link dropAround}). */

@@ -44,6 +44,14 @@ export interface AccountEvents {
   emailVerified: { readonly user: UserRecord };
   /** An email change was confirmed from the new address (SEC-63); `previousEmail` got a notice. */
   emailChanged: { readonly user: UserRecord; readonly previousEmail: string | null };
+  /** A TOTP authenticator was confirmed, with a new set of recovery codes (SEC-77, SEC-81); the owner got a notice. No secret, no code. */
+  secondFactorAdded: { readonly userId: string; readonly method: 'totp' };
+  /** The TOTP authenticator and its recovery codes were deleted (SEC-84); the owner got a notice. */
+  secondFactorRemoved: { readonly userId: string; readonly method: 'totp' };
+  /** A second-step code was refused (SEC-79, SEC-68); `failures` as in `loginFailed`. Never the code. */
+  secondFactorFailed: { readonly userId: string; readonly ip: string | null; readonly failures: FailureCounts | null };
+  /** A recovery code was used up (SEC-81); `remaining` unused codes are left; the owner got a notice (SEC-71). */
+  recoveryCodeUsed: { readonly userId: string; readonly ip: string | null; readonly remaining: number };
 }
 
 /** Field errors, keyed by the form field they belong to. */
@@ -119,3 +127,21 @@ export type ConfirmEmailChangeResult =
   | InvalidToken
   /** The new address was registered by another account meanwhile (the unique index decided, SEC-63). */
   | { readonly ok: false; readonly reason: 'taken' };
+
+export type BeginTotpSetupResult =
+  /** Show `secret` (grouped for typing) and `uri` (as a QR code) once, never log them (SEC-77). */
+  | { readonly ok: true; readonly secret: string; readonly uri: string }
+  /** The account has a confirmed authenticator: disable it first (SEC-84: with a fresh login). */
+  | { readonly ok: false; readonly reason: 'enabled' };
+
+export type ConfirmTotpSetupResult =
+  /** Show the 10 recovery codes once (SEC-81): only their hashes are stored. */
+  | { readonly ok: true; readonly recoveryCodes: string[] }
+  /** A wrong or replayed code, or no setup under way: nothing was enabled (SEC-77). */
+  | { readonly ok: false; readonly reason: 'invalid' };
+
+export type VerifySecondFactorResult =
+  | { readonly ok: true; readonly method: 'otp' | 'recovery' }
+  /** A wrong, replayed (SEC-78) or used (SEC-81) code, or none the account could have. */
+  | { readonly ok: false; readonly reason: 'invalid' }
+  | Throttled;
