@@ -259,7 +259,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
   if (idleTimeout > absoluteTimeout) throw new TypeError('idleTimeout cannot be longer than absoluteTimeout');
   const rememberDuration = requireRememberDuration('rememberDuration', options.rememberDuration ?? '30d');
-  const secondStepTimeout = requireDuration('secondStepTimeout', options.secondStepTimeout ?? '5m', 1000);
+  const secondStepTimeout = requireDuration('secondStepTimeout', options.secondStepTimeout === undefined ? '5m' : options.secondStepTimeout, 1000);
   if (secondStepTimeout > 900_000) throw new TypeError('secondStepTimeout cannot exceed 15 minutes (SEC-80)');
   return Object.freeze({
     store,
