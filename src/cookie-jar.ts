@@ -23,9 +23,9 @@ export interface JarSettings {
   readonly now: () => number;
 }
 
-/** The base names of latchkey's own cookies: session, remember-me, CSRF nonce, flash, `next`. */
+/** The base names of latchkey's own cookies: session, remember-me, CSRF nonce, flash, `next`, pending second step. */
 export function jarSettings(options: Pick<ResolvedOptions<unknown, unknown>, 'cookieNames' | 'sameSite' | 'now'>): JarSettings {
-  const names = [options.cookieNames.session, options.cookieNames.remember, 'lk-csrf', 'lk-flash', 'lk-next'];
+  const names = [options.cookieNames.session, options.cookieNames.remember, 'lk-csrf', 'lk-flash', 'lk-next', 'lk-2fa'];
   return Object.freeze({
     plainNames: Object.freeze(names),
     hostNames: Object.freeze(names.map((name) => `__Host-${name}`)),

@@ -15,6 +15,7 @@ import type { ResolvedOptions } from './options.ts';
 import type { RequestLike } from './request.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { Session, Store } from './store.ts';
+import type { TokenStore } from './token-store.ts';
 
 /** What a request context shares with its manager, built once per manager and frozen. Internal. */
 export interface Core<U, R> {
@@ -25,6 +26,8 @@ export interface Core<U, R> {
   readonly store: Required<Omit<Store, 'close'>>;
   /** The per-instance session cache, when `sessionCache` is set; `store` already reads through it. */
   readonly sessionCache: SessionCache<U> | null;
+  /** The store's one-time tokens behind the deadline guard (the pending second step), or null when it has none. */
+  readonly tokens: TokenStore | null;
   readonly events: LoginEventEmitter<U>;
   /** This manager's session-protection fingerprints (never shared with another manager). */
   readonly fingerprints: Fingerprints;

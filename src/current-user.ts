@@ -53,6 +53,14 @@ export class CurrentUser<U, R> {
     this.#resolution = Promise.resolve(resolution);
   }
 
+  /** `RequestAuth.isFresh`: a session login, fresh, within `freshTimeout` of its authentication (SEC-35). */
+  async isFresh(): Promise<boolean> {
+    const { session, user } = await this.resolve();
+    if (!session || !user || !session.fresh) return false;
+    const limit = this.#core.options.freshTimeout;
+    return limit === null || this.#core.options.now() - session.authenticatedAt < limit;
+  }
+
   /** The session this browser holds, before a login replaces it: the resolved one, else the cookie's, without loading its user. */
   async held(): Promise<Session | null> {
     return this.#resolution ? (await this.#resolution).session : await this.#validSession();

@@ -68,6 +68,10 @@ export interface LoginEvents<U> {
    * `sessionId` is the id the cookie named, null when malformed.
    */
   sessionInvalid: { readonly request: RequestLike; readonly reason: 'unknown' | 'malformed' | 'mismatch'; readonly sessionId: string | null };
+  /** A correct password started a pending second step for the user (SEC-80): not a login. */
+  secondStepStarted: { readonly request: RequestLike; readonly userId: string };
+  /** The pending second step was completed and the user logged in, fresh (SEC-84). */
+  secondStepCompleted: { readonly request: RequestLike; readonly userId: string };
   /** `checkCsrf` refused an unsafe request (SEC-43…SEC-45); `reason` is the one the client is told. */
   csrfRefused: { readonly request: RequestLike; readonly reason: string };
 }

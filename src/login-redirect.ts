@@ -12,7 +12,7 @@
  * @module login-redirect
  */
 import type { CookieJar } from './cookie-jar.ts';
-import type { RequestFacts } from './core.ts';
+import type { Core, RequestFacts } from './core.ts';
 import { jsonResponse, redirectResponse, textResponse } from './lib/responses.ts';
 import { isView, loginUrl, makeNextParam, safeNext } from './next.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -93,6 +93,30 @@ export function denyResponse(
   }
   const next = nextPath ?? makeNextParam(view, request.url);
   return redirectResponse(request.method, loginUrl(view, { next, forceHost }));
+}
+
+/**
+ * `RequestAuth.unauthorized` and `RequestAuth.needsRefresh`: the options checked, the event
+ * emitted, then the app's custom handler's response, else {@link denyResponse} (401 or 403).
+ */
+export async function deny<U, R, A extends FlashingRequest>(
+  auth: A,
+  jar: CookieJar,
+  core: Core<U, R>,
+  kind: 'unauthorized' | 'needsRefresh',
+  handler: ((auth: A) => Response | Promise<Response>) | null,
+  options: GuardOptions,
+): Promise<Response> {
+  checkGuardOptions(options, kind);
+  const o = core.options;
+  core.events.emit(kind, { request: auth.request });
+  if (handler) return handler(auth);
+  if (kind === 'unauthorized') {
+    const view = options.loginView === undefined ? o.loginView : options.loginView;
+    return denyResponse(auth, jar, o, 401, view, o.loginMessage, o.loginMessageCategory, options.next);
+  }
+  const view = options.refreshView === undefined ? o.refreshView : options.refreshView;
+  return denyResponse(auth, jar, o, 403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory, options.next);
 }
 
 /**

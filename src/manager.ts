@@ -14,6 +14,7 @@ import { jarSettings } from './cookie-jar.ts';
 import { touchInterval } from './current-user.ts';
 import { Fingerprints } from './fingerprint.ts';
 import { guardStore } from './lib/guarded-store.ts';
+import { guardTokenStore } from './second-step.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
 import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
@@ -62,6 +63,7 @@ export class LoginManager<U, R = AnonymousUser> {
       touchInterval: touchInterval(resolved.idleTimeout),
       store,
       sessionCache,
+      tokens: guardTokenStore(resolved.store, resolved.storeTimeout),
       events: new LoginEventEmitter<U>(),
       fingerprints: new Fingerprints(),
       cookies: jarSettings(resolved),

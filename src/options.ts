@@ -72,6 +72,8 @@ export interface LoginManagerOptions<U, R = never> {
   absoluteTimeout?: number | string;
   /** How long after a password entry a login counts as fresh (SEC-35); null: for the whole session, as in Flask-Login. @default "10m" */
   freshTimeout?: number | string | null;
+  /** How long a pending second step lives, on the store's clock: at most 15 minutes (SEC-80, second-step.ts). @default "5m" */
+  secondStepTimeout?: number | string;
   /** Lifetime of a remember-me login (SEC-36, security.md §5.5). @default "30d" */
   rememberDuration?: number | string;
   /** How long a just-replaced remember validator is still accepted, for parallel requests (SEC-39). @default "30s" */
@@ -138,6 +140,7 @@ export interface ResolvedOptions<U, R> {
   readonly idleTimeout: number;
   readonly absoluteTimeout: number;
   readonly freshTimeout: number | null;
+  readonly secondStepTimeout: number;
   readonly rememberDuration: number;
   readonly rememberGrace: number;
   readonly sameSite: 'Lax' | 'Strict';
@@ -256,6 +259,8 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
   if (idleTimeout > absoluteTimeout) throw new TypeError('idleTimeout cannot be longer than absoluteTimeout');
   const rememberDuration = requireRememberDuration('rememberDuration', options.rememberDuration ?? '30d');
+  const secondStepTimeout = requireDuration('secondStepTimeout', options.secondStepTimeout === undefined ? '5m' : options.secondStepTimeout, 1000);
+  if (secondStepTimeout > 900_000) throw new TypeError('secondStepTimeout cannot exceed 15 minutes (SEC-80)');
   return Object.freeze({
     store,
     keys: Object.freeze(secrets.map(toKey)),
@@ -277,6 +282,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     idleTimeout,
     absoluteTimeout,
     freshTimeout: options.freshTimeout === null ? null : requireDuration('freshTimeout', options.freshTimeout ?? '10m', 1),
+    secondStepTimeout,
     rememberDuration,
     rememberGrace: requireDuration('rememberGrace', options.rememberGrace ?? '30s'),
     sameSite,

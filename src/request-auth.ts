@@ -4,24 +4,25 @@
  * One is made for each request by an adapter (or by `manager.forRequest`). A facade: it holds the
  * request facts (scheme, origin, client IP) and hands them explicitly, with the request's cookie
  * jar (cookie-jar) and current user (current-user, read lazily and once), to the modules that
- * act: login-lifecycle, login-redirect (the guards' deny response and `next`), csrf, flash and
- * session-info. Cookies it decides on go to the adapter's `onSetCookie` at once (Express must set
+ * act: login-lifecycle, second-step (the pending second factor), login-redirect (the guards' deny
+ * response and `next`), csrf, flash and own-sessions. Cookies it decides on go to the adapter's `onSetCookie` at once (Express must set
  * headers before the body is sent) and are also in {@link RequestAuth.setCookies} (for adapters
  * that append them after the handler, like Hono's).
  *
  * @module request-auth
  */
-import { endOwnedSession } from './browser-session.ts';
 import { CookieJar } from './cookie-jar.ts';
 import type { Core } from './core.ts';
 import { checkRequestCsrf, csrfTokenFor, type CsrfCheck } from './csrf.ts';
 import { CurrentUser } from './current-user.ts';
 import { FlashQueue, type FlashMessage } from './flash.ts';
 import { confirmLogin, loginUser, logoutUser, revokeOtherSessions, rotateSession, type LoginOptions } from './login-lifecycle.ts';
-import { checkGuardOptions, denyResponse, resolveNextTarget, type GuardOptions } from './login-redirect.ts';
+import { deny, resolveNextTarget, type GuardOptions } from './login-redirect.ts';
+import { currentSessionInfo, listOwnSessions, revokeOwnSession } from './own-sessions.ts';
 import { forwardedFor, forwardedProto } from './proxy.ts';
 import { isSafeMethod, type RequestAuthInit, type RequestLike } from './request.ts';
-import { toSessionInfo, type SessionInfo } from './session-info.ts';
+import { beginSecondStep, cancelSecondStep, completeSecondStep, pendingSecondStep, type PendingSecondStep, type SecondStepOptions } from './second-step.ts';
+import type { SessionInfo } from './session-info.ts';
 
 export type { LoginOptions } from './login-lifecycle.ts';
 
@@ -116,10 +117,7 @@ export class RequestAuth<U, R> {
    * Remember-me and request-loader logins are never fresh.
    */
   async isFresh(): Promise<boolean> {
-    const { session, user } = await this.#current.resolve();
-    if (!session || !user || !session.fresh) return false;
-    const limit = this.#core.options.freshTimeout;
-    return limit === null || this.#core.options.now() - session.authenticatedAt < limit;
+    return this.#current.isFresh();
   }
 
   /** True when this login came from, or set, a remember-me cookie (Flask-Login's `login_remembered`). */
@@ -130,8 +128,7 @@ export class RequestAuth<U, R> {
 
   /** The current session, as an account page shows it, or null. */
   async session(): Promise<SessionInfo | null> {
-    const { session, user } = await this.#current.resolve();
-    return session && user ? toSessionInfo(session, session.id) : null;
+    return currentSessionInfo(this.#current);
   }
 
   // ------------------------------------------------------------------ login, logout, freshness
@@ -149,10 +146,15 @@ export class RequestAuth<U, R> {
    * Logs out: deletes the server-side session and remember-me series, clears both cookies on this
    * response, whatever the session held (Flask-Login #600), and replaces the pre-login CSRF nonce.
    * If the store is down it still does the cookies, then throws the store's error (a 503, §5.6).
+   * A pending second step ends too (SEC-80).
    */
   async logout(): Promise<true> {
     this.#flashQueue().discard(); // even when the store fails: nothing flashed for this login may outlive it (SEC-50)
-    await logoutUser(this.#core, this, this.#jar, this.#current);
+    try {
+      await logoutUser(this.#core, this, this.#jar, this.#current);
+    } finally {
+      await cancelSecondStep(this.#core, this.#jar);
+    }
     return true;
   }
 
@@ -189,23 +191,34 @@ export class RequestAuth<U, R> {
 
   /** The user's live sessions, this one marked `current`. */
   async listSessions(): Promise<SessionInfo[]> {
-    const { session } = await this.#current.resolve();
-    if (!session) return [];
-    const sessions = await this.#core.store.listUserSessions(session.userId);
-    return sessions.map((s) => toSessionInfo(s, session.id));
+    return listOwnSessions(this.#core, this.#current);
   }
 
   /** Ends one of the logged-in user's sessions by id; false if it is not theirs or gone. */
   async revokeSession(sessionId: string): Promise<boolean> {
-    const { session } = await this.#current.resolve();
-    if (!session) return false;
-    if (sessionId === session.id) {
-      await this.logout();
-      return true;
-    }
-    const ended = await endOwnedSession(this.#core.store, session.userId, sessionId);
-    if (ended) this.#core.events.emit('sessionRevoked', { request: this.request, userId: session.userId, scope: 'one', sessionId, sessions: 1 });
-    return ended;
+    return revokeOwnSession(this.#core, this, this.#current, sessionId, () => this.logout());
+  }
+
+  // ------------------------------------------------------------------ the pending second step (second-step.ts)
+
+  /** After a correct password for a user with a second factor: a pending step, NOT a login (SEC-80); false for an inactive user. */
+  async beginSecondStep(user: U, options?: SecondStepOptions): Promise<boolean> {
+    return beginSecondStep(this.#core, this, this.#jar, this.#current, user, options);
+  }
+
+  /** This browser's live pending step, else null (a tampered, expired or unknown cookie is cleared). Never a login. */
+  async pendingSecondStep(): Promise<PendingSecondStep | null> {
+    return pendingSecondStep(this.#core, this.#jar);
+  }
+
+  /** After the second factor was verified: consumes the step and logs `user` in, fresh (SEC-84); false without a live step of `user`'s. */
+  async completeSecondStep(user: U): Promise<boolean> {
+    return completeSecondStep(this.#core, this, this.#jar, this.#current, user);
+  }
+
+  /** Deletes this browser's pending step and clears its cookie. */
+  async cancelSecondStep(): Promise<void> {
+    return cancelSecondStep(this.#core, this.#jar);
   }
 
   /** Emits `loginFailed`, for apps that check passwords themselves. */
@@ -232,22 +245,12 @@ export class RequestAuth<U, R> {
    * the login message flashed and `next` in the query (or a signed cookie), else 401.
    */
   async unauthorized(options: GuardOptions = {}): Promise<Response> {
-    checkGuardOptions(options, 'unauthorized');
-    const o = this.#core.options;
-    this.#core.events.emit('unauthorized', { request: this.request });
-    if (this.#core.unauthorizedHandler) return this.#core.unauthorizedHandler(this);
-    const view = options.loginView === undefined ? o.loginView : options.loginView;
-    return denyResponse(this, this.#jar, o, 401, view, o.loginMessage, o.loginMessageCategory, options.next);
+    return deny(this, this.#jar, this.#core, 'unauthorized', this.#core.unauthorizedHandler, options);
   }
 
   /** The response for a stale login on a fresh-only route (Flask-Login's `needs_refresh`): JSON 403 or a redirect. */
   async needsRefresh(options: GuardOptions = {}): Promise<Response> {
-    checkGuardOptions(options, 'needsRefresh');
-    const o = this.#core.options;
-    this.#core.events.emit('needsRefresh', { request: this.request });
-    if (this.#core.needsRefreshHandler) return this.#core.needsRefreshHandler(this);
-    const view = options.refreshView === undefined ? o.refreshView : options.refreshView;
-    return denyResponse(this, this.#jar, o, 403, view, o.needsRefreshMessage, o.needsRefreshMessageCategory, options.next);
+    return deny(this, this.#jar, this.#core, 'needsRefresh', this.#core.needsRefreshHandler, options);
   }
 
   /**

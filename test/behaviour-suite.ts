@@ -1196,6 +1196,205 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
     });
   });
 
+  describe(`${adapter}: the pending second step (SEC-80, SEC-84, SEC-23)`, () => {
+    const PENDING = 'lk-2fa';
+    /** A browser that typed user `id`'s correct password, for a user with a second factor. */
+    async function passwordStep(s: Setup, id = '1', options: { remember?: boolean; next?: string | null } = {}, client = s.client()) {
+      const { body } = await client.post('/begin-second-step', { id, ...options });
+      assert.equal(body.ok, true);
+      return client;
+    }
+    const pending = async (client: TestClient) => (await client.json('/pending-second-step')).body.pending;
+    const complete = async (client: TestClient, id = '1') => (await client.post('/complete-second-step', { id })).body.ok;
+    /** A browser holding exactly `cookie` (the attacker's, or a copy of the victim's). */
+    const holding = (s: Setup, cookie: string) => {
+      const client = s.client();
+      client.jar.set(PENDING, cookie);
+      return client;
+    };
+
+    it('SEC-80: the pending state is not a login: anonymous, and every guard refuses it (401 JSON, redirect)', async (t) => {
+      const s = await setup(t, { loginView: '/login' });
+      const client = await passwordStep(s);
+      assert.ok(client.jar.has(PENDING));
+      assert.deepEqual((await client.json('/whoami')).body, { user: null, anonymous: true, fresh: false, remembered: false });
+      const api = await client.json('/protected', { headers: { accept: '*/*' } });
+      assert.equal(api.status, 401);
+      assert.deepEqual(api.body, { message: 'Please log in to access this page.' });
+      const page = await client.fetch('/protected', { headers: HTML });
+      assert.equal(page.status, 302);
+      assert.equal(page.headers.get('location'), '/login?next=%2Fprotected');
+      assert.equal((await client.json('/api/protected', { headers: { accept: '*/*' } })).status, 401);
+      assert.equal((await client.fetch('/fresh', { headers: HTML })).status, 302);
+      assert.deepEqual(s.harness.handled, [], 'no guarded handler ran');
+      assert.deepEqual(await s.store.listUserSessions('1'), [], 'no session of the user exists yet');
+      assert.equal((await pending(client)).userId, '1');
+    });
+
+    it('SEC-80, SEC-23: the password step ends the session this browser held, and its remember-me series', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('2', { remember: true });
+      const oldSession = client.jar.get(SESSION) as string;
+      const oldRemember = client.jar.get(REMEMBER) as string;
+      await passwordStep(s, '1', {}, client);
+      assert.equal(client.jar.has(SESSION), false, 'the session cookie was cleared');
+      assert.equal(client.jar.has(REMEMBER), false, 'the remember cookie was cleared');
+      assert.deepEqual(await s.store.listUserSessions('2'), []);
+      assert.deepEqual(await s.store.listUserSessions('1'), []);
+      assert.equal((await client.json('/whoami')).body.user, null);
+      // Replaying the cookies the browser had before the password step logs nobody in.
+      const replay = s.client();
+      replay.jar.set(SESSION, oldSession);
+      replay.jar.set(REMEMBER, oldRemember);
+      assert.equal((await replay.json('/whoami')).body.user, null);
+    });
+
+    it('SEC-84: completion logs in fresh with the carried remember, under a new session, and clears the pending cookie', async (t) => {
+      const s = await setup(t);
+      const started: string[] = [];
+      const completed: string[] = [];
+      s.manager.on('secondStepStarted', ({ userId }) => started.push(userId));
+      s.manager.on('secondStepCompleted', ({ userId }) => completed.push(userId));
+      const client = await passwordStep(s, '1', { remember: true, next: '/dashboard' });
+      assert.deepEqual(await pending(client), { userId: '1', remember: true, next: '/dashboard' });
+      assert.equal(await complete(client), true);
+      assert.equal(client.jar.has(PENDING), false, 'the pending cookie was cleared');
+      assert.ok(client.jar.has(REMEMBER), 'remember: true carried a remember-me cookie');
+      assert.deepEqual((await client.json('/whoami')).body, { user: 'Notch', anonymous: false, fresh: true, remembered: true });
+      assert.equal((await s.store.listUserSessions('1')).length, 1);
+      assert.equal((await client.json('/fresh')).status, 200);
+      assert.deepEqual([started, completed], [['1'], ['1']]);
+      assert.equal(await pending(client), null);
+    });
+
+    it('SEC-84: completion without remember sets no remember-me cookie; the login is still fresh', async (t) => {
+      const s = await setup(t);
+      const client = await passwordStep(s, '2');
+      assert.deepEqual(await pending(client), { userId: '2', remember: false, next: null });
+      assert.equal(await complete(client, '2'), true);
+      assert.equal(client.jar.has(REMEMBER), false);
+      assert.deepEqual((await client.json('/whoami')).body, { user: 'Steve', anonymous: false, fresh: true, remembered: false });
+    });
+
+    it('SEC-80 as the attacker: a copied pending cookie completes once; a second completion fails', async (t) => {
+      const s = await setup(t);
+      const victim = await passwordStep(s);
+      const copy = victim.jar.get(PENDING) as string;
+      assert.equal(await complete(victim), true);
+      const attacker = holding(s, copy);
+      assert.equal(await complete(attacker), false);
+      assert.equal((await attacker.json('/whoami')).body.user, null);
+      assert.equal(await pending(attacker), null);
+      assert.equal((await s.store.listUserSessions('1')).length, 1, 'only the victim logged in');
+    });
+
+    it('SEC-80: of two parallel completions with the same cookie exactly one logs in', async (t) => {
+      const s = await setup(t);
+      const cookie = (await passwordStep(s)).jar.get(PENDING) as string;
+      const results = await Promise.all([complete(holding(s, cookie)), complete(holding(s, cookie))]);
+      assert.deepEqual(results.sort(), [false, true]);
+      assert.equal((await s.store.listUserSessions('1')).length, 1);
+    });
+
+    for (const [label, timeout, ms] of [['default 5m', undefined, 5 * MINUTE], ['15m', '15m', 15 * MINUTE], ['1s', '1s', 1000]] as const) {
+      it(`SEC-80: the pending step ends at exactly secondStepTimeout (${label}) on the store's clock`, async (t) => {
+        const s = await setup(t, timeout === undefined ? {} : { secondStepTimeout: timeout });
+        const early = await passwordStep(s);
+        const late = holding(s, early.jar.get(PENDING) as string);
+        s.advance(ms - 1);
+        assert.equal((await pending(early)).userId, '1', 'live 1 ms before the limit');
+        s.advance(1);
+        assert.equal(await pending(early), null, 'gone at the limit');
+        assert.equal(early.jar.has(PENDING), false, 'and its cookie cleared');
+        assert.equal(await complete(late), false);
+        assert.equal((await late.json('/whoami')).body.user, null);
+      });
+    }
+
+    it('SEC-80 as the attacker: a tampered cookie (remember, next, another step\'s signature, garbage) is refused and cleared', async (t) => {
+      const s = await setup(t);
+      const mine = (await passwordStep(s, '1', { remember: false, next: '/a' })).jar.get(PENDING) as string;
+      const other = (await passwordStep(s, '1', { remember: true, next: '/b' })).jar.get(PENDING) as string;
+      const token = mine.slice(0, 43);
+      const [payload, mac] = mine.slice(44).split('.') as [string, string];
+      const carried = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      const forge = (value: unknown) => `${token}.${Buffer.from(JSON.stringify(value)).toString('base64url')}.${mac}`;
+      const tampered = [
+        forge({ ...carried, r: true }),
+        forge({ ...carried, n: 'https://evil.example/' }),
+        `${token}.${other.slice(44)}`, // a genuine signature, of another pending step
+        token,
+        `${token}.`,
+        'garbage',
+        '',
+        'x'.repeat(4000),
+        `${mine}.x`,
+      ];
+      for (const cookie of tampered) {
+        const client = holding(s, cookie);
+        const res = await client.json('/pending-second-step');
+        assert.equal(res.status, 200, cookie);
+        assert.equal(res.body.pending, null, cookie);
+        assert.equal(client.jar.has(PENDING), false, `cleared: ${cookie}`);
+        assert.equal(await complete(holding(s, cookie)), false, cookie);
+      }
+      assert.deepEqual(await s.store.listUserSessions('1'), []);
+      assert.deepEqual(await pending(holding(s, mine)), { userId: '1', remember: false, next: '/a' }, 'the genuine cookie still works');
+    });
+
+    it('SEC-80 as the attacker: user A\'s pending cookie cannot complete a login as user B, and is left intact', async (t) => {
+      const s = await setup(t);
+      const client = await passwordStep(s, '2'); // the attacker's own account, password known
+      assert.equal(await complete(client, '1'), false);
+      assert.equal((await client.json('/whoami')).body.user, null);
+      assert.deepEqual(await s.store.listUserSessions('1'), []);
+      assert.equal(await complete(client, '2'), true, 'nothing changed: the step is still its own user\'s');
+    });
+
+    it('SEC-80: a later password step in the same browser replaces the earlier one', async (t) => {
+      const s = await setup(t);
+      const client = await passwordStep(s, '1');
+      const first = client.jar.get(PENDING) as string;
+      await passwordStep(s, '2', {}, client);
+      assert.notEqual(client.jar.get(PENDING), first);
+      assert.equal(await complete(holding(s, first)), false, 'the earlier step ended');
+      assert.equal((await pending(client)).userId, '2');
+    });
+
+    it('SEC-80: cancel and logout end the pending step, in the store and in the browser', async (t) => {
+      const s = await setup(t);
+      for (const path of ['/cancel-second-step', '/logout']) {
+        const client = await passwordStep(s);
+        const copy = client.jar.get(PENDING) as string;
+        await client.post(path);
+        assert.equal(client.jar.has(PENDING), false, path);
+        assert.equal(await pending(holding(s, copy)), null, path);
+        assert.equal(await complete(holding(s, copy)), false, path);
+      }
+    });
+
+    it('SEC-80: an inactive user gets no pending step, and the browser\'s login is untouched', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      await client.login('2');
+      assert.equal((await client.post('/begin-second-step', { id: '3' })).body.ok, false);
+      assert.equal(client.jar.has(PENDING), false);
+      assert.equal((await client.json('/whoami')).body.user, 'Steve');
+    });
+
+    it('SEC-80, SEC-24: the pending cookie is HttpOnly, SameSite=Lax, a browser-session cookie, __Host- over HTTPS', async (t) => {
+      const s = await setup(t, { trustProxy: true });
+      const plain = (await s.client().post('/begin-second-step', { id: '1' })).response.headers.getSetCookie();
+      assert.ok(plain.some((c) => /^lk-2fa=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/.test(c)), plain.join('\n'));
+      const https = s.client({ 'x-forwarded-proto': 'https' });
+      const cookies = (await https.post('/begin-second-step', { id: '1' })).response.headers.getSetCookie();
+      assert.ok(cookies.some((c) => /^__Host-lk-2fa=[^;]+; Path=\/; Secure; HttpOnly; SameSite=Lax$/.test(c)), cookies.join('\n'));
+      assert.equal(await complete(https), true);
+      assert.equal(https.jar.has('__Host-lk-2fa'), false, 'cleared at completion');
+    });
+  });
+
   describe(`${adapter}: store failures (R-01, R-03, security.md §5.6)`, () => {
     it('answers 503 with Retry-After when the store fails, never anonymous, and public routes keep working', async (t) => {
       let broken = false;

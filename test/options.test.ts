@@ -182,3 +182,18 @@ describe('wantsJson (app-contract "Representations")', () => {
     assert.equal(wantsJson(req({ accept: 'text/html,application/xhtml+xml,*/*;q=0.8' })), false);
   });
 });
+
+describe('secondStepTimeout (SEC-80: the pending second step lives at most 15 minutes)', () => {
+  it('SEC-80: defaults to 5 minutes and accepts up to 15 minutes, as a duration or ms', () => {
+    assert.equal(createLoginManager(base()).options.secondStepTimeout, 300_000);
+    assert.equal(createLoginManager({ ...base(), secondStepTimeout: '15m' }).options.secondStepTimeout, 900_000);
+    assert.equal(createLoginManager({ ...base(), secondStepTimeout: 900_000 }).options.secondStepTimeout, 900_000);
+    assert.equal(createLoginManager({ ...base(), secondStepTimeout: '1s' }).options.secondStepTimeout, 1000);
+  });
+
+  it('SEC-80: anything longer than 15 minutes, shorter than a second, or not a duration throws TypeError', () => {
+    for (const bad of ['16m', 900_001, '1h', '999ms', 0, -1, 'five minutes', '5', 1.5, null, {}] as unknown[]) {
+      assert.throws(() => createLoginManager({ ...base(), secondStepTimeout: bad as string }), TypeError, String(bad));
+    }
+  });
+});

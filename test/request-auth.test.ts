@@ -118,3 +118,36 @@ describe('a failing loadUser or requestLoader (SEC-67)', () => {
     await assert.rejects(m.forRequest(new Request('http://localhost/')).user(), coded, 'the request loader');
   });
 });
+
+describe('the pending second step: misuse throws TypeError (SEC-80)', () => {
+  const user = { id: 1, name: 'x' };
+
+  it('SEC-80: a store without TokenStore makes every second-step method throw TypeError saying so', async () => {
+    const store = new MemoryStore();
+    const sessionsOnly = Object.create(store, { createToken: { value: undefined }, findToken: { value: undefined }, consumeToken: { value: undefined }, deleteUserTokens: { value: undefined } });
+    const m = createLoginManager<typeof user>({ store: sessionsOnly, secret: 's'.repeat(32), loadUser: () => null });
+    const a = m.forRequest(new Request('http://localhost/', { headers: { cookie: 'lk-2fa=x' } }));
+    await assert.rejects(a.beginSecondStep(user), /TokenStore/);
+    await assert.rejects(a.pendingSecondStep(), TypeError);
+    await assert.rejects(a.completeSecondStep(user), TypeError);
+    await assert.rejects(a.cancelSecondStep(), TypeError);
+    assert.deepEqual(a.setCookies(), [], 'nothing was decided');
+  });
+
+  it('SEC-80: remember that is not a boolean, or next that is not a string, throws before anything changes', async () => {
+    for (const options of [{ remember: 'yes' }, { next: 42 }, null] as unknown[]) {
+      const a = auth();
+      await assert.rejects(a.beginSecondStep(user, options as { remember?: boolean }), TypeError, JSON.stringify(options));
+      assert.deepEqual(a.setCookies(), []);
+    }
+  });
+
+  it('SEC-80: a next too long for a cookie is dropped rather than carried', async () => {
+    const a = auth();
+    assert.equal(await a.beginSecondStep(user, { next: `/${'a'.repeat(5000)}` }), true);
+    const cookie = a.setCookies().find((c) => c.startsWith('lk-2fa='))?.split(';')[0] as string;
+    assert.ok(cookie.length < 4096);
+    const pending = await manager.forRequest(new Request('http://localhost/', { headers: { cookie } })).pendingSecondStep();
+    assert.deepEqual(pending, { userId: '1', remember: false, next: null });
+  });
+});

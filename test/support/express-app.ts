@@ -61,6 +61,13 @@ export function buildExpressApp(manager: LoginManager<TestUser>, handled: string
   });
   app.get('/flashes', (req, res) => res.json({ flashes: auth(req).getFlashedMessages() }));
   app.get('/next', (req, res) => res.json({ target: auth(req).nextTarget(undefined, '/dashboard') }));
+  app.post('/begin-second-step', async (req, res) => {
+    const body = req.body;
+    res.json({ ok: await auth(req).beginSecondStep(USERS[body.id] as TestUser, { remember: body.remember, next: body.next }) });
+  });
+  app.get('/pending-second-step', async (req, res) => res.json({ pending: await auth(req).pendingSecondStep() }));
+  app.post('/complete-second-step', async (req, res) => res.json({ ok: await auth(req).completeSecondStep(USERS[req.body.id] as TestUser) }));
+  app.post('/cancel-second-step', async (req, res) => (await auth(req).cancelSecondStep(), res.json({ ok: true })));
   app.use(errorHandler());
   return app;
 }

@@ -26,6 +26,10 @@
  * - `POST /flash`            JSON `{ message, category? }` → auth.flash(…) → 200 JSON `{ ok: true }`.
  * - `GET  /flashes`          200 JSON `{ flashes: auth.getFlashedMessages() }`.
  * - `GET  /next`             200 JSON `{ target: auth.nextTarget(undefined, '/dashboard') }`.
+ * - `POST /begin-second-step`    JSON `{ id, remember?, next? }` → 200 JSON `{ ok: await auth.beginSecondStep(USERS[id], { remember, next }) }`.
+ * - `GET  /pending-second-step`  200 JSON `{ pending: await auth.pendingSecondStep() }`.
+ * - `POST /complete-second-step` JSON `{ id }` → 200 JSON `{ ok: await auth.completeSecondStep(USERS[id]) }`.
+ * - `POST /cancel-second-step`   200 JSON `{ ok: true }` after `auth.cancelSecondStep()`.
  *
  * @module test/support/harness
  */

@@ -55,6 +55,13 @@ export function buildHonoApp(manager: LoginManager<TestUser>, handled: string[] 
   });
   app.get('/flashes', (c) => c.json({ flashes: c.var.auth.getFlashedMessages() }));
   app.get('/next', (c) => c.json({ target: c.var.auth.nextTarget(undefined, '/dashboard') }));
+  app.post('/begin-second-step', async (c) => {
+    const body = await c.req.json();
+    return c.json({ ok: await c.var.auth.beginSecondStep(USERS[body.id] as TestUser, { remember: body.remember, next: body.next }) });
+  });
+  app.get('/pending-second-step', async (c) => c.json({ pending: await c.var.auth.pendingSecondStep() }));
+  app.post('/complete-second-step', async (c) => c.json({ ok: await c.var.auth.completeSecondStep(USERS[(await c.req.json()).id] as TestUser) }));
+  app.post('/cancel-second-step', async (c) => (await c.var.auth.cancelSecondStep(), c.json({ ok: true })));
   return app;
 }
 
