@@ -39,6 +39,7 @@ import { healthRoute } from './routes/health.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { recoveryRoutes } from './routes/recovery.ts';
+import { totpRoutes } from './routes/totp.ts';
 import { verificationRoutes } from './routes/verification.ts';
 import type { AppStores } from './stores.ts';
 import { createThrottles, LOGIN_LIMITS } from './throttles.ts';
@@ -125,6 +126,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     ...pageRoutes(deps),
     ...authRoutes(deps),
     ...accountRoutes(deps),
+    ...totpRoutes(deps),
     ...recoveryRoutes(deps),
     ...verificationRoutes(deps),
     ...emailChangeRoutes(deps),

@@ -43,12 +43,13 @@ export function accountRoutes(deps: Deps): Route[] {
     const user = (await auth.user())!;
     const sessions = await auth.listSessions();
     const isFresh = await auth.isFresh();
+    const totp = { enabled: await accounts.hasSecondFactor(user.id), codesLeft: await accounts.countRecoveryCodes(user.id) };
     if (isJson(c)) {
       // The contract's fields at the top level; `user` repeats them for clients written before.
       const account = { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified };
-      return json(c, status, { ...account, user: account, fresh: isFresh, sessions: sessions.map(sessionJson) });
+      return json(c, status, { ...account, user: account, fresh: isFresh, totp_enabled: totp.enabled, recovery_codes_left: totp.codesLeft, sessions: sessions.map(sessionJson) });
     }
-    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
+    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {

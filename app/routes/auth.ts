@@ -10,7 +10,7 @@
  *
  * @module app/routes/auth
  */
-import { isServiceUnavailable } from 'latchkey';
+import { isServiceUnavailable, type UserRecord } from 'latchkey';
 import { loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
@@ -18,6 +18,8 @@ import type { AppContext, Deps, FieldErrors, Input, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { loginPage, registerPage } from '../views/auth.ts';
 import { reauthRoute } from './reauth.ts';
+import { CODE_REQUIRED, loginSucceeded, twoFactorRoute } from './two-factor.ts';
+import { secondStep } from '../second-step.ts';
 import { deviceCookie, readDeviceCookie } from '../throttles.ts';
 
 const INVALID = 'Invalid username or password.';
@@ -41,6 +43,15 @@ export function authRoutes(deps: Deps): Route[] {
     return showLogin(c, status, form, headers);
   }
 
+  /**
+   * After a right password: a login, or for an account with a second factor a pending step that is
+   * not one (SEC-80), carrying `remember` and `next`. Null for an account that cannot log in.
+   */
+  async function passwordStep(c: AppContext, user: UserRecord, remember: boolean, next: string): Promise<'login' | 'pending' | null> {
+    if (!(await accounts.hasSecondFactor(user.id))) return (await c.var.auth.login(user, { remember })) ? 'login' : null;
+    return (await secondStep(c).beginSecondStep(user, { remember, next })) ? 'pending' : null;
+  }
+
   async function postLogin(c: AppContext): Promise<Response> {
     const auth = c.var.auth;
     const input = c.var.input;
@@ -57,14 +68,14 @@ export function authRoutes(deps: Deps): Route[] {
 
     const device = readDeviceCookie(c.req.header('cookie'), auth.secure);
     const result = await accounts.authenticate({ login, password, ip: auth.clientIp, device });
-    if (result.ok && (await auth.login(result.user, { remember }))) {
+    const next = auth.nextTarget(text(input, 'next'), '/dashboard');
+    const step = result.ok ? await passwordStep(c, result.user, remember, next) : null;
+    if (result.ok && step !== null) {
       let answer: Response;
-      if (isJson(c)) answer = json(c, 200, { message: 'Login successful!', user_id: Number(result.user.id) });
-      else {
-        auth.flash('Login successful!', 'success');
-        answer = redirect(c, auth.nextTarget(text(input, 'next'), '/dashboard'));
-      }
-      // This browser is trusted from now on: strangers' failures cannot lock it out (SEC-52).
+      if (step === 'login') answer = loginSucceeded(c, result.user, next);
+      else if (isJson(c)) answer = json(c, 200, { message: CODE_REQUIRED, mfa_required: true, methods: ['totp'] });
+      else answer = redirect(c, '/login/two-factor');
+      // The password was right: this browser is trusted from now on, strangers' failures cannot lock it out (SEC-52).
       if (result.device !== null) answer.headers.append('set-cookie', deviceCookie(result.device, auth.secure));
       return answer;
     }
@@ -176,5 +187,6 @@ export function authRoutes(deps: Deps): Route[] {
     },
     { path: '/logout', POST: [readInput({}), guard, postLogout] },
     reauthRoute(deps, guard, loginRequired()),
+    twoFactorRoute(deps, guard),
   ];
 }

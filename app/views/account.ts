@@ -22,6 +22,8 @@ export interface AccountView {
   readonly minLength: number;
   /** `UserRecord.emailVerified`. */
   readonly emailVerified: boolean;
+  /** Whether TOTP is on, and the unused recovery codes left (SEC-81: the count is shown). */
+  readonly totp: { readonly enabled: boolean; readonly codesLeft: number };
   readonly errors?: Errors;
 }
 
@@ -32,6 +34,29 @@ function emailFact(v: AccountView): Html {
     ? html`<span class="badge">Verified</span>`
     : html`<span class="badge muted">Not verified</span>
         <form class="inline" method="post" action="/verify-email/resend">${csrfField(v.csrf)}<button type="submit" class="link-button">Send a new verification link</button></form>`}</dd>`;
+}
+
+/** A POST button of the two-factor section. */
+function factorButton(action: string, label: string, csrf: string, style = 'button'): Html {
+  return html`<form class="inline" method="post" action="${action}">${csrfField(csrf)}<button type="submit" class="${style}">${label}</button></form>`;
+}
+
+/** Two-factor authentication: on (recovery codes left, new codes, turn off) or off (set up). */
+function twoFactorSection(v: AccountView): Html {
+  if (!v.totp.enabled) {
+    return html`<section class="card">
+      <h2>Two-factor authentication</h2>
+      <p>Off. With an authenticator app, logging in also asks for a code from your phone.</p>
+      ${factorButton('/account/totp/setup', 'Set up an authenticator app', v.csrf, 'button primary')}
+    </section>`;
+  }
+  const left = v.totp.codesLeft;
+  return html`<section class="card">
+      <h2>Two-factor authentication</h2>
+      <p><span class="badge">On</span> ${left === 1 ? '1 recovery code' : `${left} recovery codes`} left.</p>
+      ${factorButton('/account/recovery-codes', 'New recovery codes', v.csrf)}
+      ${factorButton('/account/totp/disable', 'Turn off two-factor authentication', v.csrf, 'button danger')}
+    </section>`;
 }
 
 function sessionItem(s: SessionInfo, csrf: string): Html {
@@ -70,8 +95,9 @@ export function accountPage(v: AccountView): PageContent {
       </dl>
       ${v.fresh
         ? ''
-        : html`<p class="notice">To change your password or address, or end sessions, you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
+        : html`<p class="notice">To change your password or address, end sessions or change two-factor authentication, you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
     </section>
+    ${twoFactorSection(v)}
     <section class="card">
       <h2>Where you are logged in</h2>
       <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf))}</ul>

@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { UserRecord, UserStore } from 'latchkey';
-import { BROWSER_ACCEPT, PASSWORD, seedUser, setup } from './support.ts';
+import { BROWSER_ACCEPT, CSP, PASSWORD, seedUser, setup } from './support.ts';
 
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 function assertSecurityHeaders(res: Response, what: string): void {
   assert.equal(res.headers.get('content-security-policy'), CSP, what);

@@ -1,0 +1,74 @@
+/**
+ * The login's second step (app-contract.md, "Second factors"): after a right password for an
+ * account with a second factor, POST /login starts a pending step (not a login, SEC-80) and sends
+ * the browser here. A right TOTP code (once, SEC-78) or an unused recovery code (SEC-81) completes
+ * it into a fresh login (SEC-84) answered as a login is, to the `next` the step carries; a wrong one
+ * is a 401, throttled per account by the accounts (SEC-79), and the fifth wrong code of one pending
+ * step ends it: the user logs in again (SEC-79).
+ *
+ * @module app/routes/two-factor
+ */
+import type { UserRecord } from 'latchkey';
+import { readInput, text } from '../body.ts';
+import { fieldErrors, isJson, json, page, redirect, throttledMessage } from '../answers.ts';
+import type { AppContext, Deps, Handler, Route } from '../types.ts';
+import { codeFailures, secondStep } from '../second-step.ts';
+import { twoFactorPage } from '../views/totp.ts';
+
+export const CODE_REQUIRED = 'Two-factor code required.';
+const INVALID = 'Invalid code.';
+const LOG_IN_AGAIN = 'Your login has ended. Log in again.';
+
+/** The answer to a completed login, with a password alone or with its second step. */
+export function loginSucceeded(c: AppContext, user: UserRecord, next: string): Response {
+  if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id) });
+  c.var.auth.flash('Login successful!', 'success');
+  return redirect(c, next);
+}
+
+/** No pending step (none, expired, completed or ended by wrong codes): back to the password. */
+function logInAgain(c: AppContext, message = LOG_IN_AGAIN): Response {
+  if (isJson(c)) return json(c, 401, { message });
+  c.var.auth.flash(message, 'error');
+  return redirect(c, '/login');
+}
+
+export function twoFactorRoute(deps: Deps, guard: Handler): Route {
+  const { accounts } = deps;
+  const failures = codeFailures(deps.stores.sessions, deps.config.secretKey);
+
+  async function show(c: AppContext): Promise<Response> {
+    if ((await secondStep(c).pendingSecondStep()) === null) return logInAgain(c, 'Log in first.');
+    if (isJson(c)) return json(c, 200, { message: 'POST code (a code from your authenticator app, or a recovery code) as JSON to this URL.' });
+    return page(c, (v) => twoFactorPage({ csrf: v.csrf }));
+  }
+
+  async function invalid(c: AppContext, status: number, message: string, headers: Record<string, string> = {}): Promise<Response> {
+    if (isJson(c)) return json(c, status, { message }, headers);
+    return page(c, (v) => twoFactorPage({ csrf: v.csrf, errors: Object.assign(fieldErrors(), { code: message }) }), status, headers);
+  }
+
+  async function submit(c: AppContext): Promise<Response> {
+    const step = secondStep(c);
+    const pending = await step.pendingSecondStep();
+    if (pending === null) return logInAgain(c);
+    const code = text(c.var.input, 'code') ?? '';
+    if (code === '') return invalid(c, 400, 'Enter the code.');
+    const result = await accounts.verifySecondFactor({ userId: pending.userId, code, ip: c.var.auth.clientIp });
+    if (!result.ok && result.reason === 'throttled') {
+      return invalid(c, 429, throttledMessage(result.retryAfter), { 'retry-after': String(result.retryAfter) });
+    }
+    if (!result.ok) {
+      if (!(await failures.record(c))) return invalid(c, 401, INVALID);
+      await failures.clear(c);
+      await step.cancelSecondStep(); // SEC-79: the fifth wrong code ends this pending step
+      return logInAgain(c, `${INVALID} Too many wrong codes: log in again.`);
+    }
+    const user = await accounts.loadUser(pending.userId);
+    await failures.clear(c);
+    if (user === null || !(await step.completeSecondStep(user))) return logInAgain(c);
+    return loginSucceeded(c, user, pending.next ?? '/dashboard');
+  }
+
+  return { path: '/login/two-factor', GET: [show], POST: [readInput({ code: 'text' }), guard, submit] };
+}
