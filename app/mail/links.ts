@@ -1,5 +1,5 @@
 /**
- * The links put in mails (RECOVERY_API.md §3 `links`), built from PUBLIC_URL and nothing else:
+ * The links put in mails (the accounts' `links` option), built from PUBLIC_URL and nothing else:
  * never from `Host` or `X-Forwarded-Host`, which a client chooses (SEC-58, Host header injection:
  * a reset link pointing at the attacker's site would hand them the token).
  *

@@ -1,6 +1,6 @@
 /**
- * The app's mail queue: the function the accounts call to send a message (RECOVERY_API.md §3
- * `mail`). `send` queues and returns at once, so that no answer ever waits on a mail server
+ * The app's mail queue: the function the accounts call to send a message (their `mail`
+ * option). `send` queues and returns at once, so that no answer ever waits on a mail server
  * (SEC-16: the same time for a known and an unknown address; SEC-15: mail via an async queue).
  * Messages go out two at a time through the transport (SMTP, or the dev outbox); one that fails is
  * logged at `warn` as `mail_failed`, its recipient named only by a keyed hash (SEC-69), and is not

@@ -19,7 +19,6 @@ import { formGuard } from './guard.ts';
 import { loginPage, registerPage } from '../views/auth.ts';
 import { reauthRoute } from './reauth.ts';
 import { CODE_REQUIRED, loginSucceeded, twoFactorRoute } from './two-factor.ts';
-import { secondStep } from '../second-step.ts';
 import { deviceCookie, readDeviceCookie } from '../throttles.ts';
 
 const INVALID = 'Invalid username or password.';
@@ -49,7 +48,7 @@ export function authRoutes(deps: Deps): Route[] {
    */
   async function passwordStep(c: AppContext, user: UserRecord, remember: boolean, next: string): Promise<'login' | 'pending' | null> {
     if (!(await accounts.hasSecondFactor(user.id))) return (await c.var.auth.login(user, { remember })) ? 'login' : null;
-    return (await secondStep(c).beginSecondStep(user, { remember, next })) ? 'pending' : null;
+    return (await c.var.auth.beginSecondStep(user, { remember, next })) ? 'pending' : null;
   }
 
   async function postLogin(c: AppContext): Promise<Response> {

@@ -16,7 +16,7 @@ import { isJson, json, page } from '../answers.ts';
 import type { AppContext } from '../types.ts';
 import { invalidLinkPage } from '../views/recovery.ts';
 
-/** RECOVERY_API.md §1: 32 random bytes in base64url. Anything else is no token: no store lookup. */
+/** A mailed token is 32 random bytes in base64url. Anything else is no token: no store lookup. */
 export const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /** The headers of a page with a token in its address or form (SEC-59, SEC-45, SEC-64). */

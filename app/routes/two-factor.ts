@@ -12,7 +12,7 @@ import type { UserRecord } from 'latchkey';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, redirect, throttledMessage } from '../answers.ts';
 import type { AppContext, Deps, Handler, Route } from '../types.ts';
-import { codeFailures, secondStep } from '../second-step.ts';
+import { codeFailures } from '../second-step.ts';
 import { twoFactorPage } from '../views/totp.ts';
 
 export const CODE_REQUIRED = 'Two-factor code required.';
@@ -38,7 +38,7 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
   const failures = codeFailures(deps.stores.sessions, deps.config.secretKey);
 
   async function show(c: AppContext): Promise<Response> {
-    if ((await secondStep(c).pendingSecondStep()) === null) return logInAgain(c, 'Log in first.');
+    if ((await c.var.auth.pendingSecondStep()) === null) return logInAgain(c, 'Log in first.');
     if (isJson(c)) return json(c, 200, { message: 'POST code (a code from your authenticator app, or a recovery code) as JSON to this URL.' });
     return page(c, (v) => twoFactorPage({ csrf: v.csrf }));
   }
@@ -49,7 +49,7 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
   }
 
   async function submit(c: AppContext): Promise<Response> {
-    const step = secondStep(c);
+    const step = c.var.auth;
     const pending = await step.pendingSecondStep();
     if (pending === null) return logInAgain(c);
     const code = text(c.var.input, 'code') ?? '';

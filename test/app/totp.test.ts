@@ -3,8 +3,6 @@
  * codes on the account, and the login's second step. Codes come from `oathtool` (an independent
  * RFC 6238 implementation) at the test clock's time when it is installed, else from latchkey's
  * `totpCode` (printed once). Time is the injected clock of the app and of its store.
- * The login tests need the library's pending step (SECOND_STEP_API.md, issue 14): they pass once
- * it is merged.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -130,7 +128,7 @@ test('SEC-81, SEC-84: new recovery codes void the old ones; disabling turns TOTP
   assert.equal((await client.json('/account/recovery-codes', {})).status, 409);
 });
 
-// ---- The login's second step: these need the library's pending step (SECOND_STEP_API.md). ----
+// ---- The login's second step: the library's pending step (auth.beginSecondStep). ----
 
 /** Ann with TOTP on, and a new browser past her password: the JSON answer. */
 async function pastPassword(app: TestApp, body: Record<string, unknown> = {}) {
