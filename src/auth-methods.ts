@@ -9,7 +9,7 @@
 /** One method: lowercase, a letter first, at most 16 characters (RFC 8176 values fit). */
 const METHOD = /^[a-z][a-z0-9-]{0,15}$/;
 /** At most this many methods per session: the list is for people to read, not a log. */
-export const MAX_AUTH_METHODS = 8;
+const MAX_AUTH_METHODS = 8;
 
 function isAuthMethod(value: unknown): value is string {
   return typeof value === 'string' && METHOD.test(value);
