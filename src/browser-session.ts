@@ -28,6 +28,7 @@ const MAX_USER_AGENT = 512;
  * `replaced` is the session of the same login that this one replaces under a new token (a
  * rotation): the new one keeps its authentication time and absolute expiry, so that no rotation
  * makes a login fresh again or extends it (SEC-29, SEC-35). Null for a login or a re-authentication.
+ * `methods` say how the user authenticated (SEC-84): a rotation passes the replaced session's.
  */
 export async function startSession<U, R>(
   core: Core<U, R>,
@@ -36,6 +37,7 @@ export async function startSession<U, R>(
   userId: string,
   fresh: boolean,
   rememberSeries: string | null,
+  methods: readonly string[],
   replaced: Session | null = null,
 ): Promise<Session> {
   const o = core.options;
@@ -52,6 +54,7 @@ export async function startSession<U, R>(
     ipAddress: auth.clientIp,
     idleTimeout: o.idleTimeout,
     absoluteTimeout: o.absoluteTimeout,
+    methods,
     ...(replaced && { authenticatedAt: replaced.authenticatedAt, absoluteExpiresAt: replaced.absoluteExpiresAt }),
   });
   // A browser-session cookie: no Max-Age, closing the browser drops it (app-contract.md).

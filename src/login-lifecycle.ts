@@ -10,6 +10,7 @@
  *
  * @module login-lifecycle
  */
+import { checkAuthMethods, withAuthMethod } from './auth-methods.ts';
 import { clearLoginCookies, endSession, startSession } from './browser-session.ts';
 import type { CookieJar } from './cookie-jar.ts';
 import { NOBODY, type Core, type RequestFacts, type Resolution } from './core.ts';
@@ -30,6 +31,12 @@ export interface LoginOptions {
   force?: boolean;
   /** Whether the login counts as fresh (a password was just typed). @default true */
   fresh?: boolean;
+  /**
+   * How the user authenticated, RFC 8176-like (`pwd`, `otp`, `hwk`…), recorded with the session and
+   * shown in the session list (SEC-84); at most 8, each `/^[a-z][a-z0-9-]{0,15}$/`.
+   * @default ['pwd'] for a fresh login, [] with `fresh: false`
+   */
+  methods?: readonly string[];
 }
 
 /** `RequestAuth.login`: false, changing nothing, for an inactive user unless `force`. */
@@ -43,6 +50,8 @@ export async function loginUser<U, R>(
 ): Promise<boolean> {
   const o = core.options;
   const lifetime = options.duration === undefined ? o.rememberDuration : requireRememberDuration('duration', options.duration);
+  const fresh = options.fresh !== false;
+  const methods = options.methods === undefined ? (fresh ? ['pwd'] : []) : checkAuthMethods('methods', options.methods);
   if (!options.force && !o.isActive(user)) return false;
   const userId = o.getUserId(user);
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
@@ -56,8 +65,7 @@ export async function loginUser<U, R>(
   } else if (jar.get(o.cookieNames.remember) !== undefined) {
     jar.clear(o.cookieNames.remember);
   }
-  const fresh = options.fresh !== false;
-  const session = await startSession(core, auth, jar, userId, fresh, series);
+  const session = await startSession(core, auth, jar, userId, fresh, series, methods);
   renewCsrfNonce(jar, o); // no pre-login token outlives the login (SEC-44)
   current.settle({ user, session, via: 'session' });
   core.events.emit('loggedIn', { user, request: auth.request, remember: series !== null, fresh });
@@ -83,11 +91,15 @@ export async function logoutUser<U, R>(core: Core<U, R>, auth: RequestFacts, jar
   }
 }
 
-/** `RequestAuth.confirmLogin`: a re-authentication, fresh again under a new token; false without a session. */
+/**
+ * `RequestAuth.confirmLogin`: a re-authentication, fresh again under a new token; false without a
+ * session. The password re-entered joins the login's methods (SEC-84).
+ */
 export async function confirmLogin<U, R>(core: Core<U, R>, auth: RequestFacts, jar: CookieJar, current: CurrentUser<U, R>): Promise<boolean> {
   const resolved = await current.resolve();
   if (!resolved.session) return false;
-  await replaceSession(core, auth, jar, current, resolved, true, resolved.session.rememberSeries, false);
+  const methods = withAuthMethod(resolved.session.methods, 'pwd');
+  await replaceSession(core, auth, jar, current, resolved, true, resolved.session.rememberSeries, false, methods);
   core.events.emit('loginConfirmed', { user: resolved.user, request: auth.request });
   return true;
 }
@@ -96,7 +108,8 @@ export async function confirmLogin<U, R>(core: Core<U, R>, auth: RequestFacts, j
 export async function rotateSession<U, R>(core: Core<U, R>, auth: RequestFacts, jar: CookieJar, current: CurrentUser<U, R>): Promise<boolean> {
   const resolved = await current.resolve();
   if (!resolved.session) return false;
-  await replaceSession(core, auth, jar, current, resolved, resolved.session.fresh, resolved.session.rememberSeries, true);
+  const { fresh, rememberSeries, methods } = resolved.session;
+  await replaceSession(core, auth, jar, current, resolved, fresh, rememberSeries, true, methods);
   return true;
 }
 
@@ -104,19 +117,22 @@ export async function rotateSession<U, R>(core: Core<U, R>, auth: RequestFacts, 
 export async function revokeOtherSessions<U, R>(core: Core<U, R>, auth: RequestFacts, jar: CookieJar, current: CurrentUser<U, R>): Promise<number> {
   const resolved = await current.resolve();
   if (!resolved.session) return 0;
-  const { userId, id, rememberSeries, fresh } = resolved.session;
+  const { userId, id, rememberSeries, fresh, methods } = resolved.session;
   const ended = await core.store.deleteUserSessions(userId, id);
   const series = await keepRememberSeries(core, auth, jar, userId, rememberSeries);
   if (series === STOLEN) {
     current.settle(NOBODY); // this login ended with the others (SEC-38)
   } else {
-    await replaceSession(core, auth, jar, current, resolved, fresh, series, true);
+    await replaceSession(core, auth, jar, current, resolved, fresh, series, true, methods);
   }
   core.events.emit('sessionRevoked', { request: auth.request, userId, scope: 'others', sessionId: null, sessions: ended });
   return ended;
 }
 
-/** A new token for `resolved`'s login; `sameLogin` keeps its authentication time and absolute expiry. */
+/**
+ * A new token for `resolved`'s login, recording `methods`; `sameLogin` keeps its authentication
+ * time and absolute expiry.
+ */
 async function replaceSession<U, R>(
   core: Core<U, R>,
   auth: RequestFacts,
@@ -126,9 +142,10 @@ async function replaceSession<U, R>(
   fresh: boolean,
   rememberSeries: string | null,
   sameLogin: boolean,
+  methods: readonly string[],
 ): Promise<void> {
   const old = resolved.session as Session;
-  const session = await startSession(core, auth, jar, old.userId, fresh, rememberSeries, sameLogin ? old : null);
+  const session = await startSession(core, auth, jar, old.userId, fresh, rememberSeries, methods, sameLogin ? old : null);
   await core.store.deleteSession(old.id);
   current.settle({ user: resolved.user, session, via: 'session' });
 }

@@ -67,7 +67,7 @@ export async function restoreRememberedLogin<U, R>(core: Core<U, R>, auth: Reque
   let session: Session | null = null;
   if (use.status === 'valid') {
     jar.set(name, `${token.id}.${validator}`, Math.floor((use.expiresAt - o.now()) / 1000));
-    session = await startSession(core, auth, jar, use.userId, false, token.id);
+    session = await startSession(core, auth, jar, use.userId, false, token.id, []); // proved nothing now: no methods (SEC-84)
   }
   // `grace`: a parallel request of the same browser; the one that rotated sets the cookies (SEC-39).
   events.emit('loadedFromCookie', { user, request: auth.request });

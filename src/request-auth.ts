@@ -21,7 +21,7 @@ import { deny, resolveNextTarget, type GuardOptions } from './login-redirect.ts'
 import { currentSessionInfo, listOwnSessions, revokeOwnSession } from './own-sessions.ts';
 import { forwardedFor, forwardedProto } from './proxy.ts';
 import { isSafeMethod, type RequestAuthInit, type RequestLike } from './request.ts';
-import { beginSecondStep, cancelSecondStep, completeSecondStep, pendingSecondStep, type PendingSecondStep, type SecondStepOptions } from './second-step.ts';
+import { beginSecondStep, cancelSecondStep, completeSecondStep, pendingSecondStep, type CompleteSecondStepOptions, type PendingSecondStep, type SecondStepOptions } from './second-step.ts';
 import type { SessionInfo } from './session-info.ts';
 
 export type { LoginOptions } from './login-lifecycle.ts';
@@ -211,9 +211,9 @@ export class RequestAuth<U, R> {
     return pendingSecondStep(this.#core, this.#jar);
   }
 
-  /** After the second factor was verified: consumes the step and logs `user` in, fresh (SEC-84); false without a live step of `user`'s. */
-  async completeSecondStep(user: U): Promise<boolean> {
-    return completeSecondStep(this.#core, this, this.#jar, this.#current, user);
+  /** After the second factor `method` (default `otp`) was verified: consumes the step, logs `user` in fresh with `['pwd', method]` (SEC-84); false without a live step of `user`'s. */
+  async completeSecondStep(user: U, options?: CompleteSecondStepOptions): Promise<boolean> {
+    return completeSecondStep(this.#core, this, this.#jar, this.#current, user, options);
   }
 
   /** Deletes this browser's pending step and clears its cookie. */

@@ -17,6 +17,7 @@
  *
  * @module second-step
  */
+import { requireAuthMethod, withAuthMethod } from './auth-methods.ts';
 import type { CookieJar } from './cookie-jar.ts';
 import { NOBODY, type Core, type RequestFacts } from './core.ts';
 import { clearLoginCookies, endSession } from './browser-session.ts';
@@ -41,6 +42,12 @@ export interface SecondStepOptions {
   remember?: boolean;
   /** Where to go after completion (pass it through `nextTarget`); null for none. @default null */
   next?: string | null;
+}
+
+/** Options of `RequestAuth.completeSecondStep`. */
+export interface CompleteSecondStepOptions {
+  /** The second factor verified, RFC 8176-like (`otp`, `hwk`…); the session records `['pwd', method]` (SEC-84). @default 'otp' */
+  method?: string;
 }
 
 /** This browser's live pending step, as `RequestAuth.pendingSecondStep` returns it. */
@@ -132,7 +139,9 @@ export async function completeSecondStep<U, R>(
   jar: CookieJar,
   current: CurrentUser<U, R>,
   user: U,
+  options: CompleteSecondStepOptions = {},
 ): Promise<boolean> {
+  const methods = withAuthMethod(['pwd'], requireAuthMethod('method', options.method ?? 'otp'));
   const tokens = requireTokens(core);
   const o = core.options;
   const cookie = readCookie(core, jar);
@@ -143,7 +152,7 @@ export async function completeSecondStep<U, R>(
   if (!ofUser(await tokens.consumeToken(cookie.hash, PURPOSE))) return false;
   jar.clear(SECOND_STEP_COOKIE);
   // A login completed with a second factor is fresh (SEC-84), under a new session token (SEC-23).
-  await loginUser(core, auth, jar, current, user, { remember: cookie.remember, fresh: true });
+  await loginUser(core, auth, jar, current, user, { remember: cookie.remember, fresh: true, methods });
   core.events.emit('secondStepCompleted', { request: auth.request, userId });
   return true;
 }

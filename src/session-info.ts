@@ -20,6 +20,8 @@ export interface SessionInfo {
   readonly ipAddress: string | null;
   readonly fresh: boolean;
   readonly remembered: boolean;
+  /** How the user authenticated for this login, RFC 8176-like (`pwd`, `otp`…); [] for a remember-me restore (SEC-84). */
+  readonly methods: readonly string[];
 }
 
 /** Turns a stored session into what an account page may show. */
@@ -34,5 +36,6 @@ export function toSessionInfo(session: Session, currentId: string | null): Sessi
     ipAddress: session.ipAddress,
     fresh: session.fresh,
     remembered: session.rememberSeries !== null,
+    methods: session.methods,
   });
 }

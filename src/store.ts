@@ -22,6 +22,7 @@
  *
  * @module store
  */
+import { checkAuthMethods } from './auth-methods.ts';
 
 /** What the manager asks a store to create at login. */
 export interface NewSession {
@@ -55,6 +56,11 @@ export interface NewSession {
    * rotation extends a login (SEC-29, ASVS 7.3.2). Both come from the store's own clock: no skew.
    */
   readonly absoluteExpiresAt?: number;
+  /**
+   * How the user authenticated (RFC 8176-like: `pwd`, `otp`…; module auth-methods), kept as given;
+   * a rotation passes the replaced session's (SEC-84). Absent means none. @default []
+   */
+  readonly methods?: readonly string[];
 }
 
 /** The times a store sets on a new session, on its own clock. */
@@ -66,10 +72,12 @@ export interface SessionTimes {
 }
 
 /**
- * Misuse of the inherited times of a {@link NewSession} throws TypeError: each, when present, is
- * integer ms since the epoch, and they come together (a rotation inherits both).
+ * Misuse of a {@link NewSession}'s optional fields throws TypeError: the inherited times, each,
+ * when present, integer ms since the epoch, come together (a rotation inherits both); `methods`,
+ * when present, is a list of valid methods (auth-methods).
  */
-export function checkInheritedTimes(session: NewSession): void {
+export function checkNewSession(session: NewSession): void {
+  if (session.methods !== undefined) checkAuthMethods('methods', session.methods);
   const { authenticatedAt, absoluteExpiresAt } = session;
   if ((authenticatedAt === undefined) !== (absoluteExpiresAt === undefined)) {
     throw new TypeError('authenticatedAt and absoluteExpiresAt are inherited together');
@@ -110,6 +118,7 @@ export function createdSession(session: NewSession, times: SessionTimes): Sessio
     lastSeenAt: times.createdAt,
     expiresAt: times.expiresAt,
     absoluteExpiresAt: times.absoluteExpiresAt,
+    methods: Object.freeze([...(session.methods ?? [])]),
   });
 }
 
@@ -140,6 +149,8 @@ export interface Session {
   readonly expiresAt: number;
   /** When the login began + absoluteTimeout: no touch moves it, a rotation inherits it (SEC-29). */
   readonly absoluteExpiresAt: number;
+  /** How the user authenticated for this login (SEC-84), as given at creation; [] for none. */
+  readonly methods: readonly string[];
 }
 
 /** A partial update of a live session. Absent fields are left alone. */

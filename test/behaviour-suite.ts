@@ -1395,6 +1395,72 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
     });
   });
 
+  describe(`${adapter}: how the user authenticated (SEC-84)`, () => {
+    /** The methods the session list shows for this browser's session. */
+    const methodsOf = async (client: TestClient) => {
+      const { body } = await client.json('/sessions');
+      return body.sessions.find((x: any) => x.current)?.methods;
+    };
+
+    it('SEC-84: a password login records pwd; a login with fresh: false records none; given methods are recorded as given', async (t) => {
+      const s = await setup(t);
+      const password = s.client();
+      const stale = s.client();
+      const passkey = s.client();
+      await password.login('1');
+      await stale.login('1', { fresh: false });
+      await passkey.login('1', { methods: ['hwk', 'user'] });
+      assert.deepEqual(await methodsOf(password), ['pwd']);
+      assert.deepEqual(await methodsOf(stale), []);
+      assert.deepEqual(await methodsOf(passkey), ['hwk', 'user']);
+      const listed = (await password.json('/sessions')).body.sessions.map((x: any) => x.methods);
+      assert.deepEqual(listed.map((m: string[]) => m.join('+')).sort(), ['', 'hwk+user', 'pwd']);
+    });
+
+    it('SEC-84: a completed second step records pwd + the method verified: otp by default, recovery, hwk', async (t) => {
+      const s = await setup(t);
+      for (const [method, expected] of [[undefined, ['pwd', 'otp']], ['recovery', ['pwd', 'recovery']], ['hwk', ['pwd', 'hwk']]] as const) {
+        const client = s.client();
+        assert.equal((await client.post('/begin-second-step', { id: '1' })).body.ok, true);
+        assert.equal((await client.post('/complete-second-step', { id: '1', method })).body.ok, true);
+        assert.deepEqual(await methodsOf(client), expected, `method ${method}`);
+      }
+    });
+
+    it('SEC-84: every rotation keeps the methods (rotateSession, revokeOtherSessions), and a remembered browser keeps its own', async (t) => {
+      const s = await setup(t);
+      const client = s.client();
+      const other = s.client();
+      assert.equal((await client.post('/begin-second-step', { id: '1', remember: true })).body.ok, true);
+      assert.equal((await client.post('/complete-second-step', { id: '1' })).body.ok, true);
+      await other.login('1');
+      for (const path of ['/rotate', '/revoke-others', '/rotate'] as const) {
+        const before = client.cookie;
+        assert.equal((await client.post(path)).status, 200);
+        assert.notEqual(client.cookie, before, `${path} issued a new token`);
+        assert.deepEqual(await methodsOf(client), ['pwd', 'otp'], `after ${path}`);
+      }
+      assert.equal((await s.store.listUserSessions('1')).length, 1, 'the other session ended');
+    });
+
+    it('SEC-84, as the attacker: a remember-me cookie alone records no method, a rotation does not add one, confirmLogin adds pwd', async (t) => {
+      const s = await setup(t);
+      const victim = s.client();
+      await victim.login('1', { remember: true, methods: ['pwd', 'otp'] });
+      const attacker = s.client();
+      attacker.jar.set(REMEMBER, victim.jar.get(REMEMBER) as string); // a copied cookie: the login it restores proved nothing
+      assert.equal((await attacker.json('/protected')).status, 200);
+      assert.deepEqual(await methodsOf(attacker), []);
+      assert.equal((await attacker.post('/rotate')).status, 200);
+      assert.deepEqual(await methodsOf(attacker), [], 'a rotation records nothing new');
+      assert.equal((await attacker.json('/fresh')).status, 403);
+      assert.equal((await attacker.post('/confirm')).body.ok, true); // the app calls it only after the password was re-entered
+      assert.deepEqual(await methodsOf(attacker), ['pwd']);
+      assert.equal((await victim.post('/confirm')).body.ok, true);
+      assert.deepEqual(await methodsOf(victim), ['pwd', 'otp'], 'pwd is not added twice');
+    });
+  });
+
   describe(`${adapter}: store failures (R-01, R-03, security.md §5.6)`, () => {
     it('answers 503 with Retry-After when the store fails, never anonymous, and public routes keep working', async (t) => {
       let broken = false;

@@ -22,6 +22,21 @@ describe('login() misuse throws TypeError (flask-login 685, 708, 1372)', () => {
     assert.equal(await auth().login({ id: 1, name: 'x' }, { remember: true, duration: '400d' }), true);
   });
 
+  it('SEC-84: methods that are not a list of at most 8 lowercase methods throw TypeError, nothing started; 8 valid ones are recorded', async () => {
+    const nine = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    for (const methods of ['pwd', ['PWD'], [''], ['pwd', 7], ['a2345678901234567'], ['pwd\r\nx'], nine] as unknown[]) {
+      const a = auth();
+      await assert.rejects(a.login({ id: 'm', name: 'x' }, { methods: methods as string[] }), TypeError, JSON.stringify(methods));
+      assert.deepEqual(a.setCookies(), [], 'nothing was started');
+    }
+    assert.deepEqual(await manager.listUserSessions('m'), []);
+    assert.equal(await auth().login({ id: 'm', name: 'x' }, { methods: nine.slice(0, 8) }), true);
+    assert.deepEqual((await manager.listUserSessions('m')).map((s) => s.methods), [nine.slice(0, 8)]);
+    for (const method of ['OTP', '', 'a2345678901234567', 7]) {
+      await assert.rejects(auth().completeSecondStep({ id: 'm', name: 'x' }, { method: method as string }), TypeError, String(method));
+    }
+  });
+
   it('a valid numeric id is stored as a string, as get_id() returns', async () => {
     const a = auth();
     assert.equal(await a.login({ id: 7, name: 'x' }), true);

@@ -220,6 +220,7 @@ function sessionRow(id: string, userId: string): Session {
     lastSeenAt: START,
     expiresAt: START + 1_800_000,
     absoluteExpiresAt: START + 86_400_000,
+    methods: [],
   });
 }
 

@@ -249,7 +249,7 @@ describe('PostgreSQL stores', { skip }, () => {
   });
 
   describe('PostgresStore schema', () => {
-    it('five stores migrating one schema at once all succeed and record schema version 3, with every table and index', (t) =>
+    it('five stores migrating one schema at once all succeed and record schema version 4, with every table and index', (t) =>
       withSchema(async (schema) => {
         const pool = testPool(t, { max: 5 });
         const stores = Array.from({ length: 5 }, () => new PostgresStore({ pool, schema, sweepInterval: 0 }));
@@ -257,7 +257,7 @@ describe('PostgreSQL stores', { skip }, () => {
         await Promise.all(stores.map((store) => store.migrate())); // idempotent, and memoised
         await new PostgresStore({ pool, schema, sweepInterval: 0 }).migrate(); // a later start: the fast path
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '3' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
         const { rows: tables } = await shared().query(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
           [schema],
@@ -439,22 +439,22 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.deepEqual(rows.map((r) => `${r.table_schema}.${r.table_name}`), ['auth_counters', 'auth_meta', 'auth_remember_tokens', 'auth_sessions', 'auth_tokens'].map((t) => `${schema}.${t}`));
       }));
 
-    it('finding 2: upgrades a schema-version-1 database to version 3: a session made before gets authenticatedAt = createdAt', () =>
+    it('finding 2: upgrades a schema-version-1 database to version 4: a session made before gets authenticatedAt = createdAt', () =>
       withSchema(async (schema) => {
         let time = Date.UTC(2030, 0, 1, 12);
         const store = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
         const before = await store.createSession(session());
         // Put the schema back in the state version 1 left it in.
         await shared().query(`DROP TABLE "${schema}".latchkey_tokens; ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN authenticated_at;
-          UPDATE "${schema}".latchkey_meta SET value = '1'`);
+          ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN methods; UPDATE "${schema}".latchkey_meta SET value = '1'`);
         time += 60_000;
         const upgraded = new PostgresStore({ pool: shared(), schema, now: () => time, sweepInterval: 0 });
         assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before, authenticatedAt: before.createdAt });
         const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(rows, [{ value: '3' }]);
+        assert.deepEqual(rows, [{ value: '4' }]);
       }));
 
-    it('upgrades a schema-version-2 database to version 3: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
+    it('upgrades a schema-version-2 database to version 4: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
       withSchema(async (schema) => {
         const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
         const before = await store.createSession(session());
@@ -462,7 +462,8 @@ describe('PostgreSQL stores', { skip }, () => {
         await store.createRememberToken({ series, validatorHash: 'v', userId: 'u', lifetime: DAY });
         await store.recordFailure('k', MINUTE);
         // Put the schema back in the state version 2 left it in.
-        await shared().query(`DROP TABLE "${schema}".latchkey_tokens; UPDATE "${schema}".latchkey_meta SET value = '2'`);
+        await shared().query(`DROP TABLE "${schema}".latchkey_tokens; ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN methods;
+          UPDATE "${schema}".latchkey_meta SET value = '2'`);
         const upgraded = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
         assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before });
         assert.equal((await upgraded.getCounter('k'))?.count, 1);
@@ -471,7 +472,22 @@ describe('PostgreSQL stores', { skip }, () => {
         await upgraded.createToken({ hash, userId: 'u', purpose: 'verify', email: 'a@example.com', lifetime: DAY });
         assert.equal((await upgraded.consumeToken(hash, 'verify'))?.email, 'a@example.com');
         const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
-        assert.deepEqual(rows, [{ value: '3' }]);
+        assert.deepEqual(rows, [{ value: '4' }]);
+      }));
+
+    it('upgrades a schema-version-3 database to version 4: a session made before records no methods and reads as [] (SEC-84)', () =>
+      withSchema(async (schema) => {
+        const store = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const before = await store.createSession(session({ methods: ['pwd'] }));
+        // Put the schema back in the state version 3 left it in.
+        await shared().query(`ALTER TABLE "${schema}".latchkey_sessions DROP COLUMN methods; UPDATE "${schema}".latchkey_meta SET value = '3'`);
+        const upgraded = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        assert.deepEqual({ ...(await upgraded.getSession(before.id)) }, { ...before, methods: [] });
+        const after = await upgraded.createSession(session({ userId: before.userId, methods: ['pwd', 'otp'] }));
+        const listed = new Map((await upgraded.listUserSessions(before.userId)).map((s) => [s.id, [...s.methods]]));
+        assert.deepEqual(listed, new Map([[after.id, ['pwd', 'otp']], [before.id, []]]));
+        const { rows } = await shared().query(`SELECT value FROM "${schema}".latchkey_meta`);
+        assert.deepEqual(rows, [{ value: '4' }]);
       }));
 
     it('refuses a schema whose version is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', () =>

@@ -366,6 +366,20 @@ describe('RedisStore on a real Redis', { skip }, () => {
       }
     });
 
+    it('a session hash written before methods existed reads as []; a new one keeps them as a JSON field (SEC-84)', async () => {
+      const { store, prefix, cleanup } = sharedStore({ now: () => T0 });
+      try {
+        const session = await store.createSession(newSession({ methods: ['pwd', 'otp'] }));
+        const key = `${prefix}s:${session.id}`;
+        assert.equal(await shared.sendCommand(['HGET', key, 'methods']), '["pwd","otp"]');
+        await shared.sendCommand(['HDEL', key, 'methods']);
+        assert.deepEqual({ ...(await store.getSession(session.id)) }, { ...session, methods: [] });
+        assert.deepEqual([...((await store.updateSession(session.id, { fresh: false }))?.methods ?? ['missing'])], []);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('without now, ends a 1000 ms session and a 1000 ms one-time token on the server clock, and Redis itself drops their keys (R-08, R-09)', async () => {
       const { store, prefix, cleanup } = sharedStore();
       try {

@@ -139,7 +139,7 @@ describe('SqliteStore', () => {
       assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
     }));
 
-  it('creates its schema once: a second store on the same file shares the data and schema version 4', () =>
+  it('creates its schema once: a second store on the same file shares the data and schema version 5', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'shared' }));
       const second = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
@@ -148,7 +148,7 @@ describe('SqliteStore', () => {
       } finally {
         await second.close();
       }
-      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
+      assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '5');
       const indexes = db
         .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'latchkey_%' ORDER BY name`)
         .all()
@@ -164,18 +164,37 @@ describe('SqliteStore', () => {
       ]);
     }));
 
-  it('finding 2: upgrades a schema-version-2 file to version 4: a session made before gets authenticatedAt = createdAt', () =>
+  it('finding 2: upgrades a schema-version-2 file to version 5: a session made before gets authenticatedAt = createdAt', () =>
     withFile(async ({ store, db, file, clock }) => {
       const before = await store.createSession(session({ id: 'from-v2' }));
       await store.close();
       // Put the file back in the state version 2 left it in.
       db.exec(`DROP TABLE latchkey_tokens; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
+        ALTER TABLE latchkey_sessions DROP COLUMN methods;
         UPDATE latchkey_meta SET value = '2' WHERE key = 'schema_version'`);
       clock.time += 60_000;
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.deepEqual({ ...(await upgraded.getSession('from-v2')) }, { ...before, authenticatedAt: before.createdAt });
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '5');
+      } finally {
+        await upgraded.close();
+      }
+    }));
+
+  it('upgrades a schema-version-4 file to version 5: a session made before records no methods and reads as [] (SEC-84)', () =>
+    withFile(async ({ store, db, file, clock }) => {
+      const before = await store.createSession(session({ id: 'from-v4', methods: ['pwd'] }));
+      await store.close();
+      // Put the file back in the state version 4 left it in.
+      db.exec(`ALTER TABLE latchkey_sessions DROP COLUMN methods; UPDATE latchkey_meta SET value = '4' WHERE key = 'schema_version'`);
+      const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
+      try {
+        assert.deepEqual({ ...(await upgraded.getSession('from-v4')) }, { ...before, methods: [] });
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '5');
+        const after = await upgraded.createSession(session({ id: 'after', methods: ['pwd', 'otp'] }));
+        assert.deepEqual([...after.methods], ['pwd', 'otp']);
+        assert.deepEqual(db.prepare(`SELECT methods FROM latchkey_sessions WHERE id = 'after'`).get()?.methods, '["pwd","otp"]');
       } finally {
         await upgraded.close();
       }
@@ -191,7 +210,7 @@ describe('SqliteStore', () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /latchkey_meta says schema version 99; this latchkey knows 4/);
+          assert.match(error.message, /latchkey_meta says schema version 99; this latchkey knows 5/);
           return true;
         });
       } finally {
@@ -425,18 +444,19 @@ describeCounterStoreConformance('SqliteStore on a file', {
 });
 
 describe('SqliteStore throttle counters', () => {
-  it('upgrades a schema-version-1 file to version 4: adds the counters table and keeps the sessions', () =>
+  it('upgrades a schema-version-1 file to version 5: adds the counters table and keeps the sessions', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'from-v1' }));
       await store.close();
       // Put the file back in the state version 1 left it in.
       db.exec(`DROP TABLE latchkey_counters; DROP TABLE latchkey_tokens; ALTER TABLE latchkey_sessions DROP COLUMN authenticated_at;
+        ALTER TABLE latchkey_sessions DROP COLUMN methods;
         UPDATE latchkey_meta SET value = '1' WHERE key = 'schema_version'`);
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.equal((await upgraded.getSession('from-v1'))?.id, 'from-v1');
         assert.equal((await upgraded.recordFailure('k', 60_000)).count, 1);
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '5');
       } finally {
         await upgraded.close();
       }
@@ -531,14 +551,15 @@ describeTokenStoreConformance('SqliteStore on a file', {
 });
 
 describe('SqliteStore one-time tokens', () => {
-  it('upgrades a schema-version-3 file to version 4: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
+  it('upgrades a schema-version-3 file to version 5: adds the tokens table and keeps sessions, remember tokens and counters (SEC-57)', () =>
     withFile(async ({ store, db, file, clock }) => {
       await store.createSession(session({ id: 'from-v3' }));
       await store.createRememberToken({ series: 'kept', validatorHash: 'h', userId: 'u', lifetime: 3_600_000 });
       await store.recordFailure('k', 60_000);
       await store.close();
       // Put the file back in the state version 3 left it in.
-      db.exec(`DROP TABLE latchkey_tokens; UPDATE latchkey_meta SET value = '3' WHERE key = 'schema_version'`);
+      db.exec(`DROP TABLE latchkey_tokens; ALTER TABLE latchkey_sessions DROP COLUMN methods;
+        UPDATE latchkey_meta SET value = '3' WHERE key = 'schema_version'`);
       const upgraded = new SqliteStore({ path: file, now: () => clock.time, sweepInterval: 0 });
       try {
         assert.equal((await upgraded.getSession('from-v3'))?.id, 'from-v3');
@@ -547,7 +568,7 @@ describe('SqliteStore one-time tokens', () => {
         const hash = 'h'.repeat(43);
         await upgraded.createToken({ hash, userId: 'u', purpose: 'reset', email: 'a@example.com', lifetime: 60_000 });
         assert.equal((await upgraded.consumeToken(hash, 'reset'))?.email, 'a@example.com');
-        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '4');
+        assert.equal(db.prepare(`SELECT value FROM latchkey_meta WHERE key = 'schema_version'`).get()?.value, '5');
       } finally {
         await upgraded.close();
       }

@@ -14,6 +14,7 @@ import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } 
 import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
+import { describeAuthMethods } from '../views/auth-methods.ts';
 import { describeDevice } from '../views/device.ts';
 
 /** Session ids are 16 random bytes in base64url (latchkey's token format): anything else names no session. */
@@ -28,6 +29,9 @@ function sessionJson(s: SessionInfo) {
     created_at: new Date(s.createdAt).toISOString(),
     last_seen_at: new Date(s.lastSeenAt).toISOString(),
     remembered: s.remembered,
+    // How the user authenticated, as recorded and in words (SEC-84).
+    methods: [...s.methods],
+    signed_in_with: describeAuthMethods(s.methods),
   };
 }
 

@@ -66,7 +66,8 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
     }
     const user = await accounts.loadUser(pending.userId);
     await failures.clear(c);
-    if (user === null || !(await step.completeSecondStep(user))) return logInAgain(c);
+    // The session records the factor verified: a code from the app or a recovery code (SEC-84).
+    if (user === null || !(await step.completeSecondStep(user, { method: result.method }))) return logInAgain(c);
     return loginSucceeded(c, user, pending.next ?? '/dashboard');
   }
 

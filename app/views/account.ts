@@ -10,6 +10,7 @@
  */
 import { html } from 'hono/html';
 import type { SessionInfo, UserRecord } from 'latchkey';
+import { describeAuthMethods } from './auth-methods.ts';
 import { describeDevice, formatUtc } from './device.ts';
 import { field, otherErrors, type Errors } from './forms.ts';
 import { csrfField, type Html, type PageContent } from './layout.ts';
@@ -70,6 +71,7 @@ function sessionItem(s: SessionInfo, csrf: string): Html {
       <div class="session-meta">
         <span>Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time></span>${s.ipAddress ? html` · <span>from ${s.ipAddress}</span>` : ''}
         · <span>logged in ${formatUtc(s.createdAt)}</span>
+        · <span class="methods">with ${describeAuthMethods(s.methods)}</span>
       </div>
       ${s.current
         ? ''

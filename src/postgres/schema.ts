@@ -110,6 +110,9 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
     CREATE INDEX IF NOT EXISTS "${t.prefix}tokens_user_id" ON ${t.tokens} (user_id, purpose);
     CREATE INDEX IF NOT EXISTS "${t.prefix}tokens_expires_at" ON ${t.tokens} (expires_at);
   `,
+  // Version 4: how the user authenticated for a session (SEC-84); a session made before it
+  // recorded none and reads as [].
+  (t) => `ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS methods text[] NOT NULL DEFAULT '{}';`,
 ];
 
 /** The schema version this code reads and writes. */
@@ -121,7 +124,7 @@ export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
 }
 
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
-  created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at`;
+  created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods`;
 
 /** A session row as {@link Session}, frozen: a snapshot that later writes do not change. */
 export function toSession(row: Row): Session {
@@ -139,6 +142,7 @@ export function toSession(row: Row): Session {
     lastSeenAt: toMs(row.last_seen_at),
     expiresAt: toMs(row.expires_at),
     absoluteExpiresAt: toMs(row.absolute_expires_at),
+    methods: Object.freeze([...((row.methods as string[] | null) ?? [])]),
   });
 }
 
@@ -148,13 +152,14 @@ const TOKEN = 'hash, user_id, purpose, email, created_at, expires_at';
 export function statements(t: Tables) {
   const { sessions: s, remember: r, counters: c, tokens: k } = t;
   return Object.freeze({
-    // $12 and $13: a rotation's inherited authenticated_at and absolute_expires_at, else null (a login).
+    // $12 and $13: a rotation's inherited authenticated_at and absolute_expires_at, else null (a login);
+    // $14 the methods.
     insertSession: `${CLOCK}, times AS (
         SELECT now, coalesce($12::bigint, now) AS authenticated,
           least(now + $11::bigint, coalesce($13::bigint, now + $11::bigint)) AS absolute FROM clock)
       INSERT INTO ${s} (${SESSION})
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
-        now, authenticated, now, least(now + $10::bigint, absolute), absolute FROM times
+        now, authenticated, now, least(now + $10::bigint, absolute), absolute, $14::text[] FROM times
       RETURNING ${SESSION}`,
     // `live` is decided by the database's clock; the caller deletes the row when it is false.
     // The sessions of a batch of reads (lib/read-batch): one statement for all of them.

@@ -20,7 +20,7 @@ import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
 import { readClock, requireString, startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
-import { checkInheritedTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { checkNewSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
 import { clearCounter, forgiveFailure, getCounter, recordFailure } from './counters.ts';
 import { Migration } from './migrations.ts';
@@ -91,12 +91,12 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
     requireString('id', session.id);
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
-    checkInheritedTimes(session);
+    checkNewSession(session);
     return this.#run('createSession', async (query) => {
       const [row] = await query(this.#sql.insertSession, [
         session.id, session.secretHash, session.userId, session.fresh === true, session.rememberSeries,
         session.identifier, session.userAgent, session.ipAddress, session.idleTimeout, session.absoluteTimeout,
-        session.authenticatedAt ?? null, session.absoluteExpiresAt ?? null,
+        session.authenticatedAt ?? null, session.absoluteExpiresAt ?? null, session.methods ?? [],
       ]);
       return toSession(row as Row);
     });

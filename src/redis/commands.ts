@@ -7,6 +7,7 @@
  *
  * @module redis/commands
  */
+import { parseAuthMethods } from '../auth-methods.ts';
 import type { CounterState } from '../counter-store.ts';
 import { requireString } from '../lib/store-kit.ts';
 import type { NewSession, Session } from '../store.ts';
@@ -98,6 +99,8 @@ export function toSession(reply: unknown): Session {
     lastSeenAt: integer(required('lastSeenAt')),
     expiresAt: integer(required('expiresAt')),
     absoluteExpiresAt: integer(required('absoluteExpiresAt')),
+    // A JSON array (SEC-84); a session written before the field existed recorded none.
+    methods: parseAuthMethods(fields.get('methods')),
   });
 }
 
@@ -142,6 +145,7 @@ export function sessionFields(session: NewSession): string[] {
     'secretHash', requireString('secretHash', session.secretHash),
     'userId', requireString('userId', session.userId),
     'fresh', session.fresh ? '1' : '0',
+    'methods', JSON.stringify(session.methods ?? []),
   ];
   for (const name of ['rememberSeries', 'identifier', 'userAgent', 'ipAddress'] as const) {
     const value = session[name];

@@ -8,7 +8,8 @@
 import { script } from './lua.ts';
 
 // KEYS: session, user index. ARGV: now, id, idleTimeout, absoluteTimeout, the inherited
-// authenticatedAt and absoluteExpiresAt of a rotation (or '' and '' for a login), field/value pairs.
+// authenticatedAt and absoluteExpiresAt of a rotation (or '' and '' for a login), field/value pairs
+// (redis/commands' sessionFields, with `methods` as JSON).
 // Returns { createdAt, expiresAt, absoluteExpiresAt, authenticatedAt }, or nil when the id is taken.
 // An inherited absolute expiry already past gives a session born expired: PEXPIRE deletes it.
 const createSession = script('createSession', `

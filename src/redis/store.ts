@@ -32,7 +32,7 @@ import { ReadBatch } from '../lib/read-batch.ts';
 import { readClock, requireString, StoreKit } from '../lib/store-kit.ts';
 import { rememberUseOf, type RememberDecision } from '../remember-decision.ts';
 import { checkTokenArguments, checkUserTokensArguments, type NewOneTimeToken, type OneTimeToken, type TokenStore } from '../token-store.ts';
-import { checkInheritedTimes, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { checkNewSession, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, toToken, unexpected } from './commands.ts';
 import type { RedisCommander } from './commands.ts';
 import { SCRIPTS } from './scripts.ts';
@@ -89,7 +89,7 @@ export class RedisStore implements Store, CounterStore, TokenStore {
   async createSession(session: NewSession): Promise<Session> {
     const idleTimeout = requireMs('idleTimeout', session.idleTimeout, 1);
     const absoluteTimeout = requireMs('absoluteTimeout', session.absoluteTimeout, 1);
-    checkInheritedTimes(session);
+    checkNewSession(session);
     const keys = [this.#key('s:', session.id), this.#key('u:', session.userId)];
     const inherited = [String(session.authenticatedAt ?? ''), String(session.absoluteExpiresAt ?? '')];
     const args = [session.id, String(idleTimeout), String(absoluteTimeout), ...inherited, ...sessionFields(session)];

@@ -83,6 +83,9 @@ const MIGRATIONS: ReadonlyArray<(prefix: string) => string> = [
     CREATE INDEX IF NOT EXISTS ${p}tokens_user_id ON ${p}tokens (user_id, purpose);
     CREATE INDEX IF NOT EXISTS ${p}tokens_expires_at ON ${p}tokens (expires_at);
   `,
+  // Version 5: how the user authenticated for a session (SEC-84), a JSON array of methods; a
+  // session made before it recorded none and reads as [] (NULL).
+  (p) => `ALTER TABLE ${p}sessions ADD COLUMN methods TEXT;`,
 ];
 
 /** The schema version this code reads and writes. */
@@ -137,7 +140,8 @@ export function applyMigrations(db: DatabaseSync, meta: string, migrations: read
 /** Session columns under the names of {@link Session}'s fields. */
 const SESSION = `id, secret_hash AS secretHash, user_id AS userId, fresh, remember_series AS rememberSeries,
   identifier, user_agent AS userAgent, ip_address AS ipAddress, created_at AS createdAt,
-  authenticated_at AS authenticatedAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt`;
+  authenticated_at AS authenticatedAt, last_seen_at AS lastSeenAt, expires_at AS expiresAt, absolute_expires_at AS absoluteExpiresAt,
+  methods`;
 
 /** One-time token columns under the names of {@link OneTimeToken}'s fields. */
 const TOKEN = `hash, user_id AS userId, purpose, email, created_at AS createdAt, expires_at AS expiresAt`;
@@ -151,9 +155,9 @@ export function prepareStatements(db: DatabaseSync, p: string) {
   const statement = (sql: string): StatementSync => prepare(db, sql);
   return Object.freeze({
     insertSession: statement(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
-        user_agent, ip_address, created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at)
+        user_agent, ip_address, created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods)
       VALUES (:id, :secretHash, :userId, :fresh, :rememberSeries, :identifier, :userAgent, :ipAddress,
-        :now, :authenticatedAt, :now, :expiresAt, :absoluteExpiresAt)
+        :now, :authenticatedAt, :now, :expiresAt, :absoluteExpiresAt, :methods)
       RETURNING ${SESSION}`),
     // The sessions of a batch of reads (lib/read-batch): :ids is a JSON array of ids, one statement
     // and so one read transaction for all of them.

@@ -16,13 +16,14 @@
  * @module sqlite/store
  */
 import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
+import { parseAuthMethods } from '../auth-methods.ts';
 import type { CounterState, CounterStore } from '../counter-store.ts';
 import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
 import { startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf, type RememberSeriesState } from '../remember-decision.ts';
 import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
-import { checkInheritedTimes, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { checkNewSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 import { connectSqlite } from './connection.ts';
 import { forgiveFailure, getCounter, recordFailure } from './counters.ts';
 import { migrate, prepareStatements, transaction } from './schema.ts';
@@ -40,6 +41,7 @@ interface RememberRow extends RememberSeriesState {
 function toSession(row: Row): Session {
   // The row is a new object of node:sqlite's, ours to finish: no copy on the hot path.
   (row as { fresh: unknown }).fresh = row.fresh === 1;
+  (row as { methods: unknown }).methods = parseAuthMethods(row.methods as string | null);
   return Object.freeze(row) as unknown as Session;
 }
 
@@ -76,7 +78,7 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
   async createSession(session: NewSession): Promise<Session> {
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
-    checkInheritedTimes(session);
+    checkNewSession(session);
     return this.#run('createSession', (st, now) => {
       const times = newSessionTimes(session, now);
       const row = st.insertSession.get({
@@ -92,6 +94,7 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
         authenticatedAt: times.authenticatedAt,
         expiresAt: times.expiresAt,
         absoluteExpiresAt: times.absoluteExpiresAt,
+        methods: JSON.stringify(session.methods ?? []),
       });
       return toSession(row as Row);
     });

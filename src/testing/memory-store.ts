@@ -25,7 +25,7 @@ import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
 import { MemoryCounters } from './memory-counters.ts';
 import { MemoryTokens } from './memory-tokens.ts';
 import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.ts';
-import { checkInheritedTimes, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
+import { checkNewSession, createdSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 
 /** The stored state of a remember-me series; never handed out. */
 interface RememberRecord {
@@ -70,7 +70,7 @@ export class MemoryStore implements Store, CounterStore, TokenStore {
     const now = this.#open('createSession');
     requireMs('idleTimeout', session.idleTimeout, 1);
     requireMs('absoluteTimeout', session.absoluteTimeout, 1);
-    checkInheritedTimes(session);
+    checkNewSession(session);
     // A 128-bit random id never collides; a duplicate is a bug and must not overwrite a session.
     if (this.#sessions.has(session.id)) throw new StoreUnavailableError('MemoryStore: session id already exists');
     const stored = createdSession(session, newSessionTimes(session, now));

@@ -16,7 +16,7 @@ import { ABSOLUTE, HOUR, IDLE, MINUTE, newSession, randomHash, randomId, T0, typ
 export function registerSessionRecordTests(withStore: WithStore): void {
   it('stamps createdAt, authenticatedAt, lastSeenAt and both expiries from its own clock and returns every field (R-08)', () =>
     withStore(async (store) => {
-      const input = newSession({ fresh: false, rememberSeries: randomId(), identifier: randomHash() });
+      const input = newSession({ fresh: false, rememberSeries: randomId(), identifier: randomHash(), methods: ['pwd'] });
       const created = await store.createSession(input);
       const expected = {
         id: input.id,
@@ -32,6 +32,7 @@ export function registerSessionRecordTests(withStore: WithStore): void {
         lastSeenAt: T0,
         expiresAt: T0 + IDLE,
         absoluteExpiresAt: T0 + ABSOLUTE,
+        methods: ['pwd'],
       };
       assert.deepEqual({ ...created }, expected);
       assert.deepEqual({ ...(await store.getSession(input.id)) }, expected);

@@ -18,6 +18,7 @@ import { registerRememberDecisionTests } from './remember-decision-conformance.t
 import { registerRememberTokenTests } from './remember-token-conformance.ts';
 import { registerSessionEndingTests } from './session-ending-conformance.ts';
 import { registerSessionExpiryTests } from './session-expiry-conformance.ts';
+import { registerSessionMethodsTests } from './session-methods-conformance.ts';
 import { registerSessionRecordTests } from './session-record-conformance.ts';
 import { registerSessionSafeguardTests } from './session-safeguard-conformance.ts';
 import { registerSlidingExpiryTests } from './sliding-expiry-conformance.ts';
@@ -52,6 +53,7 @@ export function describeStoreConformance(name: string, options: ConformanceOptio
       registerSessionExpiryTests(withStore);
       registerSessionEndingTests(withStore);
       registerSessionSafeguardTests(withStore);
+      registerSessionMethodsTests(withStore);
     });
 
     describe('remember-me tokens', () => {

@@ -43,6 +43,24 @@ test('GET /account: the sessions (device, last seen, this one marked), change-pa
   assert.deepEqual(body.sessions.map((s: { current: boolean }) => s.current).sort(), [false, true]);
 });
 
+test('SEC-84: the session list says how each session authenticated: a password login "password", a remember-me restore "remember me"', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const laptop = app.client();
+  await laptop.login();
+  const phone = app.client();
+  await phone.login('ann@example.com', PASSWORD, true);
+  phone.restartBrowser(); // the next request is restored from the remember-me cookie: nothing proven in it
+  assert.equal((await phone.getJson('/account')).status, 200);
+  const sessions = (await laptop.getJson('/account')).body.sessions as Array<{ current: boolean; methods: string[]; signed_in_with: string }>;
+  const described = sessions.map((s) => JSON.stringify([s.current, s.methods, s.signed_in_with])).sort();
+  // The phone's first session (its cookie dropped with the browser) lives on until it times out.
+  assert.deepEqual(described, ['[false,["pwd"],"password"]', '[false,[],"remember me"]', '[true,["pwd"],"password"]']);
+  const html = await (await laptop.page('/account')).text();
+  assert.match(html, /<span class="methods">with password<\/span>/);
+  assert.match(html, /<span class="methods">with remember me<\/span>/);
+});
+
 test('GET /account JSON says whether the address is verified: false after registration, true once it is proven (SEC-61)', async (t) => {
   const app = await setup(t);
   const annId = await seedUser(app);

@@ -169,6 +169,25 @@ test('SEC-80: in a browser, the right password redirects to /login/two-factor, w
   assert.equal((await app.client().page('/login/two-factor')).headers.get('location'), '/login');
 });
 
+test('SEC-84: a login completed with a code is listed as "password + code", with a recovery code as "password + recovery code"', async (t) => {
+  const { app, clock } = await clockedApp(t);
+  const { secret, codes } = await annWithTotp(app, clock);
+  clock.advance(30_000); // the confirm spent this step (SEC-78)
+  const withCode = await pastPassword(app);
+  assert.equal((await withCode.browser.json('/login/two-factor', { code: otp(secret, clock.now()) })).status, 200);
+  const withRecovery = await pastPassword(app);
+  assert.equal((await withRecovery.browser.json('/login/two-factor', { code: codes[0] })).status, 200);
+  const mine = async (client: Client) => {
+    const sessions = (await client.getJson('/account')).body.sessions as Array<{ current: boolean; methods: string[]; signed_in_with: string }>;
+    const current = sessions.find((s) => s.current);
+    return [current?.methods, current?.signed_in_with];
+  };
+  assert.deepEqual(await mine(withCode.browser), [['pwd', 'otp'], 'password + code']);
+  assert.deepEqual(await mine(withRecovery.browser), [['pwd', 'recovery'], 'password + recovery code']);
+  const html = await (await withCode.browser.page('/account')).text();
+  assert.match(html, /<span class="methods">with password \+ code<\/span>/);
+});
+
 test('SEC-81: a recovery code completes the second step once, never again', async (t) => {
   const { app, clock } = await clockedApp(t);
   const { codes } = await annWithTotp(app, clock);

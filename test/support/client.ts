@@ -51,7 +51,7 @@ export class TestClient {
   }
 
   /** Logs in as a test user through the app's POST /login. */
-  async login(id: string, options: { remember?: boolean; fresh?: boolean; force?: boolean; duration?: string } = {}): Promise<boolean> {
+  async login(id: string, options: { remember?: boolean; fresh?: boolean; force?: boolean; duration?: string; methods?: string[] } = {}): Promise<boolean> {
     const { body } = await this.post('/login', { id, ...options });
     return body.ok === true;
   }

@@ -43,7 +43,7 @@ export function buildExpressApp(manager: LoginManager<TestUser>, handled: string
     const body = req.body;
     const user = USERS[body.id];
     if (!user) return res.json({ ok: false });
-    const ok = await auth(req).login(user, { remember: body.remember, fresh: body.fresh, force: body.force, duration: body.duration });
+    const ok = await auth(req).login(user, { remember: body.remember, fresh: body.fresh, force: body.force, duration: body.duration, methods: body.methods });
     res.json({ ok });
   });
   app.post('/logout', async (req, res) => res.json({ ok: await auth(req).logout() }));
@@ -66,7 +66,7 @@ export function buildExpressApp(manager: LoginManager<TestUser>, handled: string
     res.json({ ok: await auth(req).beginSecondStep(USERS[body.id] as TestUser, { remember: body.remember, next: body.next }) });
   });
   app.get('/pending-second-step', async (req, res) => res.json({ pending: await auth(req).pendingSecondStep() }));
-  app.post('/complete-second-step', async (req, res) => res.json({ ok: await auth(req).completeSecondStep(USERS[req.body.id] as TestUser) }));
+  app.post('/complete-second-step', async (req, res) => res.json({ ok: await auth(req).completeSecondStep(USERS[req.body.id] as TestUser, { method: req.body.method }) }));
   app.post('/cancel-second-step', async (req, res) => (await auth(req).cancelSecondStep(), res.json({ ok: true })));
   app.use(errorHandler());
   return app;

@@ -37,7 +37,7 @@ export function buildHonoApp(manager: LoginManager<TestUser>, handled: string[] 
     const body = await c.req.json();
     const user = USERS[body.id];
     if (!user) return c.json({ ok: false });
-    const ok = await c.var.auth.login(user, { remember: body.remember, fresh: body.fresh, force: body.force, duration: body.duration });
+    const ok = await c.var.auth.login(user, { remember: body.remember, fresh: body.fresh, force: body.force, duration: body.duration, methods: body.methods });
     return c.json({ ok });
   });
   app.post('/logout', async (c) => c.json({ ok: await c.var.auth.logout() }));
@@ -60,7 +60,10 @@ export function buildHonoApp(manager: LoginManager<TestUser>, handled: string[] 
     return c.json({ ok: await c.var.auth.beginSecondStep(USERS[body.id] as TestUser, { remember: body.remember, next: body.next }) });
   });
   app.get('/pending-second-step', async (c) => c.json({ pending: await c.var.auth.pendingSecondStep() }));
-  app.post('/complete-second-step', async (c) => c.json({ ok: await c.var.auth.completeSecondStep(USERS[(await c.req.json()).id] as TestUser) }));
+  app.post('/complete-second-step', async (c) => {
+    const body = await c.req.json();
+    return c.json({ ok: await c.var.auth.completeSecondStep(USERS[body.id] as TestUser, { method: body.method }) });
+  });
   app.post('/cancel-second-step', async (c) => (await c.var.auth.cancelSecondStep(), c.json({ ok: true })));
   return app;
 }
