@@ -276,10 +276,12 @@ describe('misuse', () => {
     assert.match(begun.uri, /^otpauth:\/\/totp\/Latchkey:ada\?/, 'the username names an account without an email address');
   });
 
-  it('throws TypeError for an unknown account, an empty id, a setup without appName and new codes without a factor', async (t) => {
+  it('throws TypeError for an unknown account, an empty id, a setup without appName and new codes without a factor; a second step whose account is gone is invalid, not a throw', async (t) => {
     const s = await setup(t);
     await assert.rejects(() => s.accounts.beginTotpSetup('999'), TypeError);
     await assert.rejects(() => s.accounts.verifySecondFactor({ userId: '', code: '123456' }), TypeError);
+    // A pending step whose account is gone by its second step is answered like a wrong code, never a 500.
+    assert.deepEqual(await s.accounts.verifySecondFactor({ userId: '999', code: '123456' }), { ok: false, reason: 'invalid' });
     await assert.rejects(() => s.accounts.regenerateRecoveryCodes(s.user.id), TypeError);
     const nameless = createAccounts({ users: s.sqlite, throttle: false });
     await assert.rejects(() => nameless.beginTotpSetup(s.user.id), /appName/);

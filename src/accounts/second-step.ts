@@ -17,7 +17,7 @@ import { reserveAttempt, serializeAttempt } from './attempts.ts';
 import { sendNotice } from './mailer.ts';
 import type { AccountsCore } from './options.ts';
 import type { VerifySecondFactorResult } from './results.ts';
-import { accountOf, factorsOf } from './second-factors.ts';
+import { factorsOf } from './second-factors.ts';
 
 /** What an authenticator app shows; anything else is tried as a recovery code. */
 const SIX_DIGITS = /^[0-9]{6}$/;
@@ -28,7 +28,11 @@ export async function verifySecondFactor(
   input: { userId: string; code?: unknown; ip?: string | null },
 ): Promise<VerifySecondFactorResult> {
   const factors = factorsOf(core, 'verifySecondFactor');
-  const user = await accountOf(core, 'verifySecondFactor', input?.userId);
+  if (typeof input?.userId !== 'string' || input.userId === '') throw new TypeError('verifySecondFactor: userId must be a non-empty string');
+  // The account of a pending step can be gone by its second step (deleted meanwhile): that is an
+  // outcome the caller answers like a wrong code, not a misuse that would become a 500.
+  const user = await core.users.getUserById(input.userId);
+  if (user === null) return { ok: false, reason: 'invalid' };
   const ip = input.ip ?? null;
   const key = `2fa:id:${user.id}`;
   const login = loginKey(user);
