@@ -300,7 +300,7 @@ describe('PostgreSQL stores', { skip }, () => {
           `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE 'CREATE UNIQUE%' ORDER BY indexname`,
           [schema],
         );
-        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_pkey', 'accounts_recovery_codes_pkey', 'accounts_totp_pkey', 'accounts_username_canonical']);
+        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_passkeys_pkey', 'accounts_pkey', 'accounts_recovery_codes_pkey', 'accounts_totp_pkey', 'accounts_username_canonical']);
       }));
 
     it('finding 13: five user stores upgrade a table made before email became optional, in place, rows and ids kept', (t) =>
