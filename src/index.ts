@@ -38,6 +38,7 @@ export type { BeginTotpSetupResult, ConfirmTotpSetupResult, VerifySecondFactorRe
 export type { AccountMail, EmailVerificationMode, MailLinks, MailOptions, SendMail } from './accounts/recovery-options.ts';
 export type { MailKind, MailTextKey } from './accounts/mail-texts.ts';
 export type { NewUser, UserRecord, UserStore } from './user-store.ts';
+export type { CredentialStore, NewPasskeyCredential, PasskeyCredential } from './credential-store.ts';
 export type { FactorStore, TotpRecord } from './factor-store.ts';
 export { canonicalizeEmail, canonicalizeUsername } from './accounts/identifier.ts';
 export type { CanonicalIdentifier } from './accounts/identifier.ts';

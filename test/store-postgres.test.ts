@@ -21,7 +21,7 @@ import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
-import { describeCounterStoreConformance, describeFactorStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
+import { describeCounterStoreConformance, describeCredentialStoreConformance, describeFactorStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
@@ -181,6 +181,12 @@ function callEverything(store: PostgresStore, users: PostgresUserStore): Array<[
     ['setRecoveryCodes', users.setRecoveryCodes('1', [sha256('code')])],
     ['useRecoveryCode', users.useRecoveryCode('1', sha256('code'))],
     ['countRecoveryCodes', users.countRecoveryCodes('1')],
+    ['addCredential', users.addCredential({ id: 'AA', userId: '1', publicKey: 'AA', counter: 0, transports: [], name: 'n' })],
+    ['getCredential', users.getCredential('AA')],
+    ['listCredentials', users.listCredentials('1')],
+    ['useCredential', users.useCredential('AA', 1)],
+    ['renameCredential', users.renameCredential('1', 'AA', 'n')],
+    ['removeCredential', users.removeCredential('1', 'AA')],
   ];
 }
 
@@ -248,6 +254,14 @@ describe('PostgreSQL stores', { skip }, () => {
     },
   });
 
+  describeCredentialStoreConformance('PostgresUserStore', {
+    makeStore: async () => {
+      const { schema, drop } = await createSchema();
+      const store = new PostgresUserStore({ pool: shared(), schema });
+      return { store, cleanup: async () => { await store.close(); await drop(); } };
+    },
+  });
+
   describe('PostgresStore schema', () => {
     it('five stores migrating one schema at once all succeed and record schema version 4, with every table and index', (t) =>
       withSchema(async (schema) => {
@@ -286,7 +300,7 @@ describe('PostgreSQL stores', { skip }, () => {
           `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE 'CREATE UNIQUE%' ORDER BY indexname`,
           [schema],
         );
-        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_pkey', 'accounts_recovery_codes_pkey', 'accounts_totp_pkey', 'accounts_username_canonical']);
+        assert.deepEqual(rows.map((r) => r.indexname), ['accounts_email_canonical', 'accounts_meta_pkey', 'accounts_passkeys_pkey', 'accounts_pkey', 'accounts_recovery_codes_pkey', 'accounts_totp_pkey', 'accounts_username_canonical']);
       }));
 
     it('finding 13: five user stores upgrade a table made before email became optional, in place, rows and ids kept', (t) =>
@@ -324,7 +338,7 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.equal(await store.createUser({ email: null, emailCanonical: null, username: 'ANN', usernameCanonical: 'ann', name: 'x', passwordHash: 'x' }), null);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '5' }]);
         // The database itself refuses an account with neither identifier, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (name, password_hash, created_at) VALUES ('x', 'x', 0)`),
@@ -374,7 +388,7 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', true], ['3', false]]);
         assert.equal(await countRows(schema, 'posts'), 2);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '5' }]);
         // The database itself keeps an account without an address unverified, whatever writes to it.
         await assert.rejects(
           shared().query(`INSERT INTO "${schema}".users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, true)`),
@@ -387,7 +401,7 @@ describe('PostgreSQL stores', { skip }, () => {
         const pool = testPool(t, { max: 5 });
         // The table as migrations 1 to 3 leave it: made by a store, then put back at version 3.
         await new PostgresUserStore({ pool: shared(), schema }).migrate();
-        await shared().query(`DROP TABLE "${schema}".users_totp, "${schema}".users_recovery_codes; UPDATE "${schema}".users_meta SET value = '3';
+        await shared().query(`DROP TABLE "${schema}".users_passkeys, "${schema}".users_totp, "${schema}".users_recovery_codes; UPDATE "${schema}".users_meta SET value = '3';
           INSERT INTO "${schema}".users (email, email_canonical, name, password_hash, created_at, email_verified) VALUES
             ('ann@example.com', 'ann@example.com', 'Ann', 'hash-ann', 1000, true), ('bob@example.com', 'bob@example.com', 'Bob', 'hash-bob', 2000, false);`);
         const stores = Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, now: () => 3000 }));
@@ -395,7 +409,7 @@ describe('PostgreSQL stores', { skip }, () => {
         const store = stores[0]!;
         assert.deepEqual((await store.listUsers()).map((u) => [u.id, u.emailVerified]), [['1', true], ['2', false]]);
         const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
-        assert.deepEqual(meta, [{ key: 'schema_version', value: '4' }]);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '5' }]);
         for (const id of ['1', '2']) {
           assert.equal(await store.beginTotp(id, 'JBSWY3DPEHPK3PXP'), true);
           assert.equal(await store.confirmTotp(id, 'JBSWY3DPEHPK3PXP', 42), true);
@@ -412,6 +426,36 @@ describe('PostgreSQL stores', { skip }, () => {
         assert.equal(await store.beginTotp('1', 'JBSWY3DPEHPK3PXP'), false);
         await store.setRecoveryCodes('1', [sha256('c')]);
         assert.equal(await store.countRecoveryCodes('1'), 0);
+      }));
+
+    it('issue 14: five user stores upgrade a version-4 table in place to hold passkeys, factors kept; deleting an account deletes its passkeys (SEC-83)', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 5 });
+        // The tables as migrations 1 to 4 leave them: made by a store, then put back at version 4.
+        const first = new PostgresUserStore({ pool: shared(), schema });
+        const [ann, bob] = [(await first.createUser({ email: 'ann@b.c', emailCanonical: 'ann@b.c', username: null, usernameCanonical: null, name: 'Ann', passwordHash: 'h' }))!,
+          (await first.createUser({ email: 'bob@b.c', emailCanonical: 'bob@b.c', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'h' }))!];
+        assert.equal(await first.beginTotp(ann.id, 'JBSWY3DPEHPK3PXP'), true);
+        await shared().query(`DROP TABLE "${schema}".users_passkeys; UPDATE "${schema}".users_meta SET value = '4'`);
+        const stores = Array.from({ length: 5 }, () => new PostgresUserStore({ pool, schema, now: () => 7000 }));
+        await Promise.all(stores.map((store) => store.migrate()));
+        const store = stores[0]!;
+        const { rows: meta } = await shared().query(`SELECT key, value FROM "${schema}".users_meta`);
+        assert.deepEqual(meta, [{ key: 'schema_version', value: '5' }]);
+        assert.deepEqual((await store.listUsers()).map((u) => u.id), [ann.id, bob.id]);
+        assert.equal((await store.getTotp(ann.id))?.secret, 'JBSWY3DPEHPK3PXP');
+        const key = { publicKey: 'pQECAyYgASFYIA', counter: 3, transports: ['internal'], name: 'Laptop' };
+        const added = await store.addCredential({ id: 'Y3JlZC1hbm4', userId: ann.id, ...key });
+        assert.deepEqual({ ...added, transports: [...added!.transports] }, { id: 'Y3JlZC1hbm4', userId: ann.id, ...key, createdAt: 7000, lastUsedAt: null });
+        assert.ok(await store.addCredential({ id: 'Y3JlZC1ib2I', userId: bob.id, ...key }));
+        assert.equal(await store.useCredential('Y3JlZC1hbm4', 4), 'ok');
+        assert.equal((await store.getCredential('Y3JlZC1hbm4'))?.lastUsedAt, 7000);
+        // The store has no deletion of its own: the app deletes the row, and the passkeys go with it.
+        await shared().query(`DELETE FROM "${schema}".users WHERE id = $1`, [ann.id]);
+        assert.equal(await store.getCredential('Y3JlZC1hbm4'), null);
+        assert.equal(await countRows(schema, 'users_passkeys'), 1);
+        assert.equal((await store.listCredentials(bob.id)).length, 1);
+        assert.equal(await store.addCredential({ id: 'Y3JlZC1hbm4', userId: ann.id, ...key }), null); // no such account
       }));
 
     it('SEC-11: no table of the stores has a password-hint or security-question (KBA) column', () =>
@@ -513,7 +557,7 @@ describe('PostgreSQL stores', { skip }, () => {
           assert.ok(error instanceof SchemaVersionError);
           assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
           assert.equal(isServiceUnavailable(error), false);
-          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 4/);
+          assert.match(error.message, /users_meta" says schema version 99; this latchkey knows 5/);
           return true;
         };
         await assert.rejects(newer.migrate(), refused);

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import { SqliteUserStore } from '../src/sqlite/user-store.ts';
-import { describeFactorStoreConformance, describeUserStoreConformance } from '../src/testing/index.ts';
+import { describeCredentialStoreConformance, describeFactorStoreConformance, describeUserStoreConformance } from '../src/testing/index.ts';
 
 function tempPath(): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-users-'));
@@ -49,6 +49,22 @@ describeFactorStoreConformance('SqliteUserStore on an app connection opened with
   },
 });
 
+describeCredentialStoreConformance('SqliteUserStore file', {
+  makeStore: async () => {
+    const { path, remove } = tempPath();
+    const store = new SqliteUserStore({ path });
+    return { store, cleanup: async () => { await store.close(); remove(); } };
+  },
+});
+
+describeCredentialStoreConformance('SqliteUserStore on an app connection opened with returnArrays, readBigInts and no bare parameters (finding 12)', {
+  makeStore: async () => {
+    const db = new DatabaseSync(':memory:', { returnArrays: true, readBigInts: true, allowBareNamedParameters: false });
+    const store = new SqliteUserStore({ database: db });
+    return { store, cleanup: async () => { await store.close(); db.close(); } };
+  },
+});
+
 describe('SqliteUserStore', () => {
   it('shares an app-owned connection and leaves it open on close', async () => {
     const db = new DatabaseSync(':memory:');
@@ -68,7 +84,7 @@ describe('SqliteUserStore', () => {
       assert.ok(error instanceof SchemaVersionError);
       assert.equal(error.code, 'ERR_LATCHKEY_SCHEMA_TOO_NEW');
       assert.equal(isServiceUnavailable(error), false);
-      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 4/);
+      assert.match(error.message, /users_meta says schema version 99; this latchkey knows 5/);
       return true;
     });
     db.close();
@@ -137,7 +153,7 @@ describe('SqliteUserStore', () => {
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
     assert.deepEqual(db.prepare('PRAGMA foreign_key_check').all(), []);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '4');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '5');
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name").all();
     assert.deepEqual(indexes.map((row) => row.name), ['users_email_canonical', 'users_username_canonical']);
     assert.equal(db.prepare('PRAGMA foreign_keys').get()?.foreign_keys, 1);
@@ -196,7 +212,7 @@ describe('SqliteUserStore', () => {
     const db = new DatabaseSync(path);
     t.after(() => db.close());
     assert.deepEqual(db.prepare('SELECT user_id, body FROM posts ORDER BY id').all().map((row) => ({ ...row })), [{ user_id: 1, body: 'hello' }, { user_id: 2, body: 'world' }]);
-    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '4');
+    assert.equal(db.prepare(`SELECT value FROM users_meta WHERE key = 'schema_version'`).get()?.value, '5');
     // The database itself keeps an account without an address unverified, whatever writes to it.
     assert.throws(() => db.exec(`INSERT INTO users (username, username_canonical, name, password_hash, created_at, email_verified) VALUES ('x', 'x', 'x', 'x', 0, 1)`), /CHECK constraint failed/);
   });
@@ -234,9 +250,44 @@ describe('SqliteUserStore', () => {
 
     const db = new DatabaseSync(path);
     t.after(() => db.close());
-    assert.equal(db.prepare(`SELECT value FROM accounts_meta WHERE key = 'schema_version'`).get()?.value, '4');
+    assert.equal(db.prepare(`SELECT value FROM accounts_meta WHERE key = 'schema_version'`).get()?.value, '5');
     const tables = db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'accounts%' ORDER BY name`).all();
-    assert.deepEqual(tables.map((row) => row.name), ['accounts', 'accounts_meta', 'accounts_recovery_codes', 'accounts_totp']);
+    assert.deepEqual(tables.map((row) => row.name), ['accounts', 'accounts_meta', 'accounts_passkeys', 'accounts_recovery_codes', 'accounts_totp']);
+  });
+
+  it('issue 14: upgrades a version-4 table in place to hold passkeys, accounts and factors kept; deleting an account deletes its passkeys (SEC-83)', async (t) => {
+    const { path, remove } = tempPath();
+    t.after(remove);
+    const first = new SqliteUserStore({ path, table: 'accounts' });
+    const [ann, bob] = [(await first.createUser({ email: 'ann@b.c', emailCanonical: 'ann@b.c', username: null, usernameCanonical: null, name: 'Ann', passwordHash: 'h' }))!,
+      (await first.createUser({ email: 'bob@b.c', emailCanonical: 'bob@b.c', username: null, usernameCanonical: null, name: 'Bob', passwordHash: 'h' }))!];
+    assert.equal(await first.beginTotp(ann.id, 'secret'), true);
+    await first.close();
+    // Put the file back as version 4 left it: no passkeys table, version 4 recorded.
+    const old = new DatabaseSync(path);
+    old.exec(`DROP TABLE accounts_passkeys; UPDATE accounts_meta SET value = '4'`);
+    old.close();
+
+    const store = new SqliteUserStore({ path, table: 'accounts', now: () => 7000 });
+    t.after(() => store.close());
+    assert.deepEqual((await store.listUsers()).map((u) => u.id), [ann.id, bob.id]);
+    assert.equal((await store.getTotp(ann.id))?.secret, 'secret');
+    const key = { publicKey: 'pQECAyYgASFYIA', counter: 3, transports: ['internal'], name: 'Laptop' };
+    const added = await store.addCredential({ id: 'Y3JlZC1hbm4', userId: ann.id, ...key });
+    assert.deepEqual({ ...added, transports: [...added!.transports] }, { id: 'Y3JlZC1hbm4', userId: ann.id, ...key, createdAt: 7000, lastUsedAt: null });
+    assert.ok(await store.addCredential({ id: 'Y3JlZC1ib2I', userId: bob.id, ...key }));
+    assert.equal(await store.useCredential('Y3JlZC1hbm4', 4), 'ok');
+    assert.equal((await store.getCredential('Y3JlZC1hbm4'))?.lastUsedAt, 7000);
+
+    const db = new DatabaseSync(path);
+    t.after(() => db.close());
+    assert.equal(db.prepare(`SELECT value FROM accounts_meta WHERE key = 'schema_version'`).get()?.value, '5');
+    // The store has no deletion of its own: the app deletes the row, and the passkeys go with it.
+    db.prepare('DELETE FROM accounts WHERE id = ?').run(Number(ann.id));
+    assert.equal(await store.getCredential('Y3JlZC1hbm4'), null);
+    assert.equal(db.prepare('SELECT count(*) AS n FROM accounts_passkeys WHERE user_id = ?').get(Number(ann.id))?.n, 0);
+    assert.equal((await store.listCredentials(bob.id)).length, 1);
+    assert.equal(await store.addCredential({ id: 'Y3JlZC1hbm4', userId: ann.id, ...key }), null); // no such account
   });
 
   it('issue 14: deleting an account deletes its TOTP record and recovery codes (ON DELETE CASCADE), and no other account\'s', async (t) => {
@@ -265,12 +316,14 @@ describe('SqliteUserStore', () => {
     assert.equal(await store.countRecoveryCodes(gone.id), 0);
   });
 
-  it('issue 14: once closed, every factor call rejects with ERR_LATCHKEY_STORE_UNAVAILABLE, never an absent answer (R-01)', async () => {
+  it('issue 14: once closed, every factor and passkey call rejects with ERR_LATCHKEY_STORE_UNAVAILABLE, never an absent answer (R-01)', async () => {
     const store = new SqliteUserStore({ path: ':memory:' });
     await store.listUsers();
     await store.close();
     const calls = [store.getTotp('1'), store.beginTotp('1', 's'), store.confirmTotp('1', 's', 1), store.deleteTotp('1'), store.useTotpStep('1', 1),
-      store.setRecoveryCodes('1', []), store.useRecoveryCode('1', 'A'.repeat(43)), store.countRecoveryCodes('1')];
+      store.setRecoveryCodes('1', []), store.useRecoveryCode('1', 'A'.repeat(43)), store.countRecoveryCodes('1'),
+      store.addCredential({ id: 'AA', userId: '1', publicKey: 'AA', counter: 0, transports: [], name: 'n' }), store.getCredential('AA'),
+      store.listCredentials('1'), store.useCredential('AA', 1), store.renameCredential('1', 'AA', 'n'), store.removeCredential('1', 'AA')];
     for (const call of calls) await assert.rejects(call, { code: 'ERR_LATCHKEY_STORE_UNAVAILABLE' });
   });
 

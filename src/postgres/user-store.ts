@@ -11,7 +11,9 @@
 import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import type { FactorStore, TotpRecord } from '../factor-store.ts';
+import type { CredentialStore, NewPasskeyCredential, PasskeyCredential } from '../credential-store.ts';
 import { readClock, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
+import * as credentials from './credentials.ts';
 import * as factors from './factors.ts';
 import { ID } from './factors.ts';
 import { applyMigrations, Migration } from './migrations.ts';
@@ -19,6 +21,7 @@ import { CLOCK, requireIdentifier, requirePool, sqlState, toMs } from './pool.ts
 import type { PostgresPool, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { PreparedStatement } from './prepared.ts';
+import { userMigrations } from './user-schema.ts';
 
 /** Options of {@link PostgresUserStore}. */
 export interface PostgresUserStoreOptions {
@@ -52,49 +55,14 @@ function userStatements(t: string) {
   };
 }
 
-/**
- * Migration `n` takes the table from version `n` to `n + 1`, versioned in `<table>_meta` as the
- * session tables are (postgres/schema). Append new ones; never edit one that has shipped.
- * Tables made before versioning have no `_meta` row, so they are version 0, and migration 1, the
- * table as it shipped then, finds them in place. `t` is the quoted table, `table` its bare name.
- */
-function userMigrations(t: string, schema: string, table: string): string[] {
-  return [
-    // Version 1: every account has an email address. No hint or security-question columns, by design (SEC-11).
-    `CREATE TABLE IF NOT EXISTS ${t} (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      email text NOT NULL,
-      email_canonical text NOT NULL,
-      username text,
-      username_canonical text,
-      name text NOT NULL,
-      password_hash text NOT NULL,
-      is_active boolean NOT NULL DEFAULT true,
-      created_at bigint NOT NULL
-    );
-    CREATE UNIQUE INDEX IF NOT EXISTS "${table}_email_canonical" ON ${t} (email_canonical);
-    CREATE UNIQUE INDEX IF NOT EXISTS "${table}_username_canonical" ON ${t} (username_canonical);`,
-    // Version 2: an email address, a username or both (Flask apps with only a username). The unique
-    // indexes stay: NULLs are distinct in them, so they constrain only present identifiers.
-    `ALTER TABLE ${t} ALTER COLUMN email DROP NOT NULL, ALTER COLUMN email_canonical DROP NOT NULL,
-      ADD CONSTRAINT "${table}_email_or_username" CHECK (email_canonical IS NOT NULL OR username_canonical IS NOT NULL);`,
-    // Version 3: whether the address is proven (issue 13, SEC-61). Existing accounts start
-    // unverified: nothing has proven their addresses yet. A constant default adds the column
-    // without rewriting the table (PostgreSQL 11+). The CHECK keeps an account without an address unverified.
-    `ALTER TABLE ${t} ADD COLUMN email_verified boolean NOT NULL DEFAULT false,
-      ADD CONSTRAINT "${table}_verified_email" CHECK (NOT email_verified OR email_canonical IS NOT NULL);`,
-    // Version 4: second factors, in tables of their own (issue 14; postgres/factors).
-    factors.factorTables(schema, table),
-  ];
-}
-
 function toUser(row: Row): UserRecord {
   return userFromRow(row, (value) => value === true, toMs);
 }
 
 /**
- * Accounts in PostgreSQL, and their second factors ({@link FactorStore}, postgres/factors). The
- * tables and their indexes are created, or upgraded, on first use.
+ * Accounts in PostgreSQL, their second factors ({@link FactorStore}, postgres/factors) and passkeys
+ * ({@link CredentialStore}, postgres/credentials). The tables and their indexes are created, or
+ * upgraded (postgres/user-schema), on first use.
  *
  * @example
  * ```ts
@@ -102,11 +70,12 @@ function toUser(row: Row): UserRecord {
  * const users = new PostgresUserStore({ pool }); // the pool of the PostgresStore example
  * ```
  */
-export class PostgresUserStore implements UserStore, FactorStore {
+export class PostgresUserStore implements UserStore, FactorStore, CredentialStore {
   readonly #pool: PostgresPool;
   readonly #now: (() => number) | null;
   readonly #sql: Readonly<Record<keyof ReturnType<typeof userStatements>, PreparedStatement>>;
   readonly #factorSql: ReturnType<typeof factors.factorStatements>;
+  readonly #credentialSql: ReturnType<typeof credentials.credentialStatements>;
   readonly #kit = new StoreKit('PostgresUserStore');
   readonly #migration: Migration;
 
@@ -123,6 +92,7 @@ export class PostgresUserStore implements UserStore, FactorStore {
     // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
     this.#sql = preparedAll(userStatements(t));
     this.#factorSql = factors.factorStatements(schema, table);
+    this.#credentialSql = credentials.credentialStatements(schema, table);
     const versioned = Object.freeze({ meta: `"${schema}"."${table}_meta"`, lockKey: `latchkey:users:${schema}.${table}` });
     const migrations = userMigrations(t, schema, table);
     this.#migration = new Migration(() => applyMigrations(pool, versioned, migrations));
@@ -237,6 +207,30 @@ export class PostgresUserStore implements UserStore, FactorStore {
     return this.#factor('countRecoveryCodes', factors.countRecoveryCodes(userId));
   }
 
+  async addCredential(credential: NewPasskeyCredential): Promise<PasskeyCredential | null> {
+    return this.#credential('addCredential', credentials.addCredential(credential));
+  }
+
+  async getCredential(id: string): Promise<PasskeyCredential | null> {
+    return this.#credential('getCredential', credentials.getCredential(id));
+  }
+
+  async listCredentials(userId: string): Promise<PasskeyCredential[]> {
+    return this.#credential('listCredentials', credentials.listCredentials(userId));
+  }
+
+  async useCredential(id: string, counter: number): Promise<'ok' | 'regressed' | null> {
+    return this.#credential('useCredential', credentials.useCredential(id, counter));
+  }
+
+  async renameCredential(userId: string, id: string, name: string): Promise<boolean> {
+    return this.#credential('renameCredential', credentials.renameCredential(userId, id, name));
+  }
+
+  async removeCredential(userId: string, id: string): Promise<boolean> {
+    return this.#credential('removeCredential', credentials.removeCredential(userId, id));
+  }
+
   /**
    * Creates the table and its unique indexes, or upgrades them, to the version this code knows
    * (kept in `<table>_meta`); idempotent, and safe from several instances at once (an advisory
@@ -266,6 +260,12 @@ export class PostgresUserStore implements UserStore, FactorStore {
   #factor<T>(operation: string, work: (pool: PostgresPool, sql: ReturnType<typeof factors.factorStatements>, clock: number | null) => Promise<T>): Promise<T> {
     const clock = this.#clock();
     return this.#run(operation, () => work(this.#pool, this.#factorSql, clock));
+  }
+
+  /** Runs a passkey operation (postgres/credentials) on the pool with the store's clock. */
+  #credential<T>(operation: string, work: (pool: PostgresPool, sql: ReturnType<typeof credentials.credentialStatements>, clock: number | null) => Promise<T>): Promise<T> {
+    const clock = this.#clock();
+    return this.#run(operation, () => work(this.#pool, this.#credentialSql, clock));
   }
 
   async #one(operation: string, sql: PreparedStatement, values: unknown[]): Promise<UserRecord | null> {

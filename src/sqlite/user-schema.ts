@@ -1,5 +1,6 @@
 /**
- * The accounts table of `SqliteUserStore`, the tables of its second factors (sqlite/factors), and
+ * The accounts table of `SqliteUserStore`, the tables of its second factors (sqlite/factors) and
+ * passkeys (sqlite/credentials), and
  * their migrations, versioned like the session store's tables (sqlite/schema) in a `<table>_meta`
  * table of its own, so an existing table is upgraded in place, its rows and ids kept. No hint or security-question columns, by design
  * (SEC-11). The canonical email and username carry UNIQUE indexes (R-04); SQLite's unique
@@ -92,6 +93,22 @@ const USER_MIGRATIONS: ReadonlyArray<(t: string) => string> = [
       created_at INTEGER NOT NULL,
       PRIMARY KEY (user_id, hash)
     ) WITHOUT ROWID;
+  `,
+  // Version 5: passkeys (issue 14, SEC-83), in a table of their own that the account's deletion
+  // empties. The credential id is the primary key: a credential registers once. Transports are a
+  // JSON array. The rowid orders credentials made in one millisecond.
+  (t) => `
+    CREATE TABLE ${t}_passkeys (
+      id TEXT NOT NULL PRIMARY KEY,
+      user_id INTEGER NOT NULL REFERENCES ${t} (id) ON DELETE CASCADE,
+      public_key TEXT NOT NULL,
+      counter INTEGER NOT NULL CHECK (counter >= 0),
+      transports TEXT NOT NULL,
+      name TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      last_used_at INTEGER
+    );
+    CREATE INDEX ${t}_passkeys_user_id ON ${t}_passkeys (user_id);
   `,
 ];
 

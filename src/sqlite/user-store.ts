@@ -11,9 +11,11 @@ import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import type { FactorStore, TotpRecord } from '../factor-store.ts';
+import type { CredentialStore, NewPasskeyCredential, PasskeyCredential } from '../credential-store.ts';
 import { requireMs } from '../duration.ts';
 import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/store-kit.ts';
 import { connectSqlite, prepare, requireSqliteSource, type SqliteSource } from './connection.ts';
+import * as credentials from './credentials.ts';
 import * as factors from './factors.ts';
 import { ID, migrateUsers, USER_COLUMNS } from './user-schema.ts';
 
@@ -49,6 +51,7 @@ interface Statements {
   markVerified: StatementSync;
   changeEmail: StatementSync;
   factors: factors.FactorStatements;
+  credentials: credentials.CredentialStatements;
 }
 
 function toUser(row: Row): UserRecord {
@@ -56,7 +59,8 @@ function toUser(row: Row): UserRecord {
 }
 
 /**
- * Accounts in SQLite, and their second factors ({@link FactorStore}, sqlite/factors).
+ * Accounts in SQLite, their second factors ({@link FactorStore}, sqlite/factors) and passkeys
+ * ({@link CredentialStore}, sqlite/credentials).
  *
  * @example
  * ```ts
@@ -64,7 +68,7 @@ function toUser(row: Row): UserRecord {
  * const users = new SqliteUserStore({ path: './data/app.db' });
  * ```
  */
-export class SqliteUserStore implements UserStore, FactorStore {
+export class SqliteUserStore implements UserStore, FactorStore, CredentialStore {
   readonly #source: SqliteSource;
   readonly #table: string;
   readonly #busyTimeout: number;
@@ -198,6 +202,30 @@ export class SqliteUserStore implements UserStore, FactorStore {
     return this.#factor('countRecoveryCodes', factors.countRecoveryCodes(userId));
   }
 
+  async addCredential(credential: NewPasskeyCredential): Promise<PasskeyCredential | null> {
+    return this.#credential('addCredential', credentials.addCredential(credential));
+  }
+
+  async getCredential(id: string): Promise<PasskeyCredential | null> {
+    return this.#credential('getCredential', credentials.getCredential(id));
+  }
+
+  async listCredentials(userId: string): Promise<PasskeyCredential[]> {
+    return this.#credential('listCredentials', credentials.listCredentials(userId));
+  }
+
+  async useCredential(id: string, counter: number): Promise<'ok' | 'regressed' | null> {
+    return this.#credential('useCredential', credentials.useCredential(id, counter));
+  }
+
+  async renameCredential(userId: string, id: string, name: string): Promise<boolean> {
+    return this.#credential('renameCredential', credentials.renameCredential(userId, id, name));
+  }
+
+  async removeCredential(userId: string, id: string): Promise<boolean> {
+    return this.#credential('removeCredential', credentials.removeCredential(userId, id));
+  }
+
   /** Resolves when the database answers. */
   async ping(): Promise<void> {
     await this.#run('ping', (st) => st.byId.get({ id: 0 }));
@@ -226,6 +254,11 @@ export class SqliteUserStore implements UserStore, FactorStore {
     return this.#run(operation, (st) => work(st.factors, this.#now));
   }
 
+  /** Runs a passkey operation (sqlite/credentials) with the store's clock. */
+  #credential<T>(operation: string, work: (st: credentials.CredentialStatements, now: () => number) => T): Promise<T> {
+    return this.#run(operation, (st) => work(st.credentials, this.#now));
+  }
+
   /** Opens (or adopts) the connection, migrates and prepares: once, on first use. */
   #connect(): Statements {
     const t = this.#table;
@@ -244,6 +277,7 @@ export class SqliteUserStore implements UserStore, FactorStore {
         markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
         changeEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
         factors: factors.prepareFactorStatements(db, t),
+        credentials: credentials.prepareCredentialStatements(db, t),
       };
     });
     this.#db = db;

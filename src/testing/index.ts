@@ -7,7 +7,7 @@
  *
  * The conformance suites ({@link describeStoreConformance}, {@link describeCounterStoreConformance},
  * {@link describeTokenStoreConformance}, {@link describeUserStoreConformance},
- * {@link describeFactorStoreConformance}) are the tests that
+ * {@link describeFactorStoreConformance}, {@link describeCredentialStoreConformance}) are the tests that
  * latchkey's own stores pass, shipped so a store for another database runs them unchanged (Lucia's
  * adapter tests do the same). They use `node:test` and register their tests when called:
  * importing this module runs none, and `import 'latchkey'` never loads it.
@@ -18,6 +18,8 @@ export { createTestClock } from './clock.ts';
 export type { TestClock } from './clock.ts';
 export type { ConformanceOptions, StoreUnderTest } from './conformance-fixture.ts';
 export { describeCounterStoreConformance } from './counter-store-conformance.ts';
+export { describeCredentialStoreConformance } from './credential-store-conformance.ts';
+export type { CredentialStoreConformanceOptions } from './credential-store-conformance.ts';
 export { describeFactorStoreConformance } from './factor-store-conformance.ts';
 export type { FactorStoreConformanceOptions } from './factor-store-conformance.ts';
 export { loginTestUser } from './login-test-user.ts';
