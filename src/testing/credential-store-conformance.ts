@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import type { CredentialStore, NewPasskeyCredential } from '../credential-store.ts';
 import type { UserStore } from '../user-store.ts';
 import { checkSuiteArguments, type StoreUnderTest } from './conformance-fixture.ts';
-import { newUser } from './user-store-fixture.ts';
+import { newUser, storeWithAccount } from './user-store-fixture.ts';
 
 /** Options of {@link describeCredentialStoreConformance}. */
 export interface CredentialStoreConformanceOptions {
@@ -53,13 +53,7 @@ export function describeCredentialStoreConformance(name: string, options: Creden
   const { makeStore } = options;
   describe(`credential store conformance: ${name}`, () => {
     /** A fresh store and an account in it; the store is cleaned up after the test. */
-    const setUp = async (t: { after(fn: () => unknown): void }) => {
-      const { store, cleanup } = await makeStore();
-      if (cleanup) t.after(cleanup);
-      const user = await store.createUser(newUser());
-      assert.ok(user);
-      return { store, userId: user.id };
-    };
+    const setUp = (t: { after(fn: () => unknown): void }) => storeWithAccount(t, makeStore);
 
     it('SEC-83: stores a credential with its id, key, counter, transports and name, and reads it back and in the list, oldest first', async (t) => {
       const { store, userId } = await setUp(t);

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import type { FactorStore } from '../factor-store.ts';
 import type { UserStore } from '../user-store.ts';
 import { checkSuiteArguments, type StoreUnderTest } from './conformance-fixture.ts';
-import { newUser } from './user-store-fixture.ts';
+import { newUser, storeWithAccount } from './user-store-fixture.ts';
 
 /** Options of {@link describeFactorStoreConformance}. */
 export interface FactorStoreConformanceOptions {
@@ -46,13 +46,7 @@ export function describeFactorStoreConformance(name: string, options: FactorStor
   const { makeStore } = options;
   describe(`factor store conformance: ${name}`, () => {
     /** A fresh store and an account in it; the store is cleaned up after the test. */
-    const setUp = async (t: { after(fn: () => unknown): void }) => {
-      const { store, cleanup } = await makeStore();
-      if (cleanup) t.after(cleanup);
-      const user = await store.createUser(newUser());
-      assert.ok(user);
-      return { store, userId: user.id };
-    };
+    const setUp = (t: { after(fn: () => unknown): void }) => storeWithAccount(t, makeStore);
     /** An account with a confirmed TOTP secret whose last used step is `step`. */
     const confirmed = async (t: { after(fn: () => unknown): void }, step: number) => {
       const { store, userId } = await setUp(t);
