@@ -57,3 +57,12 @@ export interface Resolution<U> {
 
 /** Nobody is logged in. */
 export const NOBODY: Resolution<never> = Object.freeze({ user: null, session: null, via: null });
+
+/** The id to store for `user` (the `getUserId` option), checked: a non-empty string of at most 255 characters. */
+export function userIdOf<U>(options: Pick<ResolvedOptions<U, unknown>, 'getUserId'>, user: U): string {
+  const userId = options.getUserId(user);
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
+    throw new TypeError('getUserId must return a non-empty string of at most 255 characters');
+  }
+  return userId;
+}

@@ -45,6 +45,16 @@ export interface FactorStore {
   countRecoveryCodes(userId: string): Promise<number>;
 }
 
+/** The methods of a {@link FactorStore}, for the shape check and the deadline guard. */
+export const FACTOR_STORE_METHODS = [
+  'getTotp', 'beginTotp', 'confirmTotp', 'deleteTotp', 'useTotpStep', 'setRecoveryCodes', 'useRecoveryCode', 'countRecoveryCodes',
+] as const satisfies readonly (keyof FactorStore)[];
+
+/** Whether `value` has every method of a {@link FactorStore}. */
+export function isFactorStore(value: unknown): value is FactorStore {
+  return typeof value === 'object' && value !== null && FACTOR_STORE_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
 /** The longest secret a store keeps: a base32 secret is 32 characters, a sealed one a few times that. */
 const MAX_SECRET = 1024;
 /** More recovery codes than anyone is shown is a bug in the caller (SEC-81 gives 10). */

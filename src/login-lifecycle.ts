@@ -13,7 +13,7 @@
 import { checkAuthMethods, withAuthMethod } from './auth-methods.ts';
 import { clearLoginCookies, endSession, startSession } from './browser-session.ts';
 import type { CookieJar } from './cookie-jar.ts';
-import { NOBODY, type Core, type RequestFacts, type Resolution } from './core.ts';
+import { NOBODY, userIdOf, type Core, type RequestFacts, type Resolution } from './core.ts';
 import { renewCsrfNonce } from './csrf.ts';
 import type { CurrentUser } from './current-user.ts';
 import { FLASH_COOKIE } from './flash.ts';
@@ -53,10 +53,7 @@ export async function loginUser<U, R>(
   const fresh = options.fresh !== false;
   const methods = options.methods === undefined ? (fresh ? ['pwd'] : []) : checkAuthMethods('methods', options.methods);
   if (!options.force && !o.isActive(user)) return false;
-  const userId = o.getUserId(user);
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
-    throw new TypeError('getUserId must return a non-empty string of at most 255 characters');
-  }
+  const userId = userIdOf(o, user);
   // The login this browser held ends before the new one starts (SEC-23).
   await endSession(core.store, await current.held(), jar.get(o.cookieNames.remember));
   let series: string | null = null;

@@ -13,8 +13,8 @@ import { endOwnedSession, endUserLogins } from './browser-session.ts';
 import { jarSettings } from './cookie-jar.ts';
 import { touchInterval } from './current-user.ts';
 import { Fingerprints } from './fingerprint.ts';
-import { guardStore } from './lib/guarded-store.ts';
-import { guardTokenStore } from './second-step.ts';
+import { guardCalls, guardStore } from './lib/guarded-store.ts';
+import { isTokenStore, TOKEN_STORE_METHODS } from './token-store.ts';
 import { signValue, verifyValue } from './signed.ts';
 import { resolveOptions, type LoginManagerOptions, type ResolvedOptions } from './options.ts';
 import { RequestAuth, type AuthCore, type DenyHandler } from './request-auth.ts';
@@ -63,7 +63,7 @@ export class LoginManager<U, R = AnonymousUser> {
       touchInterval: touchInterval(resolved.idleTimeout),
       store,
       sessionCache,
-      tokens: guardTokenStore(resolved.store, resolved.storeTimeout),
+      tokens: isTokenStore(resolved.store) ? guardCalls(resolved.store, TOKEN_STORE_METHODS, resolved.storeTimeout, 'store: tokens') : null,
       events: new LoginEventEmitter<U>(),
       fingerprints: new Fingerprints(),
       cookies: jarSettings(resolved),

@@ -19,12 +19,11 @@
  */
 import { requireAuthMethod, withAuthMethod } from './auth-methods.ts';
 import type { CookieJar } from './cookie-jar.ts';
-import { NOBODY, type Core, type RequestFacts } from './core.ts';
+import { NOBODY, userIdOf, type Core, type RequestFacts } from './core.ts';
 import { clearLoginCookies, endSession } from './browser-session.ts';
 import { renewCsrfNonce } from './csrf.ts';
 import type { CurrentUser } from './current-user.ts';
 import { isBase64url, sha256 } from './lib/encoding.ts';
-import { createDeadlineGuard } from './lib/guarded-store.ts';
 import { randomToken, SECRET_LENGTH } from './lib/tokens.ts';
 import { loginUser } from './login-lifecycle.ts';
 import { signValue, verifyValue } from './signed.ts';
@@ -57,25 +56,6 @@ export interface PendingSecondStep {
   readonly next: string | null;
 }
 
-const TOKEN_METHODS = ['createToken', 'findToken', 'consumeToken', 'deleteUserTokens'] as const;
-
-/**
- * The manager's store as a {@link TokenStore} behind a deadline guard (R-01, R-03), or null when
- * it is not one: then the second-step methods throw TypeError when called.
- */
-export function guardTokenStore(store: object, timeout: number): TokenStore | null {
-  const s = store as Partial<TokenStore>;
-  if (!TOKEN_METHODS.every((method) => typeof s[method] === 'function')) return null;
-  const tokens = s as TokenStore;
-  const guard = createDeadlineGuard(timeout);
-  return Object.freeze({
-    createToken: (token) => guard('createToken', () => tokens.createToken(token)),
-    findToken: (hash, purpose) => guard('findToken', () => tokens.findToken(hash, purpose)),
-    consumeToken: (hash, purpose) => guard('consumeToken', () => tokens.consumeToken(hash, purpose)),
-    deleteUserTokens: (userId, purpose) => guard('deleteUserTokens', () => tokens.deleteUserTokens(userId, purpose)),
-  } satisfies TokenStore);
-}
-
 /** `RequestAuth.beginSecondStep`: false, changing nothing, for an inactive user. */
 export async function beginSecondStep<U, R>(
   core: Core<U, R>,
@@ -93,10 +73,7 @@ export async function beginSecondStep<U, R>(
   if (next !== null && typeof next !== 'string') throw new TypeError('beginSecondStep: next must be a string or null');
   const o = core.options;
   if (!o.isActive(user)) return false;
-  const userId = o.getUserId(user);
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > 255) {
-    throw new TypeError('getUserId must return a non-empty string of at most 255 characters');
-  }
+  const userId = userIdOf(o, user);
   // A password was typed: whatever login this browser held ends now, and none starts until the
   // second factor is verified (SEC-80, SEC-23).
   const held = await current.held();
@@ -146,7 +123,7 @@ export async function completeSecondStep<U, R>(
   const o = core.options;
   const cookie = readCookie(core, jar);
   if (cookie === null || !o.isActive(user)) return false;
-  const userId = o.getUserId(user);
+  const userId = userIdOf(o, user);
   const ofUser = (token: OneTimeToken | null) => token !== null && token.userId === userId;
   if (!ofUser(await tokens.findToken(cookie.hash, PURPOSE))) return false;
   if (!ofUser(await tokens.consumeToken(cookie.hash, PURPOSE))) return false;

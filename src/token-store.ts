@@ -56,6 +56,14 @@ export interface TokenStore {
   deleteUserTokens(userId: string, purpose?: string): Promise<number>;
 }
 
+/** The methods of a {@link TokenStore}, for the shape check and the deadline guard. */
+export const TOKEN_STORE_METHODS = ['createToken', 'findToken', 'consumeToken', 'deleteUserTokens'] as const satisfies readonly (keyof TokenStore)[];
+
+/** Whether `value` has every method of a {@link TokenStore}. */
+export function isTokenStore(value: unknown): value is TokenStore {
+  return typeof value === 'object' && value !== null && TOKEN_STORE_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
 const PURPOSE = /^[a-z][a-z0-9-]{0,31}$/;
 /** A base64url SHA-256 digest, as stores keep tokens and recovery codes (43 characters). */
 export const DIGEST = /^[A-Za-z0-9_-]{43}$/;

@@ -124,6 +124,11 @@ export interface UserStore {
   changeEmail(id: string, email: string, emailCanonical: string): Promise<'changed' | 'taken' | 'missing'>;
 }
 
+/** The methods of a {@link UserStore}, for the deadline guard. */
+export const USER_STORE_METHODS = [
+  'createUser', 'getUserById', 'getUserByLogin', 'updatePasswordHash', 'setUserActive', 'listUsers', 'markEmailVerified', 'changeEmail',
+] as const satisfies readonly (keyof UserStore)[];
+
 /**
  * The {@link UserRecord} of a row of the SQL stores' users table (snake_case columns), frozen.
  * The column types are each database's: `flag` reads a boolean column (SQLite's 0/1, PostgreSQL's

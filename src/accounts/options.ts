@@ -8,11 +8,12 @@
 import { requireDuration } from '../duration.ts';
 import { Emitter } from '../lib/emitter.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
-import type { FactorStore } from '../factor-store.ts';
-import { createDeadlineGuard, guardUserStore } from '../lib/guarded-store.ts';
+import { FACTOR_STORE_METHODS, isFactorStore, type FactorStore } from '../factor-store.ts';
+import { guardCalls } from '../lib/guarded-store.ts';
+import { TOKEN_STORE_METHODS } from '../token-store.ts';
 import type { LoginThrottle } from '../login-throttle.ts';
 import { PasswordHasher } from '../passwords/hasher.ts';
-import type { UserRecord, UserStore } from '../user-store.ts';
+import { USER_STORE_METHODS, type UserRecord, type UserStore } from '../user-store.ts';
 import { createPasswordPolicy, type PasswordPolicy } from './policy.ts';
 import { resolveMailOptions, type MailCore, type MailOptions } from './recovery-options.ts';
 import type { AccountEvents } from './results.ts';
@@ -115,10 +116,13 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
   const factors = options.factors ?? (isFactorStore(options.users) ? options.users : null);
   const cache = resolveCacheOptions('userCache', options.userCache);
   const timeout = requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1);
+  const mail = resolveMailOptions(options);
   return Object.freeze({
-    ...resolveMailOptions(options),
-    users: guardUserStore(options.users, timeout),
-    factors: factors === null ? null : guardFactorStore(factors, timeout),
+    ...mail,
+    // The links' tokens behind the same deadline as the users (R-03): a hung store is a 503, never a hung reset.
+    tokens: mail.tokens === null ? null : guardCalls(mail.tokens, TOKEN_STORE_METHODS, timeout, 'accounts: tokens'),
+    users: guardCalls(options.users, USER_STORE_METHODS, timeout, 'accounts: users'),
+    factors: factors === null ? null : guardCalls(factors, FACTOR_STORE_METHODS, timeout, 'accounts: factors'),
     now: options.now ?? Date.now,
     throttle: options.throttle === false ? null : options.throttle,
     registrationThrottle: registration ?? null,
@@ -130,31 +134,6 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
     userCache: cache === null ? null : new ExpiringCache<UserRecord | null>(cache.ttl, cache.maxEntries, options.now ?? Date.now),
     queues: new Map(),
   });
-}
-
-const FACTOR_METHODS = ['getTotp', 'beginTotp', 'confirmTotp', 'deleteTotp', 'useTotpStep', 'setRecoveryCodes', 'useRecoveryCode', 'countRecoveryCodes'] as const;
-
-function isFactorStore(value: unknown): value is FactorStore {
-  return typeof value === 'object' && value !== null && FACTOR_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
-}
-
-/**
- * The same factor store, with a deadline and coded errors on every call, as `users` has (R-01,
- * R-03): a hung database must not hang the second step. Here rather than in src/lib/, which stays
- * below the contracts it may import.
- */
-function guardFactorStore(factors: FactorStore, timeout: number): FactorStore {
-  const guard = createDeadlineGuard(timeout, 'accounts: factors');
-  return Object.freeze({
-    getTotp: (id) => guard('getTotp', () => factors.getTotp(id)),
-    beginTotp: (id, secret) => guard('beginTotp', () => factors.beginTotp(id, secret)),
-    confirmTotp: (id, secret, step) => guard('confirmTotp', () => factors.confirmTotp(id, secret, step)),
-    deleteTotp: (id) => guard('deleteTotp', () => factors.deleteTotp(id)),
-    useTotpStep: (id, step) => guard('useTotpStep', () => factors.useTotpStep(id, step)),
-    setRecoveryCodes: (id, hashes) => guard('setRecoveryCodes', () => factors.setRecoveryCodes(id, hashes)),
-    useRecoveryCode: (id, hash) => guard('useRecoveryCode', () => factors.useRecoveryCode(id, hash)),
-    countRecoveryCodes: (id) => guard('countRecoveryCodes', () => factors.countRecoveryCodes(id)),
-  } satisfies FactorStore);
 }
 
 /** Runs a write to one account, dropping its cached copy before and after it ({@link dropAround}). */

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LoginThrottle } from '../login-throttle.ts';
-import type { TokenStore } from '../token-store.ts';
+import { isTokenStore, type TokenStore } from '../token-store.ts';
 import { resolveMailTexts, type MailTextKey } from './mail-texts.ts';
 
 /** One message for the app's mail function: plain text, each link on a line of its own. */
@@ -74,14 +74,13 @@ export interface MailCore {
 }
 
 const MODES = new Set(['off', 'optional', 'required']);
-const TOKEN_METHODS = ['createToken', 'findToken', 'consumeToken', 'deleteUserTokens'] as const;
 const LINKS = ['resetPassword', 'verifyEmail', 'confirmEmail'] as const;
 
 /** Checks the mail options (misuse throws `TypeError`) into the frozen {@link MailCore}. */
 export function resolveMailOptions(options: MailOptions & { appName?: string; revokeSessions?: unknown }): MailCore {
   const { tokens, mail, links } = options;
   if (mail !== undefined && typeof mail !== 'function') throw new TypeError('mail must be a function ({ to, subject, text, html? }) => void | Promise<void>');
-  if (tokens !== undefined && (typeof tokens !== 'object' || tokens === null || TOKEN_METHODS.some((m) => typeof tokens[m] !== 'function'))) {
+  if (tokens !== undefined && !isTokenStore(tokens)) {
     throw new TypeError('tokens must be a TokenStore (createToken, findToken, consumeToken, deleteUserTokens)');
   }
   if (tokens !== undefined) {

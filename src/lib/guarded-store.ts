@@ -1,5 +1,5 @@
 /**
- * Wraps a store (sessions, counters, users) so that every call either answers within `timeout` ms or fails with a coded
+ * Wraps a store (sessions, counters, users, tokens, second factors) so that every call either answers within `timeout` ms or fails with a coded
  * {@link StoreTimeoutError}, and any rejection becomes a {@link StoreUnavailableError} that keeps
  * the driver's error as `cause`. A slow or dead backend therefore surfaces as a 503, never as a
  * hung request or an anonymous user (security.md R-01, R-03; express-session `storeReady`,
@@ -14,7 +14,6 @@
 import { StoreTimeoutError } from '../errors.ts';
 import type { Store } from '../store.ts';
 import { storeFailure } from './store-kit.ts';
-import type { UserStore } from '../user-store.ts';
 
 interface Pending {
   readonly call: string;
@@ -94,17 +93,17 @@ export function guardStore(store: Store, timeout: number): Required<Omit<Store, 
   } satisfies Required<Omit<Store, 'close'>>);
 }
 
-/** The same user store, with a deadline and coded errors on every call (the accounts', R-03). */
-export function guardUserStore(users: UserStore, timeout: number): UserStore {
-  const guard = createDeadlineGuard(timeout, 'accounts: users');
-  return Object.freeze({
-    createUser: (user) => guard('createUser', () => users.createUser(user)),
-    getUserById: (id) => guard('getUserById', () => users.getUserById(id)),
-    getUserByLogin: (canonical) => guard('getUserByLogin', () => users.getUserByLogin(canonical)),
-    updatePasswordHash: (id, hash, expected) => guard('updatePasswordHash', () => users.updatePasswordHash(id, hash, expected)),
-    setUserActive: (id, isActive) => guard('setUserActive', () => users.setUserActive(id, isActive)),
-    listUsers: (options) => guard('listUsers', () => users.listUsers(options)),
-    markEmailVerified: (id, canonical) => guard('markEmailVerified', () => users.markEmailVerified(id, canonical)),
-    changeEmail: (id, email, canonical) => guard('changeEmail', () => users.changeEmail(id, email, canonical)),
-  } satisfies UserStore);
+/**
+ * `target` with each of `methods` behind one deadline guard (a deadline and coded errors on every
+ * call, as {@link guardStore}), for the stores that are off the authenticated hot path: the
+ * accounts' users and second factors, the manager's one-time tokens. `label` names them in messages.
+ */
+export function guardCalls<T extends object>(target: T, methods: readonly (keyof T & string)[], timeout: number, label: string): T {
+  const guard = createDeadlineGuard(timeout, label);
+  const guarded: Record<string, unknown> = {};
+  for (const name of methods) {
+    const method = target[name] as (...args: unknown[]) => Promise<unknown>;
+    guarded[name] = (...args: unknown[]) => guard(name, () => method.apply(target, args));
+  }
+  return Object.freeze(guarded) as T;
 }
