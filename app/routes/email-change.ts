@@ -11,12 +11,12 @@
  */
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
-import { fieldErrors, isJson, json, page, problem, redirect } from '../answers.ts';
+import { fieldErrors, isJson, json, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, endOtherSessionsOf, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, endOtherSessionsOf, invalidLink, openTokenLink, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
 import { tokenGate } from './token-throttle.ts';
-import { CONFIRM_EMAIL_ACTION, tokenButtonPage } from '../views/recovery.ts';
+import { CONFIRM_EMAIL_ACTION } from '../views/recovery.ts';
 
 export const CHANGE_REQUESTED = 'Check your new address for a confirmation link.';
 export const EMAIL_CHANGED = 'Your email address has been changed.';
@@ -43,12 +43,7 @@ export function emailChangeRoutes(deps: Deps): Route[] {
     return problem(c, 400, Object.values(errors).join(' '), { errors });
   }
 
-  async function openLink(c: AppContext): Promise<Response> {
-    const token = c.req.param('token') ?? '';
-    if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.emailChange);
-    if (isJson(c)) return json(c, 200, { message: 'POST this token as JSON to /confirm-email.' }, TOKEN_PAGE_HEADERS);
-    return page(c, (v) => tokenButtonPage(CONFIRM_EMAIL_ACTION, token, v.csrf), 200, TOKEN_PAGE_HEADERS);
-  }
+  const openLink = openTokenLink(CONFIRM_EMAIL_ACTION, ASK_AGAIN.emailChange);
 
   async function confirm(c: AppContext): Promise<Response> {
     const token = tokenField(text(c.var.input, 'token'));

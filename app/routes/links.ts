@@ -14,7 +14,7 @@
  */
 import { isJson, json, page } from '../answers.ts';
 import type { AppContext } from '../types.ts';
-import { invalidLinkPage } from '../views/recovery.ts';
+import { invalidLinkPage, tokenButtonPage, type TokenAction } from '../views/recovery.ts';
 
 /** A mailed token is 32 random bytes in base64url. Anything else is no token: no store lookup. */
 export const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -57,4 +57,17 @@ export function tokenField(value: string | undefined): string | null {
 export async function endOtherSessionsOf(c: AppContext, userId: string): Promise<void> {
   const auth = c.var.auth;
   if ((await auth.user())?.id === userId) await auth.revokeOtherSessions();
+}
+
+/**
+ * The GET of a mailed link that a POST to `action.action` confirms: a page with one button that posts the
+ * token, and nothing consumed (SEC-42: mail scanners follow links); a malformed token is the 400.
+ */
+export function openTokenLink(action: TokenAction, again: { href: string; label: string }) {
+  return async (c: AppContext): Promise<Response> => {
+    const token = c.req.param('token') ?? '';
+    if (!TOKEN.test(token)) return invalidLink(c, again);
+    if (isJson(c)) return json(c, 200, { message: `POST this token as JSON to ${action.action}.` }, TOKEN_PAGE_HEADERS);
+    return page(c, (v) => tokenButtonPage(action, token, v.csrf), 200, TOKEN_PAGE_HEADERS);
+  };
 }

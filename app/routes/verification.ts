@@ -11,12 +11,12 @@
  */
 import { loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
-import { isJson, json, page, problem, redirect } from '../answers.ts';
+import { isJson, json, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
-import { ASK_AGAIN, endOtherSessionsOf, invalidLink, TOKEN, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
+import { ASK_AGAIN, endOtherSessionsOf, invalidLink, openTokenLink, TOKEN_PAGE_HEADERS, tokenField } from './links.ts';
 import { tokenGate } from './token-throttle.ts';
-import { tokenButtonPage, VERIFY_ACTION } from '../views/recovery.ts';
+import { VERIFY_ACTION } from '../views/recovery.ts';
 
 export const VERIFIED = 'Your email address is verified.';
 export const VERIFICATION_SENT = 'We have sent a new verification link to your address.';
@@ -26,12 +26,7 @@ export function verificationRoutes(deps: Deps): Route[] {
   const guard = formGuard();
   const gate = tokenGate(deps.throttles.token);
 
-  async function openLink(c: AppContext): Promise<Response> {
-    const token = c.req.param('token') ?? '';
-    if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.verify);
-    if (isJson(c)) return json(c, 200, { message: 'POST this token as JSON to /verify-email.' }, TOKEN_PAGE_HEADERS);
-    return page(c, (v) => tokenButtonPage(VERIFY_ACTION, token, v.csrf), 200, TOKEN_PAGE_HEADERS);
-  }
+  const openLink = openTokenLink(VERIFY_ACTION, ASK_AGAIN.verify);
 
   async function postVerify(c: AppContext): Promise<Response> {
     const token = tokenField(text(c.var.input, 'token'));
