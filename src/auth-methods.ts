@@ -40,6 +40,19 @@ export function withAuthMethod(methods: readonly string[], method: string): read
  * before sessions had methods (no value) reads as none.
  */
 export function parseAuthMethods(json: string | null | undefined): readonly string[] {
-  if (json === null || json === undefined || json === '') return Object.freeze([]);
-  return Object.freeze(JSON.parse(json) as string[]);
+  if (json === null || json === undefined || json === '') return NONE;
+  let methods = PARSED.get(json);
+  if (methods === undefined) {
+    methods = Object.freeze(JSON.parse(json) as string[]);
+    if (PARSED.size < MAX_PARSED) PARSED.set(json, methods);
+  }
+  return methods;
 }
+
+const NONE: readonly string[] = Object.freeze([]);
+/**
+ * Every session read parses its methods, and a handful of values (`["pwd"]`, `["pwd","otp"]`…)
+ * cover nearly all sessions: each is parsed once and shared, frozen, instead of on each request.
+ */
+const PARSED = new Map<string, readonly string[]>();
+const MAX_PARSED = 64;
