@@ -102,8 +102,8 @@ export function guardCalls<T extends object>(target: T, methods: readonly (keyof
   const guard = createDeadlineGuard(timeout, label);
   const guarded: Record<string, unknown> = {};
   for (const name of methods) {
-    const method = target[name] as (...args: unknown[]) => Promise<unknown>;
-    guarded[name] = (...args: unknown[]) => guard(name, () => method.apply(target, args));
+    // Looked up at each call, as a direct call would: a store may be a Proxy or replace a method.
+    guarded[name] = (...args: unknown[]) => guard(name, () => (target[name] as (...args: unknown[]) => Promise<unknown>).apply(target, args));
   }
   return Object.freeze(guarded) as T;
 }
