@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
@@ -167,6 +168,33 @@ export interface RunningApp {
 /** A fixed key: sessions and throttle hashes stay valid across restarts within a run. */
 const SECRET_KEY = 'latchkey-scale-bench-secret-0123456789abcdef0123456789';
 
+let smtpSink: Promise<string> | null = null;
+
+/**
+ * The SMTP relay every app of the run sends to: a production app refuses to start without one
+ * (a reset link must be able to leave). It takes each mail over a real SMTP conversation and
+ * drops it; what is measured is the app, and a relay that answers at once keeps mail off its
+ * critical path as a nearby relay would. Started once, stopped at the end.
+ */
+function benchSmtp(): Promise<string> {
+  smtpSink ??= (async () => {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'], // plain smtp:// on loopback
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.on('end', () => callback()).resume();
+      },
+    });
+    const port = await sparePort();
+    server.listen(port, '127.0.0.1');
+    await once(server.server, 'listening');
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return `smtp://127.0.0.1:${port}`;
+  })();
+  return smtpSink;
+}
+
 /**
  * Starts `app/main.ts` with Node 24 (this process's node) on the store, in a fresh DATA_DIR and,
  * for postgres and redis, a fresh database (and, for redis, the sessions in `redisUrl`), with
@@ -192,6 +220,9 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
     'PASSWORD_MIN_LENGTH',
     'REGISTRATIONS_PER_HOUR',
     'LOG_LEVEL',
+    'SMTP_URL',
+    'MAIL_FROM',
+    'EMAIL_VERIFICATION',
   ]) {
     delete env[name];
   }
@@ -199,6 +230,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
   // to its maximum, as for a load test behind one NAT; request log lines are not what is measured.
   env.REGISTRATIONS_PER_HOUR = '999999';
   env.LOG_LEVEL = 'warn';
+  env.SMTP_URL = await benchSmtp();
   if (cacheTtlMs > 0) env.SESSION_CACHE_TTL = `${cacheTtlMs}ms`;
   let database: string | null = null;
   if (store !== 'sqlite') {
