@@ -170,6 +170,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     }
   }
 
+  const arenas = mallocArenaWarning(env);
+  if (arenas !== null) warnings.push(arenas);
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -249,4 +252,23 @@ function isRedisUrl(url: string): boolean {
 /** A URL for messages, without its password (SEC-69: no secret in a log line); the stores' messages too. */
 export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * On glibc, every libuv thread that hashed a password keeps a malloc arena of its own with up to
+ * two argon2id blocks in it (19 MiB each): 4 threads took a hashing process from 73 to 211 MiB,
+ * for good. `MALLOC_ARENA_MAX=1` keeps one arena (111 MiB at peak, 73 MiB after, the same CPU
+ * per hash; bench/README.md). glibc reads it once, when the process starts, so the app cannot set
+ * it for itself: `npm start` does, and anyone starting `node app/main.ts` some other way is told.
+ */
+export function mallocArenaWarning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform, glibc = isGlibc()): string | null {
+  if (platform !== 'linux' || !glibc || env.MALLOC_ARENA_MAX !== undefined) return null;
+  return 'MALLOC_ARENA_MAX is not set: each thread that runs argon2id keeps its own malloc arena (up to ~40 MiB each, for good). Start the app with MALLOC_ARENA_MAX=1 in its environment, as npm start does.';
+}
+
+let glibcRuntime: boolean | undefined;
+/** Whether this Node runs on glibc (Node's diagnostic report names its version), asked once. */
+function isGlibc(): boolean {
+  glibcRuntime ??= typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined)?.header?.glibcVersionRuntime === 'string';
+  return glibcRuntime;
 }

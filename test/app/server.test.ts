@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { SqliteUserStore } from 'latchkey/sqlite';
+import { mallocArenaWarning } from '../../app/config.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'app/main.ts');
@@ -199,7 +200,12 @@ test('finding 14: a DATA_DIR that does not exist is created at start-up (the qui
 async function refuses(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bad-'));
   try {
-    const child = spawn(process.execPath, ['--conditions=source', MAIN], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=source', MAIN], {
+      cwd: ROOT,
+      // As `npm start` runs it (MALLOC_ARENA_MAX=1): the one line asserted is the refusal, not that warning.
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', MALLOC_ARENA_MAX: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const [code] = await once(child, 'exit');
@@ -234,4 +240,18 @@ test('A port already in use stops start-up with one line naming PORT', async (t)
   const { code, stderr } = await refuses({ PORT: port, SECRET_KEY: 'k'.repeat(64) });
   assert.equal(code, 1);
   assert.match(stderr, /^PORT: cannot listen on 127\.0\.0\.1:\d+ \(.*EADDRINUSE/m);
+});
+
+test('Memory: npm start runs the app with MALLOC_ARENA_MAX=1, and a start without it says how to set it (glibc keeps an arena per hashing thread)', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.match(pkg.scripts.start, /^MALLOC_ARENA_MAX=1 node /);
+  assert.equal(mallocArenaWarning({ MALLOC_ARENA_MAX: '1' }, 'linux', true), null);
+  assert.equal(mallocArenaWarning({}, 'darwin', false), null, 'no glibc, no arenas to limit');
+  assert.equal(mallocArenaWarning({}, 'linux', false), null, 'musl has no per-thread arenas of this kind');
+  assert.match(mallocArenaWarning({}, 'linux', true) ?? '', /MALLOC_ARENA_MAX=1/);
+  const glibc = typeof (process.report.getReport() as { header?: { glibcVersionRuntime?: unknown } }).header?.glibcVersionRuntime === 'string';
+  const without = await start(t, { SECRET_KEY: 'k'.repeat(64) });
+  const withIt = await start(t, { SECRET_KEY: 'k'.repeat(64), MALLOC_ARENA_MAX: '1' });
+  if (process.platform === 'linux' && glibc) assert.match(without.stderr(), /warning: MALLOC_ARENA_MAX is not set/);
+  assert.doesNotMatch(withIt.stderr(), /MALLOC_ARENA_MAX/);
 });
