@@ -82,13 +82,13 @@ export class Passkeys {
   }
 
   /** The user's passkeys, oldest first (for the account page: name, created, last used). */
-  list(userId: string): Promise<PasskeyCredential[]> {
+  async list(userId: string): Promise<PasskeyCredential[]> {
     checkCredentialArguments('list', { userId });
     return this.#core.credentials.listCredentials(userId);
   }
 
   /** Renames the user's passkey (1 to 100 characters); false when it is not theirs or gone. */
-  rename(userId: string, id: string, name: string): Promise<boolean> {
+  async rename(userId: string, id: string, name: string): Promise<boolean> {
     checkCredentialArguments('rename', { userId, id, name });
     return this.#core.credentials.renameCredential(userId, id, name);
   }
