@@ -58,6 +58,16 @@ export interface CredentialStore {
   removeCredential(userId: string, id: string): Promise<boolean>;
 }
 
+/** The methods of a {@link CredentialStore}, for the shape check and the deadline guard. */
+export const CREDENTIAL_STORE_METHODS = [
+  'addCredential', 'getCredential', 'listCredentials', 'useCredential', 'renameCredential', 'removeCredential',
+] as const satisfies readonly (keyof CredentialStore)[];
+
+/** Whether `value` has every method of a {@link CredentialStore}. */
+export function isCredentialStore(value: unknown): value is CredentialStore {
+  return typeof value === 'object' && value !== null && CREDENTIAL_STORE_METHODS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}
+
 /** WebAuthn §5.1 caps a credential id at 1023 bytes: 1364 base64url characters, 1366 padded-length. */
 const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1366}$/;
 /** A COSE key is a few hundred bytes (an RSA-4096 key about 550): anything far larger is not one. */

@@ -2,7 +2,7 @@
  * latchkey: login and session management for TypeScript web apps. Flask-Login's API on hashed,
  * revocable server-side sessions. Named re-exports only; adapters and stores live behind their
  * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/sqlite`, `latchkey/postgres`,
- * `latchkey/redis`, `latchkey/testing`).
+ * `latchkey/redis`, `latchkey/testing`), and so do passkeys (`latchkey/passkeys`).
  *
  * @module latchkey
  */
@@ -34,7 +34,7 @@ export { createAccounts, Accounts } from './accounts/accounts.ts';
 export type { AccountsOptions } from './accounts/options.ts';
 export type { AccountEvents, AuthenticateResult, ChangePasswordResult, ConfirmPasswordResult, FieldErrors, ImportUserResult, RegisterResult } from './accounts/results.ts';
 export type { ConfirmEmailChangeResult, InvalidToken, RequestEmailChangeResult, ResetPasswordResult, SendEmailVerificationResult, VerifyEmailResult } from './accounts/results.ts';
-export type { BeginTotpSetupResult, ConfirmTotpSetupResult, VerifySecondFactorResult } from './accounts/results.ts';
+export type { BeginTotpSetupResult, ConfirmTotpSetupResult, SecondFactorMethod, VerifySecondFactorResult } from './accounts/results.ts';
 export type { AccountMail, EmailVerificationMode, MailLinks, MailOptions, SendMail } from './accounts/recovery-options.ts';
 export type { MailKind, MailTextKey } from './accounts/mail-texts.ts';
 export type { NewUser, UserRecord, UserStore } from './user-store.ts';

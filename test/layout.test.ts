@@ -6,7 +6,8 @@
  * - src/lib/ is private and store-agnostic: it imports only itself and the contracts below it
  *   (errors, durations, the store contracts), never a store folder, the request path or accounts;
  * - the store folders import no other store folder, and nothing outside src/testing/ imports it
- *   (so `import 'latchkey'` never loads the conformance suites).
+ *   (so `import 'latchkey'` never loads the conformance suites);
+ * - nothing else in src/ imports src/passkeys/ (so only `latchkey/passkeys` loads its WebAuthn library).
  *
  * @module test/layout
  */
@@ -115,6 +116,13 @@ describe('layout', () => {
         .filter((target) => !(own === 'src/testing/' && target.startsWith('src/')))
         .map((target) => `${file} -> ${target}`);
     });
+    assert.deepEqual(wrong, []);
+  });
+
+  it('keeps src/passkeys/ to itself: no other file of src/ imports it', () => {
+    const wrong = SRC.filter((file) => !file.startsWith('src/passkeys/')).flatMap((file) =>
+      (GRAPH.get(file) ?? []).filter((target) => target.startsWith('src/passkeys/')).map((target) => `${file} -> ${target}`),
+    );
     assert.deepEqual(wrong, []);
   });
 });

@@ -20,7 +20,8 @@
  *
  * This class is the front: each operation lives in the file of its concept (registration.ts,
  * authentication.ts and attempts.ts, owner-password.ts, password-reset.ts, email-verification.ts,
- * email-change.ts, notices.ts, second-factors.ts, second-step.ts), on the core that options.ts and recovery-options.ts build.
+ * email-change.ts, notices.ts, second-factors.ts, second-step.ts), on the core that options.ts and recovery-options.ts build;
+ * the second-factor methods are inherited from second-factor-methods.ts.
  *
  * @module accounts/accounts
  */
@@ -36,14 +37,10 @@ import { notifyRememberTheft } from './notices.ts';
 import { changePassword, confirmPassword } from './owner-password.ts';
 import { checkResetToken, requestPasswordReset, resetPassword } from './password-reset.ts';
 import { importUser, register } from './registration.ts';
-import { beginTotpSetup, confirmTotpSetup, countRecoveryCodes, disableTotp, hasSecondFactor, regenerateRecoveryCodes } from './second-factors.ts';
-import { verifySecondFactor } from './second-step.ts';
+import { SecondFactorMethods } from './second-factor-methods.ts';
 import type {
   AccountEvents,
   AuthenticateResult,
-  BeginTotpSetupResult,
-  ConfirmTotpSetupResult,
-  VerifySecondFactorResult,
   ChangePasswordResult,
   ConfirmEmailChangeResult,
   ConfirmPasswordResult,
@@ -56,11 +53,13 @@ import type {
 } from './results.ts';
 
 /** The accounts of an app. Make one with {@link createAccounts}. */
-export class Accounts {
+export class Accounts extends SecondFactorMethods {
   readonly #core: AccountsCore;
 
   constructor(options: AccountsOptions) {
-    this.#core = createAccountsCore(options);
+    const core = createAccountsCore(options);
+    super(core);
+    this.#core = core;
     Object.freeze(this);
   }
 
@@ -210,47 +209,6 @@ export class Accounts {
    */
   idle(): Promise<void> {
     return backgroundIdle(this.#core);
-  }
-
-  /**
-   * Starts a TOTP setup (SEC-77): a new secret, stored unconfirmed, and its `otpauth://` URI (issuer
-   * `appName`); `enabled` while one is confirmed. Second-factor methods need a `FactorStore`.
-   */
-  beginTotpSetup(userId: string): Promise<BeginTotpSetupResult> {
-    return beginTotpSetup(this.#core, userId);
-  }
-
-  /** Enables the authenticator with a correct code (SEC-77, its step spent, SEC-78); answers 10 recovery codes to show once (SEC-81); notifies (SEC-84). */
-  confirmTotpSetup(input: { userId: string; code?: unknown }): Promise<ConfirmTotpSetupResult> {
-    return confirmTotpSetup(this.#core, input);
-  }
-
-  /** Deletes the authenticator and its recovery codes; notifies (SEC-84). Ask for a fresh login first. False if there was none. */
-  disableTotp(userId: string): Promise<boolean> {
-    return disableTotp(this.#core, userId);
-  }
-
-  /** A new set of 10 recovery codes to show once; the old set is void (SEC-81). Ask for a fresh login first. */
-  regenerateRecoveryCodes(userId: string): Promise<string[]> {
-    return regenerateRecoveryCodes(this.#core, userId);
-  }
-
-  /** Whether the account has a confirmed authenticator, so its login needs a second step (SEC-80). */
-  hasSecondFactor(userId: string): Promise<boolean> {
-    return hasSecondFactor(this.#core, userId);
-  }
-
-  /** How many unused recovery codes the account has (SEC-81: the count is shown). */
-  countRecoveryCodes(userId: string): Promise<number> {
-    return countRecoveryCodes(this.#core, userId);
-  }
-
-  /**
-   * Checks a second-step code: 6 digits are a TOTP code, accepted once (SEC-78); anything else a
-   * recovery code, used up and notified (SEC-81). Throttled per account, every refusal counted (SEC-79).
-   */
-  verifySecondFactor(input: { userId: string; code?: unknown; ip?: string | null }): Promise<VerifySecondFactorResult> {
-    return verifySecondFactor(this.#core, input);
   }
 
   /** Deactivates an account and ends all its sessions and remember-me series (`revokeSessions`, SEC-32). */

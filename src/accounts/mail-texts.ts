@@ -1,7 +1,8 @@
 /**
  * The texts of the accounts' mails: a reset link, a verification link, an email-change link, and
  * the notices of SEC-71 and SEC-15 (second factors added or removed and recovery codes used among
- * them, SEC-81, SEC-84). English plain text by default; an app overrides any of them
+ * them, SEC-81, SEC-84; a passkey has notices of its own, since the authenticator app's would
+ * mislead). English plain text by default; an app overrides any of them
  * by key (`messages`), and every text goes through its `localize` hook before the placeholders
  * `{app}`, `{link}` and `{name}` are filled in, so a translation catalogue is keyed on the
  * template, never on a user's name. Each link stands on a line of its own (app-contract.md), so no
@@ -12,7 +13,7 @@
 
 /** The mails the accounts send; each has a `…Subject` and a `…Text`. */
 export type MailKind = 'reset' | 'verify' | 'emailChange' | 'emailChangeNotice' | 'passwordChanged' | 'signupAttempt' | 'rememberTheft'
-  | 'secondFactorAdded' | 'secondFactorRemoved' | 'recoveryCodeUsed';
+  | 'secondFactorAdded' | 'secondFactorRemoved' | 'recoveryCodeUsed' | 'passkeyAdded' | 'passkeyRemoved';
 
 /** The key of one mail text, for `createAccounts({ messages })`. */
 export type MailTextKey = `${MailKind}Subject` | `${MailKind}Text`;
@@ -65,6 +66,14 @@ const DEFAULT_TEXTS: Readonly<Record<MailTextKey, string>> = Object.freeze({
   recoveryCodeUsedText:
     'Hello {name},\n\nOne of the recovery codes of your {app} account was just used to log in; it cannot be used again.\n\n' +
     'If it was not you, reset your password at once and contact us.\n',
+  passkeyAddedSubject: 'A passkey was added to your {app} account',
+  passkeyAddedText:
+    'Hello {name},\n\nA passkey was just added to your {app} account: it can now log in to it.\n\n' +
+    'If you did not do this, remove it from your account at once, reset your password and contact us.\n',
+  passkeyRemovedSubject: 'A passkey was removed from your {app} account',
+  passkeyRemovedText:
+    'Hello {name},\n\nA passkey was just removed from your {app} account: it can no longer log in to it.\n\n' +
+    'If you did not do this, reset your password at once and contact us.\n',
 });
 
 const KEYS = new Set(Object.keys(DEFAULT_TEXTS));

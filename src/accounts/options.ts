@@ -8,6 +8,7 @@
 import { requireDuration } from '../duration.ts';
 import { Emitter } from '../lib/emitter.ts';
 import { dropAround, ExpiringCache, resolveCacheOptions, type CacheOptions } from '../lib/expiring-cache.ts';
+import { CREDENTIAL_STORE_METHODS, isCredentialStore, type CredentialStore } from '../credential-store.ts';
 import { FACTOR_STORE_METHODS, isFactorStore, type FactorStore } from '../factor-store.ts';
 import { guardCalls } from '../lib/guarded-store.ts';
 import { TOKEN_STORE_METHODS } from '../token-store.ts';
@@ -60,6 +61,12 @@ export interface AccountsOptions extends MailOptions {
    * as `users`. @default `users`, when it implements FactorStore (SqliteUserStore, PostgresUserStore)
    */
   factors?: FactorStore;
+  /**
+   * Where passkeys live, read to tell whether an account has two-factor login (a passkey is one,
+   * SEC-80), behind the same deadline. The ceremonies are `latchkey/passkeys`'s.
+   * @default `users`, when it implements CredentialStore (SqliteUserStore, PostgresUserStore)
+   */
+  credentials?: CredentialStore;
   /** The clock of the user cache and of TOTP codes, ms since the epoch. @default Date.now */
   now?: () => number;
   /**
@@ -82,6 +89,8 @@ export interface AccountsCore extends MailCore {
   readonly users: UserStore;
   /** The factor store behind the same deadline, or null: the second-factor methods then throw `TypeError`. */
   readonly factors: FactorStore | null;
+  /** The credential store behind the same deadline, or null: then no account has a passkey. */
+  readonly credentials: CredentialStore | null;
   readonly now: () => number;
   readonly throttle: LoginThrottle | null;
   readonly registrationThrottle: LoginThrottle | null;
@@ -114,6 +123,8 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function');
   if (options.factors !== undefined && !isFactorStore(options.factors)) throw new TypeError('factors must be a FactorStore');
   const factors = options.factors ?? (isFactorStore(options.users) ? options.users : null);
+  if (options.credentials !== undefined && !isCredentialStore(options.credentials)) throw new TypeError('credentials must be a CredentialStore');
+  const credentials = options.credentials ?? (isCredentialStore(options.users) ? options.users : null);
   const cache = resolveCacheOptions('userCache', options.userCache);
   const timeout = requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1);
   const mail = resolveMailOptions(options);
@@ -123,6 +134,7 @@ export function createAccountsCore(options: AccountsOptions): AccountsCore {
     tokens: mail.tokens === null ? null : guardCalls(mail.tokens, TOKEN_STORE_METHODS, timeout, 'accounts: tokens'),
     users: guardCalls(options.users, USER_STORE_METHODS, timeout, 'accounts: users'),
     factors: factors === null ? null : guardCalls(factors, FACTOR_STORE_METHODS, timeout, 'accounts: factors'),
+    credentials: credentials === null ? null : guardCalls(credentials, CREDENTIAL_STORE_METHODS, timeout, 'accounts: credentials'),
     now: options.now ?? Date.now,
     throttle: options.throttle === false ? null : options.throttle,
     registrationThrottle: registration ?? null,

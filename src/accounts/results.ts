@@ -44,15 +44,21 @@ export interface AccountEvents {
   emailVerified: { readonly user: UserRecord };
   /** An email change was confirmed from the new address (SEC-63); `previousEmail` got a notice. */
   emailChanged: { readonly user: UserRecord; readonly previousEmail: string | null };
-  /** A TOTP authenticator was confirmed, with a new set of recovery codes (SEC-77, SEC-81); the owner got a notice. No secret, no code. */
-  secondFactorAdded: { readonly userId: string; readonly method: 'totp' };
-  /** The TOTP authenticator and its recovery codes were deleted (SEC-84); the owner got a notice. */
-  secondFactorRemoved: { readonly userId: string; readonly method: 'totp' };
+  /**
+   * A TOTP authenticator was confirmed, with a new set of recovery codes (SEC-77, SEC-81), or the app
+   * told of a new passkey (`notifySecondFactor`); the owner got a notice. No secret, no code.
+   */
+  secondFactorAdded: { readonly userId: string; readonly method: SecondFactorMethod };
+  /** The TOTP authenticator and its recovery codes were deleted, or the app told of a removed passkey (SEC-84); the owner got a notice. */
+  secondFactorRemoved: { readonly userId: string; readonly method: SecondFactorMethod };
   /** A second-step code was refused (SEC-79, SEC-68); `failures` as in `loginFailed`. Never the code. */
   secondFactorFailed: { readonly userId: string; readonly ip: string | null; readonly failures: FailureCounts | null };
   /** A recovery code was used up (SEC-81); `remaining` unused codes are left; the owner got a notice (SEC-71). */
   recoveryCodeUsed: { readonly userId: string; readonly ip: string | null; readonly remaining: number };
 }
+
+/** A second factor: a TOTP authenticator app (with its recovery codes) or a passkey. */
+export type SecondFactorMethod = 'totp' | 'passkey';
 
 /** Field errors, keyed by the form field they belong to. */
 export type FieldErrors = Readonly<Record<string, string>>;

@@ -4,7 +4,9 @@
  * that comes with it, stored only hashed and regenerated as a whole (SEC-81), and its removal.
  * Adding or removing a factor mails the owner a notice (SEC-71, SEC-84). The app asks for a fresh
  * login before it lets anyone disable a factor or see new codes (SEC-84, SEC-35): these functions
- * act for whoever the app says is the owner.
+ * act for whoever the app says is the owner. A passkey is a second factor too (SEC-80): its
+ * ceremonies are `latchkey/passkeys`'s, and the app reports its addition or removal here
+ * (`notifySecondFactor`), so that the owner is told as of a TOTP change (SEC-84).
  *
  * @module accounts/second-factors
  */
@@ -14,7 +16,7 @@ import { generateTotpSecret, totpUri, verifyTotp } from '../totp.ts';
 import type { UserRecord } from '../user-store.ts';
 import { sendNotice } from './mailer.ts';
 import type { AccountsCore } from './options.ts';
-import type { BeginTotpSetupResult, ConfirmTotpSetupResult } from './results.ts';
+import type { BeginTotpSetupResult, ConfirmTotpSetupResult, SecondFactorMethod } from './results.ts';
 
 /** The factor store, or a `TypeError` naming the call: second factors are configured, not discovered at login. */
 export function factorsOf(core: AccountsCore, call: string): FactorStore {
@@ -82,10 +84,35 @@ export async function regenerateRecoveryCodes(core: AccountsCore, userId: string
   return replaceRecoveryCodes(factors, user.id);
 }
 
-/** What `Accounts.hasSecondFactor` does: a confirmed authenticator (an unconfirmed setup is none). */
+/** What `Accounts.hasSecondFactor` does: a confirmed authenticator (an unconfirmed setup is none) or a passkey. */
 export async function hasSecondFactor(core: AccountsCore, userId: string): Promise<boolean> {
-  const factors = factorsOf(core, 'hasSecondFactor');
-  return (await factors.getTotp(userId))?.confirmed === true;
+  return (await secondFactorMethods(core, userId, 'hasSecondFactor')).length > 0;
+}
+
+/** What `Accounts.secondFactorMethods` does: the account's second factors, TOTP first. */
+export async function secondFactorMethods(core: AccountsCore, userId: string, call = 'secondFactorMethods'): Promise<SecondFactorMethod[]> {
+  if (core.factors === null && core.credentials === null) factorsOf(core, call); // throws: neither is configured
+  if (typeof userId !== 'string' || userId === '') throw new TypeError(`${call}: userId must be a non-empty string`);
+  const [totp, passkeys] = await Promise.all([
+    core.factors === null ? null : core.factors.getTotp(userId),
+    core.credentials === null ? [] : core.credentials.listCredentials(userId),
+  ]);
+  const methods: SecondFactorMethod[] = [];
+  if (totp?.confirmed === true) methods.push('totp');
+  if (passkeys.length > 0) methods.push('passkey');
+  return methods;
+}
+
+/** What `Accounts.notifySecondFactor` does (documented there). */
+export async function notifySecondFactor(core: AccountsCore, userId: string, change: 'added' | 'removed', method: SecondFactorMethod): Promise<void> {
+  if (change !== 'added' && change !== 'removed') throw new TypeError("notifySecondFactor: change must be 'added' or 'removed'");
+  if (method !== 'totp' && method !== 'passkey') throw new TypeError("notifySecondFactor: method must be 'totp' or 'passkey'");
+  const user = await accountOf(core, 'notifySecondFactor', userId);
+  const added = change === 'added';
+  // A passkey's own notice: the authenticator app's would speak of recovery codes that a passkey does not touch.
+  const kind = method === 'passkey' ? (added ? 'passkeyAdded' : 'passkeyRemoved') : added ? 'secondFactorAdded' : 'secondFactorRemoved';
+  sendNotice(core, kind, user); // SEC-71, SEC-84
+  core.events.emit(added ? 'secondFactorAdded' : 'secondFactorRemoved', { userId: user.id, method });
 }
 
 /** What `Accounts.countRecoveryCodes` does: the unused codes left, for the account page (SEC-81). */
