@@ -1,8 +1,8 @@
 /**
  * latchkey: login and session management for TypeScript web apps. Flask-Login's API on hashed,
  * revocable server-side sessions. Named re-exports only; adapters and stores live behind their
- * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/sqlite`, `latchkey/postgres`,
- * `latchkey/redis`, `latchkey/testing`), and so do passkeys (`latchkey/passkeys`).
+ * own subpaths (`latchkey/hono`, `latchkey/express`, `latchkey/fastify`, `latchkey/sqlite`,
+ * `latchkey/postgres`, `latchkey/redis`, `latchkey/testing`), and so do passkeys (`latchkey/passkeys`).
  *
  * @module latchkey
  */

@@ -2,12 +2,13 @@
  * The HTTP behaviour suite: Flask-Login's test scenarios (flask-login.md §3, cited by the line of
  * tests/test_login.py) and security.md's session, remember-me and CSRF requirements (cited by
  * number), run against the route table of test/support/harness.ts. Every adapter runs it
- * unchanged. Each test builds its own manager, store and clock.
+ * unchanged, but for a case it names as skipped, with the reason the report prints. Each test
+ * builds its own manager, store and clock.
  *
  * @module test/behaviour-suite
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it as nodeIt, type TestContext } from 'node:test';
 import { createLoginManager, type CreateLoginManagerOptions, type LoginManager } from '../src/manager.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
 import type { Store } from '../src/store.ts';
@@ -38,7 +39,21 @@ type Options = Partial<CreateLoginManagerOptions<TestUser, any>>;
 const SESSION = 'session';
 const REMEMBER = 'remember_token';
 
-export function describeBehaviour(adapter: string, make: MakeHarness): void {
+/**
+ * Cases an adapter cannot run, by exact title, each with the reason the test report prints. A
+ * skipped case must say why; a name that matches no case fails the suite, so no skip outlives its case.
+ */
+export interface BehaviourOptions {
+  readonly skip?: Readonly<Record<string, string>>;
+}
+
+export function describeBehaviour(adapter: string, make: MakeHarness, behaviourOptions: BehaviourOptions = {}): void {
+  const skip = behaviourOptions.skip ?? {};
+  const unmatched = new Set(Object.keys(skip));
+  const it = (name: string, fn: (t: TestContext) => Promise<void>) => {
+    unmatched.delete(name);
+    return nodeIt(name, { skip: Object.hasOwn(skip, name) ? skip[name] : false }, fn);
+  };
   async function setup(t: { after(fn: () => unknown): void }, options: Options = {}, wrapStore?: (s: Store) => Store): Promise<Setup> {
     const clock = { now: Date.UTC(2026, 0, 5, 12) };
     const sqlite = new SqliteStore({ path: ':memory:', now: () => clock.now, sweepInterval: 0 });
@@ -1500,6 +1515,13 @@ export function describeBehaviour(adapter: string, make: MakeHarness): void {
       const cleared = res.response.headers.getSetCookie();
       assert.ok(cleared.some((c) => c.startsWith(`${SESSION}=;`)));
       assert.ok(cleared.some((c) => c.startsWith(`${REMEMBER}=;`)));
+    });
+  });
+
+  describe(`${adapter}: skipped cases`, () => {
+    it('every skipped case names a case of this suite, with a reason', async () => {
+      assert.deepEqual([...unmatched], []);
+      for (const [name, reason] of Object.entries(skip)) assert.ok(reason.trim().length > 0, name);
     });
   });
 }

@@ -74,6 +74,31 @@ describe('the package', () => {
     assert.ok(section.includes('```ts\n' + example + '```\n'), 'README.md, "Writing your own store"');
   });
 
+  it('loads no framework at run time: not through `latchkey`, and an adapter not its own framework (types only)', () => {
+    // Records every module a fresh process resolves while importing `entry`, and prints the frameworks among them.
+    const frameworksLoadedBy = (entry: string, control = '') => {
+      const script = `
+        import { registerHooks } from 'node:module';
+        const seen = new Set();
+        registerHooks({ resolve(specifier, context, next) {
+          const resolved = next(specifier, context);
+          const framework = /\\/node_modules\\/(fastify|hono|express|@hono\\/node-server)\\//.exec(resolved.url);
+          if (framework) seen.add(framework[1]);
+          return resolved;
+        } });
+        await import(${JSON.stringify(entry)});
+        ${control}
+        process.stdout.write(JSON.stringify([...seen].sort()));`;
+      const run = spawnSync(process.execPath, ['--conditions=source', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      return JSON.parse(run.stdout) as string[];
+    };
+    assert.deepEqual(frameworksLoadedBy('latchkey'), []);
+    for (const adapter of ['fastify', 'hono', 'express']) assert.deepEqual(frameworksLoadedBy(`latchkey/${adapter}`), [], adapter);
+    // The hook does see a framework once one is imported.
+    assert.deepEqual(frameworksLoadedBy('latchkey/fastify', "await import('fastify');"), ['fastify']);
+  });
+
   it('costs an app that only checks sessions no node:fs, no node:net, no hasher, no common-password list and no WebAuthn library (pay as you go)', () => {
     const script = join(root, 'test', 'fixtures', 'import-cost.ts');
     const run = (...args: string[]) => spawnSync(process.execPath, ['--conditions=source', script, ...args], { encoding: 'utf8' });
