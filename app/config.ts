@@ -170,9 +170,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     }
   }
 
-  const arenas = mallocArenaWarning(env);
-  if (arenas !== null) warnings.push(arenas);
-
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -259,7 +256,8 @@ export function redact(url: string): string {
  * two argon2id blocks in it (19 MiB each): 4 threads took a hashing process from 73 to 211 MiB,
  * for good. `MALLOC_ARENA_MAX=1` keeps one arena (111 MiB at peak, 73 MiB after, the same CPU
  * per hash; bench/README.md). glibc reads it once, when the process starts, so the app cannot set
- * it for itself: `npm start` does, and anyone starting `node app/main.ts` some other way is told.
+ * it for itself: `npm start` does, and anyone starting the server (app/main.ts) some other way is
+ * told; the short-lived CLI is not.
  */
 export function mallocArenaWarning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform, glibc = isGlibc()): string | null {
   if (platform !== 'linux' || !glibc || env.MALLOC_ARENA_MAX !== undefined) return null;
