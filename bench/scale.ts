@@ -98,14 +98,19 @@ import {
 } from './scale/infra.ts';
 import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
 import { summarizeProfile } from './scale/profile.ts';
-import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
-import { seconds, startJsonServer } from './lib.ts';
+import { namedCores, namedSeconds, peakRssMiB, processCores, processSeconds, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
+import { fmtSpread, relativeIqr, spread, verdict, type Spread } from './scale/ratios.ts';
+import { rssMiB, seconds, startJsonServer, startScriptEnv } from './lib.ts';
 import { parseDuration } from '../src/duration.ts';
 
 const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
-const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.35, redis: 0.35 };
-const PEER_GOAL = 5;
+const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.4, redis: 0.4 };
+const PEER_GOAL = 8;
+/** The app's memory under the register/login load and after it (the performance issue's goals). */
+const PEAK_RSS_GOAL = 200;
+const IDLE_RSS_GOAL = 120;
+const fmtUs = (n: number) => (!Number.isFinite(n) ? '-' : n < 100 ? n.toFixed(1) : n.toFixed(0));
 
 // ------------------------------------------------------------------ knobs
 
@@ -165,10 +170,11 @@ const K = {
   PROTECTED_PER_ITER: integer('PROTECTED_PER_ITER', 5),
   RACE_EVERY: integer('RACE_EVERY', 10, 0),
   HASH_DUR: seconds('HASH_DUR', '5s'),
-  WRK_DUR: seconds('WRK_DUR', '10s'),
-  WARM: seconds('WARM', '3s'),
-  REPS: integer('REPS', 3),
-  MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 3)),
+  IDLE_WAIT: seconds('IDLE_WAIT', '10s'),
+  WRK_DUR: seconds('WRK_DUR', '3s'),
+  WARM: seconds('WARM', '1s'),
+  REPS: integer('REPS', 9),
+  MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 9)),
   CONC: integer('CONC', 32),
   SESSIONS: integer('SESSIONS', 64),
   PEERS: list<PeerName>('PEERS', 'express-sqlite better-auth', Object.keys(PEERS) as PeerName[]),
@@ -267,6 +273,19 @@ async function checkProtected(base: string, cookie: string, expected: string): P
 
 // ------------------------------------------------------------------ RATIO part
 
+/** One wrk run of a ratio round, with the CPU the server (all its threads) and the stores used in it. */
+type RatioRun = WrkRun & {
+  round: number;
+  serverCores: number;
+  /** Server CPU time (utime + stime, every thread) ÷ the requests wrk got answered, in µs. */
+  cpuUs: number;
+  /** The bench's PostgreSQL backends and redis-server, CPU µs per request (0 for targets without them). */
+  storeUs: number;
+  postgres: number;
+  redis: number;
+  others: number;
+};
+
 interface Target {
   readonly key: string;
   readonly label: string;
@@ -282,7 +301,7 @@ interface Target {
   readonly check: string;
   /** Re-checks that the route still answers 200 (the session survived the load). */
   readonly recheck: () => Promise<void>;
-  readonly runs: Array<WrkRun & { round: number; serverCores: number; postgres: number; redis: number; others: number }>;
+  readonly runs: Array<RatioRun>;
 }
 
 async function ratioPart(): Promise<void> {
@@ -415,12 +434,15 @@ async function ratioPart(): Promise<void> {
         const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR, t.cookies);
         const u1 = usage(DB_PREFIX);
         const d = usageDelta(u0, u1);
-        const entry = {
+        const redisCores = namedCores(u0, u1, 'redis-server');
+        const entry: RatioRun = {
           ...run,
           round,
           serverCores: processCores(u0, u1, t.child.pid),
+          cpuUs: (processSeconds(u0, u1, t.child.pid) * 1e6) / run.requests,
+          storeUs: ((d.postgres * d.seconds + namedSeconds(u0, u1, 'redis-server')) * 1e6) / run.requests,
           postgres: d.postgres,
-          redis: namedCores(u0, u1, 'redis-server'),
+          redis: redisCores,
           others: d.others,
         };
         t.runs.push(entry);
@@ -429,7 +451,7 @@ async function ratioPart(): Promise<void> {
         if (errors > 0) broke(`${t.key} round ${round}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors under wrk`);
         const extra = [entry.postgres > 0.01 ? `postgres ${fmtCores(entry.postgres)}` : '', entry.redis > 0.01 ? `redis ${fmtCores(entry.redis)}` : ''].filter(Boolean).join(', ');
         log(
-          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
+          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  cpu ${fmtUs(entry.cpuUs).padStart(5)} µs/req${entry.storeUs > 0.5 ? ` (+ store ${fmtUs(entry.storeUs)})` : ''}  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
             `server ${fmtCores(entry.serverCores)} cores${extra ? `, ${extra}` : ''}, others ${fmtCores(entry.others)}${errors > 0 ? `  ERRORS ${run.non2xx} non-2xx, ${run.socketErrors} socket` : ''}`,
         );
       }
@@ -455,15 +477,18 @@ async function ratioPart(): Promise<void> {
     if (useAll) log('  no round was undisturbed: the medians below are over all rounds and read low');
     const pick = (t: Target) => t.runs.filter((r) => useAll || counted.has(r.round));
     const rps = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.rps))]));
+    const cpu = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.cpuUs))]));
     const p99 = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.p99Ms))]));
     log('');
     log(
       table(
         [
-          ['target', 'req/s', 'p99 ms', 'server cores', 'peak RSS MiB', 'req/s per round', 'check'],
+          ['target', 'req/s', 'cpu µs/req', 'store µs/req', 'p99 ms', 'server cores', 'peak RSS MiB', 'req/s per round', 'check'],
           ...targets.map((t) => [
             t.label,
             fmtInt(rps.get(t.key) as number),
+            fmtUs(cpu.get(t.key) as number),
+            t.kind === 'store' && t.store !== 'sqlite' ? fmtUs(median(pick(t).map((r) => r.storeUs))) : '',
             fmtMs(p99.get(t.key) as number),
             fmtCores(median(pick(t).map((r) => r.serverCores))),
             fmtInt(rss.get(t.key) as number),
@@ -471,39 +496,77 @@ async function ratioPart(): Promise<void> {
             t.check,
           ]),
         ],
-        [false, true, true, true, true, false, false],
+        [false, true, true, true, true, true, true, false, false],
       ),
     );
-    log(`(medians over ${useAll ? 'all' : counted.size} round(s)${rounds.length > counted.size && !useAll ? '; * = a disturbed round, left out' : ''})`);
-    log('');
-    const bareRps = rps.get('bare') as number;
+    log(
+      `(medians over ${useAll ? 'all' : counted.size} round(s)${rounds.length > counted.size && !useAll ? '; * = a disturbed round, left out' : ''}; ` +
+        'cpu µs/req = the server process\'s CPU time, all threads, ÷ the requests of the run; store µs/req = the bench\'s PostgreSQL backends and redis-server, which the app\'s figure leaves out)',
+    );
+
+    // Per-pair ratios: each app against the bare route (and the best peer) of the same round.
+    const runOf = (t: Target, round: number) => t.runs.find((r) => r.round === round);
+    const pairs = (t: Target, base: Target, f: (app: RatioRun, other: RatioRun) => number): Spread =>
+      spread(
+        pick(t).flatMap((r) => {
+          const other = runOf(base, r.round);
+          return other === undefined ? [] : [f(r, other)];
+        }),
+      );
+    const byRps = (app: RatioRun, other: RatioRun) => app.rps / other.rps;
+    const byCpu = (app: RatioRun, other: RatioRun) => other.cpuUs / app.cpuUs;
+    const bareT = targets[0] as Target;
     const peers = targets.filter((t) => t.kind === 'peer' && t.key !== 'bare-hono');
-    const best = peers.reduce<Target | null>((b, t) => (b === null || (rps.get(t.key) as number) > (rps.get(b.key) as number) ? t : b), null);
+    const bestBy = (better: (a: Target, b: Target) => boolean) => peers.reduce<Target | null>((b, t) => (b === null || better(t, b) ? t : b), null);
+    const bestRps = bestBy((a, b) => (rps.get(a.key) as number) > (rps.get(b.key) as number));
+    const bestCpu = bestBy((a, b) => (cpu.get(a.key) as number) < (cpu.get(b.key) as number));
     const appTargets = targets.filter((x) => x.kind === 'store');
     const nameOf = (t: Target) => appName(t.store as StoreName, t.cacheTtlMs as number);
     const nameWidth = Math.max(28, ...appTargets.map((t) => nameOf(t).length));
+    const verdicts: Array<{ what: string; met: boolean }> = [];
+    const judge = (what: string, s: Spread, goal: number) => {
+      const v = verdict(s.median, goal);
+      verdicts.push({ what, met: v === 'met' });
+      return v;
+    };
+    log('');
+    log(`Ratios: the median of the per-round pairs (both targets measured in the same round), with their interquartile range and range over the counted rounds.`);
+    log(`In CPU terms a ratio is the other target's server CPU µs per request ÷ the app's: 0.5 means the app spends twice the CPU on a request.`);
     for (const t of appTargets) {
       const store = t.store as StoreName;
-      const ratio = (rps.get(t.key) as number) / bareRps;
-      const perRound = pick(t)
-        .map((r) => {
-          const b = targets[0]?.runs.find((x) => x.round === r.round);
-          return b ? (r.rps / b.rps).toFixed(2) : '-';
-        })
-        .join(' ');
-      log(`${nameOf(t).padEnd(nameWidth)} ÷ bare Hono = ${ratio.toFixed(2)}  (goal ≥ ${RATIO_GOALS[store]}: ${ratio >= RATIO_GOALS[store] ? 'met' : 'NOT met'})  [per round: ${perRound}]`);
+      const goal = RATIO_GOALS[store];
+      const r = pairs(t, bareT, byRps);
+      const c = pairs(t, bareT, byCpu);
+      log(`${nameOf(t).padEnd(nameWidth)} ÷ bare Hono  req/s ${fmtSpread(r)}  goal ≥ ${goal}: ${judge(`${nameOf(t)} ÷ bare Hono, req/s`, r, goal)}`);
+      log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c)}  goal ≥ ${goal}: ${judge(`${nameOf(t)} ÷ bare Hono, CPU`, c, goal)}`);
     }
-    if (best !== null) {
-      const bestRps = rps.get(best.key) as number;
+    if (bestRps !== null && bestCpu !== null) {
       log('');
-      log(`best peer: ${best.label}, ${fmtInt(bestRps)} req/s`);
+      log(
+        `best peer by req/s: ${bestRps.label}, ${fmtInt(rps.get(bestRps.key) as number)} req/s; ` +
+          `by CPU: ${bestCpu.label}, ${fmtUs(cpu.get(bestCpu.key) as number)} µs/req`,
+      );
       for (const t of appTargets) {
-        const ratio = (rps.get(t.key) as number) / bestRps;
-        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer = ${ratio.toFixed(2)}×  (goal ≥ ${PEER_GOAL}×: ${ratio >= PEER_GOAL ? 'met' : 'NOT met'})`);
+        const r = pairs(t, bestRps, byRps);
+        const c = pairs(t, bestCpu, byCpu);
+        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer  req/s ${fmtSpread(r, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, req/s`, r, PEER_GOAL)}`);
+        log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, CPU`, c, PEER_GOAL)}`);
       }
     } else {
       log('(no peer measured: no ratio to the best peer)');
     }
+    const bareSpread = spread(pick(bareT).map((r) => r.rps));
+    const bareCpu = spread(pick(bareT).map((r) => r.cpuUs));
+    log('');
+    log(
+      `steadiness of this run: bare Hono req/s moved ±${relativeIqr(bareSpread).toFixed(1)} % (half the IQR ÷ median) between rounds, its CPU µs/req ±${relativeIqr(bareCpu).toFixed(1)} %; ` +
+        `the app ratios' ± is in the brackets above`,
+    );
+    const notMet = verdicts.filter((v) => !v.met);
+    log(
+      notMet.length === 0 ? `GOALS: all ${verdicts.length} met (req/s and CPU terms)${useAll ? ', but every round was disturbed' : ''}`
+      : `GOALS: ${verdicts.length - notMet.length} of ${verdicts.length} met; NOT met: ${notMet.map((v) => v.what).join('; ')}`,
+    );
     if (K.CPU_PROF) {
       for (const t of appTargets) {
         log('');
@@ -523,6 +586,8 @@ interface StoreResult {
   readonly report: ClientReport;
   readonly users: { readonly db: number; readonly distinct: number; readonly missing: number; readonly extra: number; readonly duplicates: number };
   readonly rss: number;
+  /** VmRSS after IDLE_WAIT without requests, after the load. */
+  readonly idleRss: number;
   readonly cpu: Record<string, number>;
   readonly hashesPerSec: number;
   readonly fivexx: number;
@@ -559,6 +624,7 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
   log(`--- ${STORE_LABEL[store]}: app pid ${app.child.pid} on ${app.base}, ${K.VUS} VUs for ${K.DUR} s`);
   let report: ClientReport;
   let rss: number;
+  let idleRss: number;
   let cpu: Record<string, number>;
   try {
     const u0 = usage(DB_PREFIX);
@@ -580,6 +646,9 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
       machine: d.machine,
     };
     rss = peakRssMiB(app.child.pid);
+    // What the app keeps once the load is over: glibc's arenas, V8's heap after it shrank.
+    await new Promise((resolve) => setTimeout(resolve, K.IDLE_WAIT * 1000));
+    idleRss = rssMiB(app.child.pid);
   } catch (error) {
     broke(`${store}: ${(error as Error).message}${app.stderr.length ? `\napp stderr:\n${app.stderr.join('\n')}` : ''}`);
     await stop(app.child);
@@ -604,6 +673,7 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
     report,
     users,
     rss,
+    idleRss,
     cpu,
     hashesPerSec: hashes / report.seconds,
     fivexx: statusCount(report, (s) => s >= 500 && s !== 503),
@@ -654,7 +724,11 @@ function printStore(r: StoreResult, ceiling: number): void {
   if ((r.cpu.others as number) > K.OTHERS_MAX) {
     log(`DISTURBED: processes outside the bench used ${fmtCores(r.cpu.others as number)} cores during this store's run; its throughput and latencies read worse than the app's own`);
   }
-  log(`peak RSS of the app (VmHWM): ${fmtInt(r.rss)} MiB · iterations per 5 s: ${c.timeline.join(' ')}`);
+  log(
+    `memory of the app: peak RSS (VmHWM) under the load ${fmtInt(r.rss)} MiB (goal ≤ ${PEAK_RSS_GOAL}: ${r.rss <= PEAK_RSS_GOAL ? 'met' : 'NOT met'}) · ` +
+      `RSS after ${K.IDLE_WAIT} s idle ${fmtInt(r.idleRss)} MiB (goal ≤ ${IDLE_RSS_GOAL}: ${r.idleRss <= IDLE_RSS_GOAL ? 'met' : 'NOT met'})`,
+  );
+  log(`iterations per 5 s: ${c.timeline.join(' ')}`);
   if (c.samples.length > 0) log(`first unexpected events:\n  ${c.samples.slice(0, 8).join('\n  ')}`);
 
   if (r.fivexx > 0) broke(`${r.store}: ${r.fivexx} answers were 5xx (other than 503)`);
@@ -695,7 +769,7 @@ async function loadPart(): Promise<void> {
   log(
     table(
       [
-        ['store', 'requests', 'req/s', 'iter/s', '5xx', '503', '429', 'lost', 'dup users', 'hashes/s', 'peak RSS MiB', 'register p50/p99', 'login p50/p99', 'protected p50/p99', 'logout p50/p99', 'others'],
+        ['store', 'requests', 'req/s', 'iter/s', '5xx', '503', '429', 'lost', 'dup users', 'hashes/s', 'peak RSS MiB', 'idle RSS MiB', 'register p50/p99', 'login p50/p99', 'protected p50/p99', 'logout p50/p99', 'others'],
         ...results.map((r) => [
           STORE_LABEL[r.store],
           fmtInt(r.report.requests),
@@ -707,7 +781,8 @@ async function loadPart(): Promise<void> {
           String(r.report.lostRequests),
           String(r.users.duplicates + r.report.raceBoth201),
           r.hashesPerSec.toFixed(1),
-          fmtInt(r.rss),
+          `${fmtInt(r.rss)} ${r.rss <= PEAK_RSS_GOAL ? 'met' : 'NOT met'}`,
+          `${fmtInt(r.idleRss)} ${r.idleRss <= IDLE_RSS_GOAL ? 'met' : 'NOT met'}`,
           pct(r, 'register'),
           pct(r, 'login'),
           pct(r, 'protected'),
@@ -715,9 +790,10 @@ async function loadPart(): Promise<void> {
           `${fmtCores(r.cpu.others as number)}${(r.cpu.others as number) > K.OTHERS_MAX ? ' DISTURBED' : ''}`,
         ]),
       ],
-      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false],
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false],
     ),
   );
+  log(`(memory goals: peak RSS ≤ ${PEAK_RSS_GOAL} MiB under the load, ≤ ${IDLE_RSS_GOAL} MiB after ${K.IDLE_WAIT} s idle; the app runs with ${startScriptEnv().note})`);
   log('(latencies in ms, measured by the load client; 5xx excludes 503; lost = /protected 401 between login and logout; others = cores used by processes outside the bench)');
 }
 
@@ -742,6 +818,7 @@ async function main(): Promise<number> {
       `load avg ${loadavg().map((n) => n.toFixed(2)).join(' ')}; wrk ${wrkV ?? 'MISSING'}; PostgreSQL ${pgV.ok ? pgV.version : `UNREACHABLE (${pgV.error})`} at ${PG_ADMIN_URL.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')}; ` +
       `redis-server ${redisV ?? 'MISSING'}; databases ${DB_PREFIX}_*`,
   );
+  log(`app environment: ${startScriptEnv().note}`);
   if (K.CPU_PROF) log(`CPU_PROF=${K.CPU_PROF}: the ratio part's apps run under --cpu-prof, so their figures in this run read low`);
   const needsPg = K.STORES.some((s) => s !== 'sqlite');
   if (needsPg && !pgV.ok) throw new Error(`PostgreSQL is needed for ${K.STORES.filter((s) => s !== 'sqlite').join(', ')}; set PG_URL or STORES=sqlite`);
