@@ -71,7 +71,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ClientOptions, ClientReport, Kind } from './scale/client.ts';
-import { CookieJar, send } from './scale/http.ts';
+import { send } from './scale/http.ts';
+import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
 import {
   cleanup,
   collect,
@@ -237,38 +238,15 @@ function appKey(store: StoreName, cacheTtlMs: number): string {
 
 // ------------------------------------------------------------------ a user of the app, for wrk
 
-const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'violet kettle drums under nine moons' };
+const RATIO_USER = APP_USER;
 
-/**
- * Registers a user, logs in SESSIONS times afresh (no remember) and checks /protected with every
- * session: 200 with the cookie, 401 without. Many sessions, because wrk sends each connection's
- * requests with the next one in turn: a store that coalesces concurrent reads must still read one
- * row per request, as it would for many users, not one row for the whole batch.
- */
-async function appCookies(app: RunningApp): Promise<{ cookies: string[]; check: string }> {
-  const headers = { 'user-agent': USER_AGENT };
-  const reg = await send(app.base, '/register', { method: 'POST', headers, json: RATIO_USER });
-  if (reg.status !== 201) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /register answered ${reg.status} ${reg.body}`);
-  const login = async (): Promise<string> => {
-    const jar = new CookieJar();
-    const answer = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
-    jar.take(answer.setCookies);
-    if (answer.status !== 200 || !jar.has('session')) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /login answered ${answer.status} ${answer.body}`);
-    return jar.header();
-  };
-  const cookies: string[] = [];
-  while (cookies.length < K.SESSIONS) cookies.push(...(await Promise.all(Array.from({ length: Math.min(8, K.SESSIONS - cookies.length) }, login))));
-  const checks = await Promise.all(cookies.map((cookie) => checkProtected(app.base, cookie, `Hello, ${RATIO_USER.name}!`)));
-  return { cookies, check: checks[0] as string };
+/** {@link loginSessions} for this bench's User-Agent and SESSIONS, its message naming the app. */
+function appCookies(app: RunningApp): Promise<{ cookies: string[]; check: string }> {
+  return loginSessions(app.base, appName(app.store, app.cacheTtlMs), USER_AGENT, K.SESSIONS);
 }
 
-async function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
-  const inside = await send(base, '/protected', { headers: { cookie, 'user-agent': USER_AGENT } });
-  const outside = await send(base, '/protected', { headers: { 'user-agent': USER_AGENT } });
-  if (inside.status !== 200 || !inside.body.includes(expected) || outside.status !== 401) {
-    throw new Error(`GET ${base}/protected answered ${inside.status} ${inside.body.slice(0, 100)} with the cookie and ${outside.status} without`);
-  }
-  return `200 / ${outside.status}`;
+function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
+  return checkSession(base, cookie, expected, USER_AGENT);
 }
 
 // ------------------------------------------------------------------ RATIO part
