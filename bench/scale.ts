@@ -22,11 +22,15 @@
  * gets without choosing, and the cache is the documented trade-off (a revocation on another
  * instance is honoured here up to the ttl late, security.md R-07 allows ≤ 5 s) that an app may
  * choose; in the same rounds, the difference between them is the cache's, not drift's. Each
- * target gets `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up, in rounds (every target once
- * per round, so drift hits all alike), REPS=3 rounds; the medians of req/s and p99 are taken
- * separately. Prints a table, and for each store and setting, ÷ bare Hono (goals, the same with
- * and without the cache: SQLite ≥ 0.6, PostgreSQL and Redis ≥ 0.35) and ÷ the best peer (goal
- * ≥ 5×).
+ * target gets `wrk -t1 -c32 -d3s --latency` after a 1 s warm-up, in many short rounds (every
+ * target once per round, so drift hits all alike), REPS=9 rounds. Beside req/s, each run measures
+ * the server's CPU time per request (utime + stime of all its threads ÷ the requests wrk got
+ * answered), a steadier figure on a shared machine. Prints a table (medians), and for each store
+ * and setting, ÷ bare Hono (goals, the same with and without the cache: SQLite ≥ 0.6, PostgreSQL
+ * and Redis ≥ 0.4) and ÷ the best peer (goal ≥ 8×), each in req/s and in CPU terms (the other's
+ * CPU µs per request ÷ the app's), each the median of the per-round pair ratios with their
+ * interquartile range and range (bench/scale/ratios.ts). The apps start with the environment
+ * assignments of package.json's `scripts.start` (MALLOC_ARENA_MAX), as `npm start` runs them.
  *
  * LOAD part. Always with the session cache off (the default): it counts what breaks (lost
  * sessions, duplicate users, logouts that did not revoke) in what an app gets without choosing,
@@ -38,7 +42,8 @@
  * legitimate back-pressure), 429s, sessions lost (a /protected 401 between login and logout),
  * duplicate users (users in the database by canonical email against the registrations that
  * answered 201; every RACE_EVERY-th iteration registers the same address twice at once, one must
- * lose with 409), p50/p99 per kind of request, peak RSS (VmHWM) of the app, and where the CPU went
+ * lose with 409), p50/p99 per kind of request, peak RSS (VmHWM) of the app under the load and its
+ * RSS after IDLE_WAIT (10 s) without requests (goals ≤ 200 MiB and ≤ 120 MiB), and where the CPU went
  * (the app's main thread, its libuv pool where argon2 runs, the load client, PostgreSQL, Redis,
  * anything else). Registration and login each cost one argon2id hash (~30–40 ms of one core), so
  * throughput is bound by hashing: it is shown against the hasher's ceiling measured alone first.
@@ -57,7 +62,7 @@
  * Knobs (env): PART=all|ratio|load (or the first argument), STORES="sqlite postgres redis",
  * CACHE="off 5s" (the ratio part's session-cache settings, each `off` or a duration ≤ 5s),
  * DUR=60s (load, per store), VUS=32, PROTECTED_PER_ITER=5, RACE_EVERY=10 (0: no races),
- * HASH_DUR=5s (the hasher ceiling), WRK_DUR=10s, WARM=3s, REPS=3, MAX_ROUNDS=2×REPS, CONC=32,
+ * HASH_DUR=5s (the hasher ceiling), IDLE_WAIT=10s, WRK_DUR=3s, WARM=1s, REPS=9, MAX_ROUNDS=2×REPS, CONC=32,
  * PEERS="express-sqlite better-auth" (also: express-memory, bare-hono; "" for none),
  * PEER_NODE=/usr/bin/node, PEERS_DIR=bench/.peers, PEERS_SOURCE=/work/shared/peers,
  * OTHERS_MAX=0.25 (cores), QUIET_WAIT=60s, PG_URL, CPU_PROF=<dir> (run the ratio part's apps
