@@ -169,7 +169,9 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
     for (const t of targets) await checkSession(t.app.base, t.cookies[0] as string, `Hello, ${APP_USER.name}!`, USER_AGENT);
     report(store, targets, disturbedRounds);
   } catch (error) {
-    broke(`${store}: ${(error as Error).message}`);
+    const dead = targets.filter((t) => t.app.child.exitCode !== null || t.app.child.signalCode !== null);
+    const why = dead.map((t) => `\n${fmtSize(t.size)} app exited (${t.app.child.signalCode ?? t.app.child.exitCode}); its stderr:\n${t.app.stderr.join('\n')}`).join('');
+    broke(`${store}: ${(error as Error).message}${why}`);
   } finally {
     for (const t of targets) await stop(t.app.child);
   }
