@@ -113,6 +113,8 @@ const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
 const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.4, redis: 0.4 };
 const PEER_GOAL = 8;
+/** Seconds of load each target gets once before the first round. */
+const FIRST_WARM = 5;
 /** The app's memory under the register/login load and after it (the performance issue's goals). */
 const PEAK_RSS_GOAL = 200;
 const IDLE_RSS_GOAL = 120;
@@ -405,6 +407,11 @@ async function ratioPart(): Promise<void> {
     const keyWidth = Math.max(15, ...targets.map((t) => t.key.length));
     for (const t of targets) log(`  ${t.key.padEnd(keyWidth)} pid ${t.child.pid} ${t.url}  check: ${t.check}`);
 
+    // A first pass, not counted: the JIT of every server settles (the first 3–4 s of a fresh app
+    // spend about twice the CPU per request of later ones, which would skew round 1).
+    log(`  warm-up pass: every target ${FIRST_WARM} s, not counted`);
+    for (const t of targets) await wrk(t.url, t.headers, K.CONC, FIRST_WARM, t.cookies);
+
     // Rounds.
     let undisturbed = 0;
     const rounds: Array<{ round: number; disturbed: boolean }> = [];
@@ -434,7 +441,7 @@ async function ratioPart(): Promise<void> {
         if (errors > 0) broke(`${t.key} round ${round}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors under wrk`);
         const extra = [entry.postgres > 0.01 ? `postgres ${fmtCores(entry.postgres)}` : '', entry.redis > 0.01 ? `redis ${fmtCores(entry.redis)}` : ''].filter(Boolean).join(', ');
         log(
-          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  cpu ${fmtUs(entry.cpuUs).padStart(5)} µs/req${entry.storeUs > 0.5 ? ` (+ store ${fmtUs(entry.storeUs)})` : ''}  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
+          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  cpu ${fmtUs(entry.cpuUs).padStart(5)} µs/req${t.kind === 'store' && t.store !== 'sqlite' ? ` (+ store ${fmtUs(entry.storeUs)})` : ''}  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
             `server ${fmtCores(entry.serverCores)} cores${extra ? `, ${extra}` : ''}, others ${fmtCores(entry.others)}${errors > 0 ? `  ERRORS ${run.non2xx} non-2xx, ${run.socketErrors} socket` : ''}`,
         );
       }

@@ -134,6 +134,8 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
       targets.push({ size, app, cookies, runs: [] });
     }
 
+    // A first pass, not counted: a fresh app's JIT spends about twice the CPU per request at first.
+    for (const t of targets) await wrk(`${t.app.base}/protected`, { 'user-agent': USER_AGENT }, K.CONC, 5, t.cookies);
     let quiet = 0;
     const disturbedRounds = new Set<number>();
     for (let round = 1; round <= K.MAX_ROUNDS && quiet < K.REPS; round++) {
