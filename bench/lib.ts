@@ -47,6 +47,61 @@ export function peakRssMiB(pid: number | undefined): number {
   }
 }
 
+/** Resident set size now (VmRSS) of a process, in MiB, or NaN where /proc has none. */
+export function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** What `npm start` puts in the app's environment before `node`: `{ vars, note }`. */
+export interface StartEnv {
+  /** The `NAME=value` assignments that open package.json's `scripts.start`, in order. */
+  readonly vars: Readonly<Record<string, string>>;
+  /** One line for the report: what the bench's app processes get, or a warning. */
+  readonly note: string;
+}
+
+let startEnvCache: StartEnv | null = null;
+
+/**
+ * The environment assignments that open package.json's `scripts.start` (`MALLOC_ARENA_MAX=1 node
+ * …`), so that a bench starts the app, and the servers that stand for it, as `npm start` does.
+ * MALLOC_ARENA_MAX is the one that matters: glibc gives each thread that allocates (every libuv
+ * worker that ran argon2id) a malloc arena of its own, 20–40 MiB each that are seldom returned, so
+ * peak and idle RSS depend on it while CPU per hash does not. Without it in the start script the
+ * note is a warning, and the variable is removed from the children's environment so that what is
+ * measured is what `npm start` runs, not what the shell exported.
+ */
+export function startScriptEnv(): StartEnv {
+  if (startEnvCache !== null) return startEnvCache;
+  const root = join(import.meta.dirname, '..');
+  let start = '';
+  try {
+    start = String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.start ?? '');
+  } catch {
+    // no package.json: nothing to copy
+  }
+  const vars: Record<string, string> = {};
+  for (const m of start.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s+/gy)) vars[m[1] as string] = m[2] as string;
+  const note =
+    vars.MALLOC_ARENA_MAX !== undefined ? `MALLOC_ARENA_MAX=${vars.MALLOC_ARENA_MAX} (from package.json scripts.start, as npm start runs the app)`
+    : `WARNING: package.json scripts.start ("${start}") does not start with MALLOC_ARENA_MAX=…: the app runs with glibc's default malloc arenas, so its RSS reads higher than with MALLOC_ARENA_MAX=1`;
+  startEnvCache = Object.freeze({ vars: Object.freeze(vars), note });
+  return startEnvCache;
+}
+
+/** `env` with the start script's assignments applied, and MALLOC_ARENA_MAX removed when it sets none. */
+export function withStartEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out.MALLOC_ARENA_MAX;
+  return Object.assign(out, startScriptEnv().vars);
+}
+
 /** wrk's version, or null when it is not installed. */
 export function wrkVersion(): string | null {
   const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
@@ -135,10 +190,10 @@ export interface JsonServer<T> {
  */
 export function startJsonServer<T>(
   script: string,
-  options: { label: string; args?: readonly string[]; nodeArgs?: readonly string[]; timeoutMs: number; track: (child: ChildProcess) => void },
+  options: { label: string; args?: readonly string[]; nodeArgs?: readonly string[]; timeoutMs: number; track: (child: ChildProcess) => void; env?: NodeJS.ProcessEnv },
 ): Promise<JsonServer<T>> {
   const child = spawn(process.execPath, ['--conditions=source', ...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    env: { ...process.env, NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
+    env: { ...(options.env ?? process.env), NODE_ENV: 'production', LATCHKEY_BENCH_CHILD: '1', PORT: '0' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   options.track(child);

@@ -22,11 +22,15 @@
  * gets without choosing, and the cache is the documented trade-off (a revocation on another
  * instance is honoured here up to the ttl late, security.md R-07 allows ≤ 5 s) that an app may
  * choose; in the same rounds, the difference between them is the cache's, not drift's. Each
- * target gets `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up, in rounds (every target once
- * per round, so drift hits all alike), REPS=3 rounds; the medians of req/s and p99 are taken
- * separately. Prints a table, and for each store and setting, ÷ bare Hono (goals, the same with
- * and without the cache: SQLite ≥ 0.6, PostgreSQL and Redis ≥ 0.35) and ÷ the best peer (goal
- * ≥ 5×).
+ * target gets `wrk -t1 -c32 -d3s --latency` after a 1 s warm-up, in many short rounds (every
+ * target once per round, so drift hits all alike), REPS=9 rounds. Beside req/s, each run measures
+ * the server's CPU time per request (utime + stime of all its threads ÷ the requests wrk got
+ * answered), a steadier figure on a shared machine. Prints a table (medians), and for each store
+ * and setting, ÷ bare Hono (goals, the same with and without the cache: SQLite ≥ 0.6, PostgreSQL
+ * and Redis ≥ 0.4) and ÷ the best peer (goal ≥ 8×), each in req/s and in CPU terms (the other's
+ * CPU µs per request ÷ the app's), each the median of the per-round pair ratios with their
+ * interquartile range and range (bench/scale/ratios.ts). The apps start with the environment
+ * assignments of package.json's `scripts.start` (MALLOC_ARENA_MAX), as `npm start` runs them.
  *
  * LOAD part. Always with the session cache off (the default): it counts what breaks (lost
  * sessions, duplicate users, logouts that did not revoke) in what an app gets without choosing,
@@ -38,7 +42,8 @@
  * legitimate back-pressure), 429s, sessions lost (a /protected 401 between login and logout),
  * duplicate users (users in the database by canonical email against the registrations that
  * answered 201; every RACE_EVERY-th iteration registers the same address twice at once, one must
- * lose with 409), p50/p99 per kind of request, peak RSS (VmHWM) of the app, and where the CPU went
+ * lose with 409), p50/p99 per kind of request, peak RSS (VmHWM) of the app under the load and its
+ * RSS after IDLE_WAIT (10 s) without requests (goals ≤ 200 MiB and ≤ 120 MiB), and where the CPU went
  * (the app's main thread, its libuv pool where argon2 runs, the load client, PostgreSQL, Redis,
  * anything else). Registration and login each cost one argon2id hash (~30–40 ms of one core), so
  * throughput is bound by hashing: it is shown against the hasher's ceiling measured alone first.
@@ -57,7 +62,7 @@
  * Knobs (env): PART=all|ratio|load (or the first argument), STORES="sqlite postgres redis",
  * CACHE="off 5s" (the ratio part's session-cache settings, each `off` or a duration ≤ 5s),
  * DUR=60s (load, per store), VUS=32, PROTECTED_PER_ITER=5, RACE_EVERY=10 (0: no races),
- * HASH_DUR=5s (the hasher ceiling), WRK_DUR=10s, WARM=3s, REPS=3, MAX_ROUNDS=2×REPS, CONC=32,
+ * HASH_DUR=5s (the hasher ceiling), IDLE_WAIT=10s, WRK_DUR=3s, WARM=1s, REPS=9, MAX_ROUNDS=2×REPS, CONC=32,
  * PEERS="express-sqlite better-auth" (also: express-memory, bare-hono; "" for none),
  * PEER_NODE=/usr/bin/node, PEERS_DIR=bench/.peers, PEERS_SOURCE=/work/shared/peers,
  * OTHERS_MAX=0.25 (cores), QUIET_WAIT=60s, PG_URL, CPU_PROF=<dir> (run the ratio part's apps
@@ -71,7 +76,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ClientOptions, ClientReport, Kind } from './scale/client.ts';
-import { CookieJar, send } from './scale/http.ts';
+import { send } from './scale/http.ts';
+import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
 import {
   cleanup,
   collect,
@@ -98,14 +104,21 @@ import {
 } from './scale/infra.ts';
 import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
 import { summarizeProfile } from './scale/profile.ts';
-import { namedCores, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
-import { seconds, startJsonServer } from './lib.ts';
+import { namedCores, namedSeconds, peakRssMiB, processCores, processSeconds, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
+import { fmtSpread, relativeIqr, spread, verdict, type Spread } from './scale/ratios.ts';
+import { rssMiB, seconds, startJsonServer, startScriptEnv } from './lib.ts';
 import { parseDuration } from '../src/duration.ts';
 
 const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
-const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.35, redis: 0.35 };
-const PEER_GOAL = 5;
+const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.4, redis: 0.4 };
+const PEER_GOAL = 8;
+/** Seconds of load each target gets once before the first round. */
+const FIRST_WARM = 5;
+/** The app's memory under the register/login load and after it (the performance issue's goals). */
+const PEAK_RSS_GOAL = 200;
+const IDLE_RSS_GOAL = 120;
+const fmtUs = (n: number) => (!Number.isFinite(n) ? '-' : n < 100 ? n.toFixed(1) : n.toFixed(0));
 
 // ------------------------------------------------------------------ knobs
 
@@ -165,10 +178,11 @@ const K = {
   PROTECTED_PER_ITER: integer('PROTECTED_PER_ITER', 5),
   RACE_EVERY: integer('RACE_EVERY', 10, 0),
   HASH_DUR: seconds('HASH_DUR', '5s'),
-  WRK_DUR: seconds('WRK_DUR', '10s'),
-  WARM: seconds('WARM', '3s'),
-  REPS: integer('REPS', 3),
-  MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 3)),
+  IDLE_WAIT: seconds('IDLE_WAIT', '10s'),
+  WRK_DUR: seconds('WRK_DUR', '3s'),
+  WARM: seconds('WARM', '1s'),
+  REPS: integer('REPS', 9),
+  MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 9)),
   CONC: integer('CONC', 32),
   SESSIONS: integer('SESSIONS', 64),
   PEERS: list<PeerName>('PEERS', 'express-sqlite better-auth', Object.keys(PEERS) as PeerName[]),
@@ -231,41 +245,31 @@ function appKey(store: StoreName, cacheTtlMs: number): string {
 
 // ------------------------------------------------------------------ a user of the app, for wrk
 
-const RATIO_USER = { email: 'ratio@example.com', name: 'Ratio', password: 'violet kettle drums under nine moons' };
+const RATIO_USER = APP_USER;
 
-/**
- * Registers a user, logs in SESSIONS times afresh (no remember) and checks /protected with every
- * session: 200 with the cookie, 401 without. Many sessions, because wrk sends each connection's
- * requests with the next one in turn: a store that coalesces concurrent reads must still read one
- * row per request, as it would for many users, not one row for the whole batch.
- */
-async function appCookies(app: RunningApp): Promise<{ cookies: string[]; check: string }> {
-  const headers = { 'user-agent': USER_AGENT };
-  const reg = await send(app.base, '/register', { method: 'POST', headers, json: RATIO_USER });
-  if (reg.status !== 201) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /register answered ${reg.status} ${reg.body}`);
-  const login = async (): Promise<string> => {
-    const jar = new CookieJar();
-    const answer = await send(app.base, '/login', { method: 'POST', headers, json: { login: RATIO_USER.email, password: RATIO_USER.password } });
-    jar.take(answer.setCookies);
-    if (answer.status !== 200 || !jar.has('session')) throw new Error(`${appName(app.store, app.cacheTtlMs)}: POST /login answered ${answer.status} ${answer.body}`);
-    return jar.header();
-  };
-  const cookies: string[] = [];
-  while (cookies.length < K.SESSIONS) cookies.push(...(await Promise.all(Array.from({ length: Math.min(8, K.SESSIONS - cookies.length) }, login))));
-  const checks = await Promise.all(cookies.map((cookie) => checkProtected(app.base, cookie, `Hello, ${RATIO_USER.name}!`)));
-  return { cookies, check: checks[0] as string };
+/** {@link loginSessions} for this bench's User-Agent and SESSIONS, its message naming the app. */
+function appCookies(app: RunningApp): Promise<{ cookies: string[]; check: string }> {
+  return loginSessions(app.base, appName(app.store, app.cacheTtlMs), USER_AGENT, K.SESSIONS);
 }
 
-async function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
-  const inside = await send(base, '/protected', { headers: { cookie, 'user-agent': USER_AGENT } });
-  const outside = await send(base, '/protected', { headers: { 'user-agent': USER_AGENT } });
-  if (inside.status !== 200 || !inside.body.includes(expected) || outside.status !== 401) {
-    throw new Error(`GET ${base}/protected answered ${inside.status} ${inside.body.slice(0, 100)} with the cookie and ${outside.status} without`);
-  }
-  return `200 / ${outside.status}`;
+function checkProtected(base: string, cookie: string, expected: string): Promise<string> {
+  return checkSession(base, cookie, expected, USER_AGENT);
 }
 
 // ------------------------------------------------------------------ RATIO part
+
+/** One wrk run of a ratio round, with the CPU the server (all its threads) and the stores used in it. */
+type RatioRun = WrkRun & {
+  round: number;
+  serverCores: number;
+  /** Server CPU time (utime + stime, every thread) ÷ the requests wrk got answered, in µs. */
+  cpuUs: number;
+  /** The bench's PostgreSQL backends and redis-server, CPU µs per request (0 for targets without them). */
+  storeUs: number;
+  postgres: number;
+  redis: number;
+  others: number;
+};
 
 interface Target {
   readonly key: string;
@@ -282,7 +286,7 @@ interface Target {
   readonly check: string;
   /** Re-checks that the route still answers 200 (the session survived the load). */
   readonly recheck: () => Promise<void>;
-  readonly runs: Array<WrkRun & { round: number; serverCores: number; postgres: number; redis: number; others: number }>;
+  readonly runs: Array<RatioRun>;
 }
 
 async function ratioPart(): Promise<void> {
@@ -403,6 +407,11 @@ async function ratioPart(): Promise<void> {
     const keyWidth = Math.max(15, ...targets.map((t) => t.key.length));
     for (const t of targets) log(`  ${t.key.padEnd(keyWidth)} pid ${t.child.pid} ${t.url}  check: ${t.check}`);
 
+    // A first pass, not counted: the JIT of every server settles (the first 3–4 s of a fresh app
+    // spend about twice the CPU per request of later ones, which would skew round 1).
+    log(`  warm-up pass: every target ${FIRST_WARM} s, not counted`);
+    for (const t of targets) await wrk(t.url, t.headers, K.CONC, FIRST_WARM, t.cookies);
+
     // Rounds.
     let undisturbed = 0;
     const rounds: Array<{ round: number; disturbed: boolean }> = [];
@@ -415,12 +424,15 @@ async function ratioPart(): Promise<void> {
         const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR, t.cookies);
         const u1 = usage(DB_PREFIX);
         const d = usageDelta(u0, u1);
-        const entry = {
+        const redisCores = namedCores(u0, u1, 'redis-server');
+        const entry: RatioRun = {
           ...run,
           round,
           serverCores: processCores(u0, u1, t.child.pid),
+          cpuUs: (processSeconds(u0, u1, t.child.pid) * 1e6) / run.requests,
+          storeUs: ((d.postgres * d.seconds + namedSeconds(u0, u1, 'redis-server')) * 1e6) / run.requests,
           postgres: d.postgres,
-          redis: namedCores(u0, u1, 'redis-server'),
+          redis: redisCores,
           others: d.others,
         };
         t.runs.push(entry);
@@ -429,7 +441,7 @@ async function ratioPart(): Promise<void> {
         if (errors > 0) broke(`${t.key} round ${round}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors under wrk`);
         const extra = [entry.postgres > 0.01 ? `postgres ${fmtCores(entry.postgres)}` : '', entry.redis > 0.01 ? `redis ${fmtCores(entry.redis)}` : ''].filter(Boolean).join(', ');
         log(
-          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
+          `  round ${round} ${t.key.padEnd(keyWidth)} ${fmtInt(run.rps).padStart(7)} req/s  cpu ${fmtUs(entry.cpuUs).padStart(5)} µs/req${t.kind === 'store' && t.store !== 'sqlite' ? ` (+ store ${fmtUs(entry.storeUs)})` : ''}  p50 ${fmtMs(run.p50Ms).padStart(5)} ms  p99 ${fmtMs(run.p99Ms).padStart(5)} ms  ` +
             `server ${fmtCores(entry.serverCores)} cores${extra ? `, ${extra}` : ''}, others ${fmtCores(entry.others)}${errors > 0 ? `  ERRORS ${run.non2xx} non-2xx, ${run.socketErrors} socket` : ''}`,
         );
       }
@@ -455,15 +467,18 @@ async function ratioPart(): Promise<void> {
     if (useAll) log('  no round was undisturbed: the medians below are over all rounds and read low');
     const pick = (t: Target) => t.runs.filter((r) => useAll || counted.has(r.round));
     const rps = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.rps))]));
+    const cpu = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.cpuUs))]));
     const p99 = new Map(targets.map((t) => [t.key, median(pick(t).map((r) => r.p99Ms))]));
     log('');
     log(
       table(
         [
-          ['target', 'req/s', 'p99 ms', 'server cores', 'peak RSS MiB', 'req/s per round', 'check'],
+          ['target', 'req/s', 'cpu µs/req', 'store µs/req', 'p99 ms', 'server cores', 'peak RSS MiB', 'req/s per round', 'check'],
           ...targets.map((t) => [
             t.label,
             fmtInt(rps.get(t.key) as number),
+            fmtUs(cpu.get(t.key) as number),
+            t.kind === 'store' && t.store !== 'sqlite' ? fmtUs(median(pick(t).map((r) => r.storeUs))) : '',
             fmtMs(p99.get(t.key) as number),
             fmtCores(median(pick(t).map((r) => r.serverCores))),
             fmtInt(rss.get(t.key) as number),
@@ -471,39 +486,78 @@ async function ratioPart(): Promise<void> {
             t.check,
           ]),
         ],
-        [false, true, true, true, true, false, false],
+        [false, true, true, true, true, true, true, false, false],
       ),
     );
-    log(`(medians over ${useAll ? 'all' : counted.size} round(s)${rounds.length > counted.size && !useAll ? '; * = a disturbed round, left out' : ''})`);
-    log('');
-    const bareRps = rps.get('bare') as number;
+    log(
+      `(medians over ${useAll ? 'all' : counted.size} round(s)${rounds.length > counted.size && !useAll ? '; * = a disturbed round, left out' : ''}; ` +
+        'cpu µs/req = the server process\'s CPU time, all threads, ÷ the requests of the run; store µs/req = the bench\'s PostgreSQL backends and redis-server, which the app\'s figure leaves out)',
+    );
+
+    // Per-pair ratios: each app against the bare route (and the best peer) of the same round.
+    const runOf = (t: Target, round: number) => t.runs.find((r) => r.round === round);
+    const pairs = (t: Target, base: Target, f: (app: RatioRun, other: RatioRun) => number): Spread =>
+      spread(
+        pick(t).flatMap((r) => {
+          const other = runOf(base, r.round);
+          return other === undefined ? [] : [f(r, other)];
+        }),
+      );
+    const byRps = (app: RatioRun, other: RatioRun) => app.rps / other.rps;
+    const byCpu = (app: RatioRun, other: RatioRun) => other.cpuUs / app.cpuUs;
+    const bareT = targets[0] as Target;
     const peers = targets.filter((t) => t.kind === 'peer' && t.key !== 'bare-hono');
-    const best = peers.reduce<Target | null>((b, t) => (b === null || (rps.get(t.key) as number) > (rps.get(b.key) as number) ? t : b), null);
+    const bestBy = (better: (a: Target, b: Target) => boolean) => peers.reduce<Target | null>((b, t) => (b === null || better(t, b) ? t : b), null);
+    const bestRps = bestBy((a, b) => (rps.get(a.key) as number) > (rps.get(b.key) as number));
+    const bestCpu = bestBy((a, b) => (cpu.get(a.key) as number) < (cpu.get(b.key) as number));
     const appTargets = targets.filter((x) => x.kind === 'store');
     const nameOf = (t: Target) => appName(t.store as StoreName, t.cacheTtlMs as number);
     const nameWidth = Math.max(28, ...appTargets.map((t) => nameOf(t).length));
+    const verdicts: Array<{ what: string; met: boolean }> = [];
+    const judge = (what: string, s: Spread, goal: number) => {
+      const v = verdict(s.median, goal);
+      verdicts.push({ what, met: v === 'met' });
+      return v;
+    };
+    log('');
+    log(`Ratios: the median of the per-round pairs (both targets measured in the same round), with their interquartile range and range over the counted rounds.`);
+    log(`In CPU terms a ratio is the other target's server CPU µs per request ÷ the app's: 0.5 means the app spends twice the CPU on a request.`);
     for (const t of appTargets) {
       const store = t.store as StoreName;
-      const ratio = (rps.get(t.key) as number) / bareRps;
-      const perRound = pick(t)
-        .map((r) => {
-          const b = targets[0]?.runs.find((x) => x.round === r.round);
-          return b ? (r.rps / b.rps).toFixed(2) : '-';
-        })
-        .join(' ');
-      log(`${nameOf(t).padEnd(nameWidth)} ÷ bare Hono = ${ratio.toFixed(2)}  (goal ≥ ${RATIO_GOALS[store]}: ${ratio >= RATIO_GOALS[store] ? 'met' : 'NOT met'})  [per round: ${perRound}]`);
+      const goal = RATIO_GOALS[store];
+      const r = pairs(t, bareT, byRps);
+      const c = pairs(t, bareT, byCpu);
+      log(`${nameOf(t).padEnd(nameWidth)} ÷ bare Hono  req/s ${fmtSpread(r)}  goal ≥ ${goal}: ${judge(`${nameOf(t)} ÷ bare Hono, req/s`, r, goal)}`);
+      log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c)}  goal ≥ ${goal}: ${judge(`${nameOf(t)} ÷ bare Hono, CPU`, c, goal)}`);
     }
-    if (best !== null) {
-      const bestRps = rps.get(best.key) as number;
+    if (bestRps !== null && bestCpu !== null) {
       log('');
-      log(`best peer: ${best.label}, ${fmtInt(bestRps)} req/s`);
+      log(
+        `best peer by req/s: ${bestRps.label}, ${fmtInt(rps.get(bestRps.key) as number)} req/s; ` +
+          `by CPU: ${bestCpu.label}, ${fmtUs(cpu.get(bestCpu.key) as number)} µs/req`,
+      );
       for (const t of appTargets) {
-        const ratio = (rps.get(t.key) as number) / bestRps;
-        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer = ${ratio.toFixed(2)}×  (goal ≥ ${PEER_GOAL}×: ${ratio >= PEER_GOAL ? 'met' : 'NOT met'})`);
+        const r = pairs(t, bestRps, byRps);
+        const c = pairs(t, bestCpu, byCpu);
+        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer  req/s ${fmtSpread(r, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, req/s`, r, PEER_GOAL)}`);
+        log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, CPU`, c, PEER_GOAL)}`);
       }
     } else {
       log('(no peer measured: no ratio to the best peer)');
     }
+    const bareSpread = spread(pick(bareT).map((r) => r.rps));
+    const bareCpu = spread(pick(bareT).map((r) => r.cpuUs));
+    log('');
+    log(
+      `steadiness of this run: bare Hono req/s moved ±${relativeIqr(bareSpread).toFixed(1)} % (half the IQR ÷ median) between rounds, its CPU µs/req ±${relativeIqr(bareCpu).toFixed(1)} %; ` +
+        `the app ratios' ± is in the brackets above`,
+    );
+    const notMet = verdicts.filter((v) => !v.met);
+    log(
+      (notMet.length === 0 ? `GOALS: all ${verdicts.length} met (req/s and CPU terms)`
+      : `GOALS: ${verdicts.length - notMet.length} of ${verdicts.length} met; NOT met: ${notMet.map((v) => v.what).join('; ')}`) +
+        (useAll ? ` (DISTURBED: every round had others > ${K.OTHERS_MAX} cores; these figures measure a shared machine)` : ''),
+    );
     if (K.CPU_PROF) {
       for (const t of appTargets) {
         log('');
@@ -523,6 +577,8 @@ interface StoreResult {
   readonly report: ClientReport;
   readonly users: { readonly db: number; readonly distinct: number; readonly missing: number; readonly extra: number; readonly duplicates: number };
   readonly rss: number;
+  /** VmRSS after IDLE_WAIT without requests, after the load. */
+  readonly idleRss: number;
   readonly cpu: Record<string, number>;
   readonly hashesPerSec: number;
   readonly fivexx: number;
@@ -559,6 +615,7 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
   log(`--- ${STORE_LABEL[store]}: app pid ${app.child.pid} on ${app.base}, ${K.VUS} VUs for ${K.DUR} s`);
   let report: ClientReport;
   let rss: number;
+  let idleRss: number;
   let cpu: Record<string, number>;
   try {
     const u0 = usage(DB_PREFIX);
@@ -580,6 +637,9 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
       machine: d.machine,
     };
     rss = peakRssMiB(app.child.pid);
+    // What the app keeps once the load is over: glibc's arenas, V8's heap after it shrank.
+    await new Promise((resolve) => setTimeout(resolve, K.IDLE_WAIT * 1000));
+    idleRss = rssMiB(app.child.pid);
   } catch (error) {
     broke(`${store}: ${(error as Error).message}${app.stderr.length ? `\napp stderr:\n${app.stderr.join('\n')}` : ''}`);
     await stop(app.child);
@@ -604,6 +664,7 @@ async function loadStore(store: StoreName, redisUrl: string | null, ceiling: num
     report,
     users,
     rss,
+    idleRss,
     cpu,
     hashesPerSec: hashes / report.seconds,
     fivexx: statusCount(report, (s) => s >= 500 && s !== 503),
@@ -654,7 +715,11 @@ function printStore(r: StoreResult, ceiling: number): void {
   if ((r.cpu.others as number) > K.OTHERS_MAX) {
     log(`DISTURBED: processes outside the bench used ${fmtCores(r.cpu.others as number)} cores during this store's run; its throughput and latencies read worse than the app's own`);
   }
-  log(`peak RSS of the app (VmHWM): ${fmtInt(r.rss)} MiB · iterations per 5 s: ${c.timeline.join(' ')}`);
+  log(
+    `memory of the app: peak RSS (VmHWM) under the load ${fmtInt(r.rss)} MiB (goal ≤ ${PEAK_RSS_GOAL}: ${r.rss <= PEAK_RSS_GOAL ? 'met' : 'NOT met'}) · ` +
+      `RSS after ${K.IDLE_WAIT} s idle ${fmtInt(r.idleRss)} MiB (goal ≤ ${IDLE_RSS_GOAL}: ${r.idleRss <= IDLE_RSS_GOAL ? 'met' : 'NOT met'})`,
+  );
+  log(`iterations per 5 s: ${c.timeline.join(' ')}`);
   if (c.samples.length > 0) log(`first unexpected events:\n  ${c.samples.slice(0, 8).join('\n  ')}`);
 
   if (r.fivexx > 0) broke(`${r.store}: ${r.fivexx} answers were 5xx (other than 503)`);
@@ -695,7 +760,7 @@ async function loadPart(): Promise<void> {
   log(
     table(
       [
-        ['store', 'requests', 'req/s', 'iter/s', '5xx', '503', '429', 'lost', 'dup users', 'hashes/s', 'peak RSS MiB', 'register p50/p99', 'login p50/p99', 'protected p50/p99', 'logout p50/p99', 'others'],
+        ['store', 'requests', 'req/s', 'iter/s', '5xx', '503', '429', 'lost', 'dup users', 'hashes/s', 'peak RSS MiB', 'idle RSS MiB', 'register p50/p99', 'login p50/p99', 'protected p50/p99', 'logout p50/p99', 'others'],
         ...results.map((r) => [
           STORE_LABEL[r.store],
           fmtInt(r.report.requests),
@@ -707,7 +772,8 @@ async function loadPart(): Promise<void> {
           String(r.report.lostRequests),
           String(r.users.duplicates + r.report.raceBoth201),
           r.hashesPerSec.toFixed(1),
-          fmtInt(r.rss),
+          `${fmtInt(r.rss)} ${r.rss <= PEAK_RSS_GOAL ? 'met' : 'NOT met'}`,
+          `${fmtInt(r.idleRss)} ${r.idleRss <= IDLE_RSS_GOAL ? 'met' : 'NOT met'}`,
           pct(r, 'register'),
           pct(r, 'login'),
           pct(r, 'protected'),
@@ -715,9 +781,10 @@ async function loadPart(): Promise<void> {
           `${fmtCores(r.cpu.others as number)}${(r.cpu.others as number) > K.OTHERS_MAX ? ' DISTURBED' : ''}`,
         ]),
       ],
-      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false],
+      [false, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false],
     ),
   );
+  log(`(memory goals: peak RSS ≤ ${PEAK_RSS_GOAL} MiB under the load, ≤ ${IDLE_RSS_GOAL} MiB after ${K.IDLE_WAIT} s idle; the app runs with ${startScriptEnv().note})`);
   log('(latencies in ms, measured by the load client; 5xx excludes 503; lost = /protected 401 between login and logout; others = cores used by processes outside the bench)');
 }
 
@@ -742,6 +809,7 @@ async function main(): Promise<number> {
       `load avg ${loadavg().map((n) => n.toFixed(2)).join(' ')}; wrk ${wrkV ?? 'MISSING'}; PostgreSQL ${pgV.ok ? pgV.version : `UNREACHABLE (${pgV.error})`} at ${PG_ADMIN_URL.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')}; ` +
       `redis-server ${redisV ?? 'MISSING'}; databases ${DB_PREFIX}_*`,
   );
+  log(`app environment: ${startScriptEnv().note}`);
   if (K.CPU_PROF) log(`CPU_PROF=${K.CPU_PROF}: the ratio part's apps run under --cpu-prof, so their figures in this run read low`);
   const needsPg = K.STORES.some((s) => s !== 'sqlite');
   if (needsPg && !pgV.ok) throw new Error(`PostgreSQL is needed for ${K.STORES.filter((s) => s !== 'sqlite').join(', ')}; set PG_URL or STORES=sqlite`);

@@ -95,6 +95,11 @@ export class CookieJar {
     return this.#cookies.size;
   }
 
+  /** The names of the cookies held. */
+  names(): string[] {
+    return [...this.#cookies.keys()];
+  }
+
   /** The `Cookie` header value, or '' when the jar is empty. */
   header(): string {
     return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');

@@ -193,6 +193,19 @@ export function processCores(a: Usage, b: Usage, pid: number | undefined): numbe
   return (after - before) / HZ / ((b.at - a.at) / 1000);
 }
 
+/** CPU seconds (utime + stime of all its threads, with reaped children) one process used between two snapshots. */
+export function processSeconds(a: Usage, b: Usage, pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const after = b.ours.get(pid);
+  if (after === undefined) return Number.NaN;
+  return (after - (a.ours.get(pid) ?? 0)) / HZ;
+}
+
+/** CPU seconds of the bench's processes named `name` between two snapshots. */
+export function namedSeconds(a: Usage, b: Usage, name: string): number {
+  return Math.max(0, (b.byName.get(name) ?? 0) - (a.byName.get(name) ?? 0)) / HZ;
+}
+
 /**
  * Waits until the rest of the machine stays under `max` cores for `quietSeconds` in a row, at
  * most `maxWaitSeconds`. Returns the seconds waited and whether it got quiet.
