@@ -28,6 +28,10 @@ import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
+import { requireNode } from './lib/runtime.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/express', 'URL.parse, crypto.argon2');
 
 /** Each request's auth context; a WeakMap rather than a `req` property, so no global type clashes. */
 const contexts = new WeakMap<Request, RequestAuth<unknown, unknown>>();

@@ -20,6 +20,10 @@ import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
+import { requireNode } from './lib/runtime.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/hono', 'URL.parse, crypto.argon2');
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
 export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };
