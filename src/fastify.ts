@@ -22,8 +22,8 @@
  * await app.register(latchkey, { manager });
  * app.addHook('preValidation', csrfProtection());
  * app.get('/dashboard', { preHandler: loginRequired() }, async (request) => {
- *   const user = await request.auth.user();
- *   return `Hello ${user!.name}`;
+ *   const user = await request.auth.requireUser(); // User: loginRequired() ran first
+ *   return `Hello ${user.name}`;
  * });
  * await app.listen({ port: 3000 });
  * ```

@@ -7,7 +7,7 @@
  * ```ts
  * const app = new Hono<LatchkeyEnv<User>>();
  * app.use(latchkey(manager), csrfProtection());
- * app.get('/dashboard', loginRequired(), async (c) => c.text(`Hello ${(await c.var.auth.user())!.name}`));
+ * app.get('/dashboard', loginRequired(), async (c) => c.text(`Hello ${(await c.var.auth.requireUser()).name}`));
  * ```
  *
  * @module hono
