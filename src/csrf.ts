@@ -32,7 +32,7 @@ interface CurrentSession {
 }
 
 /** The options the CSRF logic reads. */
-type CsrfOptions = Pick<ResolvedOptions<unknown, unknown>, 'keys' | 'randomBytes' | 'trustedOrigins'>;
+type CsrfOptions = Pick<ResolvedOptions<unknown, unknown>, 'keys' | 'randomBytes' | 'trustedOrigins' | 'explainCsrfFailures'>;
 
 /** The token for a binding (`s.<session id>` or `a.<nonce>`), under the signing key. */
 export function deriveCsrfToken(key: Uint8Array, binding: string): string {
@@ -113,7 +113,7 @@ export async function checkRequestCsrf(
   const self = auth.origin;
   const allowed = options.trustedOrigins.length > 0 ? options.trustedOrigins : self === null ? [] : [self];
   const refused = checkRequestOrigin(auth.request, allowed);
-  if (refused) return { ok: false, reason: refused };
+  if (refused) return { ok: false, reason: options.explainCsrfFailures ? `${refused}: ${ORIGIN_HINT}` : refused };
   // A JSON body cannot come cross-site without a CORS preflight (SEC-46); neither can a request
   // with no Content-Type at all (an HTML form always sends one), whose Origin was checked above.
   if (hasJsonBody(auth.request) || auth.request.headers.get('content-type') === null) return { ok: true };
@@ -122,5 +122,24 @@ export async function checkRequestCsrf(
   const nonce = jar.get('lk-csrf');
   const binding = session ? `s.${session.id}` : nonce !== undefined ? `a.${nonce}` : null;
   if (binding !== null && matchesCsrfToken(options.keys, binding, token)) return { ok: true };
-  return { ok: false, reason: 'The form has expired or its CSRF token is missing or wrong. Reload the page and try again.' };
+  if (!options.explainCsrfFailures) return { ok: false, reason: END_USER_REASON };
+  const missing = token === undefined || token === null || token === '';
+  return { ok: false, reason: missing ? MISSING_HINT : binding === null ? NO_BINDING_HINT : WRONG_HINT };
 }
+
+/** What the end user reads (production): nothing they could act on but a reload. */
+const END_USER_REASON = 'The form has expired or its CSRF token is missing or wrong. Reload the page and try again.';
+
+/**
+ * What the developer reads instead (`explainCsrfFailures`, on unless NODE_ENV=production): which
+ * part was missing and the fix. Names only public things: the field, the header, the API.
+ */
+const HOW = 'add <input type="hidden" name="_csrf" value="${await auth.csrfToken()}"> to the form, ' +
+  'or send that token in an `X-CSRF-Token` header (fetch); a JSON body needs no token';
+const DEV = '(development message: NODE_ENV=production, or explainCsrfFailures: false, shows the end user "reload the page")';
+const MISSING_HINT = `CSRF token missing: this form request has no \`_csrf\` field and no \`X-CSRF-Token\` header. Fix: ${HOW}. ` +
+  `A body parser must run before csrfProtection() (Express: express.urlencoded(); Fastify: @fastify/formbody). ${DEV}`;
+const WRONG_HINT = `CSRF token wrong: a \`_csrf\` token was sent but belongs to another session, to before a login or logout, or to another secret. Fix: ${HOW}, rendered in this session. ${DEV}`;
+const NO_BINDING_HINT = `CSRF token unusable: the request has neither a session nor the \`lk-csrf\` cookie that \`auth.csrfToken()\` sets, so no token can match ` +
+  `(were the cookies of the page that rendered the form kept? Same host and scheme?). Fix: ${HOW}. ${DEV}`;
+const ORIGIN_HINT = 'if this origin is your app (another dev-server port, a proxy), list it in the manager\'s trustedOrigins (SEC-45). ' + DEV;

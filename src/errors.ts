@@ -16,7 +16,8 @@ export type LatchkeyErrorCode =
   | 'ERR_LATCHKEY_STORE_UNAVAILABLE'
   | 'ERR_LATCHKEY_STORE_TIMEOUT'
   | 'ERR_LATCHKEY_HASHER_BUSY'
-  | 'ERR_LATCHKEY_SCHEMA_TOO_NEW';
+  | 'ERR_LATCHKEY_SCHEMA_TOO_NEW'
+  | 'ERR_LATCHKEY_UNSUPPORTED_RUNTIME';
 
 /** Base class of every error latchkey throws on purpose. Test `code`, never the message. */
 export class LatchkeyError extends Error {
@@ -88,6 +89,15 @@ export class SchemaVersionError extends LatchkeyError {
   }
 }
 
+/**
+ * This Node.js is older than latchkey needs (package.json `engines`): thrown when a latchkey entry
+ * is imported, before anything fails later in an obscure way (a missing `node:sqlite`, `URL.parse`
+ * or `crypto.argon2`). A deployment mistake, not a 503: the message names the version to install.
+ */
+export class UnsupportedRuntimeError extends LatchkeyError {
+  override readonly code = 'ERR_LATCHKEY_UNSUPPORTED_RUNTIME' as const;
+}
+
 /** Any error of latchkey's, for exhaustive narrowing on `code`. */
 export type AnyLatchkeyError =
   | LatchkeyError
@@ -95,7 +105,8 @@ export type AnyLatchkeyError =
   | StoreUnavailableError
   | StoreTimeoutError
   | HasherBusyError
-  | SchemaVersionError;
+  | SchemaVersionError
+  | UnsupportedRuntimeError;
 
 /** True for failures that mean "try again later" (HTTP 503): a store down, the hasher saturated. */
 export function isServiceUnavailable(error: unknown): error is ServiceUnavailableError {

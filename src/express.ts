@@ -5,14 +5,20 @@
  * is never patched). The guards and the CSRF check call the core; `errorHandler()` turns store
  * failures into 503. Imports only types from `express`: no runtime dependency on it.
  *
+ * `getAuth(req)` is typed by module augmentation, as in the Fastify adapter: name the user type
+ * once in {@link LatchkeyTypes}, or call `getAuth<User>(req)`.
+ *
  * @example
  * ```ts
+ * declare module 'latchkey/express' {
+ *   interface LatchkeyTypes { user: User } // getAuth(req).user(): Promise<User | null>
+ * }
  * const app = express();
  * app.use(express.urlencoded({ extended: false })); // before csrfProtection(): it reads `_csrf`
  * app.use(latchkey(manager), csrfProtection());
  * app.get('/dashboard', loginRequired(), async (req, res) => {
- *   const user = await getAuth<User>(req).user();
- *   res.send(`Hello ${user!.name}`);
+ *   const user = await getAuth(req).requireUser(); // User: loginRequired() ran first
+ *   res.send(`Hello ${user.name}`);
  * });
  * app.use(errorHandler()); // last: store down → 503, never "logged out"
  * app.listen(3000);
@@ -28,15 +34,28 @@ import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
+import { requireNode } from './lib/runtime.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/express', 'URL.parse, crypto.argon2');
+
+/**
+ * The app's user types, named once by declaration merging so that `getAuth(req)` needs no type
+ * argument: `declare module 'latchkey/express' { interface LatchkeyTypes { user: User } }`, plus
+ * `anonymousUser: Guest` with a custom `anonymousUser` factory. Empty, the user is `unknown`.
+ */
+export interface LatchkeyTypes {}
+
+type Declared<K extends string, D> = LatchkeyTypes extends { [P in K]: infer T } ? T : D;
 
 /** Each request's auth context; a WeakMap rather than a `req` property, so no global type clashes. */
 const contexts = new WeakMap<Request, RequestAuth<unknown, unknown>>();
 
 /**
- * The request's auth context, typed with the app's user; throws TypeError when `latchkey(manager)`
- * did not run for this request.
+ * The request's auth context, typed with `U` (default: the user of {@link LatchkeyTypes}); throws
+ * TypeError when `latchkey(manager)` did not run for this request.
  */
-export function getAuth<U, R = AnonymousUser>(req: Request): RequestAuth<U, R> {
+export function getAuth<U = Declared<'user', unknown>, R = Declared<'anonymousUser', AnonymousUser>>(req: Request): RequestAuth<U, R> {
   const auth = contexts.get(req);
   if (!auth) throw new TypeError('latchkey(manager) must run before this middleware');
   return auth as RequestAuth<U, R>;

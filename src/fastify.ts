@@ -22,8 +22,8 @@
  * await app.register(latchkey, { manager });
  * app.addHook('preValidation', csrfProtection());
  * app.get('/dashboard', { preHandler: loginRequired() }, async (request) => {
- *   const user = await request.auth.user();
- *   return `Hello ${user!.name}`;
+ *   const user = await request.auth.requireUser(); // User: loginRequired() ran first
+ *   return `Hello ${user.name}`;
  * });
  * await app.listen({ port: 3000 });
  * ```
@@ -38,6 +38,10 @@ import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
+import { requireNode } from './lib/runtime.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/fastify', 'URL.parse, crypto.argon2');
 
 /**
  * The app's user types, named once by declaration merging so that `request.auth` needs no type

@@ -7,7 +7,7 @@
  * ```ts
  * const app = new Hono<LatchkeyEnv<User>>();
  * app.use(latchkey(manager), csrfProtection());
- * app.get('/dashboard', loginRequired(), async (c) => c.text(`Hello ${(await c.var.auth.user())!.name}`));
+ * app.get('/dashboard', loginRequired(), async (c) => c.text(`Hello ${(await c.var.auth.requireUser()).name}`));
  * ```
  *
  * @module hono
@@ -20,6 +20,10 @@ import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
 import { wantsJson, type RequestLike } from './request.ts';
+import { requireNode } from './lib/runtime.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/hono', 'URL.parse, crypto.argon2');
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
 export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };

@@ -6,6 +6,7 @@
  *
  * @module latchkey
  */
+import { requireNode } from './lib/runtime.ts';
 export { createLoginManager, LoginManager } from './manager.ts';
 export type { CreateLoginManagerOptions, DenyHandler, ManagerOptionsView } from './manager.ts';
 export type { LoginManagerOptions, ResolvedOptions, SessionProtection } from './options.ts';
@@ -17,7 +18,7 @@ export type { SessionInfo } from './session-info.ts';
 export { anonymousUser } from './anonymous.ts';
 export type { AnonymousUser } from './anonymous.ts';
 export type { LoginEventListener, LoginEventName, LoginEvents } from './events.ts';
-export { HasherBusyError, LatchkeyError, SchemaVersionError, StoreTimeoutError, StoreUnavailableError, isServiceUnavailable } from './errors.ts';
+export { HasherBusyError, LatchkeyError, SchemaVersionError, StoreTimeoutError, StoreUnavailableError, UnsupportedRuntimeError, isServiceUnavailable } from './errors.ts';
 export type { AnyLatchkeyError, LatchkeyErrorCode } from './errors.ts';
 export { loginUrl, makeNextParam, safeNext } from './next.ts';
 export { hasJsonBody, isSafeMethod, wantsJson } from './request.ts';
@@ -55,3 +56,6 @@ export { base32Decode, base32Encode } from './base32.ts';
 export { generateTotpSecret, totpCode, totpStep, totpUri, verifyTotp } from './totp.ts';
 export type { TotpUriInput, TotpVerification } from './totp.ts';
 export { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey', 'URL.parse, crypto.argon2');

@@ -52,6 +52,14 @@ export function checkGuardOptions(options: unknown, owner = 'guard'): void {
   }
 }
 
+/**
+ * What `requireUser()` throws when nobody is logged in: it is only valid behind `loginRequired()`,
+ * so reaching it anonymous is a route without its guard (misuse, TypeError), never a 401 to send.
+ */
+export function missingGuard(): never {
+  throw new TypeError('requireUser(): nobody is logged in; put loginRequired() before this handler, or call user() and handle null');
+}
+
 /** The request a deny response is for, and its flash queue (`RequestAuth.flash`). Internal. */
 export interface FlashingRequest extends RequestFacts {
   flash(message: string, category: string): void;

@@ -8,6 +8,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { MAX_COOKIE_AGE } from './cookie.ts';
 import { requireDuration } from './duration.ts';
+import { MAKE_SECRET, requireSecretKey } from './lib/secret.ts';
 import { resolveCacheOptions, type CacheOptions, type ResolvedCacheOptions } from './lib/expiring-cache.ts';
 import { isView, loginUrl } from './next.ts';
 import { resolveTrustProxy } from './proxy.ts';
@@ -103,6 +104,12 @@ export interface LoginManagerOptions<U, R = never> {
    * host name passes the origin check for that host (SEC-45). @default false
    */
   trustHostHeaderForOrigin?: boolean;
+  /**
+   * A CSRF 403 tells the developer what was missing and how to fix it (a `_csrf` input from
+   * `auth.csrfToken()`, or `X-CSRF-Token`), not the end user's "reload the page"; nothing secret
+   * is shown. Read once, at construction. @default `process.env.NODE_ENV !== "production"`
+   */
+  explainCsrfFailures?: boolean;
   /** A store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503). @default "2s" */
   storeTimeout?: number | string;
   /**
@@ -148,6 +155,7 @@ export interface ResolvedOptions<U, R> {
   /** How many proxies in front are trusted; 0: none. */
   readonly trustProxy: number;
   readonly trustedOrigins: readonly string[];
+  readonly explainCsrfFailures: boolean;
   readonly storeTimeout: number;
   readonly sessionCache: ResolvedCacheOptions;
   readonly now: () => number;
@@ -197,14 +205,6 @@ function forceHost(value: string | null | undefined): string | null {
   return value;
 }
 
-function toKey(secret: string | Uint8Array): Uint8Array {
-  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  if (!(key instanceof Uint8Array) || key.byteLength < 32) {
-    throw new TypeError('secret must be at least 32 bytes (256 bits) of random data');
-  }
-  return Uint8Array.from(key);
-}
-
 function defaultUserId(user: unknown): string {
   const id = (user as { id?: unknown } | null)?.id;
   if (id === undefined || id === null) throw new TypeError('the user has no `id`: pass getUserId to createLoginManager');
@@ -225,7 +225,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     if (typeof store[method] !== 'function') throw new TypeError(`store lacks the method ${method}()`);
   }
   const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
-  if (secrets.length === 0) throw new TypeError('secret is required');
+  if (secrets.length === 0) throw new TypeError(`secret is an empty list: pass 32+ random bytes, e.g. from \`${MAKE_SECRET}\``);
   const loadUser = optionalFunction('loadUser', options.loadUser);
   const requestLoader = optionalFunction('requestLoader', options.requestLoader);
   if (!loadUser && !requestLoader) throw new TypeError('createLoginManager needs loadUser or requestLoader');
@@ -255,6 +255,8 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
         'pass trustedOrigins: ["https://your.app"], or trustHostHeaderForOrigin: true if only your own host name can reach the app',
     );
   }
+  const explainCsrfFailures = options.explainCsrfFailures ?? globalThis.process?.env?.NODE_ENV !== 'production';
+  if (typeof explainCsrfFailures !== 'boolean') throw new TypeError('explainCsrfFailures must be a boolean');
   const idleTimeout = requireDuration('idleTimeout', options.idleTimeout ?? '30m', 1000);
   const absoluteTimeout = requireDuration('absoluteTimeout', options.absoluteTimeout ?? '24h', 1000);
   if (idleTimeout > absoluteTimeout) throw new TypeError('idleTimeout cannot be longer than absoluteTimeout');
@@ -263,7 +265,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
   if (secondStepTimeout > 900_000) throw new TypeError('secondStepTimeout cannot exceed 15 minutes (SEC-80)');
   return Object.freeze({
     store,
-    keys: Object.freeze(secrets.map(toKey)),
+    keys: Object.freeze(secrets.map((secret) => requireSecretKey('', secret))),
     loadUser,
     requestLoader,
     getUserId: optionalFunction('getUserId', options.getUserId) ?? defaultUserId,
@@ -289,6 +291,7 @@ export function resolveOptions<U, R>(options: LoginManagerOptions<U, R>): Resolv
     cookieNames: Object.freeze(names),
     trustProxy: resolveTrustProxy(options.trustProxy),
     trustedOrigins: Object.freeze([...origins]),
+    explainCsrfFailures,
     storeTimeout: requireDuration('storeTimeout', options.storeTimeout ?? '2s', 1),
     sessionCache: resolveCacheOptions('sessionCache', options.sessionCache),
     now: optionalFunction('now', options.now) ?? Date.now,

@@ -3,11 +3,11 @@
  * `login_user`, `logout_user`, `confirm_login`, `login_fresh`, `login_remembered` and `flash`.
  * One is made for each request by an adapter (or by `manager.forRequest`). A facade: it holds the
  * request facts (scheme, origin, client IP) and hands them explicitly, with the request's cookie
- * jar (cookie-jar) and current user (current-user, read lazily and once), to the modules that
- * act: login-lifecycle, second-step (the pending second factor), login-redirect (the guards' deny
- * response and `next`), csrf, flash and own-sessions. Cookies it decides on go to the adapter's `onSetCookie` at once (Express must set
- * headers before the body is sent) and are also in {@link RequestAuth.setCookies} (for adapters
- * that append them after the handler, like Hono's).
+ * jar (cookie-jar) and current user (current-user, read lazily and once), to the modules that act:
+ * login-lifecycle, second-step (the pending second factor), login-redirect (the guards' deny
+ * response and `next`), csrf, flash and own-sessions. Cookies it decides on go to the adapter's
+ * `onSetCookie` at once (Express sets headers before the body) and are also in
+ * {@link RequestAuth.setCookies} (for adapters that append them after the handler, like Hono's).
  *
  * @module request-auth
  */
@@ -17,7 +17,7 @@ import { checkRequestCsrf, csrfTokenFor, type CsrfCheck } from './csrf.ts';
 import { CurrentUser } from './current-user.ts';
 import { FlashQueue, type FlashMessage } from './flash.ts';
 import { confirmLogin, loginUser, logoutUser, revokeOtherSessions, rotateSession, type LoginOptions } from './login-lifecycle.ts';
-import { deny, resolveNextTarget, type GuardOptions } from './login-redirect.ts';
+import { deny, missingGuard, resolveNextTarget, type GuardOptions } from './login-redirect.ts';
 import { currentSessionInfo, listOwnSessions, revokeOwnSession } from './own-sessions.ts';
 import { forwardedFor, forwardedProto } from './proxy.ts';
 import { isSafeMethod, type RequestAuthInit, type RequestLike } from './request.ts';
@@ -67,19 +67,13 @@ export class RequestAuth<U, R> {
     return this.#jar.secure;
   }
 
-  /**
-   * The origin the browser sees, e.g. `https://app.example.com`, or null when the request's URL
-   * does not parse (a malformed `Host` header): such a request gets no same-origin trust at all.
-   */
+  /** The origin the browser sees, e.g. `https://app.example.com`; null for an unparseable URL (a malformed `Host`): no same-origin trust. */
   get origin(): string | null {
     const url = URL.parse(this.request.url);
     return url === null ? null : `${this.#jar.secure ? 'https:' : url.protocol}//${url.host}`;
   }
 
-  /**
-   * The client's IP: with `trustProxy`, the `X-Forwarded-For` entry the outermost trusted proxy
-   * appended, when it is an address; otherwise the socket's (SEC-53, proxy.ts).
-   */
+  /** The client's IP: with `trustProxy`, the `X-Forwarded-For` entry the outermost trusted proxy appended; else the socket's (SEC-53). */
   get clientIp(): string | null {
     return forwardedFor(this.request.headers.get('x-forwarded-for'), this.#core.options.trustProxy) ?? this.#remoteAddress;
   }
@@ -99,6 +93,11 @@ export class RequestAuth<U, R> {
   /** The logged-in user, or null. Flask-Login's `current_user`, loaded lazily and cached. */
   async user(): Promise<U | null> {
     return (await this.#current.resolve()).user;
+  }
+
+  /** The logged-in user, without `| null`, behind `loginRequired()`; throws TypeError when nobody is logged in (a route lacking its guard). */
+  async requireUser(): Promise<U> {
+    return (await this.user()) ?? missingGuard();
   }
 
   /** The logged-in user, or the manager's anonymous user object (Flask-Login's `current_user`). */
@@ -181,9 +180,8 @@ export class RequestAuth<U, R> {
   /**
    * Ends every other session and every other remember-me series of the user ("log out other
    * sessions", SEC-32, SEC-33). This browser keeps its login under a new token, with the same
-   * freshness and absolute expiry (as {@link rotateSession}), and its remember-me series, if its
-   * cookie is the session's, with the same expiry under a new validator. Returns how many sessions
-   * ended.
+   * freshness and absolute expiry (as {@link rotateSession}), and its remember-me series, if its cookie
+   * is the session's, with the same expiry under a new validator. Returns how many sessions ended.
    */
   async revokeOtherSessions(): Promise<number> {
     return revokeOtherSessions(this.#core, this, this.#jar, this.#current);
@@ -286,10 +284,9 @@ export class RequestAuth<U, R> {
   }
 
   /**
-   * Checks an unsafe request for CSRF: origin first, then, unless the body is JSON or the request
-   * has no Content-Type (curl's `-X POST`, a `fetch` without body), the token
-   * from the `X-CSRF-Token` header or `readFormToken()` (the `_csrf` form field; never the query
-   * string, SEC-43). Safe methods always pass.
+   * Checks an unsafe request for CSRF: origin first, then, unless the body is JSON or the request has
+   * no Content-Type (curl's `-X POST`, a `fetch` without body), the token from the `X-CSRF-Token`
+   * header or `readFormToken()` (the `_csrf` form field; never the query string, SEC-43). Safe methods pass.
    */
   async checkCsrf(readFormToken: () => unknown | Promise<unknown>): Promise<CsrfCheck> {
     if (isSafeMethod(this.request.method)) return { ok: true };

@@ -9,6 +9,7 @@
 import type { CounterStore } from './counter-store.ts';
 import { requireDuration } from './duration.ts';
 import { hmacSha256 } from './lib/encoding.ts';
+import { requireSecretKey } from './lib/secret.ts';
 
 /** What `createLoginThrottle` takes. Durations are `'1s'`, `'15m'`, `'30d'` or ms. */
 export interface LoginThrottleOptions {
@@ -82,10 +83,7 @@ export function resolveThrottleOptions(options: LoginThrottleOptions) {
   if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
     throw new TypeError('createLoginThrottle: store must be a CounterStore (recordFailure, forgiveFailure, getCounter, clearCounter)');
   }
-  const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
-  if (!(secret instanceof Uint8Array) || secret.byteLength < 32) {
-    throw new TypeError('createLoginThrottle: secret must be at least 32 bytes (256 bits) of random data');
-  }
+  const secret = requireSecretKey('createLoginThrottle: ', options.secret);
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('createLoginThrottle: now must be a function returning ms');
   const scope = options.scope ?? 'login';

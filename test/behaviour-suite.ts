@@ -966,6 +966,35 @@ export function describeBehaviour(adapter: string, make: MakeHarness, behaviourO
       assert.equal(res.status, 403);
     });
 
+    it('SEC-43: a form refused for a missing or wrong token tells the developer the fix in development, and the end user only "reload" in production', async (t) => {
+      const dev = await setup(t, { explainCsrfFailures: true });
+      const client = dev.client();
+      await client.login('1');
+      const token = await formToken(client);
+      /** The 403's message, from a text body or a JSON `message`, whichever the adapter chose for this client. */
+      const messageOf = async (res: Response) => {
+        const text = await res.text();
+        return res.headers.get('content-type')?.startsWith('application/json') ? String(JSON.parse(text).message) : text;
+      };
+      const missing = await client.fetch('/form', form(null));
+      assert.equal(missing.status, 403);
+      const explained = await messageOf(missing);
+      for (const fix of [/CSRF token missing/, /name="_csrf"/, /auth\.csrfToken\(\)/, /X-CSRF-Token/]) assert.match(explained, fix);
+      assert.ok(!explained.includes(token), 'the explanation never shows the expected token (attacker)');
+      const wrong = await client.fetch('/form', form('A'.repeat(43)));
+      assert.equal(wrong.status, 403);
+      assert.match(await messageOf(wrong), /CSRF token wrong/);
+
+      const prod = await setup(t, { explainCsrfFailures: false });
+      const user = prod.client();
+      await user.login('1');
+      const refused = await user.fetch('/form', form(null));
+      assert.equal(refused.status, 403);
+      const text = await messageOf(refused);
+      assert.match(text, /Reload the page/);
+      assert.doesNotMatch(text, /csrfToken|X-CSRF-Token|_csrf/);
+    });
+
     it('refuses a cross-site form POST even with a valid token (SEC-45, attacker)', async (t) => {
       const s = await setup(t);
       const client = s.client();

@@ -30,6 +30,7 @@ function retryable(error: AnyLatchkeyError): boolean {
       return true;
     case 'ERR_LATCHKEY':
     case 'ERR_LATCHKEY_SCHEMA_TOO_NEW':
+    case 'ERR_LATCHKEY_UNSUPPORTED_RUNTIME':
       return false;
     default: {
       const unreachable: never = code;

@@ -166,3 +166,25 @@ describe('the pending second step: misuse throws TypeError (SEC-80)', () => {
     assert.deepEqual(pending, { userId: '1', remember: false, next: null });
   });
 });
+
+describe('requireUser(): the user behind loginRequired(), typed without null', () => {
+  const users: Record<string, { id: string; name: string }> = { '1': { id: '1', name: 'Ada' } };
+  const typed = createLoginManager<{ id: string; name: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: (id) => users[id] ?? null });
+
+  it('returns the logged-in user, the same object user() returns', async () => {
+    const login = typed.forRequest(new Request('http://localhost/login', { method: 'POST' }));
+    assert.equal(await login.login(users['1']!), true);
+    const cookie = login.setCookies().map((c) => c.split(';')[0]).join('; ');
+    const next = typed.forRequest(new Request('http://localhost/dashboard', { headers: { cookie } }));
+    const user = await next.requireUser();
+    assert.equal(user.name, 'Ada');
+    assert.equal(user, await next.user());
+  });
+
+  it('throws TypeError naming the missing guard for an anonymous request, a forged cookie included (attacker): never a user, never null', async () => {
+    for (const headers of [{}, { cookie: 'session=forged.token' }] as Array<Record<string, string>>) {
+      const anonymous = typed.forRequest(new Request('http://localhost/dashboard', { headers }));
+      await assert.rejects(anonymous.requireUser(), (error: Error) => error instanceof TypeError && /put loginRequired\(\) before this handler/.test(error.message));
+    }
+  });
+});

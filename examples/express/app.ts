@@ -9,6 +9,10 @@ import { createAccounts, createLoginManager, createLoginThrottle, type UserRecor
 import { csrfProtection, errorHandler, getAuth, latchkey, loginRequired } from 'latchkey/express';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
 
+declare module 'latchkey/express' {
+  interface LatchkeyTypes { user: UserRecord } // getAuth(req) is typed for UserRecord, with no type argument
+}
+
 const secret = process.env.SECRET_KEY ?? randomBytes(32); // set it: a new key at each start logs everyone out
 const file = process.env.DATABASE ?? 'app.db';
 const store = new SqliteStore({ path: file }); // sessions, remember-me series, throttle counters
@@ -42,7 +46,7 @@ const registerForm = async (req: Request) => `<form method="post" action="/regis
   <button>Register</button></form><a href="/login">Log in</a>`;
 app.get('/register', async (req, res) => void res.send(page(req, await registerForm(req))));
 app.post('/register', async (req, res) => {
-  const auth = getAuth<UserRecord>(req);
+  const auth = getAuth(req);
   const result = await accounts.register({ email: req.body.email, name: req.body.name, password: req.body.password, ip: auth.clientIp });
   if (result.ok && 'user' in result && (await auth.login(result.user))) return res.redirect(303, '/dashboard');
   if (result.ok) return res.redirect(303, '/login');
@@ -59,7 +63,7 @@ const loginForm = async (req: Request, next: unknown) => `<form method="post" ac
   <label><input type="checkbox" name="remember"> Remember me</label> <button>Log in</button></form><a href="/register">Register</a>`;
 app.get('/login', async (req, res) => void res.send(page(req, await loginForm(req, req.query.next))));
 app.post('/login', async (req, res) => {
-  const auth = getAuth<UserRecord>(req);
+  const auth = getAuth(req);
   const result = await accounts.authenticate({ login: req.body.login, password: req.body.password, ip: auth.clientIp });
   if (result.ok && (await auth.login(result.user, { remember: req.body.remember === 'on' }))) {
     return res.redirect(303, auth.nextTarget(req.body.next, '/dashboard')); // `next` that leaves this site becomes /dashboard
@@ -71,12 +75,12 @@ app.post('/login', async (req, res) => {
 
 app.get('/', (_req, res) => res.redirect('/dashboard'));
 app.get('/dashboard', loginRequired(), async (req, res) => {
-  const user = (await getAuth<UserRecord>(req).user())!; // loginRequired() let only logged-in users through
+  const user = await getAuth(req).requireUser(); // the user, never null: loginRequired() ran first
   res.send(page(req, `<h1>Hello, ${esc(user.name)}!</h1>
     <form method="post" action="/logout">${await csrf(req)}<button>Log out</button></form>`));
 });
 app.get('/api/me', loginRequired(), async (req, res) => {
-  const user = (await getAuth<UserRecord>(req).user())!; // anonymous API clients got a JSON 401
+  const user = await getAuth(req).requireUser(); // anonymous API clients got a JSON 401
   res.json({ id: user.id, email: user.email, name: user.name });
 });
 app.post('/logout', async (req, res) => {

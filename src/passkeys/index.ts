@@ -5,6 +5,7 @@
  *
  * @module latchkey/passkeys
  */
+import { requireNode } from '../lib/runtime.ts';
 export { createPasskeys, Passkeys } from './passkeys.ts';
 export type { PasskeysOptions } from './options.ts';
 export type { AuthenticatePasskeyResult, PasskeyEvents, PasskeyRefusal, RegisterPasskeyResult } from './results.ts';
@@ -16,3 +17,6 @@ export type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/passkeys', 'URL.parse, crypto.argon2');

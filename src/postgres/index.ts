@@ -5,8 +5,12 @@
  *
  * @module postgres
  */
+import { requireNode } from '../lib/runtime.ts';
 export { PostgresStore } from './store.ts';
 export type { PostgresStoreOptions } from './store-options.ts';
 export { PostgresUserStore } from './user-store.ts';
 export type { PostgresUserStoreOptions } from './user-store.ts';
 export type { PostgresPool, PostgresPoolClient, PostgresQueryable, PostgresQueryConfig } from './pool.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/postgres', 'URL.parse, crypto.argon2');

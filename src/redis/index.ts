@@ -6,8 +6,12 @@
  *
  * @module redis
  */
+import { requireNode } from '../lib/runtime.ts';
 export { RedisStore } from './store.ts';
 export type { RedisStoreOptions } from './store-options.ts';
 export { checkEvictionPolicy } from './eviction.ts';
 export type { EvictionCheck } from './eviction.ts';
 export type { RedisCommander } from './commands.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/redis', 'URL.parse, crypto.argon2');

@@ -18,9 +18,15 @@
  */
 import { closeSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-import type { StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StoreUnavailableError } from '../errors.ts';
+import { loadSqlite } from '../lib/runtime.ts';
+
+/**
+ * `node:sqlite`, loaded once this Node is known to have it: on Node 20 a static import fails with
+ * `ERR_UNKNOWN_BUILTIN_MODULE` and no word of the fix; this says "needs Node.js 24 or later".
+ */
+const sqlite = loadSqlite();
 
 /** Where a SQLite store's data lives: a file it opens and owns, or a connection the app owns. */
 export interface SqliteSource {
@@ -36,7 +42,7 @@ export function requireSqliteSource(owner: string, options: { readonly path?: un
   const { path, database } = options;
   if ((path === undefined) === (database === undefined)) throw new TypeError(`${owner}: pass exactly one of \`path\` and \`database\``);
   if (path !== undefined && (typeof path !== 'string' || path === '')) throw new TypeError(`${owner}: path must be a file path or ":memory:"`);
-  if (database !== undefined && !(database instanceof DatabaseSync)) throw new TypeError(`${owner}: database must be a node:sqlite DatabaseSync`);
+  if (database !== undefined && !(database instanceof sqlite.DatabaseSync)) throw new TypeError(`${owner}: database must be a node:sqlite DatabaseSync`);
   if (typeof path === 'string') requireSqliteFolder(owner, path);
   return Object.freeze({ path: (path as string | undefined) ?? null, database: (database as DatabaseSync | undefined) ?? null });
 }
@@ -90,7 +96,7 @@ export function openSqlite(owner: string, path: string, busyTimeout: number): Da
   let db: DatabaseSync;
   try {
     if (isFilePath(path)) createPrivately(path);
-    db = new DatabaseSync(path, { timeout: busyTimeout });
+    db = new sqlite.DatabaseSync(path, { timeout: busyTimeout });
   } catch (cause) {
     throw new StoreUnavailableError(`${owner}: cannot open the SQLite database ${path}: ${(cause as Error).message}`, { cause });
   }

@@ -5,7 +5,11 @@
  *
  * @module sqlite
  */
+import { requireNode } from '../lib/runtime.ts';
 export { SqliteStore } from './store.ts';
 export type { SqliteStoreOptions } from './store-options.ts';
 export { SqliteUserStore } from './user-store.ts';
 export type { SqliteUserStoreOptions } from './user-store.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/sqlite', 'node:sqlite');

@@ -14,6 +14,7 @@
  *
  * @module testing
  */
+import { requireNode } from '../lib/runtime.ts';
 export { createTestClock } from './clock.ts';
 export type { TestClock } from './clock.ts';
 export type { ConformanceOptions, StoreUnderTest } from './conformance-fixture.ts';
@@ -30,3 +31,6 @@ export { describeTokenStoreConformance } from './token-store-conformance.ts';
 export type { TokenStoreConformanceOptions, TokenStoreUnderTest } from './token-fixture.ts';
 export { describeUserStoreConformance } from './user-store-conformance.ts';
 export type { UserStoreConformanceOptions } from './user-store-conformance.ts';
+
+// Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
+requireNode('latchkey/testing', 'node:sqlite, URL.parse');
