@@ -315,7 +315,7 @@ test('SEC-45, SEC-43, as the attacker: cross-site JSON and forms without the tok
     ['/login/passkey', { credential: {} }],
     ['/reauth/passkey', { credential: {}, password: PASSWORD }],
   ] as const) {
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }] as Record<string, string>[]) {
       assert.equal((await client.json(path, body, headers)).status, 403, `${path} ${JSON.stringify(headers)}`);
     }
   }
