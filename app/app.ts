@@ -63,6 +63,8 @@ export interface App {
   readonly accounts: Accounts;
   /** The mail queue: `close()` it at shutdown, after the server, to let queued mail leave. */
   readonly mailer: Mailer;
+  /** What the operator should hear at start (passkeys off, or an IP address browsers refuse as RP ID). */
+  readonly warnings: readonly string[];
 }
 
 /** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
@@ -116,8 +118,9 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     rememberDuration: config.rememberDuration,
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
   });
-  const { passkeys, reason: noPasskeys } = openPasskeys(config, stores);
-  if (noPasskeys !== null) logger.log('warn', 'passkeys_off', { reason: noPasskeys });
+  const opened = openPasskeys(config, stores);
+  const passkeys = opened.passkeys;
+  const warnings = [opened.reason, opened.warning].filter((w): w is string => w !== null);
   logSecurityEvents({ logger, manager, accounts, passkeys, secret: common.secret, limits: LOGIN_LIMITS });
   // SEC-71: the owner hears that a stolen remember-me cookie was used and every session ended.
   // A listener must never throw into the manager: any failure, even a synchronous one, is a log line.
@@ -174,7 +177,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     logger.log('error', 'request_error', { ...requestFields(), request_id: requestId, error: error.name, message: error.message, stack: error.stack });
     return plainError(asJson, 500, `Something went wrong on our side. If it keeps happening, quote request id ${requestId}.`, {}, requestId);
   });
-  return { app, manager, accounts, mailer };
+  return { app, manager, accounts, mailer, warnings };
 }
 
 /**

@@ -6,6 +6,8 @@
  * SQLite, PostgreSQL and Redis all work as they do for links. Browsers run WebAuthn only in a
  * secure context: over https, or http on a loopback host. A PUBLIC_URL that is neither (say
  * `http://0.0.0.0:3000`) turns passkeys off, with one warning at start, rather than the whole app.
+ * An IP address (the default `http://127.0.0.1:3000`) is warned about too: browsers refuse one as
+ * RP ID, so passkeys need a host name there (`PUBLIC_URL=http://localhost:3000`).
  *
  * @module app/passkeys
  */
@@ -14,16 +16,20 @@ import { APP_NAME, type AppConfig } from './config.ts';
 import type { AppStores } from './stores.ts';
 
 /** The app's passkeys, or why there are none. */
-export type AppPasskeys = { readonly passkeys: Passkeys; readonly reason: null } | { readonly passkeys: null; readonly reason: string };
+export type AppPasskeys =
+  | { readonly passkeys: Passkeys; readonly reason: null; readonly warning: string | null }
+  | { readonly passkeys: null; readonly reason: string; readonly warning: null };
 
 export function openPasskeys(config: AppConfig, stores: AppStores): AppPasskeys {
   const url = new URL(config.publicUrl);
   try {
     const passkeys = createPasskeys({ rpId: url.hostname, rpName: APP_NAME, origin: url.origin, credentials: stores.users, challenges: stores.sessions });
-    return { passkeys, reason: null };
+    // The server side works on an IP address (and the tests use it); browsers do not, and the page script hides the buttons.
+    const ip = /^[0-9.]+$|^\[/.test(url.hostname);
+    return { passkeys, reason: null, warning: ip ? `browsers refuse WebAuthn on an IP address: give PUBLIC_URL a host name (http://localhost:${url.port || 80}) for passkeys` : null };
   } catch (error) {
     // Only the origin can be wrong here: the stores are the app's own and checked by their types.
-    return { passkeys: null, reason: `passkeys are off: PUBLIC_URL ${url.origin} is not a secure context for WebAuthn (${(error as Error).message})` };
+    return { passkeys: null, warning: null, reason: `passkeys are off: PUBLIC_URL ${url.origin} is not a secure context for WebAuthn (${(error as Error).message})` };
   }
 }
 

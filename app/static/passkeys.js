@@ -4,13 +4,26 @@
  * A click fetches the options (POST, JSON), hands them to @simplewebauthn/browser (loaded before
  * this file as SimpleWebAuthnBrowser), posts the browser's answer as JSON with the page's CSRF
  * token, and follows a 2xx answer to its `next`; anything else is said in the button's status
- * line. Buttons stay hidden where the browser has no WebAuthn. Served as a file of the app's own
+ * line. Buttons stay hidden where the browser has no WebAuthn, or cannot use it (an IP address). Served as a file of the app's own
  * origin: the CSP allows no inline script (SEC-64).
  */
 (function () {
   'use strict';
   var webauthn = window.SimpleWebAuthnBrowser;
   if (!webauthn || !webauthn.browserSupportsWebAuthn()) return;
+  // Browsers refuse an IP address as RP ID (WebAuthn L2 §5.1.3 needs a domain): no button there.
+  if (/^[0-9.]+$|^\[/.test(window.location.hostname)) return;
+
+  /** Goes to `next`; to the page itself by reloading it (a new fragment alone would not). */
+  function go(next) {
+    var target = new URL(next, window.location.href);
+    if (target.pathname === window.location.pathname && target.search === window.location.search) {
+      window.location.hash = target.hash;
+      window.location.reload();
+    } else {
+      window.location.assign(target.href);
+    }
+  }
 
   function say(button, message) {
     var line = document.getElementById(button.getAttribute('data-status'));
@@ -70,7 +83,7 @@
         say(button, answer.data.message || 'The passkey was not accepted.');
         return;
       }
-      window.location.assign(answer.data.next || button.getAttribute('data-next'));
+      go(answer.data.next || button.getAttribute('data-next'));
     } catch (error) {
       // The user closed the browser's dialog, or no passkey fits: WebAuthn says NotAllowedError.
       say(button, error && error.name === 'NotAllowedError' ? 'No passkey was used.' : 'The passkey could not be used' + (error && error.message ? ': ' + error.message : '.'));
