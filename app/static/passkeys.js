@@ -2,8 +2,8 @@
  * The passkey buttons of the latchkey reference app (app/views/passkeys.ts): each button says in
  * data- attributes where its options come from, where its credential goes and what goes along.
  * A click fetches the options (POST, JSON), hands them to @simplewebauthn/browser (loaded before
- * this file as SimpleWebAuthnBrowser), posts the browser's answer as JSON with the page's CSRF
- * token, and follows a 2xx answer to its `next`; anything else is said in the button's status
+ * this file as SimpleWebAuthnBrowser), posts the browser's answer as JSON (same-origin JSON is
+ * what the app's CSRF defence asks of a script; a form's token goes along when the page has one), and follows a 2xx answer to its `next`; anything else is said in the button's status
  * line. Buttons stay hidden where the browser has no WebAuthn, or cannot use it (an IP address). Served as a file of the app's own
  * origin: the CSP allows no inline script (SEC-64).
  */
@@ -34,7 +34,7 @@
     var response = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+      headers: csrf ? { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf } : { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
     });
     var data = {};
@@ -60,7 +60,8 @@
   }
 
   async function run(button) {
-    var csrf = button.getAttribute('data-csrf') || '';
+    var token = document.querySelector('input[name="_csrf"]');
+    var csrf = token ? token.value : '';
     var body = fieldsOf(button);
     if (body.password === '') {
       say(button, 'Enter your password first.');

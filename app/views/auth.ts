@@ -47,7 +47,7 @@ export function loginPage(f: LoginForm): PageContent {
         <button type="submit" class="button primary">Log in</button>
       </form>
       ${f.passkeys
-        ? passkeyButton({ ceremony: 'authenticate', label: 'Log in with a passkey', options: '/login/passkey/options', submit: '/login/passkey', csrf: f.csrf, next: f.next, fields: ['f-remember'], sendNext: true, id: 'passkey-login' })
+        ? passkeyButton({ ceremony: 'authenticate', label: 'Log in with a passkey', options: '/login/passkey/options', submit: '/login/passkey', next: f.next, fields: ['f-remember'], sendNext: true, id: 'passkey-login' })
         : ''}
       <p class="aside"><a href="/forgot-password">Forgot your password?</a></p>
       <p class="aside">No account yet? <a href="/register">Register</a>.</p>
@@ -127,7 +127,7 @@ export function reauthPage(f: ReauthForm): PageContent {
         ${factor && !totp ? '' : html`<button type="submit" class="button primary">Confirm</button>`}
       </form>
       ${passkey
-        ? passkeyButton({ ceremony: 'authenticate', label: 'Confirm with a passkey', options: '/reauth/passkey/options', submit: '/reauth/passkey', csrf: f.csrf, next: f.next, fields: ['f-password'], sendNext: true, style: totp ? 'button' : 'button primary', id: 'passkey-reauth' })
+        ? passkeyButton({ ceremony: 'authenticate', label: 'Confirm with a passkey', options: '/reauth/passkey/options', submit: '/reauth/passkey', next: f.next, fields: ['f-password'], sendNext: true, style: totp ? 'button' : 'button primary', id: 'passkey-reauth' })
         : ''}
     </section>`,
   };

@@ -5,8 +5,9 @@
  * plain forms with `_csrf`, so they work without JavaScript; the WebAuthn ceremonies cannot, so
  * their buttons start `hidden` and `/static/passkeys.js` shows them when the browser has WebAuthn.
  * A button says what to do in `data-` attributes only (no inline script, SEC-64): the URL of its
- * options, the URL its credential is posted to, the fields sent along, where to go after, and the
- * CSRF token, sent as `X-CSRF-Token` (JSON needs none, SEC-46; a header costs nothing).
+ * options, the URL its credential is posted to, the fields sent along and where to go after. No
+ * CSRF token: its requests are JSON, which no page of another site can send without a preflight,
+ * and same-origin (SEC-45, SEC-46); the token stays in the forms' `_csrf` fields only (SEC-26).
  * Every button's accessible name contains "passkey".
  *
  * @module app/views/passkeys
@@ -26,7 +27,6 @@ export interface PasskeyButton {
   readonly options: string;
   /** Where the credential goes (POST JSON `{ credential, ...fields }`). */
   readonly submit: string;
-  readonly csrf: string;
   /** Where to go once the answer is 2xx, unless it names a `next` of its own. */
   readonly next: string;
   /** Ids of inputs whose values are sent along, by their `name` (a checkbox as true/false). */
@@ -41,7 +41,7 @@ export interface PasskeyButton {
 /** A passkey button and its status line (a live region for what went wrong). */
 export function passkeyButton(b: PasskeyButton): Html {
   return html`<div class="passkey-action">
-      <button type="button" class="${b.style ?? 'button'}" hidden data-passkey="${b.ceremony}" data-options="${b.options}" data-submit="${b.submit}" data-next="${b.next}" data-csrf="${b.csrf}" data-fields="${(b.fields ?? []).join(' ')}"${b.sendNext ? html` data-send-next` : ''} data-status="${b.id}-status">${b.label}</button>
+      <button type="button" class="${b.style ?? 'button'}" hidden data-passkey="${b.ceremony}" data-options="${b.options}" data-submit="${b.submit}" data-next="${b.next}" data-fields="${(b.fields ?? []).join(' ')}"${b.sendNext ? html` data-send-next` : ''} data-status="${b.id}-status">${b.label}</button>
       <p class="passkey-status" id="${b.id}-status" role="status" aria-live="polite"></p>
     </div>`;
 }
@@ -77,6 +77,6 @@ export function passkeySection(v: { readonly passkeys: readonly PasskeyCredentia
         <label for="passkey-name">Name of a new passkey</label>
         <input id="passkey-name" name="name" type="text" maxlength="${MAX_PASSKEY_NAME}" placeholder="e.g. Laptop" autocomplete="off">
       </div>
-      ${passkeyButton({ ceremony: 'register', label: 'Add a passkey', options: '/account/passkeys/options', submit: '/account/passkeys', csrf: v.csrf, next: '/account#passkeys', fields: ['passkey-name'], id: 'passkey-add' })}
+      ${passkeyButton({ ceremony: 'register', label: 'Add a passkey', options: '/account/passkeys/options', submit: '/account/passkeys', next: '/account#passkeys', fields: ['passkey-name'], id: 'passkey-add' })}
     </section>`;
 }

@@ -93,7 +93,6 @@ export function twoFactorPage(v: TwoFactorView): PageContent {
             label: 'Use a passkey',
             options: '/login/two-factor/passkey/options',
             submit: '/login/two-factor/passkey',
-            csrf: v.csrf,
             next: '/dashboard',
             style: totp ? 'button' : 'button primary',
             id: 'passkey-step',

@@ -465,7 +465,7 @@ test('SEC-64: the login page offers "Log in with a passkey" under the strict CSP
   const res = await app.client().page('/login');
   assert.equal(res.headers.get('content-security-policy'), CSP);
   const html = await res.text();
-  const button = /<button type="button" class="button" hidden data-passkey="authenticate" data-options="\/login\/passkey\/options" data-submit="\/login\/passkey" data-next="\/dashboard" data-csrf="[\w-]{43}" data-fields="f-remember" data-send-next data-status="passkey-login-status">Log in with a passkey<\/button>/;
+  const button = /<button type="button" class="button" hidden data-passkey="authenticate" data-options="\/login\/passkey\/options" data-submit="\/login\/passkey" data-next="\/dashboard" data-fields="f-remember" data-send-next data-status="passkey-login-status">Log in with a passkey<\/button>/;
   assert.match(html, button);
   const scripts = [...html.matchAll(/<script src="([^"]+)" defer><\/script>/g)].map((m) => m[1] as string);
   assert.deepEqual(scripts.map((s) => s.split('?')[0]), ['/static/webauthn.js', '/static/passkeys.js']);
