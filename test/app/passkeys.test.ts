@@ -479,3 +479,42 @@ test('SEC-64: the login page offers "Log in with a passkey" under the strict CSP
   // Pages without passkey buttons load no script.
   assert.doesNotMatch(await (await app.client().page('/register')).text(), /<script/);
 });
+
+test('SEC-80: an account with TOTP and a passkey is offered both (methods ["totp", "passkey"]): the code field and "Use a passkey"; either completes the step', async (t) => {
+  const clock = createTestClock(Date.UTC(2030, 0, 1, 12, 0, 0));
+  const app = await setup(t, { now: clock.now, wrapStores: (s) => Object.assign(Object.create(s), { sessions: new MemoryStore({ now: clock.now }) }) });
+  await seedUser(app);
+  const owner = app.client();
+  await owner.login();
+  const { totpCode, totpStep } = await import('latchkey');
+  const secret = (await owner.json('/account/totp/setup', {})).body.secret;
+  assert.equal((await owner.json('/account/totp/confirm', { code: totpCode(secret, totpStep(clock.now())) })).status, 200);
+  const authenticator = authenticatorFor();
+  assert.equal((await addPasskey(owner, authenticator)).status, 201);
+  const account = (await owner.getJson('/account')).body;
+  assert.deepEqual([account.totp_enabled, account.passkeys.length, account.recovery_codes_left], [true, 1, 10]);
+
+  const browser = app.client();
+  const password = await browser.json('/login', { login: 'ann@example.com', password: PASSWORD });
+  assert.deepEqual(password.body.methods, ['totp', 'passkey']);
+  const html = await (await browser.page('/login/two-factor')).text();
+  assert.match(html, /name="code"/);
+  assert.match(html, />Use a passkey<\/button>/);
+  assert.equal((await passkeyStep(browser, authenticator)).status, 200);
+  assert.deepEqual(await methodsOf(browser), ['pwd', 'hwk']);
+});
+
+test('Passkeys are off, not the app, when PUBLIC_URL is no secure context (http on a host that is not loopback): their routes are 404 and no page offers them', async (t) => {
+  const app = await setup(t, { env: { PUBLIC_URL: 'http://app.example' } });
+  assert.equal(app.warnings.length, 1);
+  assert.match(app.warnings[0]!, /^passkeys are off: PUBLIC_URL http:\/\/app\.example is not a secure context/);
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  for (const path of ['/account/passkeys/options', '/login/passkey/options', '/login/passkey']) {
+    assert.deepEqual(await client.json(path, {}).then((r) => [r.status, r.body.message]), [404, 'Passkeys are not available on this site.'], path);
+  }
+  assert.deepEqual((await client.getJson('/account')).body.passkeys, []);
+  for (const path of ['/account', '/reauth']) assert.doesNotMatch(await (await client.page(path)).text(), /passkey|<script/i, path);
+  assert.doesNotMatch(await (await app.client().page('/login')).text(), /passkey|<script/i);
+});

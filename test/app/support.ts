@@ -33,6 +33,8 @@ export interface TestApp {
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
   /** The app's mail queue. */
   readonly mailer: Awaited<ReturnType<typeof createApp>>['mailer'];
+  /** What the app would print at start (app.ts `warnings`). */
+  readonly warnings: readonly string[];
   /** Resolves once every mail asked for so far has left: the accounts' background work, then the queue. */
   mailSent(): Promise<void>;
   readonly config: AppConfig;
