@@ -9,7 +9,8 @@
  * before any body is read (SEC-65). A path no route has is the 404.
  * Errors that escape a handler: a store or hasher that is down is a 503 with `Retry-After`; anything
  * else is a 500 with a generic message and a request id, logged with its stack (SEC-66).
- * The security events of the manager and the accounts are logged by security-log.ts (SEC-68).
+ * The security events of the manager, the accounts and the passkeys are logged by security-log.ts
+ * (SEC-68); the passkeys' relying party is PUBLIC_URL (passkeys.ts, SEC-82).
  * Mail leaves through a background queue (mail/mailer.ts) over SMTP, or into the development
  * outbox without SMTP_URL; its links are built from PUBLIC_URL only (SEC-58).
  *
@@ -30,6 +31,7 @@ import { outboxTransport } from './mail/outbox.ts';
 import { smtpTransport } from './mail/smtp.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
+import { openPasskeys } from './passkeys.ts';
 import { logSecurityEvents } from './security-log.ts';
 import { STYLESHEET_URL } from './static.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -38,6 +40,8 @@ import { emailChangeRoutes } from './routes/email-change.ts';
 import { healthRoute } from './routes/health.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { passkeyLoginRoutes } from './routes/passkey-login.ts';
+import { passkeyRoutes } from './routes/passkeys.ts';
 import { recoveryRoutes } from './routes/recovery.ts';
 import { totpRoutes } from './routes/totp.ts';
 import { verificationRoutes } from './routes/verification.ts';
@@ -59,6 +63,8 @@ export interface App {
   readonly accounts: Accounts;
   /** The mail queue: `close()` it at shutdown, after the server, to let queued mail leave. */
   readonly mailer: Mailer;
+  /** What the operator should hear at start (passkeys off, or an IP address browsers refuse as RP ID). */
+  readonly warnings: readonly string[];
 }
 
 /** A store that has not answered by then is down: a 503 well within R-01's 2 s, never a hung request. */
@@ -112,7 +118,10 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     rememberDuration: config.rememberDuration,
     sessionCache: config.sessionCacheTtl > 0 ? { ttl: config.sessionCacheTtl } : null,
   });
-  logSecurityEvents({ logger, manager, accounts, secret: common.secret, limits: LOGIN_LIMITS });
+  const opened = openPasskeys(config, stores);
+  const passkeys = opened.passkeys;
+  const warnings = [opened.reason, opened.warning].filter((w): w is string => w !== null);
+  logSecurityEvents({ logger, manager, accounts, passkeys, secret: common.secret, limits: LOGIN_LIMITS });
   // SEC-71: the owner hears that a stolen remember-me cookie was used and every session ended.
   // A listener must never throw into the manager: any failure, even a synchronous one, is a log line.
   manager.on('rememberTheft', ({ userId }) => {
@@ -121,12 +130,14 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       .catch((error: Error) => logger.log('warn', 'notice_failed', { ...requestFields(), user_id: userId, notice: 'remember_theft', error: error?.name ?? 'unknown' }));
   });
 
-  const deps: Deps = { config, stores, manager, accounts, throttles };
+  const deps: Deps = { config, stores, manager, accounts, throttles, passkeys };
   const routes: Route[] = [
     ...pageRoutes(deps),
     ...authRoutes(deps),
     ...accountRoutes(deps),
     ...totpRoutes(deps),
+    ...passkeyRoutes(deps),
+    ...passkeyLoginRoutes(deps),
     ...recoveryRoutes(deps),
     ...verificationRoutes(deps),
     ...emailChangeRoutes(deps),
@@ -166,7 +177,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     logger.log('error', 'request_error', { ...requestFields(), request_id: requestId, error: error.name, message: error.message, stack: error.stack });
     return plainError(asJson, 500, `Something went wrong on our side. If it keeps happening, quote request id ${requestId}.`, {}, requestId);
   });
-  return { app, manager, accounts, mailer };
+  return { app, manager, accounts, mailer, warnings };
 }
 
 /**

@@ -3,8 +3,10 @@
  * 413 above that, before parsing anything), accepts JSON (`application/json`, UTF-8) or a browser
  * form (urlencoded or multipart), and turns the body into flat, typed fields:
  * - every field is a string, except flags (`remember`): JSON `true`/`false`, form `on`/`true`/`1`
- *   or `off`/`false`/`0`/empty. Arrays, objects, numbers, null are refused with 400 and the field
- *   named (SEC-72: `{"password":{"$ne":null}}` never reaches a comparison);
+ *   or `off`/`false`/`0`/empty, and the few JSON objects a route names (`credential`: the
+ *   browser's WebAuthn response, whose own shape latchkey/passkeys checks). Arrays, objects,
+ *   numbers, null anywhere else are refused with 400 and the field named (SEC-72:
+ *   `{"password":{"$ne":null}}` never reaches a comparison);
  * - JSON keys the route does not take are refused (no mass assignment: `role`, `emailVerified`,
  *   `__proto__`); form fields it does not take are ignored, since only named fields are read;
  * - at most 50 fields, each once: `email=a&email=b` and duplicate JSON keys are 400, because two
@@ -24,13 +26,19 @@ export const MAX_BODY = 16 * 1024;
 /** SEC-74: the largest form of the app has 6 fields. */
 const MAX_FIELDS = 50;
 
-/** What a route takes: each field a text or a flag. `_csrf` is always allowed. */
-export type FieldSpec = Readonly<Record<string, 'text' | 'flag'>>;
+/** What a route takes: each field a text, a flag, or a JSON object (JSON bodies only). `_csrf` is always allowed. */
+export type FieldSpec = Readonly<Record<string, 'text' | 'flag' | 'object'>>;
 
 /** A text field of the input, or undefined. */
 export function text(input: Input, name: string): string | undefined {
   const value = input.fields[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** An `object` field of the input, or undefined. */
+export function objectField(input: Input, name: string): Readonly<Record<string, unknown>> | undefined {
+  const value = input.fields[name];
+  return typeof value === 'object' ? value : undefined;
 }
 
 type Parsed = { ok: true; entries: [string, unknown][]; json: boolean } | { ok: false; status: number; message: string };
@@ -179,13 +187,13 @@ const FLAG_ON = new Set(['on', 'true', '1']);
 const FLAG_OFF = new Set(['', 'off', 'false', '0']);
 
 /** Field count, duplicates, unknown JSON keys and types; every problem named by its field. */
-function check(entries: [string, unknown][], spec: FieldSpec, json: boolean): { fields: Record<string, string | boolean> } | { errors: FieldErrors } {
+function check(entries: [string, unknown][], spec: FieldSpec, json: boolean): { fields: Input['fields'] } | { errors: FieldErrors } {
   const errors = fieldErrors();
   if (entries.length > MAX_FIELDS) {
     errors._body = `Too many fields (at most ${MAX_FIELDS}).`;
     return { errors };
   }
-  const fields = Object.create(null) as Record<string, string | boolean>;
+  const fields = Object.create(null) as Record<string, Input['fields'][string]>;
   const seen = new Set<string>();
   for (const [name, value] of entries) {
     if (seen.has(name)) {
@@ -198,7 +206,11 @@ function check(entries: [string, unknown][], spec: FieldSpec, json: boolean): { 
       if (json) errors[name] = 'Unknown field.';
       continue;
     }
-    if (kind === 'flag') {
+    if (kind === 'object') {
+      // A form cannot carry one; in JSON, only an object (not an array, not null) is one.
+      if (json && typeof value === 'object' && value !== null && !Array.isArray(value)) fields[name] = value as Record<string, unknown>;
+      else errors[name] = json ? 'Must be a JSON object.' : 'Must be sent as JSON.';
+    } else if (kind === 'flag') {
       if (json ? typeof value === 'boolean' : typeof value === 'string' && (FLAG_ON.has(value) || FLAG_OFF.has(value))) {
         fields[name] = typeof value === 'boolean' ? value : FLAG_ON.has(value as string);
       } else {

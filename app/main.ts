@@ -99,10 +99,11 @@ if (config.port === 0) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   config = Object.freeze({ ...config, port, publicUrl: process.env.PUBLIC_URL ? config.publicUrl : `http://${host}:${port}` });
 }
-const { app, mailer: queue, accounts: built } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
+const { app, mailer: queue, accounts: built, warnings } = await createApp({ config, stores: opened }).catch(async (error: Error) => {
   await opened.close().catch(() => {});
   return fail(`cannot start the app: ${error.message}`);
 });
+for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
 mailer = queue;
 accounts = built;
 handle = (request, env) => app.fetch(request, env);

@@ -24,6 +24,10 @@
  * | `session_invalid` | warn | `sessionInvalid` `malformed` or `mismatch` (a guessed secret) |
  * | `session_protected` | warn | `sessionProtected` |
  * | `malicious_csrf` | warn | `csrfRefused` (most are forms left open past their session) |
+ * | `passkey_added`, `passkey_removed` | info | passkeys `passkeyAdded`, `passkeyRemoved` (SEC-84) |
+ * | `passkey_used` | info | passkeys `passkeyUsed`: a passwordless login, a second step or a step-up (`user_verified`) |
+ * | `passkey_rejected` | warn | passkeys `passkeyRejected` (`reason`: invalid, challenge, taken, regressed; SEC-82) |
+ * | `passkey_counter_regressed` | error | passkeys `passkeyCounterRegressed`: a possible clone of the authenticator (SEC-83) |
  *
  * Never in a line (SEC-69, ASVS 16.2.5): a password, a token (session, remember-me, CSRF), a
  * cookie, a request body. A session is named by a keyed hash of its id (`session_hash`), and a
@@ -35,6 +39,7 @@
  * @module app/security-log
  */
 import type { Accounts, LoginManager, UserRecord } from 'latchkey';
+import type { Passkeys } from 'latchkey/passkeys';
 import { keyedHasher } from './keyed-hash.ts';
 import type { LineLevel, Logger, LogFields } from './log.ts';
 import { currentRequest, requestFields } from './request-log.ts';
@@ -48,6 +53,8 @@ export interface SecurityLogOptions {
   /** The app's SECRET_KEY: the hashes' key is derived from it, for this purpose only. */
   readonly secret: string;
   readonly limits: ThrottleLimits;
+  /** Only its events are read; null when passkeys are off. */
+  readonly passkeys?: Pick<Passkeys, 'on'> | null;
 }
 
 /** User-Agent strings are cut to this many characters (as the session list keeps them, roughly). */
@@ -102,4 +109,17 @@ export function logSecurityEvents(options: SecurityLogOptions): void {
   accounts.on('passwordRehashed', ({ user }) => write('info', 'authn_password_rehash', { user_id: user.id }));
   // The error's name only: a driver's message may quote the statement and its values.
   accounts.on('rehashFailed', ({ user, error }) => write('warn', 'authn_password_rehash_fail', { user_id: user.id, error: (error as Error)?.name ?? 'unknown' }));
+
+  const passkeys = options.passkeys;
+  if (!passkeys) return;
+  passkeys.on('passkeyAdded', ({ userId, credentialId }) => write('info', 'passkey_added', { user_id: userId, credential_id: credentialId }));
+  passkeys.on('passkeyRemoved', ({ userId, credentialId }) => write('info', 'passkey_removed', { user_id: userId, credential_id: credentialId }));
+  passkeys.on('passkeyUsed', ({ userId, credentialId, userVerified }) =>
+    write('info', 'passkey_used', { user_id: userId, credential_id: credentialId, user_verified: userVerified }),
+  );
+  passkeys.on('passkeyRejected', ({ reason, userId, credentialId }) =>
+    // An id from a refused response is the sender's text: cut, as a User-Agent is.
+    write('warn', 'passkey_rejected', { reason, user_id: userId, credential_id: credentialId?.slice(0, 100) ?? null }),
+  );
+  passkeys.on('passkeyCounterRegressed', ({ userId, credentialId }) => write('error', 'passkey_counter_regressed', { user_id: userId, credential_id: credentialId }));
 }

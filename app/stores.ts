@@ -9,13 +9,14 @@
  * @module app/stores
  */
 import { dirname } from 'node:path';
-import type { CounterStore, Store, TokenStore, UserStore } from 'latchkey';
+import type { CounterStore, CredentialStore, Store, TokenStore, UserStore } from 'latchkey';
 import { SqliteStore, SqliteUserStore } from 'latchkey/sqlite';
 import { ensureDataDir, redact, sqlitePath, type AppConfig } from './config.ts';
 
 export interface AppStores {
   readonly sessions: Store & CounterStore & TokenStore;
-  readonly users: UserStore;
+  /** The accounts, and their passkeys (SEC-83): both user stores keep credentials. */
+  readonly users: UserStore & CredentialStore;
   /** Each store's health, for `/healthz`. */
   ping(): Promise<Record<string, 'ok' | 'unavailable'>>;
   close(): Promise<void>;
@@ -32,7 +33,7 @@ export async function openStores(config: AppConfig, log: Log = (line) => console
   };
   try {
     const sameDatabase = config.sessionStoreUrl === config.databaseUrl;
-    let users: Opened<UserStore>;
+    let users: Opened<UserStore & CredentialStore>;
     let sessions: Opened<Store & CounterStore & TokenStore>;
     if (config.databaseUrl.startsWith('sqlite:')) {
       users = await openSqlite('DATABASE_URL', sqlitePath(config.databaseUrl), config.dataDir, (path) => new SqliteUserStore({ path }));
@@ -110,7 +111,7 @@ async function openPostgres<K extends 'users' | 'sessions'>(
   url: string,
   log: Log,
   kind: K,
-): Promise<K extends 'users' ? Opened<UserStore> : Opened<Store & CounterStore & TokenStore>> {
+): Promise<K extends 'users' ? Opened<UserStore & CredentialStore> : Opened<Store & CounterStore & TokenStore>> {
   const { default: pg } = await import('pg');
   const { PostgresStore, PostgresUserStore } = await import('latchkey/postgres');
   const pool = new pg.Pool({

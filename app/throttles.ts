@@ -48,8 +48,27 @@ export const RECOVERY_LIMITS = Object.freeze({
  */
 export const TOKEN_LIMITS = Object.freeze({ ip: { maxFailures: 60, window: '15m' } });
 
+/**
+ * Passkey assertions from one IP that fail (SEC-53 applied to SEC-82's ceremonies): a passwordless
+ * login, a second step or a step-up with a passkey that does not verify. Counted per IP (under
+ * the IP as the throttle's account too, so the delays grow per client), 50 per 15 minutes as for
+ * passwords. A verified assertion gives its attempt back.
+ */
+export const PASSKEY_LIMITS = Object.freeze({ account: { freeFailures: 10 }, ip: { maxFailures: 50, window: '15m' } });
+
+/**
+ * New passwordless challenges from one IP: 120 per 15 minutes. Each is a row in the sessions store
+ * for up to 5 minutes (SEC-82), asked for before anyone is known, so the count is what keeps a
+ * client from filling the store.
+ */
+export const CHALLENGE_LIMITS = Object.freeze({ ip: { maxFailures: 120, window: '15m' } });
+
 export interface AppThrottles {
   readonly login: LoginThrottle;
+  /** Failed passkey assertions, per IP: `reserve` with {@link passkeyAttempt}. */
+  readonly passkey: LoginThrottle;
+  /** Passwordless challenges, per IP: `countRequest` only. */
+  readonly challenge: LoginThrottle;
   readonly registration: LoginThrottle;
   readonly recovery: LoginThrottle;
   /** Lookups of mailed tokens per IP: `countRequest` only (SEC-54). */
@@ -63,7 +82,14 @@ export function createThrottles(config: AppConfig, store: CounterStore, options:
     registration: createLoginThrottle({ ...common, scope: 'register', ip: { maxFailures: config.registrationsPerHour, window: '1h' } }),
     recovery: createLoginThrottle({ ...common, scope: 'recovery', ...RECOVERY_LIMITS }),
     token: createLoginThrottle({ ...common, scope: 'token', ...TOKEN_LIMITS }),
+    passkey: createLoginThrottle({ ...common, scope: 'passkey', ...PASSKEY_LIMITS }),
+    challenge: createLoginThrottle({ ...common, scope: 'passkey-challenge', ...CHALLENGE_LIMITS }),
   };
+}
+
+/** The attempt of a passkey assertion from `ip`: the client is the throttle's "account" too (see {@link PASSKEY_LIMITS}). */
+export function passkeyAttempt(ip: string | null): { account: string; ip: string | null } {
+  return { account: `passkey-ip:${ip ?? 'unknown'}`, ip };
 }
 
 const DEVICE_COOKIE = 'lk-device';

@@ -10,6 +10,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Accounts, AnonymousUser, LoginManager, UserRecord } from 'latchkey';
 import type { LatchkeyEnv } from 'latchkey/hono';
+import type { Passkeys } from 'latchkey/passkeys';
 import type { AppConfig } from './config.ts';
 import type { AppStores } from './stores.ts';
 import type { AppThrottles } from './throttles.ts';
@@ -31,6 +32,8 @@ export interface Deps {
   readonly manager: LoginManager<UserRecord>;
   readonly accounts: Accounts;
   readonly throttles: AppThrottles;
+  /** The passkeys of the accounts; null when PUBLIC_URL is no secure context for WebAuthn (app/passkeys.ts). */
+  readonly passkeys: Passkeys | null;
 }
 
 /** A route of the app: its path and, per method, the middleware chain that ends in the handler. */
@@ -42,8 +45,8 @@ export interface Route {
 
 /** A request body, read and checked by `readInput` (body.ts). */
 export interface Input {
-  /** Field values; a null prototype. Absent fields are `undefined`. */
-  readonly fields: Readonly<Record<string, string | boolean | undefined>>;
+  /** Field values; a null prototype. Absent fields are `undefined`; objects come from JSON `object` fields only. */
+  readonly fields: Readonly<Record<string, string | boolean | Readonly<Record<string, unknown>> | undefined>>;
   /** The form's `_csrf` field, if any. */
   readonly csrf: string | null;
   /** True when the request had neither a body nor a `Content-Type` (`curl -X POST`). */

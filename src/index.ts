@@ -11,7 +11,7 @@ export { createLoginManager, LoginManager } from './manager.ts';
 export type { CreateLoginManagerOptions, DenyHandler, ManagerOptionsView } from './manager.ts';
 export type { LoginManagerOptions, ResolvedOptions, SessionProtection } from './options.ts';
 export { RequestAuth } from './request-auth.ts';
-export type { LoginOptions } from './request-auth.ts';
+export type { ConfirmLoginOptions, LoginOptions } from './request-auth.ts';
 export type { CompleteSecondStepOptions, PendingSecondStep, SecondStepOptions } from './second-step.ts';
 export type { GuardOptions } from './login-redirect.ts';
 export type { SessionInfo } from './session-info.ts';

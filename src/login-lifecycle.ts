@@ -88,14 +88,32 @@ export async function logoutUser<U, R>(core: Core<U, R>, auth: RequestFacts, jar
   }
 }
 
+/** Options of `RequestAuth.confirmLogin`. */
+export interface ConfirmLoginOptions {
+  /**
+   * What the user proved again, RFC 8176-like: each joins the login's methods (SEC-84), so a
+   * step-up with a second factor records it (`['pwd', 'otp']`, `['pwd', 'hwk']`).
+   * @default ['pwd']
+   */
+  methods?: readonly string[];
+}
+
 /**
  * `RequestAuth.confirmLogin`: a re-authentication, fresh again under a new token; false without a
- * session. The password re-entered joins the login's methods (SEC-84).
+ * session. The methods re-proved (the password by default) join the login's methods (SEC-84).
  */
-export async function confirmLogin<U, R>(core: Core<U, R>, auth: RequestFacts, jar: CookieJar, current: CurrentUser<U, R>): Promise<boolean> {
+export async function confirmLogin<U, R>(
+  core: Core<U, R>,
+  auth: RequestFacts,
+  jar: CookieJar,
+  current: CurrentUser<U, R>,
+  options: ConfirmLoginOptions = {},
+): Promise<boolean> {
+  // Checked before anything is read: a misuse throws, whatever the session.
+  const proved = options.methods === undefined ? ['pwd'] : checkAuthMethods('methods', options.methods);
   const resolved = await current.resolve();
   if (!resolved.session) return false;
-  const methods = withAuthMethod(resolved.session.methods, 'pwd');
+  const methods = proved.reduce(withAuthMethod, resolved.session.methods);
   await replaceSession(core, auth, jar, current, resolved, true, resolved.session.rememberSeries, false, methods);
   core.events.emit('loginConfirmed', { user: resolved.user, request: auth.request });
   return true;

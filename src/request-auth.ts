@@ -16,7 +16,7 @@ import type { Core } from './core.ts';
 import { checkRequestCsrf, csrfTokenFor, type CsrfCheck } from './csrf.ts';
 import { CurrentUser } from './current-user.ts';
 import { FlashQueue, type FlashMessage } from './flash.ts';
-import { confirmLogin, loginUser, logoutUser, revokeOtherSessions, rotateSession, type LoginOptions } from './login-lifecycle.ts';
+import { confirmLogin, loginUser, logoutUser, revokeOtherSessions, rotateSession, type ConfirmLoginOptions, type LoginOptions } from './login-lifecycle.ts';
 import { deny, missingGuard, resolveNextTarget, type GuardOptions } from './login-redirect.ts';
 import { currentSessionInfo, listOwnSessions, revokeOwnSession } from './own-sessions.ts';
 import { forwardedFor, forwardedProto } from './proxy.ts';
@@ -24,7 +24,7 @@ import { isSafeMethod, type RequestAuthInit, type RequestLike } from './request.
 import { beginSecondStep, cancelSecondStep, completeSecondStep, pendingSecondStep, type CompleteSecondStepOptions, type PendingSecondStep, type SecondStepOptions } from './second-step.ts';
 import type { SessionInfo } from './session-info.ts';
 
-export type { LoginOptions } from './login-lifecycle.ts';
+export type { ConfirmLoginOptions, LoginOptions } from './login-lifecycle.ts';
 
 /** A handler that replaces the default unauthorized or needs-refresh response. */
 export type DenyHandler<U, R> = (auth: RequestAuth<U, R>) => Response | Promise<Response>;
@@ -162,10 +162,10 @@ export class RequestAuth<U, R> {
    * `confirm_login`), under a new session token (ASVS 7.2.4). It is a re-authentication: freshness
    * and both timeouts, idle and absolute, start over (SEC-29 "re-auth resets both timers", SEC-35).
    * Call it only after the user proved it is them again (their password, a second factor), never
-   * to keep a session going. Returns false when there is no session to confirm.
+   * to keep a session going; `methods` (default `['pwd']`) join the login's (SEC-84). False without a session.
    */
-  async confirmLogin(): Promise<boolean> {
-    return confirmLogin(this.#core, this, this.#jar, this.#current);
+  async confirmLogin(options?: ConfirmLoginOptions): Promise<boolean> {
+    return confirmLogin(this.#core, this, this.#jar, this.#current, options);
   }
 
   /**

@@ -188,3 +188,33 @@ describe('requireUser(): the user behind loginRequired(), typed without null', (
     }
   });
 });
+
+describe('confirmLogin records what the user proved again (SEC-84, step-up)', () => {
+  const manager = createLoginManager<{ id: string; name: string }>({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: (id) => ({ id, name: 'x' }) });
+  const auth = () => manager.forRequest(new Request('http://localhost/'));
+  /** A request carrying the cookies `from` set. */
+  const next = (from: { setCookies(): string[] }) =>
+    manager.forRequest(new Request('http://localhost/', { headers: { cookie: from.setCookies().map((c) => c.split(';', 1)[0]).join('; ') } }));
+
+  it('SEC-84: confirmLogin({ methods: ["pwd", "hwk"] }) adds both to the login, once each; the default adds pwd alone', async () => {
+    const first = auth();
+    assert.equal(await first.login({ id: 'c1', name: 'x' }, { methods: ['hwk'] }), true);
+    const second = next(first);
+    assert.equal(await second.confirmLogin({ methods: ['pwd', 'hwk'] }), true);
+    assert.deepEqual((await manager.listUserSessions('c1')).map((s) => s.methods), [['hwk', 'pwd']]);
+    assert.equal(await next(second).confirmLogin(), true);
+    assert.deepEqual((await manager.listUserSessions('c1')).map((s) => s.methods), [['hwk', 'pwd']], 'pwd is not added twice');
+  });
+
+  it('SEC-84: methods that are not valid throw TypeError before anything changes, with or without a session', async () => {
+    const first = auth();
+    assert.equal(await first.login({ id: 'c2', name: 'x' }), true);
+    for (const methods of ['pwd', ['OTP'], [7], Array(9).fill('otp')] as unknown[]) {
+      const a = next(first);
+      await assert.rejects(a.confirmLogin({ methods: methods as string[] }), TypeError, JSON.stringify(methods));
+      assert.deepEqual(a.setCookies(), [], 'nothing was issued');
+      await assert.rejects(auth().confirmLogin({ methods: methods as string[] }), TypeError);
+    }
+    assert.deepEqual((await manager.listUserSessions('c2')).map((s) => s.methods), [['pwd']]);
+  });
+});

@@ -1,13 +1,14 @@
 /**
  * The account page and its three actions (app-contract.md): change the password, log out every
- * other session, log out one session. The actions need a fresh login (SEC-35): a login restored
+ * other session, log out one session. The page and its JSON also show the second factors: TOTP
+ * (on only with a confirmed authenticator app) and the passkeys (routes/passkeys.ts). The actions need a fresh login (SEC-35): a login restored
  * from remember-me, or older than the fresh window, is sent to `/reauth` (JSON: 403). Anonymous
  * visitors are sent to log in before anything else is read, the CSRF check included, so that a
  * form left open past the session's end leads to the login page rather than to a 403.
  *
  * @module app/routes/account
  */
-import type { SessionInfo } from 'latchkey';
+import type { PasskeyCredential, SessionInfo } from 'latchkey';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
@@ -35,6 +36,11 @@ function sessionJson(s: SessionInfo) {
   };
 }
 
+/** A passkey as the account JSON lists it (app-contract.md), with its last use. */
+function passkeyJson(p: PasskeyCredential) {
+  return { id: p.id, name: p.name, created_at: new Date(p.createdAt).toISOString(), last_used_at: p.lastUsedAt === null ? null : new Date(p.lastUsedAt).toISOString() };
+}
+
 export function accountRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
   const guard = formGuard();
@@ -47,13 +53,28 @@ export function accountRoutes(deps: Deps): Route[] {
     const user = (await auth.user())!;
     const sessions = await auth.listSessions();
     const isFresh = await auth.isFresh();
-    const totp = { enabled: await accounts.hasSecondFactor(user.id), codesLeft: await accounts.countRecoveryCodes(user.id) };
+    // TOTP is the authenticator app alone: a passkey is a second factor too, but not "TOTP on".
+    const [methods, codesLeft, passkeys] = await Promise.all([
+      accounts.secondFactorMethods(user.id),
+      accounts.countRecoveryCodes(user.id),
+      deps.passkeys === null ? [] : deps.passkeys.list(user.id),
+    ]);
+    const totp = { enabled: methods.includes('totp'), codesLeft };
     if (isJson(c)) {
       // The contract's fields at the top level; `user` repeats them for clients written before.
       const account = { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified };
-      return json(c, status, { ...account, user: account, fresh: isFresh, totp_enabled: totp.enabled, recovery_codes_left: totp.codesLeft, sessions: sessions.map(sessionJson) });
+      return json(c, status, {
+        ...account,
+        user: account,
+        fresh: isFresh,
+        totp_enabled: totp.enabled,
+        passkeys: passkeys.map(passkeyJson),
+        recovery_codes_left: totp.codesLeft,
+        sessions: sessions.map(sessionJson),
+      });
     }
-    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
+    const view = { user, sessions, csrf: '', fresh: isFresh, totp, passkeys: deps.passkeys === null ? null : passkeys, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors };
+    return page(c, (v) => accountPage({ ...view, csrf: v.csrf }), status);
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {

@@ -10,7 +10,7 @@
  *
  * @module app/routes/auth
  */
-import { isServiceUnavailable, type UserRecord } from 'latchkey';
+import { isServiceUnavailable, type SecondFactorMethod, type UserRecord } from 'latchkey';
 import { loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
@@ -33,7 +33,7 @@ export function authRoutes(deps: Deps): Route[] {
 
   async function showLogin(c: AppContext, status = 200, form: { login?: string; remember?: boolean; errors?: FieldErrors } = {}, headers: Record<string, string> = {}) {
     const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
-    return page(c, (v) => loginPage({ csrf: v.csrf, next, ...form }), status, headers);
+    return page(c, (v) => loginPage({ csrf: v.csrf, next, passkeys: deps.passkeys !== null, ...form }), status, headers);
   }
 
   async function loginFailed(c: AppContext, status: number, message: string, form: { login: string; remember: boolean; errors?: FieldErrors }, headers: Record<string, string> = {}) {
@@ -43,12 +43,14 @@ export function authRoutes(deps: Deps): Route[] {
   }
 
   /**
-   * After a right password: a login, or for an account with a second factor a pending step that is
-   * not one (SEC-80), carrying `remember` and `next`. Null for an account that cannot log in.
+   * After a right password: a login (no second factor: `[]`), or for an account with second
+   * factors a pending step that is not one (SEC-80), carrying `remember` and `next`, and the
+   * factors it may be completed with (TOTP, passkey). Null for an account that cannot log in.
    */
-  async function passwordStep(c: AppContext, user: UserRecord, remember: boolean, next: string): Promise<'login' | 'pending' | null> {
-    if (!(await accounts.hasSecondFactor(user.id))) return (await c.var.auth.login(user, { remember })) ? 'login' : null;
-    return (await c.var.auth.beginSecondStep(user, { remember, next })) ? 'pending' : null;
+  async function passwordStep(c: AppContext, user: UserRecord, remember: boolean, next: string): Promise<SecondFactorMethod[] | null> {
+    const methods = await accounts.secondFactorMethods(user.id);
+    if (methods.length === 0) return (await c.var.auth.login(user, { remember })) ? methods : null;
+    return (await c.var.auth.beginSecondStep(user, { remember, next })) ? methods : null;
   }
 
   async function postLogin(c: AppContext): Promise<Response> {
@@ -71,8 +73,8 @@ export function authRoutes(deps: Deps): Route[] {
     const step = result.ok ? await passwordStep(c, result.user, remember, next) : null;
     if (result.ok && step !== null) {
       let answer: Response;
-      if (step === 'login') answer = loginSucceeded(c, result.user, next);
-      else if (isJson(c)) answer = json(c, 200, { message: CODE_REQUIRED, mfa_required: true, methods: ['totp'] });
+      if (step.length === 0) answer = loginSucceeded(c, result.user, next);
+      else if (isJson(c)) answer = json(c, 200, { message: CODE_REQUIRED, mfa_required: true, methods: step });
       else answer = redirect(c, '/login/two-factor');
       // The password was right: this browser is trusted from now on, strangers' failures cannot lock it out (SEC-52).
       if (result.device !== null) answer.headers.append('set-cookie', deviceCookie(result.device, auth.secure));
@@ -185,7 +187,7 @@ export function authRoutes(deps: Deps): Route[] {
       POST: [readInput({ login: 'text', email: 'text', username: 'text', password: 'text', remember: 'flag', next: 'text' }), guard, postLogin],
     },
     { path: '/logout', POST: [readInput({}), guard, postLogout] },
-    reauthRoute(deps, guard, loginRequired()),
+    ...reauthRoute(deps, guard, loginRequired()),
     twoFactorRoute(deps, guard),
   ];
 }

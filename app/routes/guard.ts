@@ -13,7 +13,7 @@ import type { AppContext, Handler } from '../types.ts';
 import { errorContent } from '../views/pages.ts';
 
 /** POST-only paths: a link back to one of them would answer 405. */
-const POST_ONLY = ['/logout', '/account/password', '/account/sessions', '/account/totp', '/account/recovery-codes'];
+const POST_ONLY = ['/logout', '/account/password', '/account/sessions', '/account/totp', '/account/recovery-codes', '/account/passkeys', '/login/passkey', '/login/two-factor/passkey', '/reauth/passkey'];
 
 /**
  * The path of the page the request came from, when it is on this app's origin (the

@@ -9,7 +9,7 @@
 import { loginRequired } from 'latchkey/hono';
 import { isJson, json, page } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
-import { favicon, stylesheet } from '../static.ts';
+import { favicon, passkeysScript, stylesheet, webauthnScript } from '../static.ts';
 import { dashboardPage, homePage } from '../views/pages.ts';
 
 /** The user of a route behind `loginRequired()`. */
@@ -61,6 +61,8 @@ export function pageRoutes(deps: Deps): Route[] {
     { path: '/download', GET: [loginRequired(), download] },
     { path: '/protected', GET: [protectedRoute] },
     { path: '/static/style.css', GET: [stylesheet] },
+    { path: '/static/webauthn.js', GET: [webauthnScript] },
+    { path: '/static/passkeys.js', GET: [passkeysScript] },
     { path: '/favicon.ico', GET: [favicon] },
   ];
 }

@@ -55,8 +55,9 @@ export function totpRoutes(deps: Deps): Route[] {
 
   async function newCodes(c: AppContext): Promise<Response> {
     const id = await userId(c);
-    // regenerateRecoveryCodes throws (misuse) for an account without a factor: a 409 here.
-    if (!(await accounts.hasSecondFactor(id))) return problem(c, 409, NOT_ON);
+    // Recovery codes belong to the authenticator app (regenerateRecoveryCodes throws, a misuse, for
+    // an account without one): a passkey-only account is told so, 409, never a 500.
+    if (!(await accounts.secondFactorMethods(id)).includes('totp')) return problem(c, 409, NOT_ON);
     return showCodes(c, {}, await accounts.regenerateRecoveryCodes(id), 'Your new recovery codes');
   }
 

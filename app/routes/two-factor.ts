@@ -4,7 +4,8 @@
  * the browser here. A right TOTP code (once, SEC-78) or an unused recovery code (SEC-81) completes
  * it into a fresh login (SEC-84) answered as a login is, to the `next` the step carries; a wrong one
  * is a 401, throttled per account by the accounts (SEC-79), and the fifth wrong code of one pending
- * step ends it: the user logs in again (SEC-79).
+ * step ends it: the user logs in again (SEC-79). The page offers what the account has: the code
+ * field with TOTP on, the passkey button with a passkey (its routes: passkey-login.ts).
  *
  * @module app/routes/two-factor
  */
@@ -19,15 +20,18 @@ export const CODE_REQUIRED = 'Two-factor code required.';
 const INVALID = 'Invalid code.';
 const LOG_IN_AGAIN = 'Your login has ended. Log in again.';
 
-/** The answer to a completed login, with a password alone or with its second step. */
-export function loginSucceeded(c: AppContext, user: UserRecord, next: string): Response {
-  if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id) });
+/**
+ * The answer to a completed login, with a password alone or with its second step. `withNext` adds
+ * the target to the JSON, for the passkey script, which follows it (a fetch cannot follow a 303 to a page).
+ */
+export function loginSucceeded(c: AppContext, user: UserRecord, next: string, withNext = false): Response {
+  if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id), ...(withNext && { next }) });
   c.var.auth.flash('Login successful!', 'success');
   return redirect(c, next);
 }
 
 /** No pending step (none, expired, completed or ended by wrong codes): back to the password. */
-function logInAgain(c: AppContext, message = LOG_IN_AGAIN): Response {
+export function logInAgain(c: AppContext, message = LOG_IN_AGAIN): Response {
   if (isJson(c)) return json(c, 401, { message });
   c.var.auth.flash(message, 'error');
   return redirect(c, '/login');
@@ -37,15 +41,25 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
   const { accounts } = deps;
   const failures = codeFailures(deps.stores.sessions, deps.config.secretKey);
 
+  /** The page of a pending step: the code field with TOTP on, the passkey button with a passkey. */
+  const stepPage = (c: AppContext, userId: string, errors?: Record<string, string>, status = 200, headers: Record<string, string> = {}) =>
+    accounts.secondFactorMethods(userId).then((methods) =>
+      page(c, (v) => twoFactorPage({ csrf: v.csrf, methods, passkeys: deps.passkeys !== null, errors }), status, headers),
+    );
+
   async function show(c: AppContext): Promise<Response> {
-    if ((await c.var.auth.pendingSecondStep()) === null) return logInAgain(c, 'Log in first.');
-    if (isJson(c)) return json(c, 200, { message: 'POST code (a code from your authenticator app, or a recovery code) as JSON to this URL.' });
-    return page(c, (v) => twoFactorPage({ csrf: v.csrf }));
+    const pending = await c.var.auth.pendingSecondStep();
+    if (pending === null) return logInAgain(c, 'Log in first.');
+    if (isJson(c)) {
+      const methods = await accounts.secondFactorMethods(pending.userId);
+      return json(c, 200, { message: 'POST code (a code from your authenticator app, or a recovery code) as JSON to this URL, or a passkey to /login/two-factor/passkey.', methods });
+    }
+    return stepPage(c, pending.userId);
   }
 
-  async function invalid(c: AppContext, status: number, message: string, headers: Record<string, string> = {}): Promise<Response> {
+  async function invalid(c: AppContext, userId: string, status: number, message: string, headers: Record<string, string> = {}): Promise<Response> {
     if (isJson(c)) return json(c, status, { message }, headers);
-    return page(c, (v) => twoFactorPage({ csrf: v.csrf, errors: Object.assign(fieldErrors(), { code: message }) }), status, headers);
+    return stepPage(c, userId, Object.assign(fieldErrors(), { code: message }), status, headers);
   }
 
   async function submit(c: AppContext): Promise<Response> {
@@ -53,13 +67,13 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
     const pending = await step.pendingSecondStep();
     if (pending === null) return logInAgain(c);
     const code = text(c.var.input, 'code') ?? '';
-    if (code === '') return invalid(c, 400, 'Enter the code.');
+    if (code === '') return invalid(c, pending.userId, 400, 'Enter the code.');
     const result = await accounts.verifySecondFactor({ userId: pending.userId, code, ip: c.var.auth.clientIp });
     if (!result.ok && result.reason === 'throttled') {
-      return invalid(c, 429, throttledMessage(result.retryAfter), { 'retry-after': String(result.retryAfter) });
+      return invalid(c, pending.userId, 429, throttledMessage(result.retryAfter), { 'retry-after': String(result.retryAfter) });
     }
     if (!result.ok) {
-      if (!(await failures.record(c))) return invalid(c, 401, INVALID);
+      if (!(await failures.record(c))) return invalid(c, pending.userId, 401, INVALID);
       await failures.clear(c);
       await step.cancelSecondStep(); // SEC-79: the fifth wrong code ends this pending step
       return logInAgain(c, `${INVALID} Too many wrong codes: log in again.`);

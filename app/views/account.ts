@@ -9,11 +9,12 @@
  * @module app/views/account
  */
 import { html } from 'hono/html';
-import type { SessionInfo, UserRecord } from 'latchkey';
+import type { PasskeyCredential, SessionInfo, UserRecord } from 'latchkey';
 import { describeAuthMethods } from './auth-methods.ts';
 import { describeDevice, formatUtc } from './device.ts';
 import { field, otherErrors, type Errors } from './forms.ts';
 import { csrfField, type Html, type PageContent } from './layout.ts';
+import { passkeySection } from './passkeys.ts';
 
 export interface AccountView {
   readonly user: UserRecord;
@@ -25,6 +26,8 @@ export interface AccountView {
   readonly emailVerified: boolean;
   /** Whether TOTP is on, and the unused recovery codes left (SEC-81: the count is shown). */
   readonly totp: { readonly enabled: boolean; readonly codesLeft: number };
+  /** The user's passkeys; null while passkeys are off (no section). */
+  readonly passkeys: readonly PasskeyCredential[] | null;
   readonly errors?: Errors;
 }
 
@@ -46,14 +49,14 @@ function factorButton(action: string, label: string, csrf: string, style = 'butt
 function twoFactorSection(v: AccountView): Html {
   if (!v.totp.enabled) {
     return html`<section class="card">
-      <h2>Two-factor authentication</h2>
+      <h2>Authenticator app</h2>
       <p>Off. With an authenticator app, logging in also asks for a code from your phone.</p>
       ${factorButton('/account/totp/setup', 'Set up an authenticator app', v.csrf, 'button primary')}
     </section>`;
   }
   const left = v.totp.codesLeft;
   return html`<section class="card">
-      <h2>Two-factor authentication</h2>
+      <h2>Authenticator app</h2>
       <p><span class="badge">On</span> ${left === 1 ? '1 recovery code' : `${left} recovery codes`} left.</p>
       ${factorButton('/account/recovery-codes', 'New recovery codes', v.csrf)}
       ${factorButton('/account/totp/disable', 'Turn off two-factor authentication', v.csrf, 'button danger')}
@@ -88,6 +91,7 @@ export function accountPage(v: AccountView): PageContent {
   return {
     title: 'Your account',
     current: 'account',
+    scripts: v.passkeys !== null,
     body: html`<section class="card">
       <h1>Your account</h1>
       <dl class="facts">
@@ -100,6 +104,7 @@ export function accountPage(v: AccountView): PageContent {
         : html`<p class="notice">To change your password or address, end sessions or change two-factor authentication, you will be asked for your password first. <a href="/reauth?next=%2Faccount">Confirm it now</a>.</p>`}
     </section>
     ${twoFactorSection(v)}
+    ${v.passkeys === null ? '' : passkeySection({ passkeys: v.passkeys, csrf: v.csrf })}
     <section class="card">
       <h2>Where you are logged in</h2>
       <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf))}</ul>

@@ -10,6 +10,7 @@
 import { html } from 'hono/html';
 import { field, otherErrors, rememberBox, type Errors } from './forms.ts';
 import { csrfField, type PageContent } from './layout.ts';
+import { passkeyButton } from './passkeys.ts';
 
 /** Longest login we accept: an email address (RFC 5321 §4.5.3.1.3 path limit, 254). */
 const LOGIN_MAX = 254;
@@ -20,6 +21,8 @@ export interface LoginForm {
   readonly login?: string | undefined;
   readonly remember?: boolean;
   readonly errors?: Errors;
+  /** Whether passkeys are on: the page offers "Log in with a passkey". */
+  readonly passkeys?: boolean;
 }
 
 /** `/login?next=%2Faccount`: a form's own URL with its `next`. */
@@ -31,6 +34,7 @@ export function loginPage(f: LoginForm): PageContent {
   return {
     title: 'Log in',
     current: 'login',
+    scripts: f.passkeys === true,
     body: html`<section class="card narrow">
       <h1>Log in</h1>
       <form method="post" action="${withNext('/login', f.next)}">
@@ -42,6 +46,9 @@ export function loginPage(f: LoginForm): PageContent {
         ${otherErrors(f.errors, ['login', 'password', 'remember'])}
         <button type="submit" class="button primary">Log in</button>
       </form>
+      ${f.passkeys
+        ? passkeyButton({ ceremony: 'authenticate', label: 'Log in with a passkey', options: '/login/passkey/options', submit: '/login/passkey', next: f.next, fields: ['f-remember'], sendNext: true, id: 'passkey-login' })
+        : ''}
       <p class="aside"><a href="/forgot-password">Forgot your password?</a></p>
       <p class="aside">No account yet? <a href="/register">Register</a>.</p>
     </section>`,
@@ -91,23 +98,37 @@ export interface ReauthForm {
   readonly next: string;
   /** The user's email address, or username when there is none: for password managers. */
   readonly login: string;
+  /**
+   * The account's second factors (SEC-84: a step-up asks for one again): the code field with
+   * `totp`, "Confirm with a passkey" with `passkey` (when passkeys are on); none, the password alone.
+   */
+  readonly methods: readonly ('totp' | 'passkey')[];
+  readonly passkeys: boolean;
   readonly errors?: Errors;
 }
 
 export function reauthPage(f: ReauthForm): PageContent {
+  const totp = f.methods.includes('totp');
+  const passkey = f.passkeys && f.methods.includes('passkey');
+  const factor = f.methods.length > 0;
   return {
     title: 'Confirm your password',
+    scripts: passkey,
     body: html`<section class="card narrow">
       <h1>Confirm it is you</h1>
-      <p>Changing your password or ending sessions needs your password again: it has been a while since you typed it, or this login was restored from "remember me".</p>
+      <p>Changing your password or ending sessions needs your password again${factor ? ' and your second factor' : ''}: it has been a while since you typed it, or this login was restored from "remember me".</p>
       <form method="post" action="${withNext('/reauth', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
         <input type="hidden" name="username" value="${f.login}" autocomplete="username">
         ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: true })}
-        ${otherErrors(f.errors, ['password'])}
-        <button type="submit" class="button primary">Confirm</button>
+        ${totp ? field({ name: 'code', label: 'Code from your authenticator app, or a recovery code', autocomplete: 'one-time-code', errors: f.errors, required: !passkey, maxlength: 32 }) : ''}
+        ${otherErrors(f.errors, ['password', 'code'])}
+        ${factor && !totp ? '' : html`<button type="submit" class="button primary">Confirm</button>`}
       </form>
+      ${passkey
+        ? passkeyButton({ ceremony: 'authenticate', label: 'Confirm with a passkey', options: '/reauth/passkey/options', submit: '/reauth/passkey', next: f.next, fields: ['f-password'], sendNext: true, style: totp ? 'button' : 'button primary', id: 'passkey-reauth' })
+        : ''}
     </section>`,
   };
 }

@@ -9,7 +9,7 @@
  */
 import { html } from 'hono/html';
 import type { FlashMessage, UserRecord } from 'latchkey';
-import { STYLESHEET_URL } from '../static.ts';
+import { SCRIPT_URLS, STYLESHEET_URL } from '../static.ts';
 
 /** Markup made by `html```: already escaped. */
 export type Html = ReturnType<typeof html>;
@@ -23,6 +23,8 @@ export interface PageContent {
   readonly body: Html;
   /** Which nav entry this page is, if any. */
   readonly current?: NavItem;
+  /** Whether the page has passkey buttons: it loads their scripts (files of this origin, never inline, SEC-64). */
+  readonly scripts?: boolean;
 }
 
 /** What a page needs about the visitor: the nav, the forms' CSRF token, the flashes. */
@@ -89,6 +91,7 @@ export function layout(content: PageContent, visitor: Visitor): Html {
   <title>${content.title} · Latchkey</title>
   <link rel="stylesheet" href="${STYLESHEET_URL}">
   <link rel="icon" type="image/svg+xml" href="/favicon.ico">
+  ${content.scripts ? SCRIPT_URLS.map((url) => html`<script src="${url}" defer></script>`) : ''}
 </head>
 <body>
   <header class="site-header">

@@ -10,6 +10,7 @@
 import { html, raw } from 'hono/html';
 import { field, type Errors } from './forms.ts';
 import { csrfField, type PageContent } from './layout.ts';
+import { passkeyButton } from './passkeys.ts';
 
 /** `JBSWY3DPEHPK3PXP` → `JBSW Y3DP EHPK 3PXP`: easier to read off and type. */
 export function groupSecret(secret: string): string {
@@ -60,18 +61,43 @@ export function recoveryCodesPage(v: { readonly codes: readonly string[]; readon
   };
 }
 
-export function twoFactorPage(v: { readonly csrf: string; readonly errors?: Errors }): PageContent {
+export interface TwoFactorView {
+  readonly csrf: string;
+  /** The account's second factors: the code field with `totp`, the passkey button with `passkey`. */
+  readonly methods: readonly ('totp' | 'passkey')[];
+  /** Whether the app has passkeys on (a secure PUBLIC_URL). */
+  readonly passkeys: boolean;
+  readonly errors?: Errors;
+}
+
+export function twoFactorPage(v: TwoFactorView): PageContent {
+  const totp = v.methods.includes('totp');
+  const passkey = v.passkeys && v.methods.includes('passkey');
   return {
     title: 'Two-factor authentication',
     current: 'login',
+    scripts: passkey,
     body: html`<section class="card narrow">
       <h1>Two-factor authentication</h1>
-      <p>Type the code your authenticator app shows, or one of your recovery codes.</p>
+      ${totp
+        ? html`<p>Type the code your authenticator app shows, or one of your recovery codes.</p>
       <form method="post" action="/login/two-factor">
         ${csrfField(v.csrf)}
         ${codeField(v.errors)}
         <button type="submit" class="button primary">Log in</button>
-      </form>
+      </form>`
+        : html`<p>Confirm with your passkey: your device asks for its screen lock, fingerprint or face.</p>`}
+      ${passkey
+        ? html`${totp ? html`<p class="aside">Or:</p>` : ''}${passkeyButton({
+            ceremony: 'authenticate',
+            label: 'Use a passkey',
+            options: '/login/two-factor/passkey/options',
+            submit: '/login/two-factor/passkey',
+            next: '/dashboard',
+            style: totp ? 'button' : 'button primary',
+            id: 'passkey-step',
+          })}`
+        : ''}
       <p class="aside"><a href="/login">Start again</a></p>
     </section>`,
   };

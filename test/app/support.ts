@@ -22,7 +22,7 @@ export type LogEntry = Record<string, unknown>;
 /** PUBLIC_URL of every test app: requests go to this origin. */
 export const ORIGIN = 'http://127.0.0.1:3000';
 /** The app's Content-Security-Policy, spelt out so that a loosened policy fails the tests (SEC-64). */
-export const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 export const PASSWORD = 'correct horse battery staple';
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 export const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -33,6 +33,8 @@ export interface TestApp {
   readonly accounts: Awaited<ReturnType<typeof createApp>>['accounts'];
   /** The app's mail queue. */
   readonly mailer: Awaited<ReturnType<typeof createApp>>['mailer'];
+  /** What the app would print at start (app.ts `warnings`). */
+  readonly warnings: readonly string[];
   /** Resolves once every mail asked for so far has left: the accounts' background work, then the queue. */
   mailSent(): Promise<void>;
   readonly config: AppConfig;

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { UserRecord, UserStore } from 'latchkey';
+import type { UserRecord } from 'latchkey';
+import type { AppStores } from '../../app/stores.ts';
 import { Client, PASSWORD, setup, type TestApp } from './support.ts';
 
 interface Recorded {
@@ -34,7 +35,7 @@ test('SEC-26: no session, remember-me or CSRF token appears in any body, Locatio
           const value = Reflect.get(target, name, receiver);
           return typeof value === 'function' ? value.bind(target) : value;
         },
-      }) as UserStore;
+      }) as AppStores['users'];
       return { ...stores, users };
     },
     env: { USER_CACHE_TTL: '0' },
