@@ -105,6 +105,10 @@ describe('the package', () => {
     const plain = run();
     assert.equal(plain.status, 0, plain.stderr);
     assert.deepEqual(JSON.parse(plain.stdout), []);
+    // Importing latchkey/passkeys and making one costs no WebAuthn library either: the first ceremony loads it.
+    const passkeys = run('--passkeys');
+    assert.equal(passkeys.status, 0, passkeys.stderr);
+    assert.deepEqual(JSON.parse(passkeys.stdout), []);
     const control = run('--control');
     assert.equal(control.status, 0, control.stderr);
     for (const name of ['node:fs', 'node:net', 'src/passwords/argon2.ts', 'src/passwords/bcrypt.ts', 'src/passwords/legacy.ts', '@simplewebauthn/server']) {

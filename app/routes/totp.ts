@@ -7,7 +7,6 @@
  *
  * @module app/routes/totp
  */
-import QRCode from 'qrcode';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { isJson, json, page, problem, redirect } from '../answers.ts';
@@ -29,6 +28,8 @@ export function totpRoutes(deps: Deps): Route[] {
     const result = await accounts.beginTotpSetup(await userId(c));
     if (!result.ok) return problem(c, 409, `${ENABLED} Turn it off first to set up another app.`);
     if (isJson(c)) return json(c, 200, { secret: result.secret, otpauth_url: result.uri });
+    // Loaded at the first setup, not at start-up: most requests never draw a QR code (issue 12's memory).
+    const { default: QRCode } = await import('qrcode');
     const qrSvg = await QRCode.toString(result.uri, { type: 'svg' });
     // The secret is on this page: no cache keeps it (SEC-77, shown once).
     return page(c, (v) => totpSetupPage({ csrf: v.csrf, secret: result.secret, qrSvg }), 200, { 'cache-control': 'no-store' });

@@ -14,18 +14,20 @@
  *
  * @module passkeys/authentication
  */
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { PasskeyCredential } from '../credential-store.ts';
 import { checkUserId } from '../token-store.ts';
 import { ANONYMOUS_CHALLENGE_USER, consumeChallenge, issueChallenge, PURPOSE } from './challenges.ts';
 import type { PasskeysCore } from './options.ts';
 import { readResponse, userHandleOf } from './response.ts';
 import type { AuthenticatePasskeyResult, PasskeyRefusal } from './results.ts';
+import { webauthn } from './webauthn.ts';
 
 /** What `Passkeys.authenticationOptions` does (documented there). */
 export async function authenticationOptions(core: PasskeysCore, input: { userId?: string } = {}): Promise<PublicKeyCredentialRequestOptionsJSON> {
   if (typeof input !== 'object' || input === null) throw new TypeError('authenticationOptions: input must be an object');
   const { userId } = input;
+  const { generateAuthenticationOptions } = await webauthn();
   if (userId === undefined) {
     const challenge = await issueChallenge(core, PURPOSE.login, ANONYMOUS_CHALLENGE_USER);
     return generateAuthenticationOptions({ rpID: core.rpId, challenge: bytesOf(challenge), timeout: core.challengeTimeout, userVerification: 'required' });
@@ -93,6 +95,7 @@ async function verify(
   credential: PasskeyCredential,
   requireUserVerification: boolean,
 ): Promise<{ newCounter: number; userVerified: boolean } | null> {
+  const { verifyAuthenticationResponse } = await webauthn();
   try {
     const result = await verifyAuthenticationResponse({
       response,

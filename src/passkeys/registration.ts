@@ -8,13 +8,14 @@
  *
  * @module passkeys/registration
  */
-import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON, VerifiedRegistrationResponse } from '@simplewebauthn/server';
 import { checkCredentialArguments } from '../credential-store.ts';
 import { checkUserId } from '../token-store.ts';
 import { consumeChallenge, issueChallenge, PURPOSE } from './challenges.ts';
 import type { PasskeysCore } from './options.ts';
 import { readResponse, userHandleBytes } from './response.ts';
 import type { PasskeyRefusal, RegisterPasskeyResult } from './results.ts';
+import { webauthn } from './webauthn.ts';
 
 /** The COSE key as stored (base64url): a larger one is no key we accept (see credential-store.ts). */
 const MAX_PUBLIC_KEY = 4096;
@@ -43,6 +44,7 @@ export async function registrationOptions(
   // Existing credentials are excluded, so an authenticator that holds one says so instead of registering twice (§5.4.3).
   const existing = await core.credentials.listCredentials(userId);
   const challenge = await issueChallenge(core, PURPOSE.register, userId);
+  const { generateRegistrationOptions } = await webauthn();
   return generateRegistrationOptions({
     rpName: core.rpName,
     rpID: core.rpId,
@@ -73,7 +75,8 @@ export async function register(core: PasskeysCore, input: { userId: string; resp
   // Used up whatever follows (SEC-82: single use): a failed attempt needs new options.
   const challenge = await consumeChallenge(core, PURPOSE.register, fields.challenge);
   if (challenge === null || challenge.userId !== userId) return refuse('challenge');
-  let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  const { verifyRegistrationResponse } = await webauthn();
+  let verified: VerifiedRegistrationResponse;
   try {
     verified = await verifyRegistrationResponse({
       response: response as RegistrationResponseJSON,
