@@ -12,7 +12,7 @@ import { html } from 'hono/html';
 import type { SessionInfo, UserRecord } from 'latchkey';
 import { describeAuthMethods } from './auth-methods.ts';
 import { describeDevice, formatUtc } from './device.ts';
-import { field, otherErrors, type Errors } from './forms.ts';
+import { accountLoginField, field, otherErrors, type Errors } from './forms.ts';
 import { csrfField, type Html, type PageContent } from './layout.ts';
 
 export interface AccountView {
@@ -113,7 +113,7 @@ export function accountPage(v: AccountView): PageContent {
       <h2>Change password</h2>
       <form method="post" action="/account/password">
         ${csrfField(v.csrf)}
-        <input type="hidden" name="username" value="${v.user.email ?? v.user.username}" autocomplete="username">
+        ${accountLoginField(v.user.email ?? v.user.username ?? '')}
         ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true })}
         ${field({
           name: 'new_password',

@@ -8,7 +8,7 @@
  * @module app/views/auth
  */
 import { html } from 'hono/html';
-import { field, otherErrors, rememberBox, type Errors } from './forms.ts';
+import { accountLoginField, field, otherErrors, rememberBox, type Errors } from './forms.ts';
 import { csrfField, type PageContent } from './layout.ts';
 
 /** Longest login we accept: an email address (RFC 5321 §4.5.3.1.3 path limit, 254). */
@@ -103,7 +103,7 @@ export function reauthPage(f: ReauthForm): PageContent {
       <form method="post" action="${withNext('/reauth', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
-        <input type="hidden" name="username" value="${f.login}" autocomplete="username">
+        ${accountLoginField(f.login)}
         ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: true })}
         ${otherErrors(f.errors, ['password'])}
         <button type="submit" class="button primary">Confirm</button>

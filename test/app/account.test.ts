@@ -260,11 +260,12 @@ test('finding 13: an account with only a username (made by the CLI or an import)
   const html = await (await client.page('/account')).text();
   assert.doesNotMatch(html, /<dt>Email<\/dt>/);
   assert.match(html, /<dt>Username<\/dt><dd><bdi>Test_User<\/bdi><\/dd>/);
-  assert.match(html, /name="username" value="Test_User" autocomplete="username"/);
+  // A username field password managers see: a shown, read-only text input (a hidden one is not one to them).
+  assert.match(html, /<input id="f-username" name="username" type="text" autocomplete="username" value="Test_User"[^>]* readonly[^>]*>/);
 
   client.restartBrowser(); // a remembered login is not fresh: /reauth asks for the password
   const reauth = await client.page('/reauth?next=%2Faccount');
-  assert.match(await reauth.text(), /name="username" value="Test_User" autocomplete="username"/);
+  assert.match(await reauth.text(), /<input id="f-username" name="username" type="text" autocomplete="username" value="Test_User"[^>]* readonly[^>]*>/);
   const confirmed = await client.form('/reauth', { password: PASSWORD, next: '/account' }, { tokenFrom: '/reauth' });
   assert.equal(confirmed.status, 303);
   const changed = await client.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });

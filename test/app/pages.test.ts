@@ -67,7 +67,7 @@ test('GET /dashboard anonymous: redirect to /login?next=%2Fdashboard with the fl
   assert.ok(res.status === 302 || res.status === 303);
   assert.equal(res.headers.get('location'), '/login?next=%2Fdashboard');
   const login = await (await client.page('/login?next=%2Fdashboard')).text();
-  assert.match(login, /<li class="flash flash-message" role="status">Please log in to access this page.<\/li>/);
+  assert.match(login, /<p class="flash flash-message" role="status">Please log in to access this page.<\/p>/);
   assert.match(login, /name="next" value="\/dashboard"/);
 });
 
