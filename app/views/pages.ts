@@ -85,7 +85,8 @@ export function errorHeading(status: number, message: string): { heading: string
   if (message.length < HEADING_MAX && !/[.!?]\s/.test(message)) return { heading: message, reason: HINTS[status] ?? null };
   let heading = HEADINGS[status] ?? (status >= 500 ? 'Something went wrong' : 'Something is wrong');
   if (status === 403 && /expired|CSRF/i.test(message)) heading = 'This form has expired';
-  else if (status === 403 && /^cross-site/i.test(message)) heading = 'Request refused';
+  else if (status === 403 && /^cross-site|another website/i.test(message)) heading = 'Request refused';
+  else if (status === 405 && /cannot be opened as a page/.test(message)) heading = 'This address is not a page';
   return { heading, reason: message };
 }
 
@@ -95,6 +96,8 @@ export interface ErrorPageOptions {
    * the caller; without it the page links home.
    */
   readonly back?: string | null | undefined;
+  /** More ways on, after the main one (the 405 page's form page, dashboard or login). */
+  readonly links?: readonly { readonly href: string; readonly label: string }[];
 }
 
 /** The body of every HTML error page: heading, message, each field's reason, a way on. */
@@ -110,6 +113,7 @@ export function errorPage(status: number, message: string, errors?: Errors, opti
       ${back
         ? html`<a class="button primary" href="${back}">Go back and try again</a> <a class="button" href="/">Home page</a>`
         : html`<a class="button primary" href="/">Back to the home page</a>`}
+      ${(options.links ?? []).map((l) => html` <a class="button" href="${l.href}">${l.label}</a>`)}
     </div>
   </section>`;
 }
