@@ -14,16 +14,21 @@ import { fieldErrors, isJson, json, page, redirect, throttledMessage } from '../
 import type { AppContext, Deps, Handler, Route } from '../types.ts';
 import { codeFailures } from '../second-step.ts';
 import { twoFactorPage } from '../views/totp.ts';
+import { DOWNLOAD_LANDING, DOWNLOAD_PATH } from '../views/dashboard.ts';
 
 export const CODE_REQUIRED = 'Two-factor code required.';
 const INVALID = 'Invalid code.';
 const LOG_IN_AGAIN = 'Your login has ended. Log in again.';
 
-/** The answer to a completed login, with a password alone or with its second step. */
+/**
+ * The answer to a completed login, with a password alone or with its second step. A browser that
+ * came for the download lands on the dashboard that starts it: redirected to the attachment
+ * itself, it would download the file and stay on the login form, looking logged out.
+ */
 export function loginSucceeded(c: AppContext, user: UserRecord, next: string): Response {
   if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id) });
   c.var.auth.flash('Login successful!', 'success');
-  return redirect(c, next);
+  return redirect(c, next.split(/[?#]/, 1)[0] === DOWNLOAD_PATH ? DOWNLOAD_LANDING : next);
 }
 
 /** No pending step (none, expired, completed or ended by wrong codes): back to the password. */

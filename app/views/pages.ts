@@ -1,5 +1,5 @@
 /**
- * The simple pages: home (anonymous and logged in), the dashboard, and the error page that 400,
+ * The simple pages: home (anonymous and logged in) and the error page that 400,
  * 403, 404, 405, 413, 415, 429, 500 and 503 share in HTML: a short heading, the message itself
  * (verbatim, as the JSON answer has it) as a paragraph below it, and a way on: back to the page
  * the request came from when that is known, else home.
@@ -34,21 +34,6 @@ export function homePage(user: UserRecord | null, csrf: string): PageContent {
         <a class="button" href="/account">Account</a>
         ${logoutButton(csrf, 'Log out', 'button')}
       </div>
-    </section>`,
-  };
-}
-
-export function dashboardPage(user: UserRecord): PageContent {
-  return {
-    title: 'Dashboard',
-    current: 'dashboard',
-    body: html`<section class="card">
-      <h1>Hello, <bdi>${user.name}</bdi>! Welcome to your dashboard.</h1>
-      <p>This page is only for logged-in users.</p>
-      <ul class="links">
-        <li><a href="/download" download>Download your welcome note</a> (a small text file)</li>
-        <li><a href="/account">Your account</a>: devices you are logged in on, password</li>
-      </ul>
     </section>`,
   };
 }
