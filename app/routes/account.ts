@@ -11,7 +11,8 @@ import type { SessionInfo } from 'latchkey';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
-import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
+import type { AppContext, Deps, FieldErrors, Handler, Route } from '../types.ts';
+import { confirmCard, confirmPath, readConfirm, type Confirmable } from '../views/confirm.ts';
 import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeAuthMethods } from '../views/auth-methods.ts';
@@ -39,8 +40,16 @@ export function accountRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
   const guard = formGuard();
   const login = loginRequired();
-  // The fresh-only routes are POST-only: after re-authenticating, come back to the account page.
-  const fresh = freshLoginRequired({ next: '/account' });
+  // The fresh-only routes are POST-only: after re-authenticating, come back to the account page,
+  // which asks to confirm the action in one click (views/confirm.ts).
+  const freshFor = (action: Confirmable) => freshLoginRequired({ next: confirmPath(action) });
+  /** The guard of one session's revoke: back to the confirmation of that very session. */
+  const freshForSession: Handler = async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    const denied = await c.var.auth.requireLogin({ fresh: true, next: SESSION_ID.test(id) ? confirmPath('revoke-session', id) : '/account' });
+    if (denied) return denied;
+    await next();
+  };
 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const auth = c.var.auth;
@@ -53,7 +62,16 @@ export function accountRoutes(deps: Deps): Route[] {
       const account = { id: Number(user.id), email: user.email, name: user.name, username: user.username, email_verified: user.emailVerified };
       return json(c, status, { ...account, user: account, fresh: isFresh, totp_enabled: totp.enabled, recovery_codes_left: totp.codesLeft, sessions: sessions.map(sessionJson) });
     }
-    return page(c, (v) => accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors }), status);
+    const action = errors ? null : readConfirm(c.req.query('confirm'));
+    const focus = action === 'password' ? 'current_password' : action === 'email' ? 'email' : undefined;
+    return page(
+      c,
+      (v) => {
+        const confirm = action ? confirmCard(action, sessions, c.req.query('session'), v.csrf) : undefined;
+        return accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors, confirm, focus });
+      },
+      status,
+    );
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {
@@ -104,11 +122,11 @@ export function accountRoutes(deps: Deps): Route[] {
     return done(c, 'Session ended.');
   }
 
-  const action = (fields: Parameters<typeof readInput>[0]) => [login, readInput(fields), guard, fresh];
+  const action = (fields: Parameters<typeof readInput>[0], fresh: Handler) => [login, readInput(fields), guard, fresh];
   return [
     { path: '/account', GET: [login, (c) => show(c)] },
-    { path: '/account/password', POST: [...action({ current_password: 'text', new_password: 'text', username: 'text' }), changePassword] },
-    { path: '/account/sessions/revoke-others', POST: [...action({}), revokeOthers] },
-    { path: '/account/sessions/:id/revoke', POST: [...action({}), revokeOne] },
+    { path: '/account/password', POST: [...action({ current_password: 'text', new_password: 'text', username: 'text' }, freshFor('password')), changePassword] },
+    { path: '/account/sessions/revoke-others', POST: [...action({}, freshFor('revoke-others')), revokeOthers] },
+    { path: '/account/sessions/:id/revoke', POST: [...action({}, freshForSession), revokeOne] },
   ];
 }

@@ -26,6 +26,10 @@ export interface AccountView {
   /** Whether TOTP is on, and the unused recovery codes left (SEC-81: the count is shown). */
   readonly totp: { readonly enabled: boolean; readonly codesLeft: number };
   readonly errors?: Errors;
+  /** The action to finish after re-authenticating (views/confirm.ts), shown first. */
+  readonly confirm?: Html;
+  /** The field to focus: the form the user was sent back to. */
+  readonly focus?: 'current_password' | 'email';
 }
 
 /** The address, whether it is verified, and the button that sends a new link when it is not. */
@@ -88,7 +92,7 @@ export function accountPage(v: AccountView): PageContent {
   return {
     title: 'Your account',
     current: 'account',
-    body: html`<section class="card">
+    body: html`${v.confirm ?? ''}<section class="card">
       <h1>Your account</h1>
       <dl class="facts">
         <dt>Name</dt><dd><bdi>${v.user.name}</bdi></dd>
@@ -114,7 +118,7 @@ export function accountPage(v: AccountView): PageContent {
       <form method="post" action="/account/password">
         ${csrfField(v.csrf)}
         ${accountLoginField(v.user.email ?? v.user.username ?? '')}
-        ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true })}
+        ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true, autofocus: v.focus === 'current_password' })}
         ${field({
           name: 'new_password',
           label: 'New password',
@@ -133,7 +137,7 @@ export function accountPage(v: AccountView): PageContent {
       <h2>Change email address</h2>
       <form method="post" action="/account/email">
         ${csrfField(v.csrf)}
-        ${field({ name: 'email', label: 'New email address', type: 'email', autocomplete: 'email', errors: v.errors, required: true, maxlength: 254, hint: 'We send a link to the new address; your address changes when you open it. Your current address is told of the change.' })}
+        ${field({ name: 'email', label: 'New email address', type: 'email', autocomplete: 'email', errors: v.errors, required: true, maxlength: 254, autofocus: v.focus === 'email', hint: 'We send a link to the new address; your address changes when you open it. Your current address is told of the change.' })}
         <button type="submit" class="button">Send a confirmation link</button>
       </form>
     </section>`,
