@@ -31,6 +31,8 @@ export interface Deps {
   readonly manager: LoginManager<UserRecord>;
   readonly accounts: Accounts;
   readonly throttles: AppThrottles;
+  /** The app's clock, ms since the epoch (CreateAppOptions.now). */
+  readonly now: () => number;
 }
 
 /** A route of the app: its path and, per method, the middleware chain that ends in the handler. */

@@ -17,6 +17,7 @@ import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeAuthMethods } from '../views/auth-methods.ts';
 import { describeDevice } from '../views/device.ts';
+import { endedSummary } from '../views/session-status.ts';
 
 /** Session ids are 16 random bytes in base64url (latchkey's token format): anything else names no session. */
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -68,7 +69,7 @@ export function accountRoutes(deps: Deps): Route[] {
       c,
       (v) => {
         const confirm = action ? confirmCard(action, sessions, c.req.query('session'), v.csrf) : undefined;
-        return accountPage({ user, sessions, csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors, confirm, focus });
+        return accountPage({ user, sessions, now: deps.now(), csrf: v.csrf, fresh: isFresh, totp, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors, confirm, focus });
       },
       status,
     );
@@ -93,7 +94,8 @@ export function accountRoutes(deps: Deps): Route[] {
     });
     if (result.ok) {
       const n = result.sessionsEnded;
-      return done(c, `Your password has been changed. ${n === 1 ? '1 other session was' : `${n} other sessions were`} logged out.`, { sessions_ended: n });
+      const ended = n === 0 ? 'You were not logged in anywhere else.' : `${n === 1 ? '1 other session was' : `${n} other sessions were`} logged out.`;
+      return done(c, `Your password has been changed. ${ended}`, { sessions_ended: n });
     }
     if (result.reason === 'throttled') {
       return problem(c, 429, throttledMessage(result.retryAfter), { headers: { 'retry-after': String(result.retryAfter) } });
@@ -104,8 +106,10 @@ export function accountRoutes(deps: Deps): Route[] {
   }
 
   async function revokeOthers(c: AppContext): Promise<Response> {
+    // The list first, to say which devices were logged out; the count is what the store ended.
+    const before = await c.var.auth.listSessions();
     const n = await c.var.auth.revokeOtherSessions();
-    return done(c, n === 1 ? 'Logged out 1 other session.' : `Logged out ${n} other sessions.`, { sessions_ended: n });
+    return done(c, endedSummary(n, before, deps.now()), { sessions_ended: n });
   }
 
   async function revokeOne(c: AppContext): Promise<Response> {

@@ -12,12 +12,15 @@ import { html } from 'hono/html';
 import type { SessionInfo, UserRecord } from 'latchkey';
 import { describeAuthMethods } from './auth-methods.ts';
 import { describeDevice, formatUtc } from './device.ts';
+import { idleNote, isIdle } from './session-status.ts';
 import { accountLoginField, field, otherErrors, type Errors } from './forms.ts';
 import { csrfField, type Html, type PageContent } from './layout.ts';
 
 export interface AccountView {
   readonly user: UserRecord;
   readonly sessions: readonly SessionInfo[];
+  /** The clock, to tell idle sessions (views/session-status.ts). */
+  readonly now: number;
   readonly csrf: string;
   readonly fresh: boolean;
   readonly minLength: number;
@@ -64,19 +67,22 @@ function twoFactorSection(v: AccountView): Html {
     </section>`;
 }
 
-function sessionItem(s: SessionInfo, csrf: string): Html {
+function sessionItem(s: SessionInfo, csrf: string, now: number): Html {
   const seen = new Date(s.lastSeenAt).toISOString();
+  const idle = isIdle(s, now);
   return html`<li class="session${s.current ? ' current' : ''}">
       <div class="session-main">
         <span class="device">${describeDevice(s.userAgent)}</span>
         ${s.current ? html`<span class="badge">This session</span>` : ''}
         ${s.remembered ? html`<span class="badge muted">Remembered</span>` : ''}
+        ${idle ? html`<span class="badge muted">Idle</span>` : ''}
       </div>
       <div class="session-meta">
         <span>Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time></span>${s.ipAddress ? html` · <span>from ${s.ipAddress}</span>` : ''}
         · <span>logged in ${formatUtc(s.createdAt)}</span>
         · <span class="methods">with ${describeAuthMethods(s.methods)}</span>
       </div>
+      ${idle ? html`<div class="session-meta idle">${idleNote(s, now)}</div>` : ''}
       ${s.current
         ? ''
         : html`<form class="inline" method="post" action="/account/sessions/${s.id}/revoke">
@@ -106,7 +112,10 @@ export function accountPage(v: AccountView): PageContent {
     ${twoFactorSection(v)}
     <section class="card">
       <h2>Where you are logged in</h2>
-      <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf))}</ul>
+      <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf, v.now))}</ul>
+      ${sessions.some((s) => isIdle(s, v.now))
+        ? html`<p class="aside">An idle session is often what a browser leaves behind when it is closed or clears its cookies: it ends on its own, or you can log it out now.</p>`
+        : ''}
       ${others > 0
         ? html`<form method="post" action="/account/sessions/revoke-others">
             ${csrfField(v.csrf)}<button type="submit" class="button danger">Log out other sessions (${others})</button>
