@@ -130,7 +130,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
       .catch((error: Error) => logger.log('warn', 'notice_failed', { ...requestFields(), user_id: userId, notice: 'remember_theft', error: error?.name ?? 'unknown' }));
   });
 
-  const deps: Deps = { config, stores, manager, accounts, throttles, passkeys };
+  const deps: Deps = { config, stores, manager, accounts, throttles, passkeys, now };
   const routes: Route[] = [
     ...pageRoutes(deps),
     ...authRoutes(deps),

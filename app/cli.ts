@@ -9,7 +9,7 @@
  * @module app/cli
  */
 import { createAccounts, createLoginManager, createPasswordPolicy, isServiceUnavailable } from 'latchkey';
-import type { UserRecord } from 'latchkey';
+import type { PasswordPolicy, UserRecord } from 'latchkey';
 import { APP_NAME, loadConfig } from './config.ts';
 import { openStores } from './stores.ts';
 import { createThrottles } from './throttles.ts';
@@ -51,16 +51,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       absoluteTimeout: config.absoluteTimeout,
       rememberDuration: config.rememberDuration,
     });
+    const policy = createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME });
     const accounts = createAccounts({
       users: stores.users,
       // The web app's login throttle, same store and keys, so that `unlock` clears the counter the
       // app reads; the command line itself never checks a password.
       throttle: createThrottles(config, stores.sessions).login,
       revokeSessions: async (id) => (await manager.revokeUserSessions(id)).sessions,
-      policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
+      policy,
     });
-    const context: CliContext = { accounts, users: stores.users, manager, out };
-    await run(invocation, context, source);
+    const context: CliContext = { accounts, users: stores.users, manager, out, progress: err };
+    await run(invocation, context, source, policy);
     return 0;
   } finally {
     // The work is committed or failed already; a failing close must not hide which.
@@ -68,12 +69,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-async function run(invocation: Exclude<Invocation, { command: 'help' }>, context: CliContext, source: FlaskUsers | null): Promise<void> {
+async function run(invocation: Exclude<Invocation, { command: 'help' }>, context: CliContext, source: FlaskUsers | null, policy: PasswordPolicy): Promise<void> {
   const { options } = invocation;
   switch (invocation.command) {
     case 'create-user': {
       await checkNewAccount(context, options.email, options.username);
-      const password = await readNewPassword();
+      const who = { email: options.email ?? null, name: options.name ?? null, username: options.username ?? null };
+      const password = await readNewPassword({
+        rule: passwordRule(policy.minLength),
+        check: (candidate) => {
+          const checked = policy.check(candidate, who);
+          return checked.ok ? null : checked.reason;
+        },
+      });
       await createUser(context, { email: options.email, name: options.name, username: options.username, password });
       return;
     }
@@ -86,6 +94,11 @@ async function run(invocation: Exclude<Invocation, { command: 'help' }>, context
     case 'import-flask-users':
       return importUsers(context, source as FlaskUsers);
   }
+}
+
+/** The rule, in words, before a person types a password (lower-case "password": see password-input.ts). */
+export function passwordRule(minLength: number): string {
+  return `The new password needs at least ${minLength} characters; a few unrelated words make a strong one. It must not be a common password or contain your email address, name or username.`;
 }
 
 /** One line for any failure: ours as written, the database's as "unavailable", the rest by message. */

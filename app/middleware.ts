@@ -5,8 +5,9 @@
  *
  * @module app/middleware
  */
-import { problem } from './answers.ts';
+import { isJson, page, problem } from './answers.ts';
 import type { AppContext, Handler, Route } from './types.ts';
+import { errorContent } from './views/pages.ts';
 
 /**
  * No inline script or style anywhere, so the policy can be this strict (SEC-64, ASVS 3.4.3);
@@ -88,6 +89,29 @@ export function methodAnswers(route: Route): { options: Handler; notAllowed: Han
   const allow = allowHeader(route);
   return {
     options: async () => new Response(null, { status: 204, headers: { allow } }),
-    notAllowed: async (c) => problem(c, 405, `Method ${c.req.method.slice(0, 20)} is not allowed here.`, { headers: { allow } }),
+    notAllowed: async (c) => {
+      const message = `Method ${c.req.method.slice(0, 20)} is not allowed here.`;
+      if (isJson(c) || !allow.startsWith('POST')) return problem(c, 405, message, { headers: { allow } });
+      // A browser opened the address a form posts to (a bookmark, a reload, a typed URL): say so in
+      // plain words and lead on to the page that holds the form, not to a dead end.
+      const form = formPageOf(c.req.path);
+      return page(
+        c,
+        (v) =>
+          errorContent(405, 'This address is where a form sends what you typed: it cannot be opened as a page. Nothing was changed.', undefined, {
+            back: form.href,
+            links: v.user ? [{ href: '/dashboard', label: 'Dashboard' }] : [{ href: '/login', label: 'Log in' }],
+          }),
+        405,
+        { allow },
+      );
+    },
   };
+}
+
+/** The page holding the form that posts to `path`: where a browser that opened it should go. */
+function formPageOf(path: string): { href: string } {
+  if (path.startsWith('/account/') || path === '/verify-email/resend') return { href: '/account' };
+  if (path.startsWith('/login/')) return { href: '/login' };
+  return { href: '/' };
 }

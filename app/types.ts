@@ -34,6 +34,8 @@ export interface Deps {
   readonly throttles: AppThrottles;
   /** The passkeys of the accounts; null when PUBLIC_URL is no secure context for WebAuthn (app/passkeys.ts). */
   readonly passkeys: Passkeys | null;
+  /** The app's clock, ms since the epoch (CreateAppOptions.now). */
+  readonly now: () => number;
 }
 
 /** A route of the app: its path and, per method, the middleware chain that ends in the handler. */

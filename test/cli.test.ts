@@ -28,6 +28,8 @@ const MICROBLOG_DB = join(FIXTURES, 'users-username.db');
 const USERNAME_ONLY_DB = join(FIXTURES, 'users-username-only.db');
 const SECRET = 'cli-test-secret-0123456789abcdef-0123456789';
 const GOOD = 'correct horse battery staple';
+/** The password rule create-user shows on a terminal before the first prompt. */
+const RULE = 'The new password needs at least 15 characters; a few unrelated words make a strong one. It must not be a common password or contain your email address, name or username.';
 const PYTHON = '/usr/bin/python3';
 const vectors: Array<{ scheme: string; password: string; hash: string }> = JSON.parse(
   readFileSync(join(import.meta.dirname, 'vectors', 'password-hashes.json'), 'utf8'),
@@ -60,7 +62,7 @@ function dataDir(t: TestContext): string {
 
 /** Runs `node --conditions=source app/cli.ts …args` as `npm run cli` does, with only the given environment. */
 function cli(dir: string, args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const env = { PATH: process.env.PATH ?? '', DATA_DIR: dir, SECRET_KEY: SECRET, ...options.env };
+  const env = { PATH: process.env.PATH ?? '', DATA_DIR: dir, SECRET_KEY: SECRET, MALLOC_ARENA_MAX: '1', ...options.env };
   const child = spawn(process.execPath, ['--conditions=source', CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   return collect(child, options.stdin ?? '');
 }
@@ -267,21 +269,43 @@ describe('the command line', () => {
       // A typo erased with backspace, and an arrow key (ESC [ D) that must not end up in the password.
       const created = await onTerminal(dir, ['create-user', '--email', 'hal@example.com'], [`${GOOD}X\x7f\r`, `correct horse \x1b[Dbattery staple\r`]);
       assert.equal(created.code, 0, created.output);
-      assert.equal(created.output, 'Password: \r\nPassword (again): \r\ncreated user 1 <hal@example.com>\r\n'); // nothing echoed
+      // The rule first, then the prompts; nothing echoed.
+      assert.equal(created.output, `${RULE}\r\nPassword: \r\nPassword (again): \r\ncreated user 1 <hal@example.com>\r\n`);
       const { accounts } = library(t, dir);
       assert.equal((await accounts.authenticate({ login: 'hal@example.com', password: GOOD })).ok, true);
 
-      const mismatch = await onTerminal(dir, ['create-user', '--email', 'ida@example.com'], [`${GOOD}\r`, `${GOOD}!\r`]);
-      assert.equal(mismatch.code, 1);
-      assert.match(mismatch.output, /create-user: the two passwords do not match/);
+      // Entries that differ, three times: the command gives up.
+      const mismatch = await onTerminal(dir, ['create-user', '--email', 'ida@example.com'], [`${GOOD}\r`, `${GOOD}!\r`, `${GOOD}\r`, `${GOOD}!\r`, `${GOOD}\r`, `${GOOD}!\r`]);
+      assert.equal(mismatch.code, 1, mismatch.output);
+      assert.match(mismatch.output, /create-user: the two entries do not match; try again \(2 tries left\)/);
+      assert.match(mismatch.output, /create-user: the two entries do not match \(no tries left\)\r\n$/);
 
       const pasted = await onTerminal(dir, ['create-user', '--email', 'joe@example.com'], [`${GOOD}\r${GOOD}\r`]); // both entries in one paste
       assert.equal(pasted.code, 0, pasted.output);
 
       const interrupted = await onTerminal(dir, ['create-user', '--email', 'ida@example.com'], ['correct hor\x03']);
       assert.equal(interrupted.code, 130);
-      assert.equal(interrupted.output, 'Password: \r\ninterrupted\r\n');
+      assert.equal(interrupted.output, `${RULE}\r\nPassword: \r\ninterrupted\r\n`);
       assert.deepEqual((await cli(dir, ['list-users'])).stdout.split('\n').map((line) => line.split(' ')[0]), ['id', '1', '2', '']); // hal and joe only
+    });
+
+    it('on a terminal, shows the rule first and asks again after a refused password instead of exiting', { skip: !existsSync(PYTHON) && 'needs /usr/bin/python3 for a pseudo-terminal' }, async (t) => {
+      const dir = dataDir(t);
+      // A short password, then a good one typed twice.
+      const run = await onTerminal(dir, ['create-user', '--email', 'kim@example.com'], ['too short\r', `${GOOD}\r`, `${GOOD}\r`]);
+      assert.equal(run.code, 0, run.output);
+      assert.equal(
+        run.output,
+        `${RULE}\r\nPassword: \r\ncreate-user: password must be at least 15 characters long; try again (2 tries left)\r\nPassword: \r\nPassword (again): \r\ncreated user 1 <kim@example.com>\r\n`,
+        'the refused password is not asked for a second time; the rule comes before any prompt',
+      );
+      const { accounts } = library(t, dir);
+      assert.equal((await accounts.authenticate({ login: 'kim@example.com', password: GOOD })).ok, true);
+      // As the attacker of the policy: three refused passwords end the command, creating nothing.
+      const refused = await onTerminal(dir, ['create-user', '--email', 'lee@example.com'], ['password\r', 'still short\r', 'short\r']);
+      assert.equal(refused.code, 1, refused.output);
+      assert.match(refused.output, /create-user: password must be at least 15 characters long \(no tries left\)\r\n$/);
+      assert.deepEqual((await cli(dir, ['list-users'])).stdout.split('\n').map((line) => line.split(' ')[0]), ['id', '1', '']);
     });
   });
 
@@ -409,6 +433,35 @@ describe('the command line', () => {
   });
 
   describe('import-flask-users', () => {
+    it('names what a skipped row clashes with: its address or username and the account that has it, never the hash', async (t) => {
+      const dir = dataDir(t);
+      assert.equal((await createUser(dir, 'Alice@example.com')).code, 0); // user 1, made before the import
+      const run = await cli(dir, ['import-flask-users', TUTORIAL_DB]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^  row 1: already registered: the email alice@example\.com is user 1's$/m, 'a clash with an account that was there before');
+      assert.match(run.stdout, /^  row 5: already registered: the email ALICE@Example\.COM is user 1's$/m);
+      assert.doesNotMatch(run.stdout + run.stderr, /pbkdf2|scrypt|\$[0-9a-f]{16,}/, 'no hash is ever printed');
+    });
+
+    it('shows the progress of a large import on stderr, every 1000 rows, and a summary; stdout keeps the report', async (t) => {
+      const dir = dataDir(t);
+      const file = join(dir, 'large.db');
+      const db = new DatabaseSync(file);
+      db.exec('CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT, password TEXT)');
+      const hash = `pbkdf2:sha256:1000$saltsalt$${pbkdf2Sync(GOOD, 'saltsalt', 1000, 32, 'sha256').toString('hex')}`;
+      const insert = db.prepare('INSERT INTO user (email, password) VALUES (?, ?)');
+      db.exec('BEGIN');
+      for (let i = 1; i <= 2500; i++) insert.run(i === 2500 ? 'user1@example.com' : `user${i}@example.com`, hash); // the last row clashes with the first
+      db.exec('COMMIT');
+      db.close();
+      const run = await cli(dir, ['import-flask-users', file]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^imported 2499 users, skipped 1\n  row 2500: already registered: the email user1@example\.com is user 1's \(imported from row 1 of this file\)\n$/);
+      assert.match(run.stderr, /^import-flask-users: 1000 of 2500 rows \(1000 imported, 0 skipped\)$/m);
+      assert.match(run.stderr, /^import-flask-users: 2000 of 2500 rows \(2000 imported, 0 skipped\)$/m);
+      assert.match(run.stderr, /\nimport-flask-users: done, 2500 rows in \d+\.\d s \(2499 imported, 1 skipped\)\n$/, 'the summary comes last');
+    });
+
     it('imports the Flask-Login tutorial database and skips each unusable row with its reason', async (t) => {
       const dir = dataDir(t);
       const run = await cli(dir, ['import-flask-users', TUTORIAL_DB]);
@@ -417,7 +470,7 @@ describe('the command line', () => {
         run.stdout,
         'imported 3 users, skipped 4\n' +
           '  row 4: not a password hash latchkey can verify (plain text?): never imported\n' +
-          '  row 5: already registered\n' +
+          "  row 5: already registered: the email ALICE@Example.COM is user 1's (imported from row 1 of this file)\n" +
           '  row 6: werkzeug "sha256$" hash (one salted HMAC round, removed in werkzeug 3.0): latchkey cannot verify it; the user must reset the password\n' +
           '  row 7: Email address must contain exactly one "@".\n',
       );
@@ -437,7 +490,7 @@ describe('the command line', () => {
       assert.equal((await cli(dir, ['import-flask-users', TUTORIAL_DB])).code, 0);
       const again = await cli(dir, ['import-flask-users', TUTORIAL_DB]);
       assert.equal(again.code, 0);
-      assert.match(again.stdout, /^imported 0 users, skipped 7\n  row 1: already registered\n  row 2: already registered\n  row 3: already registered\n/);
+      assert.match(again.stdout, /^imported 0 users, skipped 7\n  row 1: already registered: the email alice@example.com is user 1's\n  row 2: already registered: the email zoe@example.org is user 2's\n  row 3: already registered: the email bob@example.net is user 3's\n/);
     });
 
     it('lets a Flask user log in with the original password, and the hash is argon2id afterwards', async (t) => {
@@ -495,7 +548,7 @@ describe('the command line', () => {
       assert.equal(
         run.stdout,
         'imported 3 users, skipped 3\n' +
-          '  row 4: already registered\n' +
+          "  row 4: already registered: the username ＡＤＡ.lovelace is user 2's (imported from row 2 of this file)\n" +
           '  row 5: no email address, and the username cannot be kept (Username must be 3 to 32 characters long.)\n' +
           '  row 6: no email address, and the username cannot be kept (Username must not contain invisible formatting characters such as zero-width spaces or direction overrides.)\n',
       );
@@ -517,7 +570,7 @@ describe('the command line', () => {
       // Row 4 was a fullwidth "ＡＤＡ.lovelace": it did not take over Ada's account, nor get one of its own.
       assert.equal((await accounts.authenticate({ login: 'ada.lovelace', password: 'someone elses passphrase' })).ok, false);
       assert.equal((await accounts.authenticate({ login: 'kim@example.com', password: 'kims passphrase here' })).ok, true);
-      assert.match((await cli(dir, ['import-flask-users', USERNAME_ONLY_DB])).stdout, /^imported 0 users, skipped 6\n  row 1: already registered\n  row 2: already registered\n  row 3: already registered\n/);
+      assert.match((await cli(dir, ['import-flask-users', USERNAME_ONLY_DB])).stdout, /^imported 0 users, skipped 6\n  row 1: already registered: the username \S+ is user 1's\n  row 2: already registered: the username \S+ is user 2's\n  row 3: already registered: the email \S+ is user 3's\n/);
     });
 
     it('imports werkzeug, Django, bcrypt, scrypt and argon2 hashes from a users table, and each user logs in', async (t) => {
@@ -672,7 +725,7 @@ pump(lambda: False)
 _, status = os.waitpid(pid, 0)
 print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'output': out.decode('utf-8')}))
 `;
-  const env = { PATH: process.env.PATH ?? '', DATA_DIR: dir, SECRET_KEY: SECRET };
+  const env = { PATH: process.env.PATH ?? '', DATA_DIR: dir, SECRET_KEY: SECRET, MALLOC_ARENA_MAX: '1' };
   const child = spawn(PYTHON, ['-c', driver, JSON.stringify(keys), process.execPath, '--conditions=source', CLI, ...args], { cwd: ROOT, env });
   const run = await collect(child, null);
   if (run.code !== 0) throw new Error(`the terminal driver failed: ${run.stderr}`);

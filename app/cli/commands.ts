@@ -18,6 +18,8 @@ export interface CliContext {
   readonly users: UserStore;
   readonly manager: LoginManager<UserRecord>;
   readonly out: (line: string) => void;
+  /** Where progress goes (stderr): lines for a person watching, not for a script reading stdout. */
+  readonly progress: (line: string) => void;
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
@@ -114,7 +116,14 @@ export async function unlock(context: CliContext, options: { email?: string; use
 
 /** `import-flask-users`: the summary, then one line per skipped row and per note. */
 export async function importUsers(context: CliContext, source: FlaskUsers): Promise<void> {
-  const report = await importFlaskUsers(source, context.accounts, context.users);
+  const started = Date.now();
+  const report = await importFlaskUsers(source, context.accounts, context.users, {
+    onProgress: ({ done, total, imported, skipped }) => {
+      const counts = `${plural(imported, 'imported', 'imported')}, ${skipped} skipped`;
+      if (done < total) context.progress(`import-flask-users: ${done} of ${total} rows (${counts})`);
+      else context.progress(`import-flask-users: done, ${plural(total, 'row')} in ${((Date.now() - started) / 1000).toFixed(1)} s (${counts})`);
+    },
+  });
   context.out(`imported ${plural(report.imported, 'user')}, skipped ${report.skipped.length}`);
   for (const { id, reason } of report.skipped) context.out(`  row ${id}: ${reason}`);
   for (const { id, note } of report.notes) context.out(`  row ${id}: ${note}`);

@@ -1,6 +1,8 @@
 /**
  * Reading a new password: the first line of stdin when it is a pipe or a file (scripts, CI), or
- * a prompt without echo, asked twice, when it is a terminal. The prompt reads the terminal in raw
+ * a prompt without echo, asked twice, when it is a terminal. On a terminal the rule is shown before
+ * the first prompt, and a refused password (the policy, or two entries that differ) is asked for
+ * again, a few times, rather than ending the command: a person at a keyboard can fix it. The prompt reads the terminal in raw
  * mode and echoes nothing at all (no `*`), so neither the password nor its length is on screen;
  * it handles backspace, Ctrl-U, Ctrl-C, Ctrl-D and skips escape sequences (arrow keys, bracketed
  * paste markers). The password is never an argument: argv is visible to every user in `ps`.
@@ -12,23 +14,44 @@ import { CliError, Interrupted } from './errors.ts';
 /** A line longer than this is not a password (the policy's own maximum is 1024 UTF-8 bytes). */
 const MAX_LINE = 4096;
 
+/** How often a terminal user may try before the command gives up. */
+const TRIES = 3;
+
+export interface NewPasswordOptions {
+  /** The password rule, shown before the first prompt on a terminal. */
+  readonly rule?: string;
+  /** The policy: null for a password it accepts, else the reason it refuses it. */
+  readonly check?: (password: string) => string | null;
+}
+
+/** "Password must… long." → "password must… long": a clause of our line; "Password" starts only the prompts. */
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1).replace(/\.$/, '');
+
 /**
- * The new password: from stdin's first line, or prompted twice on a terminal.
- * Throws {@link CliError} when there is none or the two entries differ.
+ * The new password: from stdin's first line (the caller's registration applies the policy), or
+ * prompted on a terminal, checked after the first entry and confirmed by a second, up to three
+ * tries. Throws {@link CliError} when there is none, or when the last try is refused too.
  */
-export async function readNewPassword(input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
+export async function readNewPassword(options: NewPasswordOptions = {}, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
   if (!input.isTTY) {
     const line = await readFirstLine(input);
     if (line === null) throw new CliError('create-user: no password on standard input (pipe it in, or run in a terminal to be prompted)');
     return line;
   }
-  // Raw mode for both prompts: keys typed ahead between them are not echoed by the terminal either.
+  if (options.rule) output.write(`${options.rule}\n`);
+  // Raw mode for every prompt: keys typed ahead between them are not echoed by the terminal either.
   input.setRawMode(true);
   try {
-    const first = await promptHidden('Password: ', input, output);
-    const second = await promptHidden('Password (again): ', input, output);
-    if (first !== second) throw new CliError('create-user: the two passwords do not match');
-    return first;
+    for (let attempt = 1; ; attempt++) {
+      const first = await promptHidden('Password: ', input, output);
+      // Checked before it is typed again: nobody types a refused password twice.
+      let problem = options.check?.(first) ?? null;
+      if (problem === null && first !== (await promptHidden('Password (again): ', input, output))) problem = 'the two entries do not match';
+      if (problem === null) return first;
+      const left = TRIES - attempt;
+      if (left === 0) throw new CliError(`create-user: ${lowerFirst(problem)} (no tries left)`);
+      output.write(`create-user: ${lowerFirst(problem)}; try again (${left} ${left === 1 ? 'try' : 'tries'} left)\n`);
+    }
   } finally {
     input.setRawMode(false);
     input.pause();

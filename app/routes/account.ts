@@ -12,11 +12,13 @@ import type { PasskeyCredential, SessionInfo } from 'latchkey';
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, page, problem, redirect, throttledMessage } from '../answers.ts';
-import type { AppContext, Deps, FieldErrors, Route } from '../types.ts';
+import type { AppContext, Deps, FieldErrors, Handler, Route } from '../types.ts';
+import { confirmCard, confirmPath, readConfirm, type Confirmable } from '../views/confirm.ts';
 import { formGuard } from './guard.ts';
 import { accountPage } from '../views/account.ts';
 import { describeAuthMethods } from '../views/auth-methods.ts';
 import { describeDevice } from '../views/device.ts';
+import { endedSummary } from '../views/session-status.ts';
 
 /** Session ids are 16 random bytes in base64url (latchkey's token format): anything else names no session. */
 const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -45,8 +47,16 @@ export function accountRoutes(deps: Deps): Route[] {
   const { accounts, config } = deps;
   const guard = formGuard();
   const login = loginRequired();
-  // The fresh-only routes are POST-only: after re-authenticating, come back to the account page.
-  const fresh = freshLoginRequired({ next: '/account' });
+  // The fresh-only routes are POST-only: after re-authenticating, come back to the account page,
+  // which asks to confirm the action in one click (views/confirm.ts).
+  const freshFor = (action: Confirmable) => freshLoginRequired({ next: confirmPath(action) });
+  /** The guard of one session's revoke: back to the confirmation of that very session. */
+  const freshForSession: Handler = async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    const denied = await c.var.auth.requireLogin({ fresh: true, next: SESSION_ID.test(id) ? confirmPath('revoke-session', id) : '/account' });
+    if (denied) return denied;
+    await next();
+  };
 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const auth = c.var.auth;
@@ -73,8 +83,17 @@ export function accountRoutes(deps: Deps): Route[] {
         sessions: sessions.map(sessionJson),
       });
     }
-    const view = { user, sessions, csrf: '', fresh: isFresh, totp, passkeys: deps.passkeys === null ? null : passkeys, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors };
-    return page(c, (v) => accountPage({ ...view, csrf: v.csrf }), status);
+    const action = errors ? null : readConfirm(c.req.query('confirm'));
+    const focus = action === 'password' ? 'current_password' : action === 'email' ? 'email' : undefined;
+    return page(
+      c,
+      (v) => {
+        const confirm = action ? confirmCard(action, sessions, c.req.query('session'), v.csrf, passkeys) : undefined;
+        const shown = deps.passkeys === null ? null : passkeys;
+        return accountPage({ user, sessions, now: deps.now(), csrf: v.csrf, fresh: isFresh, totp, passkeys: shown, minLength: config.passwordMinLength, emailVerified: user.emailVerified, errors, confirm, focus });
+      },
+      status,
+    );
   }
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {
@@ -96,7 +115,8 @@ export function accountRoutes(deps: Deps): Route[] {
     });
     if (result.ok) {
       const n = result.sessionsEnded;
-      return done(c, `Your password has been changed. ${n === 1 ? '1 other session was' : `${n} other sessions were`} logged out.`, { sessions_ended: n });
+      const ended = n === 0 ? 'You were not logged in anywhere else.' : `${n === 1 ? '1 other session was' : `${n} other sessions were`} logged out.`;
+      return done(c, `Your password has been changed. ${ended}`, { sessions_ended: n });
     }
     if (result.reason === 'throttled') {
       return problem(c, 429, throttledMessage(result.retryAfter), { headers: { 'retry-after': String(result.retryAfter) } });
@@ -107,8 +127,10 @@ export function accountRoutes(deps: Deps): Route[] {
   }
 
   async function revokeOthers(c: AppContext): Promise<Response> {
+    // The list first, to say which devices were logged out; the count is what the store ended.
+    const before = await c.var.auth.listSessions();
     const n = await c.var.auth.revokeOtherSessions();
-    return done(c, n === 1 ? 'Logged out 1 other session.' : `Logged out ${n} other sessions.`, { sessions_ended: n });
+    return done(c, endedSummary(n, before, deps.now()), { sessions_ended: n });
   }
 
   async function revokeOne(c: AppContext): Promise<Response> {
@@ -125,11 +147,11 @@ export function accountRoutes(deps: Deps): Route[] {
     return done(c, 'Session ended.');
   }
 
-  const action = (fields: Parameters<typeof readInput>[0]) => [login, readInput(fields), guard, fresh];
+  const action = (fields: Parameters<typeof readInput>[0], fresh: Handler) => [login, readInput(fields), guard, fresh];
   return [
     { path: '/account', GET: [login, (c) => show(c)] },
-    { path: '/account/password', POST: [...action({ current_password: 'text', new_password: 'text', username: 'text' }), changePassword] },
-    { path: '/account/sessions/revoke-others', POST: [...action({}), revokeOthers] },
-    { path: '/account/sessions/:id/revoke', POST: [...action({}), revokeOne] },
+    { path: '/account/password', POST: [...action({ current_password: 'text', new_password: 'text', username: 'text' }, freshFor('password')), changePassword] },
+    { path: '/account/sessions/revoke-others', POST: [...action({}, freshFor('revoke-others')), revokeOthers] },
+    { path: '/account/sessions/:id/revoke', POST: [...action({}, freshForSession), revokeOne] },
   ];
 }

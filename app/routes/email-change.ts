@@ -10,6 +10,7 @@
  * @module app/routes/email-change
  */
 import { freshLoginRequired, loginRequired } from 'latchkey/hono';
+import { confirmPath } from '../views/confirm.ts';
 import { readInput, text } from '../body.ts';
 import { fieldErrors, isJson, json, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
@@ -60,7 +61,7 @@ export function emailChangeRoutes(deps: Deps): Route[] {
   }
 
   return [
-    { path: '/account/email', POST: [loginRequired(), readInput({ email: 'text' }), guard, freshLoginRequired({ next: '/account' }), requestChange] },
+    { path: '/account/email', POST: [loginRequired(), readInput({ email: 'text' }), guard, freshLoginRequired({ next: confirmPath('email') }), requestChange] },
     { path: '/confirm-email/:token', GET: [openLink] },
     { path: '/confirm-email', POST: [readInput({ token: 'text' }), guard, confirm] },
   ];

@@ -35,6 +35,17 @@ export function formGuard(): Handler {
     const check = await c.var.auth.checkCsrf(() => input?.csrf ?? null);
     if (check.ok) return next();
     if (isJson(c)) return json(c, 403, { message: check.reason });
-    return page(c, errorContent(403, check.reason, undefined, { back: refererPath(c) }), 403);
+    return page(c, errorContent(403, inPlainWords(check.reason), undefined, { back: refererPath(c) }), 403);
   };
+}
+
+/**
+ * The refusal as a person reads it: what happened, that nothing changed, what to do. The JSON
+ * answer keeps the library's reason, which names the token for developers.
+ */
+export function inPlainWords(reason: string): string {
+  if (/^cross-site/i.test(reason)) {
+    return 'This form was sent from another website, so it was refused to protect your account. Nothing was changed. Open the page on this site and try again.';
+  }
+  return 'The page was open for a long time, or you logged in or out in another tab, so its form expired. Nothing was changed. Reload the page and try again.';
 }

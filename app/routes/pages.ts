@@ -10,7 +10,8 @@ import { loginRequired } from 'latchkey/hono';
 import { isJson, json, page } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { favicon, passkeysScript, stylesheet, webauthnScript } from '../static.ts';
-import { dashboardPage, homePage } from '../views/pages.ts';
+import { dashboardPage } from '../views/dashboard.ts';
+import { homePage } from '../views/pages.ts';
 
 /** The user of a route behind `loginRequired()`. */
 async function user(c: AppContext) {
@@ -33,7 +34,19 @@ export function pageRoutes(deps: Deps): Route[] {
   async function dashboard(c: AppContext): Promise<Response> {
     const current = await user(c);
     if (isJson(c)) return json(c, 200, { message: `Hello, ${current.name}! Welcome to your dashboard.` });
-    return page(c, dashboardPage(current));
+    const sessions = await c.var.auth.listSessions();
+    const twoFactor = await deps.accounts.hasSecondFactor(current.id);
+    return page(
+      c,
+      dashboardPage({
+        user: current,
+        session: sessions.find((s) => s.current) ?? null,
+        others: sessions.filter((s) => !s.current).length,
+        twoFactor,
+        codesLeft: twoFactor ? await deps.accounts.countRecoveryCodes(current.id) : 0,
+        download: c.req.query('download') === '1',
+      }),
+    );
   }
 
   async function download(c: AppContext): Promise<Response> {

@@ -13,7 +13,8 @@ import { freshLoginRequired, loginRequired } from 'latchkey/hono';
 import { readInput, text } from '../body.ts';
 import { isJson, json, problem, redirect } from '../answers.ts';
 import { PASSKEY_ID, passkeyName } from '../passkeys.ts';
-import type { AppContext, Deps, Route } from '../types.ts';
+import type { AppContext, Deps, Handler, Route } from '../types.ts';
+import { confirmPath } from '../views/confirm.ts';
 import { formGuard } from './guard.ts';
 import { credentialOf, passkeysOf, passkeysOn, registrationRefused } from './passkey-input.ts';
 
@@ -24,6 +25,13 @@ export function passkeyRoutes(deps: Deps): Route[] {
   const guard = formGuard();
   const login = loginRequired();
   const fresh = freshLoginRequired({ next: '/account' });
+  /** The guard of one passkey's removal: after re-authenticating, back to the confirmation of that passkey (views/confirm.ts). */
+  const freshForPasskey: Handler = async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    const denied = await c.var.auth.requireLogin({ fresh: true, next: PASSKEY_ID.test(id) ? confirmPath('passkey-delete', id) : '/account' });
+    if (denied) return denied;
+    await next();
+  };
   const on = passkeysOn(deps);
   const user = async (c: AppContext) => (await c.var.auth.user())!;
 
@@ -74,6 +82,6 @@ export function passkeyRoutes(deps: Deps): Route[] {
     { path: '/account/passkeys/options', POST: [login, readInput({}), guard, fresh, on, options] },
     { path: '/account/passkeys', POST: [login, readInput({ credential: 'object', name: 'text' }), guard, fresh, on, add] },
     { path: '/account/passkeys/:id/rename', POST: [login, readInput({ name: 'text' }), guard, on, rename] },
-    { path: '/account/passkeys/:id/delete', POST: [login, readInput({}), guard, fresh, on, remove] },
+    { path: '/account/passkeys/:id/delete', POST: [login, readInput({}), guard, freshForPasskey, on, remove] },
   ];
 }

@@ -13,6 +13,7 @@ import { isJson, json, page, problem, redirect } from '../answers.ts';
 import type { AppContext, Deps, Route } from '../types.ts';
 import { formGuard } from './guard.ts';
 import { recoveryCodesPage, totpSetupPage } from '../views/totp.ts';
+import { confirmPath, type Confirmable } from '../views/confirm.ts';
 
 const ENABLED = 'Two-factor authentication is on.';
 const NOT_ON = 'Two-factor authentication is not on.';
@@ -21,7 +22,8 @@ export function totpRoutes(deps: Deps): Route[] {
   const { accounts } = deps;
   const guard = formGuard();
   const login = loginRequired();
-  const fresh = freshLoginRequired({ next: '/account' });
+  // After re-authenticating, back to the account page that asks to confirm the action (views/confirm.ts).
+  const fresh = (action: Confirmable) => freshLoginRequired({ next: confirmPath(action) });
   const userId = async (c: AppContext) => (await c.var.auth.user())!.id;
 
   async function setup(c: AppContext): Promise<Response> {
@@ -64,9 +66,9 @@ export function totpRoutes(deps: Deps): Route[] {
 
   const action = (...handlers: Route['POST'] & {}) => [login, readInput({}), guard, ...handlers];
   return [
-    { path: '/account/totp/setup', POST: action(fresh, setup) },
+    { path: '/account/totp/setup', POST: action(fresh('totp-setup'), setup) },
     { path: '/account/totp/confirm', POST: [login, readInput({ code: 'text' }), guard, confirm] },
-    { path: '/account/totp/disable', POST: action(fresh, disable) },
-    { path: '/account/recovery-codes', POST: action(fresh, newCodes) },
+    { path: '/account/totp/disable', POST: action(fresh('totp-disable'), disable) },
+    { path: '/account/recovery-codes', POST: action(fresh('recovery-codes'), newCodes) },
   ];
 }

@@ -15,19 +15,25 @@ import { fieldErrors, isJson, json, page, redirect, throttledMessage } from '../
 import type { AppContext, Deps, Handler, Route } from '../types.ts';
 import { codeFailures } from '../second-step.ts';
 import { twoFactorPage } from '../views/totp.ts';
+import { DOWNLOAD_LANDING, DOWNLOAD_PATH } from '../views/dashboard.ts';
 
 export const CODE_REQUIRED = 'Two-factor code required.';
 const INVALID = 'Invalid code.';
 const LOG_IN_AGAIN = 'Your login has ended. Log in again.';
 
 /**
- * The answer to a completed login, with a password alone or with its second step. `withNext` adds
- * the target to the JSON, for the passkey script, which follows it (a fetch cannot follow a 303 to a page).
+/**
+ * The answer to a completed login, with a password alone or with its second step. A browser that
+ * came for the download lands on the dashboard that starts it: redirected to the attachment
+ * itself, it would download the file and stay on the login form, looking logged out. `withNext`
+ * adds the target to the JSON, for the passkey script, which follows it (a fetch cannot follow a
+ * 303 to a page).
  */
 export function loginSucceeded(c: AppContext, user: UserRecord, next: string, withNext = false): Response {
-  if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id), ...(withNext && { next }) });
+  const target = next.split(/[?#]/, 1)[0] === DOWNLOAD_PATH ? DOWNLOAD_LANDING : next;
+  if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id), ...(withNext && { next: target }) });
   c.var.auth.flash('Login successful!', 'success');
-  return redirect(c, next);
+  return redirect(c, target);
 }
 
 /** No pending step (none, expired, completed or ended by wrong codes): back to the password. */

@@ -12,13 +12,16 @@ import { html } from 'hono/html';
 import type { PasskeyCredential, SessionInfo, UserRecord } from 'latchkey';
 import { describeAuthMethods } from './auth-methods.ts';
 import { describeDevice, formatUtc } from './device.ts';
-import { field, otherErrors, type Errors } from './forms.ts';
+import { idleNote, isIdle } from './session-status.ts';
+import { accountLoginField, field, otherErrors, type Errors } from './forms.ts';
 import { csrfField, type Html, type PageContent } from './layout.ts';
 import { passkeySection } from './passkeys.ts';
 
 export interface AccountView {
   readonly user: UserRecord;
   readonly sessions: readonly SessionInfo[];
+  /** The clock, to tell idle sessions (views/session-status.ts). */
+  readonly now: number;
   readonly csrf: string;
   readonly fresh: boolean;
   readonly minLength: number;
@@ -29,6 +32,10 @@ export interface AccountView {
   /** The user's passkeys; null while passkeys are off (no section). */
   readonly passkeys: readonly PasskeyCredential[] | null;
   readonly errors?: Errors;
+  /** The action to finish after re-authenticating (views/confirm.ts), shown first. */
+  readonly confirm?: Html;
+  /** The field to focus: the form the user was sent back to. */
+  readonly focus?: 'current_password' | 'email';
 }
 
 /** The address, whether it is verified, and the button that sends a new link when it is not. */
@@ -63,19 +70,22 @@ function twoFactorSection(v: AccountView): Html {
     </section>`;
 }
 
-function sessionItem(s: SessionInfo, csrf: string): Html {
+function sessionItem(s: SessionInfo, csrf: string, now: number): Html {
   const seen = new Date(s.lastSeenAt).toISOString();
+  const idle = isIdle(s, now);
   return html`<li class="session${s.current ? ' current' : ''}">
       <div class="session-main">
         <span class="device">${describeDevice(s.userAgent)}</span>
         ${s.current ? html`<span class="badge">This session</span>` : ''}
         ${s.remembered ? html`<span class="badge muted">Remembered</span>` : ''}
+        ${idle ? html`<span class="badge muted">Idle</span>` : ''}
       </div>
       <div class="session-meta">
         <span>Last seen <time datetime="${seen}">${formatUtc(s.lastSeenAt)}</time></span>${s.ipAddress ? html` · <span>from ${s.ipAddress}</span>` : ''}
         · <span>logged in ${formatUtc(s.createdAt)}</span>
         · <span class="methods">with ${describeAuthMethods(s.methods)}</span>
       </div>
+      ${idle ? html`<div class="session-meta idle">${idleNote(s, now)}</div>` : ''}
       ${s.current
         ? ''
         : html`<form class="inline" method="post" action="/account/sessions/${s.id}/revoke">
@@ -92,7 +102,7 @@ export function accountPage(v: AccountView): PageContent {
     title: 'Your account',
     current: 'account',
     scripts: v.passkeys !== null,
-    body: html`<section class="card">
+    body: html`${v.confirm ?? ''}<section class="card">
       <h1>Your account</h1>
       <dl class="facts">
         <dt>Name</dt><dd><bdi>${v.user.name}</bdi></dd>
@@ -107,7 +117,10 @@ export function accountPage(v: AccountView): PageContent {
     ${v.passkeys === null ? '' : passkeySection({ passkeys: v.passkeys, csrf: v.csrf })}
     <section class="card">
       <h2>Where you are logged in</h2>
-      <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf))}</ul>
+      <ul class="sessions">${sessions.map((s) => sessionItem(s, v.csrf, v.now))}</ul>
+      ${sessions.some((s) => isIdle(s, v.now))
+        ? html`<p class="aside">An idle session is often what a browser leaves behind when it is closed or clears its cookies: it ends on its own, or you can log it out now.</p>`
+        : ''}
       ${others > 0
         ? html`<form method="post" action="/account/sessions/revoke-others">
             ${csrfField(v.csrf)}<button type="submit" class="button danger">Log out other sessions (${others})</button>
@@ -118,8 +131,8 @@ export function accountPage(v: AccountView): PageContent {
       <h2>Change password</h2>
       <form method="post" action="/account/password">
         ${csrfField(v.csrf)}
-        <input type="hidden" name="username" value="${v.user.email ?? v.user.username}" autocomplete="username">
-        ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true })}
+        ${accountLoginField(v.user.email ?? v.user.username ?? '')}
+        ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', errors: v.errors, required: true, autofocus: v.focus === 'current_password' })}
         ${field({
           name: 'new_password',
           label: 'New password',
@@ -138,7 +151,7 @@ export function accountPage(v: AccountView): PageContent {
       <h2>Change email address</h2>
       <form method="post" action="/account/email">
         ${csrfField(v.csrf)}
-        ${field({ name: 'email', label: 'New email address', type: 'email', autocomplete: 'email', errors: v.errors, required: true, maxlength: 254, hint: 'We send a link to the new address; your address changes when you open it. Your current address is told of the change.' })}
+        ${field({ name: 'email', label: 'New email address', type: 'email', autocomplete: 'email', errors: v.errors, required: true, maxlength: 254, autofocus: v.focus === 'email', hint: 'We send a link to the new address; your address changes when you open it. Your current address is told of the change.' })}
         <button type="submit" class="button">Send a confirmation link</button>
       </form>
     </section>`,

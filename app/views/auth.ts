@@ -8,7 +8,7 @@
  * @module app/views/auth
  */
 import { html } from 'hono/html';
-import { field, otherErrors, rememberBox, type Errors } from './forms.ts';
+import { accountLoginField, field, otherErrors, rememberBox, type Errors } from './forms.ts';
 import { csrfField, type PageContent } from './layout.ts';
 import { passkeyButton } from './passkeys.ts';
 
@@ -120,7 +120,7 @@ export function reauthPage(f: ReauthForm): PageContent {
       <form method="post" action="${withNext('/reauth', f.next)}">
         ${csrfField(f.csrf)}
         <input type="hidden" name="next" value="${f.next}">
-        <input type="hidden" name="username" value="${f.login}" autocomplete="username">
+        ${accountLoginField(f.login)}
         ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', errors: f.errors, required: true, autofocus: true })}
         ${totp ? field({ name: 'code', label: 'Code from your authenticator app, or a recovery code', autocomplete: 'one-time-code', errors: f.errors, required: !passkey, maxlength: 32 }) : ''}
         ${otherErrors(f.errors, ['password', 'code'])}

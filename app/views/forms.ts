@@ -26,6 +26,18 @@ export interface FieldOptions {
   readonly minlength?: number;
   readonly maxlength?: number;
   readonly autofocus?: boolean;
+  /** Shown, sent, not editable: the account's own login on the password forms of a logged-in user. */
+  readonly readonly?: boolean;
+}
+
+/**
+ * Whether a field takes the focus at load: the first field in error when the form was refused (its
+ * error is read with it, through `aria-describedby`; WCAG 2.2 SC 3.3.1), else the field that asked
+ * for it. `autofocus`, not a script: the CSP allows none.
+ */
+function focused(o: FieldOptions): boolean {
+  const errored = Object.keys(o.errors ?? {});
+  return errored.length > 0 ? errored[0] === o.name : o.autofocus === true;
 }
 
 /** One labelled input. */
@@ -40,13 +52,22 @@ export function field(o: FieldOptions): Html {
       <input id="${id}" name="${o.name}" type="${type}" autocomplete="${o.autocomplete}"${value ? html` value="${value}"` : ''}${
         o.required ? html` required` : ''
       }${o.minlength ? html` minlength="${o.minlength}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${
-        o.autofocus ? html` autofocus` : ''
-      }${type === 'text' ? html` autocapitalize="none" spellcheck="false"` : ''}${described ? html` aria-describedby="${described}"` : ''}${
+        focused(o) ? html` autofocus` : ''
+      }${o.readonly ? html` readonly` : ''}${type === 'text' ? html` autocapitalize="none" spellcheck="false"` : ''}${described ? html` aria-describedby="${described}"` : ''}${
         error ? html` aria-invalid="true"` : ''
       }>
       ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
       ${error ? html`<p class="field-error" id="${id}-error">${error}</p>` : ''}
     </div>`;
+}
+
+/**
+ * The account's login as a read-only line above a password form of a logged-in user: password
+ * managers need a username field beside a password to save or fill it, and a hidden input is not
+ * one to them (Chromium's "password forms should have username fields").
+ */
+export function accountLoginField(login: string): Html {
+  return field({ name: 'username', label: 'Account', value: login, autocomplete: 'username', readonly: true });
 }
 
 /** The "remember me" checkbox: unchecked unless the user just ticked it (security.md §5.5). */

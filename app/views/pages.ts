@@ -1,5 +1,5 @@
 /**
- * The simple pages: home (anonymous and logged in), the dashboard, and the error page that 400,
+ * The simple pages: home (anonymous and logged in) and the error page that 400,
  * 403, 404, 405, 413, 415, 429, 500 and 503 share in HTML: a short heading, the message itself
  * (verbatim, as the JSON answer has it) as a paragraph below it, and a way on: back to the page
  * the request came from when that is known, else home.
@@ -38,21 +38,6 @@ export function homePage(user: UserRecord | null, csrf: string): PageContent {
   };
 }
 
-export function dashboardPage(user: UserRecord): PageContent {
-  return {
-    title: 'Dashboard',
-    current: 'dashboard',
-    body: html`<section class="card">
-      <h1>Hello, <bdi>${user.name}</bdi>! Welcome to your dashboard.</h1>
-      <p>This page is only for logged-in users.</p>
-      <ul class="links">
-        <li><a href="/download" download>Download your welcome note</a> (a small text file)</li>
-        <li><a href="/account">Your account</a>: devices you are logged in on, password</li>
-      </ul>
-    </section>`,
-  };
-}
-
 /** Headings of the error pages, by status, for messages too long to be one. */
 const HEADINGS: Readonly<Record<number, string>> = {
   400: 'Invalid request',
@@ -85,7 +70,8 @@ export function errorHeading(status: number, message: string): { heading: string
   if (message.length < HEADING_MAX && !/[.!?]\s/.test(message)) return { heading: message, reason: HINTS[status] ?? null };
   let heading = HEADINGS[status] ?? (status >= 500 ? 'Something went wrong' : 'Something is wrong');
   if (status === 403 && /expired|CSRF/i.test(message)) heading = 'This form has expired';
-  else if (status === 403 && /^cross-site/i.test(message)) heading = 'Request refused';
+  else if (status === 403 && /^cross-site|another website/i.test(message)) heading = 'Request refused';
+  else if (status === 405 && /cannot be opened as a page/.test(message)) heading = 'This address is not a page';
   return { heading, reason: message };
 }
 
@@ -95,6 +81,8 @@ export interface ErrorPageOptions {
    * the caller; without it the page links home.
    */
   readonly back?: string | null | undefined;
+  /** More ways on, after the main one (the 405 page's form page, dashboard or login). */
+  readonly links?: readonly { readonly href: string; readonly label: string }[];
 }
 
 /** The body of every HTML error page: heading, message, each field's reason, a way on. */
@@ -110,6 +98,7 @@ export function errorPage(status: number, message: string, errors?: Errors, opti
       ${back
         ? html`<a class="button primary" href="${back}">Go back and try again</a> <a class="button" href="/">Home page</a>`
         : html`<a class="button primary" href="/">Back to the home page</a>`}
+      ${(options.links ?? []).map((l) => html` <a class="button" href="${l.href}">${l.label}</a>`)}
     </div>
   </section>`;
 }

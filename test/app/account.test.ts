@@ -125,12 +125,62 @@ test('A remembered (non-fresh) login on a fresh-only route: HTML redirect to /re
   const token = await client.csrf('/account'); // restores a non-fresh login from the remember-me cookie
   const res = await client.form('/account/sessions/revoke-others', { _csrf: token });
   assert.equal(res.status, 303);
-  // The fresh-only routes are POST-only, so the guard's next is their page (GuardOptions.next).
-  assert.equal(res.headers.get('location'), '/reauth?next=%2Faccount');
-  assert.match(await (await client.page('/reauth?next=%2Faccount')).text(), /Please reauthenticate to access this page./);
+  // The fresh-only routes are POST-only, so the guard's next is their page (GuardOptions.next),
+  // asking to confirm the action that was interrupted.
+  assert.equal(res.headers.get('location'), '/reauth?next=%2Faccount%3Fconfirm%3Drevoke-others');
+  assert.match(await (await client.page('/reauth?next=%2Faccount%3Fconfirm%3Drevoke-others')).text(), /Please reauthenticate to access this page./);
   const json = await client.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
   assert.equal(json.status, 403);
   assert.deepEqual(json.body, { message: 'Please reauthenticate to access this page.' });
+});
+
+test('After re-authenticating, the interrupted action is one click away: a confirmation, not a replay (SEC-35, SEC-42)', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const other = app.client();
+  await other.login();
+  const client = app.client();
+  await client.login('ann@example.com', PASSWORD, true);
+  client.restartBrowser();
+  const interrupted = await client.form('/account/sessions/revoke-others', {}, { tokenFrom: '/account' });
+  const reauth = interrupted.headers.get('location')!;
+  const confirmed = await client.form(reauth, { password: PASSWORD, next: '/account?confirm=revoke-others' }, { tokenFrom: reauth });
+  assert.equal(confirmed.status, 303);
+  assert.equal(confirmed.headers.get('location'), '/account?confirm=revoke-others');
+  // The GET changes nothing: the other device is still logged in.
+  const html = await (await client.page('/account?confirm=revoke-others')).text();
+  assert.equal((await other.getJson('/protected')).status, 200);
+  // Two: the other device, and this browser's own session from before its restart, which it lost.
+  assert.match(html, /<h2 id="confirm-heading">Log out your 2 other sessions\?<\/h2>/);
+  assert.match(html, /<form class="inline" method="post" action="\/account\/sessions\/revoke-others"><input type="hidden" name="_csrf" value="[\w-]+"><button type="submit" class="button danger" autofocus>Log out other sessions<\/button><\/form>/);
+  // One click finishes it.
+  const done = await client.form('/account/sessions/revoke-others', {}, { tokenFrom: '/account?confirm=revoke-others' });
+  assert.equal(done.status, 303);
+  assert.equal((await other.getJson('/protected')).status, 401);
+});
+
+test('Re-authenticating for one session\'s logout comes back to that session; a forged session id comes back to the plain page', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const other = app.client({ 'user-agent': FIREFOX });
+  await other.login();
+  const client = app.client();
+  await client.login('ann@example.com', PASSWORD, true);
+  client.restartBrowser();
+  const id = (await client.getJson('/account')).body.sessions.find((s: { current: boolean; device: string }) => s.device === 'Firefox on Linux').id as string;
+  const res = await client.form(`/account/sessions/${id}/revoke`, {}, { tokenFrom: '/account' });
+  assert.equal(res.headers.get('location'), `/reauth?next=${encodeURIComponent(`/account?confirm=revoke-session&session=${id}`)}`);
+  await client.form('/reauth', { password: PASSWORD, next: `/account?confirm=revoke-session&session=${id}` }, { tokenFrom: '/reauth' });
+  const html = await (await client.page(`/account?confirm=revoke-session&session=${id}`)).text();
+  assert.match(html, /Log out Firefox on Linux\?/);
+  assert.match(html, new RegExp(`action="/account/sessions/${id}/revoke"><input type="hidden" name="_csrf"`));
+  // As the attacker: a session id that is not one of the user's own shows no button.
+  const forged = await (await client.page('/account?confirm=revoke-session&session=AAAAAAAAAAAAAAAAAAAAAA')).text();
+  assert.match(forged, /That session has already ended\./);
+  assert.doesNotMatch(forged, /AAAAAAAAAAAAAAAAAAAAAA/);
+  client.restartBrowser();
+  const bad = await client.form('/account/sessions/..%2F..%2Flogout/revoke', {}, { tokenFrom: '/account' });
+  assert.equal(bad.headers.get('location'), '/reauth?next=%2Faccount');
 });
 
 test('A login older than the fresh window (10 min) must reauthenticate too', async (t) => {
@@ -260,11 +310,12 @@ test('finding 13: an account with only a username (made by the CLI or an import)
   const html = await (await client.page('/account')).text();
   assert.doesNotMatch(html, /<dt>Email<\/dt>/);
   assert.match(html, /<dt>Username<\/dt><dd><bdi>Test_User<\/bdi><\/dd>/);
-  assert.match(html, /name="username" value="Test_User" autocomplete="username"/);
+  // A username field password managers see: a shown, read-only text input (a hidden one is not one to them).
+  assert.match(html, /<input id="f-username" name="username" type="text" autocomplete="username" value="Test_User"[^>]* readonly[^>]*>/);
 
   client.restartBrowser(); // a remembered login is not fresh: /reauth asks for the password
   const reauth = await client.page('/reauth?next=%2Faccount');
-  assert.match(await reauth.text(), /name="username" value="Test_User" autocomplete="username"/);
+  assert.match(await reauth.text(), /<input id="f-username" name="username" type="text" autocomplete="username" value="Test_User"[^>]* readonly[^>]*>/);
   const confirmed = await client.form('/reauth', { password: PASSWORD, next: '/account' }, { tokenFrom: '/reauth' });
   assert.equal(confirmed.status, 303);
   const changed = await client.json('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });

@@ -117,9 +117,24 @@ test('A form POST without the right token gets 403 (missing, another session\'s,
   ];
   for (const [name, res] of cases) {
     assert.equal(res.status, 403, name);
-    assert.match(await res.text(), /CSRF token is missing or wrong/, name);
+    const html = await res.text();
+    // The page speaks to the person, not the developer: what happened, nothing changed, what to do.
+    assert.match(html, /<h1>This form has expired<\/h1>/, name);
+    assert.match(html, /Nothing was changed\. Reload the page and try again\./, name);
+    assert.doesNotMatch(html, /CSRF|token/i, name);
   }
   assert.equal((await post({ _csrf: token })).status, 303);
+});
+
+test('A refused cross-site post answered as JSON keeps the precise reason for developers', async (t) => {
+  const app = await setup(t);
+  const res = await app.request('/login', {
+    method: 'POST',
+    headers: { accept: 'application/json', 'content-type': 'application/json', origin: 'https://evil.example' },
+    body: JSON.stringify({ login: 'ann@example.com', password: PASSWORD }),
+  });
+  assert.equal(res.status, 403);
+  assert.match(((await res.json()) as { message: string }).message, /^cross-site request refused/);
 });
 
 test('Login CSRF: a token minted for one visitor is refused for another (SEC-44)', async (t) => {

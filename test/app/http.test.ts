@@ -163,3 +163,21 @@ test('Anything else that fails: 500 with a generic message and a request id, log
   assert.equal(errors[0]!.request_id, json.body.request_id);
   assert.match(String(errors[0]!.stack), /boom/);
 });
+
+test('A browser that opens a form-only address gets a 405 page that says why and leads on to the form', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  await client.register();
+  const res = await client.page('/account/sessions/revoke-others');
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get('allow'), 'POST, OPTIONS');
+  const html = await res.text();
+  assert.match(html, /<h1>This address is not a page<\/h1>/);
+  assert.match(html, /Nothing was changed\./);
+  assert.match(html, /<a class="button primary" href="\/account">Go back and try again<\/a>/);
+  assert.match(html, /href="\/dashboard">Dashboard<\/a>/);
+  // Anonymous: the way on is to log in.
+  const anonymous = await app.client().page('/logout');
+  assert.equal(anonymous.status, 405);
+  assert.match(await anonymous.text(), /href="\/login">Log in<\/a>/);
+});

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BROWSER_ACCEPT, setup } from './support.ts';
+import { BROWSER_ACCEPT, FIREFOX, PASSWORD, seedUser, setup } from './support.ts';
 
 test('GET / anonymous: home with links to log in and to register (HTML)', async (t) => {
   const app = await setup(t);
@@ -67,7 +67,7 @@ test('GET /dashboard anonymous: redirect to /login?next=%2Fdashboard with the fl
   assert.ok(res.status === 302 || res.status === 303);
   assert.equal(res.headers.get('location'), '/login?next=%2Fdashboard');
   const login = await (await client.page('/login?next=%2Fdashboard')).text();
-  assert.match(login, /<li class="flash flash-message" role="status">Please log in to access this page.<\/li>/);
+  assert.match(login, /<p class="flash flash-message" role="status">Please log in to access this page.<\/p>/);
   assert.match(login, /name="next" value="\/dashboard"/);
 });
 
@@ -179,4 +179,49 @@ test('GET /static/style.css: text/css, cached for a year, linked from every page
   assert.match(res.headers.get('cache-control')!, /max-age=31536000/);
   assert.match(await res.text(), /\.flash-success/);
   assert.equal((await app.request('/static/other.css')).status, 404);
+});
+
+test('Logging in from /login?next=/download lands on the dashboard, which starts the download and offers it', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  const login = await client.form('/login?next=%2Fdownload', { login: 'ann@example.com', password: PASSWORD, next: '/download' }, { tokenFrom: '/login?next=%2Fdownload' });
+  assert.equal(login.status, 303);
+  assert.equal(login.headers.get('location'), '/dashboard?download=1');
+  const html = await (await client.page('/dashboard?download=1')).text();
+  assert.match(html, /<meta http-equiv="refresh" content="0; url=\/download">/);
+  assert.match(html, /Login successful!/);
+  assert.match(html, /<a href="\/download" download>download it here<\/a>/);
+  assert.match(html, /Signed in as <strong><bdi>Ann<\/bdi><\/strong>/);
+  // The contract is kept: the download itself is still the file.
+  const file = await client.page('/download');
+  assert.equal(file.status, 200);
+  assert.match(file.headers.get('content-disposition')!, /^attachment; /);
+  // A plain visit of the dashboard starts nothing.
+  assert.doesNotMatch(await (await client.page('/dashboard')).text(), /http-equiv="refresh"/);
+});
+
+test('As the attacker: a next that only looks like the download (another host, a longer path) is not turned into it', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  for (const [next, location] of [['//evil.example/download', '/dashboard'], ['/download-evil', '/download-evil'], ['/downloads', '/downloads']] as const) {
+    const client = app.client();
+    const res = await client.form('/login', { login: 'ann@example.com', password: PASSWORD, next });
+    assert.equal(res.status, 303, next);
+    assert.equal(res.headers.get('location'), location, next);
+  }
+});
+
+test('The dashboard says who is logged in and how, the other sessions, and the security status with ways to fix it', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client({ 'user-agent': FIREFOX });
+  await client.login();
+  await app.client().login(); // another device
+  const html = await (await client.page('/dashboard')).text();
+  assert.match(html, /<dt>Logged in as<\/dt><dd><bdi>ann@example.com<\/bdi><\/dd>/);
+  assert.match(html, /<dt>This login<\/dt><dd>with password, on Firefox on Linux, since \d{4}-\d\d-\d\d \d\d:\d\d UTC<\/dd>/);
+  assert.match(html, /<dt>Other sessions<\/dt><dd>1 \(<a href="\/account">see where<\/a>\)<\/dd>/);
+  assert.match(html, /Two-factor authentication: <strong>off<\/strong>\. <a href="\/account">Set it up/);
+  assert.match(html, /Email address: <strong>not verified<\/strong>/);
 });

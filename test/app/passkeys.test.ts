@@ -518,3 +518,29 @@ test('Passkeys are off, not the app, when PUBLIC_URL is no secure context (http 
   for (const path of ['/account', '/reauth']) assert.doesNotMatch(await (await client.page(path)).text(), /passkey|<script/i, path);
   assert.doesNotMatch(await (await app.client().page('/login')).text(), /passkey|<script/i);
 });
+
+test('SEC-35, SEC-84: re-authenticating to remove a passkey comes back to that passkey\'s confirmation, a form that removes it in one click; another id shows no button', async (t) => {
+  const app = await setup(t);
+  const { authenticator, id } = await annWithPasskey(app);
+  const client = app.client();
+  await client.json('/login', { login: 'ann@example.com', password: PASSWORD, remember: true });
+  assert.equal((await passkeyStep(client, authenticator)).status, 200);
+  client.restartBrowser(); // restored from remember-me: not fresh
+  const target = `/account?confirm=passkey-delete&session=${id}`;
+  const stale = await client.form(`/account/passkeys/${id}/delete`, {}, { tokenFrom: '/account' });
+  assert.equal(stale.headers.get('location'), `/reauth?next=${encodeURIComponent(target)}`);
+  // The step-up of an account with a passkey: the password and the passkey together.
+  const options = await client.json('/reauth/passkey/options', {});
+  assert.equal((await client.json('/reauth/passkey', { password: PASSWORD, credential: authenticator.startAuthentication(options.body) })).status, 200);
+  const html = await (await client.page(target)).text();
+  assert.match(html, /Remove the passkey &quot;Laptop&quot;\?|Remove the passkey "Laptop"\?/);
+  assert.match(html, new RegExp(`action="/account/passkeys/${id}/delete"><input type="hidden" name="_csrf"`));
+  assert.equal((await client.getJson('/account')).body.passkeys.length, 1, 'a GET removes nothing');
+  // As the attacker: an id that is not one of the user's passkeys shows no button.
+  const forged = await (await client.page('/account?confirm=passkey-delete&session=AAAAAAAA')).text();
+  assert.match(forged, /That passkey has already been removed\./);
+  assert.doesNotMatch(forged, /passkeys\/AAAAAAAA\/delete/);
+  const removed = await client.form(`/account/passkeys/${id}/delete`, {}, { tokenFrom: target });
+  assert.equal(removed.status, 303);
+  assert.deepEqual((await client.getJson('/account')).body.passkeys, []);
+});

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { SqliteStore } from '../../src/sqlite/index.ts';
-import { seedUser, setup, type TestApp } from './support.ts';
+import { FIREFOX, PASSWORD, seedUser, setup, type TestApp } from './support.ts';
 
 /**
  * An app whose login manager and session store share one clock that only the test moves: the
@@ -59,4 +59,57 @@ test('finding 2: with idle and absolute timeouts of 20 s, logging out other sess
   advance(4_000); // 20 s after the login
   assert.equal((await client.getJson('/protected')).status, 401);
   assert.equal((await client.json('/account/sessions/revoke-others', {})).status, 401);
+});
+
+test('A session whose browser lost its cookie is marked idle, with when it ends on its own, not shown as a live device', async (t) => {
+  const { app, advance } = await clockedApp(t, {});
+  await seedUser(app);
+  const phone = app.client({ 'user-agent': FIREFOX });
+  await phone.login('ann@example.com', PASSWORD, true);
+  const laptop = app.client();
+  await laptop.login();
+  advance(6 * 60_000);
+  phone.restartBrowser(); // the phone's browser was closed: its first session is left behind
+  assert.equal((await phone.getJson('/protected')).status, 200, 'restored from remember-me');
+  assert.equal((await laptop.getJson('/protected')).status, 200);
+  const html = await (await laptop.page('/account')).text();
+  const items = html.split('<li class="session').slice(1);
+  const idle = items.filter((item) => item.includes('<span class="badge muted">Idle</span>'));
+  assert.equal(idle.length, 1, 'only the session the phone left behind is idle; the restored one and this one are not');
+  assert.match(idle[0]!, /Firefox on Linux/);
+  assert.match(idle[0]!, /Not used for 6 min; ends on its own at 2030-01-01 12:30 UTC unless used again\./);
+  assert.match(html, /An idle session is often what a browser leaves behind/);
+});
+
+test('"Log out other sessions" says how many sessions ended and of which devices, the idle one called so', async (t) => {
+  const { app, advance } = await clockedApp(t, {});
+  await seedUser(app);
+  const phone = app.client({ 'user-agent': FIREFOX });
+  await phone.login('ann@example.com', PASSWORD, true);
+  advance(6 * 60_000);
+  phone.restartBrowser();
+  await phone.getJson('/protected');
+  const laptop = app.client();
+  await laptop.login();
+  const res = await laptop.form('/account/sessions/revoke-others', {}, { tokenFrom: '/account' });
+  assert.equal(res.status, 303);
+  const page = await (await laptop.page('/account')).text();
+  // Two sessions of one device: said as such, not as two devices.
+  assert.match(page, /Logged out 2 other sessions: Firefox on Linux; Firefox on Linux \(idle\)\./);
+  assert.match(page, /You are not logged in anywhere else\./);
+});
+
+test('"Log out other sessions" with nothing to log out says so instead of "0 other sessions were logged out"', async (t) => {
+  const app = await setup(t);
+  await seedUser(app);
+  const client = app.client();
+  await client.login();
+  const res = await client.form('/account/sessions/revoke-others', {}, { tokenFrom: '/account' });
+  assert.equal(res.status, 303);
+  assert.match(await (await client.page('/account')).text(), /There were no other sessions to log out\./);
+  const changed = await client.form('/account/password', { current_password: PASSWORD, new_password: 'a new and longer passphrase' }, { tokenFrom: '/account' });
+  assert.equal(changed.status, 303);
+  const after = await (await client.page('/account')).text();
+  assert.match(after, /Your password has been changed\. You were not logged in anywhere else\./);
+  assert.doesNotMatch(after, /\b0 other sessions/);
 });

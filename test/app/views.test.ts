@@ -65,8 +65,10 @@ test('Flash messages are HTML-escaped and shown once (SEC-50)', async (t) => {
     client.jar.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
   }
   const html = await (await client.page('/')).text();
-  assert.match(html, /<li class="flash flash-error" role="alert">&lt;img src=x onerror=alert\(1\)&gt; &amp; &quot;quotes&quot;<\/li>/);
-  assert.match(html, /<li class="flash flash-message" role="status">plain<\/li>/);
+  assert.match(html, /<p class="flash flash-error" role="alert">&lt;img src=x onerror=alert\(1\)&gt; &amp; &quot;quotes&quot;<\/p>/);
+  assert.match(html, /<p class="flash flash-message" role="status">plain<\/p>/);
+  // The title says them too, escaped: it is what a screen reader announces at load.
+  assert.match(html, /<title>Error: &lt;img src=x onerror=alert\(1\)&gt; &amp; &quot;quotes&quot; · plain · Welcome · Latchkey<\/title>/);
   assert.doesNotMatch(await (await client.page('/')).text(), /class="flash /);
 });
 
@@ -107,4 +109,25 @@ test('Every page is phone-ready: viewport meta, one stylesheet, a nav showing th
   const logged = await (await client.page('/dashboard')).text();
   assert.match(logged, /<nav class="site-nav"[^>]*>[\s\S]*Signed in as <strong><bdi>Ann<\/bdi><\/strong>[\s\S]*action="\/logout"[\s\S]*<\/nav>/);
   assert.equal(logged.match(/<link rel="stylesheet"/g)?.length, 1);
+});
+
+test('A refused form puts the focus on the field in error, not on the first field (WCAG 2.2 SC 3.3.1)', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const res = await client.form('/register', { email: 'ada@example.test', name: 'Ada', password: 'short' }, { tokenFrom: '/register' });
+  assert.equal(res.status, 400);
+  const html = await res.text();
+  const autofocused = [...html.matchAll(/<input [^>]*\bautofocus\b[^>]*>/g)].map((m) => /name="([^"]+)"/.exec(m[0])?.[1]);
+  assert.deepEqual(autofocused, ['password'], 'only the password field, the one in error, takes the focus');
+  assert.match(html, /<input id="f-password"[^>]* aria-describedby="f-password-hint f-password-error" aria-invalid="true">/);
+});
+
+test('A flash present at load is said in the page title, where a screen reader announces it', async (t) => {
+  const app = await setup(t);
+  const client = app.client();
+  const res = await client.form('/login', { login: 'nobody@example.test', password: 'wrong password here' }, { tokenFrom: '/login' });
+  assert.equal(res.status, 401);
+  const html = await res.text();
+  assert.match(html, /<title>Error: Invalid username or password\. · Log in · Latchkey<\/title>/);
+  assert.doesNotMatch(html, /<li[^>]*role=/, 'no list item carries a role (axe: list, aria-allowed-role)');
 });
