@@ -106,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
     const raw = env[name] ?? fallback;
     const ms = raw === '0' ? 0 : parseDuration(raw);
     if (ms === null || ms > 5000) {
-      problems.push(`${name}: "${raw}" must be 0 (off) or a duration up to 5s (security.md R-07)`);
+      problems.push(`${name}: "${raw}" must be 0 (off) or a duration up to 5s: a logout or password change must reach every instance within 5 s`);
       return 0;
     }
     return ms;

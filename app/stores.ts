@@ -2,7 +2,7 @@
  * Opens the stores the configuration names (app-contract.md): users in `DATABASE_URL` (SQLite by
  * default, or PostgreSQL), and sessions, remember-me tokens and throttle counters in
  * `SESSION_STORE` (the same database by default, or Redis). Drivers are loaded only when
- * configured. Every connection gets explicit timeouts (security.md R-03) and handled `error`
+ * configured. Every connection gets explicit timeouts (R-03) and handled `error`
  * events, and a Redis that may evict keys is refused at start (R-10): a revoked session or a lock
  * marker must never silently disappear.
  *

@@ -20,7 +20,7 @@
  * request reads the store and loads the user) and with SESSION_CACHE_TTL=5s (latchkey's
  * per-instance session cache, src/session-cache.ts). Both, because the default is what an app
  * gets without choosing, and the cache is the documented trade-off (a revocation on another
- * instance is honoured here up to the ttl late, security.md R-07 allows ≤ 5 s) that an app may
+ * instance is honoured here up to the ttl late, R-07 allows ≤ 5 s) that an app may
  * choose; in the same rounds, the difference between them is the cache's, not drift's. Each
  * target gets `wrk -t1 -c32 -d3s --latency` after a 1 s warm-up, in many short rounds (every
  * target once per round, so drift hits all alike), REPS=9 rounds. Beside req/s, each run measures
@@ -153,7 +153,7 @@ function cacheTtls(): number[] {
   const ttls: number[] = [];
   for (const value of raw.split(/[\s,]+/).filter((v) => v !== '')) {
     const ms = value === 'off' ? 0 : parseDuration(value);
-    if (ms === null || (value !== 'off' && (ms < 1 || ms > 5000))) throw new TypeError(`CACHE: "${value}" must be off or a duration from 1ms to 5s (security.md R-07)`);
+    if (ms === null || (value !== 'off' && (ms < 1 || ms > 5000))) throw new TypeError(`CACHE: "${value}" must be off or a duration from 1ms to 5s (R-07)`);
     if (ttls.includes(ms)) throw new TypeError(`CACHE: "${value}" is the same setting as another one (${fmtTtl(ms)})`);
     ttls.push(ms);
   }

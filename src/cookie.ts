@@ -3,7 +3,7 @@
  * (RFC 6265bis). Parsing is deliberately suspicious: a cookie that appears twice, is longer than
  * 4096 bytes, or is not plain token text is treated as absent, because two values for one name
  * mean that someone planted one of them (a sibling subdomain, a tampering proxy) and we cannot tell
- * which (security.md SEC-27, §2 "two __Host-sid cookies").
+ * which (SEC-27, §2 "two __Host-sid cookies").
  *
  * @module cookie
  */

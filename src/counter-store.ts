@@ -1,5 +1,5 @@
 /**
- * The storage contract of the login throttle (security.md SEC-51, SEC-53): named counters of
+ * The storage contract of the login throttle (SEC-51, SEC-53): named counters of
  * consecutive failures that expire on their own. Four `async` methods; `null` means absent; a
  * failing backend rejects with a coded {@link StoreUnavailableError}, which the throttle passes on
  * so that the caller answers 503 rather than letting the attempt through unthrottled (SEC-55, R-01).

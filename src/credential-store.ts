@@ -1,5 +1,5 @@
 /**
- * Where a user's passkeys live (issue 14, security.md SEC-83): WebAuthn credentials, a capability
+ * Where a user's passkeys live (issue 14, SEC-83): WebAuthn credentials, a capability
  * of the user stores as the {@link FactorStore} is. `SqliteUserStore` and `PostgresUserStore`
  * implement it in a `<users table>_passkeys` table that references the accounts table, so deleting
  * an account deletes its passkeys.

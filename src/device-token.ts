@@ -1,5 +1,5 @@
 /**
- * Trusted-device tokens (security.md SEC-52; OWASP "Slow Down Online Guessing Attacks with Device
+ * Trusted-device tokens (SEC-52; OWASP "Slow Down Online Guessing Attacks with Device
  * Cookies"): what the throttle hands a browser at a successful login, so that an attacker who
  * exhausts an account's failure counter does not lock its owner out. A token is a signed value
  * ({@link signValue}) under a subkey of its own: the keyed hash of the account it was issued for

@@ -4,7 +4,7 @@
  * and a deployment mistake, and each of those is a subclass of {@link LatchkeyError} with a stable,
  * literal `code` (so `switch (error.code)` narrows, as jose's errors do) and the original error kept
  * as `cause`, so that a failing store is never mistaken for "nobody is logged in" (ASVS 16.5.3,
- * security.md R-01). Every error class latchkey throws on purpose lives here.
+ * R-01). Every error class latchkey throws on purpose lives here.
  *
  * @module errors
  */

@@ -1,6 +1,6 @@
 /**
  * Where a user's second factors live: a TOTP authenticator and a set of recovery codes (issue 14,
- * security.md SEC-77, SEC-78, SEC-81). A capability of the user stores, as the {@link TokenStore}
+ * SEC-77, SEC-78, SEC-81). A capability of the user stores, as the {@link TokenStore}
  * is of the session stores: `SqliteUserStore` and `PostgresUserStore` implement it beside
  * {@link UserStore}, in tables of their own that reference the accounts table, so deleting an
  * account deletes its factors.

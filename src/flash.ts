@@ -1,7 +1,7 @@
 /**
  * Flash messages: shown once, on the next page. They live in a signed cookie rather than in the
  * server-side session, because anonymous visitors (who see "Please log in") must not create
- * server records (security.md R-09); the signature stops a third party from planting messages
+ * server records (R-09); the signature stops a third party from planting messages
  * (Django's CookieStorage does the same). They are consumed on first read and cleared at logout
  * (SEC-50); templates must escape them like any other text.
  *

@@ -1,7 +1,7 @@
 /**
  * The login throttle's contract: what an attempt is, what the throttle answers, and the
  * {@link LoginThrottle} interface that the accounts call and `createLoginThrottle` (throttle.ts)
- * implements (security.md SEC-17, SEC-51…SEC-53, SEC-56). `reason` in every answer is for logs and
+ * implements (SEC-17, SEC-51…SEC-53, SEC-56). `reason` in every answer is for logs and
  * events only: the client gets the same 429 whatever it is (SEC-17).
  *
  * @module login-throttle

@@ -113,7 +113,7 @@ export interface LoginManagerOptions<U, R = never> {
   /** A store call that takes longer fails with `ERR_LATCHKEY_STORE_TIMEOUT` (a 503). @default "2s" */
   storeTimeout?: number | string;
   /**
-   * Reuse a session the store returned, and its user, for up to `ttl` (≤ 5 s, security.md R-07)
+   * Reuse a session the store returned, and its user, for up to `ttl` (≤ 5 s, R-07)
    * in this process, instead of a store read and a `loadUser` call per request. Writes made
    * through this manager take effect here at once; revocations made by other instances, and
    * expiry, lag by up to `ttl`. See `session-cache.ts`. @default null (every request reads the store)

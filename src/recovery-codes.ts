@@ -1,5 +1,5 @@
 /**
- * Recovery codes for an account with a second factor (security.md SEC-81): a set of 10 single-use
+ * Recovery codes for an account with a second factor (SEC-81): a set of 10 single-use
  * codes, shown once, stored only hashed, regenerated as a whole set. Each code is 10 characters of
  * Crockford's base32 (0-9 and A-Z without I, L, O, U), 5 random bits each: 50 bits, the least
  * SEC-81 allows, shown in two groups as `XXXXX-XXXXX` so that it can be read off paper and typed on

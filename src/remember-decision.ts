@@ -1,5 +1,5 @@
 /**
- * The one remember-me use decision (Jaspan's "improved persistent login", security.md SEC-37,
+ * The one remember-me use decision (Jaspan's "improved persistent login", SEC-37,
  * SEC-38, SEC-39): what presenting a remember cookie's validator to a stored series means. Every
  * store makes it inside its own atomic step (a transaction, a row lock, a Lua script) and then does
  * what the answer says; this pure function is the decision, so the memory, SQLite and PostgreSQL

@@ -1,6 +1,6 @@
 /**
  * The pending second step: what a correct password yields for a user with a second factor. It is
- * NOT a login (security.md SEC-80): no session exists for the user until the second factor is
+ * NOT a login (SEC-80): no session exists for the user until the second factor is
  * verified, and user(), currentUser(), isAuthenticated() and every guard ignore it, since they read
  * only the session and remember-me cookies (current-user.ts).
  *

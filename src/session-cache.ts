@@ -3,7 +3,7 @@
  * with the user loaded for it, is reused by this process for up to `ttl` instead of reading the
  * store and calling `loadUser` on every request.
  *
- * What it changes, and why the bound is 5 s: security.md R-07 allows "no per-instance cache, or
+ * What it changes, and why the bound is 5 s: R-07 allows "no per-instance cache, or
  * cache TTL documented ≤5 s". On this instance nothing lags: every write latchkey makes through
  * it (logout, revocation, rotation, sliding expiry, "log out everywhere") drops the entries it
  * touches before the store call returns. On other instances, and for rows changed behind

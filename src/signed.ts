@@ -1,6 +1,6 @@
 /**
  * Small signed values for cookies that must survive without a server record: flash messages and
- * the `next` target of anonymous visitors (who create no server state, security.md R-09), and the
+ * the `next` target of anonymous visitors (who create no server state, R-09), and the
  * pre-login CSRF binding. Format: `base64url(JSON).base64url(HMAC-SHA-256)`, the MAC covering a
  * purpose label so that a value signed for one cookie is refused by every other (OWASP CSRF cheat
  * sheet, "Signed Double-Submit Cookie"; Django's signed CookieStorage for messages).

@@ -1,12 +1,12 @@
 /**
  * The storage contract. A store keeps two kinds of record: sessions and remember-me tokens, both
  * keyed by a random public id and holding only the SHA-256 of the secret half of their token
- * (security.md SEC-21, SEC-36). Every method is `async`; `null` means absent; a failing backend
+ * (SEC-21, SEC-36). Every method is `async`; `null` means absent; a failing backend
  * rejects (the manager wraps the rejection in a coded {@link StoreUnavailableError}).
  *
  * **Time is the store's.** Callers pass durations, never timestamps of their own, and the store
  * decides expiry with its own clock (the database's, for a networked store), so that app instances
- * with skewed clocks agree on when a session ends (security.md R-08). The one timestamp a caller
+ * with skewed clocks agree on when a session ends (R-08). The one timestamp a caller
  * hands back is a rotated session's inherited times ({@link NewSession.authenticatedAt}), which
  * the store stamped itself. Every store accepts a `now` option so
  * that tests can move that clock. A record is valid while `now < expiresAt`: expiry is inclusive at

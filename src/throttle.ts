@@ -1,6 +1,6 @@
 /**
  * The login throttle: slows password guessing on one account and caps attempts from one client,
- * without sleeping and without revealing whether an account exists (security.md SEC-17, SEC-51,
+ * without sleeping and without revealing whether an account exists (SEC-17, SEC-51,
  * SEC-52, SEC-53, §0.1). Per account, the first `freeFailures` (5) consecutive failures cost
  * nothing; then each attempt must wait `baseDelay × 2^(failures − freeFailures)` (1 s, 2 s, 4 s …,
  * at most `maxDelay`, 15 min) after the latest failure; at `hardLimit` (100, the most NIST SP

@@ -1,6 +1,6 @@
 /**
  * The storage contract of one-time tokens: the links of a password reset, an email verification
- * and an email change (security.md SEC-57, SEC-61, SEC-63). The user receives 32 random bytes
+ * and an email change (SEC-57, SEC-61, SEC-63). The user receives 32 random bytes
  * (base64url); the store keeps only their SHA-256, so a copy of the database opens no account
  * (SEC-21's rule for sessions, applied to links). A token is bound to a user, a purpose and the
  * address it was sent to, so that a reset token cannot verify an address and a verification sent

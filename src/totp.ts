@@ -1,5 +1,5 @@
 /**
- * Time-based one-time passwords (security.md SEC-77): RFC 6238 over the HOTP of RFC 4226, with
+ * Time-based one-time passwords (SEC-77): RFC 6238 over the HOTP of RFC 4226, with
  * the parameters every authenticator app understands: HMAC-SHA-1, 6 digits, a 30-second step,
  * T0 = 0 (RFC 6238 §4), one step either side accepted for clock drift (§5.2). Pure functions on
  * `node:crypto`: the caller stores the secret and the last step used.

@@ -6,7 +6,7 @@
  *
  * Uniqueness is the store's job, enforced by unique indexes on the canonical email and username,
  * not by a read before the write: two concurrent registrations of one address give exactly one
- * account and `null` to the other (security.md R-04; ASVS 15.4.2).
+ * account and `null` to the other (R-04; ASVS 15.4.2).
  *
  * An account has an email address, a username, or both (app-contract.md: Flask apps with only a
  * username import as they are). A store refuses one with neither with a `TypeError`.

@@ -6,6 +6,12 @@
  * does not ship). And on the machine's Node 20, when it has one: every entry fails at import with
  * the fix in its message, where `latchkey/sqlite` used to fail with `ERR_UNKNOWN_BUILTIN_MODULE`.
  *
+ * And the README's quick starts as a newcomer uses them (issue "a newcomer's first hour", done
+ * when a developer copies a quick start into an empty folder, installs, runs it and logs in): each
+ * of examples/{hono,express,fastify}/app.ts is copied into the consumer project beside the
+ * installed tarball and its framework, type-checked there, started with plain `node app.ts`, and a
+ * user registers, logs out and logs in through its forms, with their `_csrf` tokens.
+ *
  * The pack runs in a copy of the packable files, so the repository's package.json and dist/ stay
  * untouched while other test files read them.
  *
@@ -16,6 +22,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 
 const root = join(import.meta.dirname, '..');
@@ -87,6 +94,11 @@ describe('the packed package, installed in a fresh consumer project', { timeout:
     mkdirSync(join(consumer, 'node_modules', '@types'), { recursive: true });
     symlinkSync(join(root, 'node_modules', 'hono'), join(consumer, 'node_modules', 'hono'));
     symlinkSync(join(root, 'node_modules', '@types', 'node'), join(consumer, 'node_modules', '@types', 'node'));
+    // What each quick start's package.json installs beside latchkey (linked from this repository's node_modules).
+    for (const name of ['@hono/node-server', 'express', 'fastify', '@types/express']) {
+      mkdirSync(join(consumer, 'node_modules', name, '..'), { recursive: true });
+      if (!existsSync(join(consumer, 'node_modules', name))) symlinkSync(join(root, 'node_modules', name), join(consumer, 'node_modules', name));
+    }
     writeFileSync(join(consumer, 'consumer.ts'), CONSUMER);
     writeFileSync(join(consumer, 'old-node.mjs'), OLD_NODE_FIXTURE);
   });
@@ -140,4 +152,57 @@ describe('the packed package, installed in a fresh consumer project', { timeout:
     }
     assert.match(results['latchkey/sqlite']!.message, /\(node:sqlite\)/);
   });
+
+  for (const framework of ['hono', 'express', 'fastify'] as const) {
+    it(`the README's ${framework} quick start, copied into the project, type-checks and runs on the installed package: register, log out, log in`, async () => {
+      const app = join(consumer, framework);
+      mkdirSync(app, { recursive: true });
+      cpSync(join(root, 'examples', framework, 'app.ts'), join(app, 'app.ts'));
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `quick-start-${framework}`, private: true, type: 'module' }));
+      const config = { compilerOptions: { target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'], skipLibCheck: true, allowImportingTsExtensions: true }, files: ['app.ts'] };
+      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(config));
+      const check = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app, encoding: 'utf8' });
+      assert.equal(check.status, 0, `${framework}:\n${check.stdout}${check.stderr}`);
+      const server = spawn(process.execPath, ['app.ts'], { cwd: app, env: { ...env, PORT: '0', NODE_ENV: 'development' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const origin = await new Promise<string>((resolve, reject) => {
+          let output = '';
+          const read = (chunk: Buffer) => {
+            output += chunk;
+            const match = /listening on (http:\/\/\S+)/.exec(output);
+            if (match) resolve(match[1] as string);
+          };
+          server.stdout.on('data', read);
+          server.stderr.on('data', read);
+          server.on('exit', (code) => reject(new Error(`${framework} exited with ${code}:\n${output}`)));
+        });
+        const jar = new Map<string, string>();
+        const go = async (path: string, form?: Record<string, string>) => {
+          const headers: Record<string, string> = { accept: 'text/html', cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') };
+          if (form) Object.assign(headers, { 'content-type': 'application/x-www-form-urlencoded', origin });
+          const response = await fetch(origin + path, { method: form ? 'POST' : 'GET', headers, body: form ? new URLSearchParams(form) : undefined, redirect: 'manual' });
+          for (const cookie of response.headers.getSetCookie()) {
+            const pair = cookie.slice(0, cookie.indexOf(';'));
+            const name = pair.slice(0, pair.indexOf('='));
+            if (/;\s*Max-Age=0\b/i.test(cookie)) jar.delete(name);
+            else jar.set(name, pair.slice(name.length + 1));
+          }
+          return response;
+        };
+        const token = async (path: string) => /name="_csrf" value="([^"]+)"/.exec(await (await go(path)).text())?.[1] ?? '';
+        const email = `new-${framework}@example.com`;
+        const password = 'correct horse battery staple';
+        const registered = await go('/register', { _csrf: await token('/register'), email, name: 'Newcomer', password });
+        assert.equal(registered.status, 303, await registered.text());
+        assert.match(await (await go('/dashboard')).text(), /Hello, Newcomer!/);
+        assert.equal((await go('/logout', { _csrf: await token('/dashboard') })).status, 303);
+        assert.equal((await go('/dashboard')).status, 302, 'logged out');
+        const login = await go('/login', { _csrf: await token('/login'), login: email, password, next: '/dashboard' });
+        assert.equal(login.status, 303);
+        assert.match(await (await go(login.headers.get('location') as string)).text(), /Hello, Newcomer!/);
+      } finally {
+        server.kill('SIGKILL');
+      }
+    });
+  }
 });

@@ -21,22 +21,13 @@ import { createTestClock, type TestClock } from '../src/testing/clock.ts';
 import type { TokenStore } from '../src/token-store.ts';
 import type { UserStore } from '../src/user-store.ts';
 import { SoftwareAuthenticator } from './support/authenticator.ts';
-import { POSTGRES_URL, probePostgres, REDIS_URL, requireService } from './support/services.ts';
+import { POSTGRES_URL, probePostgres, probeRedis, REDIS_URL, requireService } from './support/services.ts';
 
 const ORIGIN = 'https://app.example';
 const FIVE_MINUTES = 5 * 60_000;
 
 const postgres = await requireService('postgres', probePostgres);
-const redis = await requireService('redis', async () => {
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 1_000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.sendCommand(['PING']);
-  } finally {
-    if (client.isOpen) await client.close();
-  }
-});
+const redis = await requireService('redis', probeRedis);
 for (const service of [postgres, redis]) if (!service.available) console.log(`# skipping: ${service.reason}`);
 
 let pool: pg.Pool | null = null;

@@ -1,5 +1,5 @@
 /**
- * Recovery codes (security.md SEC-81) through the package's exports: a set of 10 distinct codes of
+ * Recovery codes (SEC-81) through the package's exports: a set of 10 distinct codes of
  * 50 random bits each, read back from any reasonable spelling, stored as SHA-256 of one canonical
  * form (checked against node:crypto as the oracle), and garbage refused without a throw.
  *

@@ -1,6 +1,6 @@
 /**
  * The opt-in per-instance session cache (`sessionCache: { ttl, maxEntries? }`, src/session-cache.ts):
- * option validation (the 5 s bound of security.md R-07), hits and the ttl on an injected clock, the
+ * option validation (the 5 s bound of R-07), hits and the ttl on an injected clock, the
  * secret still checked on a hit, immediate invalidation by writes made through the same manager,
  * the bounded lag of writes made by another instance (two managers on one SQLite file), no
  * resurrection by a read that overlapped a logout (R-06, SEC-34), the maxEntries bound, and the

@@ -22,7 +22,7 @@ import type { RedisCommander, RedisStoreOptions } from '../src/redis/index.ts';
 import type { NewSession } from '../src/store.ts';
 import { startRedisServer } from './fixtures/redis-server.ts';
 import type { RedisServer } from './fixtures/redis-server.ts';
-import { REDIS_URL, requireService } from './support/services.ts';
+import { probeRedis, REDIS_URL, requireService } from './support/services.ts';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -40,18 +40,7 @@ function makeClient(url: string, extra: { RESP?: 2 | 3 } = {}): { client: Client
   return { client, errors };
 }
 
-async function probe(): Promise<void> {
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 1_000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.sendCommand(['PING']);
-  } finally {
-    if (client.isOpen) await client.close();
-  }
-}
-
-const service = await requireService('redis', probe);
+const service = await requireService('redis', probeRedis);
 if (!service.available) console.log(`# skipping RedisStore tests: ${service.reason}`);
 const skip = service.available ? false : service.reason;
 

@@ -1,5 +1,5 @@
 /**
- * TOTP (security.md SEC-77, SEC-78) through the package's exports: the published vectors of
+ * TOTP (SEC-77, SEC-78) through the package's exports: the published vectors of
  * RFC 4648, RFC 4226 and RFC 6238 (test/vectors/otp.json), 200 random (secret, time) pairs checked
  * against an independent implementation (`oathtool`, Debian package of that name, installed by
  * .ci/run), and the attacker's inputs: replays, codes from outside the window, malformed codes.

@@ -1,5 +1,5 @@
 /**
- * Email change (security.md SEC-63, SEC-71): the new address is held as pending, in a link mailed
+ * Email change (SEC-63, SEC-71): the new address is held as pending, in a link mailed
  * to it (valid 24 hours), until that link is confirmed; the old address gets a notice at once and
  * again at the change. The request answers the same whether the new address belongs to another
  * account (no enumeration through this form); uniqueness is decided at the confirmation, by the

@@ -1,5 +1,5 @@
 /**
- * Email verification (security.md SEC-15, SEC-61, SEC-62): a link, valid 24 hours, mailed to the
+ * Email verification (SEC-15, SEC-61, SEC-62): a link, valid 24 hours, mailed to the
  * account's address at registration (with `emailVerification` 'optional' or 'required') and on
  * request, limited per address (SEC-54). The link is bound to the address it was sent to: after
  * an email change, a link for the old address verifies nothing (SEC-61). Consuming it is a POST's

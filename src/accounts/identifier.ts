@@ -1,6 +1,6 @@
 /**
  * One canonical form for the identifiers people sign in with, used for uniqueness, login, throttle
- * keys and reset lookup alike (security.md SEC-18, SEC-75). The form is NFKC, then `toLowerCase()`,
+ * keys and reset lookup alike (SEC-18, SEC-75). The form is NFKC, then `toLowerCase()`,
  * then NFKC again, then spaces trimmed at both ends; whatever is still odd is refused, never
  * silently repaired, and the result is checked to be a fixed point so `canon(canon(x)) === canon(x)`
  * always holds. Idempotence is what the Spotify 2013 takeover lacked (ᴮᴵᴳᴮᴵᴿᴰ → BIGBIRD → bigbird

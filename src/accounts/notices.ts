@@ -1,5 +1,5 @@
 /**
- * The notices an app triggers itself (security.md SEC-71): a remember-me cookie used twice, which
+ * The notices an app triggers itself (SEC-71): a remember-me cookie used twice, which
  * the login manager detects (`rememberTheft`) and ends. The password and address notices are sent
  * by the operations that change them (owner-password.ts, password-reset.ts, email-change.ts).
  *

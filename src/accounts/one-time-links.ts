@@ -1,5 +1,5 @@
 /**
- * The tokens in the accounts' mail links (security.md SEC-57, SEC-61, SEC-63): 32 random bytes
+ * The tokens in the accounts' mail links (SEC-57, SEC-61, SEC-63): 32 random bytes
  * (256 bits, base64url, 43 characters) that only the mail carries, stored as their SHA-256 through
  * the {@link TokenStore}, so a copy of the database opens no account. Each is bound to its user, its
  * purpose and an address (the account's at issue; for an email change, the new one), and lives

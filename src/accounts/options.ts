@@ -48,7 +48,7 @@ export interface AccountsOptions extends MailOptions {
   /** Refused as part of passwords (SEC-08); names the app in mails (required with `mail`). */
   appName?: string;
   /**
-   * Reuse what `loadUser` read for up to `ttl` (≤ 5 s, security.md R-07) in this process, saving a
+   * Reuse what `loadUser` read for up to `ttl` (≤ 5 s, R-07) in this process, saving a
    * user-store read per request; the session is still read on every request. Changes made through
    * these accounts take effect here at once. A change made elsewhere (another instance, SQL) shows
    * up to `ttl` late, which is harmless for access because every change that must end access

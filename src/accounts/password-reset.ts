@@ -1,5 +1,5 @@
 /**
- * Password reset by a mailed link (security.md SEC-16, SEC-52, SEC-57, SEC-60, SEC-71): the way
+ * Password reset by a mailed link (SEC-16, SEC-52, SEC-57, SEC-60, SEC-71): the way
  * back in for an owner who forgot the password, and out of a lock that strangers' failures put on
  * the account.
  *

@@ -18,7 +18,7 @@ export function isBase64url(value: string, length: number): boolean {
   return value.length === length && BASE64URL.test(value);
 }
 
-/** base64url SHA-256 of a UTF-8 string: how token secrets are stored (security.md SEC-21). */
+/** base64url SHA-256 of a UTF-8 string: how token secrets are stored (SEC-21). */
 export function sha256(value: string): string {
   return hash('sha256', value, 'base64url'); // one-shot: half the cost of createHash().update().digest()
 }

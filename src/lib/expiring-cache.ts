@@ -18,7 +18,7 @@ export interface ReadTicket {
   readonly startedAt: number;
 }
 
-/** security.md R-07: a per-instance cache may delay another instance's change by at most 5 s. */
+/** R-07: a per-instance cache may delay another instance's change by at most 5 s. */
 export const MAX_CACHE_TTL = 5_000;
 
 /** Options of a per-instance cache, as the public options take them. */
@@ -31,7 +31,7 @@ export function resolveCacheOptions(name: string, value: CacheOptions | undefine
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object') throw new TypeError(`${name} must be { ttl, maxEntries? } or null`);
   const ttl = requireDuration(`${name}.ttl`, value.ttl, 1);
-  if (ttl > MAX_CACHE_TTL) throw new TypeError(`${name}.ttl cannot exceed 5s: changes made on other instances must take effect within 5 s (security.md R-07)`);
+  if (ttl > MAX_CACHE_TTL) throw new TypeError(`${name}.ttl cannot exceed 5s: changes made on other instances must take effect within 5 s (R-07)`);
   const maxEntries = value.maxEntries === undefined ? 10_000 : value.maxEntries;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new TypeError(`${name}.maxEntries must be a positive integer`);
   return Object.freeze({ ttl, maxEntries });

@@ -2,7 +2,7 @@
  * Wraps a store (sessions, counters, users, tokens, second factors) so that every call either answers within `timeout` ms or fails with a coded
  * {@link StoreTimeoutError}, and any rejection becomes a {@link StoreUnavailableError} that keeps
  * the driver's error as `cause`. A slow or dead backend therefore surfaces as a 503, never as a
- * hung request or an anonymous user (security.md R-01, R-03; express-session `storeReady`,
+ * hung request or an anonymous user (R-01, R-03; express-session `storeReady`,
  * connect-redis #373/#400).
  *
  * Deadlines are enforced by one watchdog timer per wrapped store, ticking every timeout/10 while

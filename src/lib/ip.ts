@@ -1,5 +1,5 @@
 /**
- * The client group an IP address belongs to, for per-IP limits (security.md SEC-53): an IPv4
+ * The client group an IP address belongs to, for per-IP limits (SEC-53): an IPv4
  * address itself, IPv4-mapped IPv6 included, or the /64 prefix of an IPv6 address. The text forms
  * are read here, by a small parser of dotted quads and RFC 4291 §2.2, rather than by `node:net`,
  * so that importing latchkey loads no networking module (test/ip.test.ts checks it against

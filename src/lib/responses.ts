@@ -31,7 +31,7 @@ export function redirectResponse(method: string, location: string): Response {
 
 /**
  * 503 for a store that is down or too slow: the client should retry, and must not conclude that
- * it was logged out (security.md R-01; elizaOS/eliza#30227). `Retry-After` in seconds.
+ * it was logged out (R-01; elizaOS/eliza#30227). `Retry-After` in seconds.
  */
 export function serviceUnavailableResponse(json: boolean, retryAfter = 5): Response {
   const message = 'The service is temporarily unavailable. Please try again shortly.';

@@ -1,7 +1,7 @@
 /**
  * The two-part bearer tokens of sessions and remember-me cookies: `id.secret`, where the id
  * (16 random bytes, 128 bits) is the public lookup key and only SHA-256 of the secret (32 random
- * bytes, 256 bits) is stored (security.md SEC-19, SEC-21, SEC-36; Paragon "split tokens": the
+ * bytes, 256 bits) is stored (SEC-19, SEC-21, SEC-36; Paragon "split tokens": the
  * secret never appears in a query).
  *
  * @module lib/tokens

@@ -1,7 +1,7 @@
 /**
  * Argon2 password hashes in the PHC string format, on Node's own `crypto.argon2` (Node ≥ 24.7).
  * New hashes are argon2id with m=19456 KiB, t=2, p=1, a 16-byte random salt and a 32-byte tag,
- * the first row of OWASP's table (security.md SEC-01; ASVS 11.4.2). The computation is
+ * the first row of OWASP's table (SEC-01; ASVS 11.4.2). The computation is
  * asynchronous and runs on libuv's thread pool, so the event loop keeps serving while a password
  * is hashed; {@link PasswordHasher} bounds how many run at once (SEC-12).
  *

@@ -1,6 +1,6 @@
 /**
  * bcrypt verification, so that accounts imported from a PHP, Ruby, Python or Node app can still
- * log in once and be rehashed to argon2id (security.md SEC-03). Only verification: bcrypt reads
+ * log in once and be rehashed to argon2id (SEC-03). Only verification: bcrypt reads
  * just the first 72 bytes of a password, which is one reason it is not used for new hashes (SEC-06,
  * OWASP Password Storage Cheat Sheet §bcrypt).
  *

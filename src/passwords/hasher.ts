@@ -1,5 +1,5 @@
 /**
- * The password hasher the accounts layer uses: argon2id for every new hash (security.md SEC-01),
+ * The password hasher the accounts layer uses: argon2id for every new hash (SEC-01),
  * verification of argon2, scrypt, werkzeug, Django and bcrypt hashes with a flag saying when a
  * successful login should store a fresh hash (SEC-03), one dummy verification for unknown users
  * and unreadable hashes so that timing does not tell them apart (SEC-14, SEC-04), and a bound on

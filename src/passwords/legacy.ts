@@ -1,6 +1,6 @@
 /**
  * Password hashes that are verified but not made, except scrypt, so that users of an app moved from
- * Flask or Django log in once and are rehashed to argon2id (security.md SEC-03): werkzeug's
+ * Flask or Django log in once and are rehashed to argon2id (SEC-03): werkzeug's
  * `pbkdf2:sha256:N$salt$hex` and `scrypt:N:r:p$salt$hex`, Django's `pbkdf2_sha256$N$salt$base64`,
  * and our own `$scrypt$ln=17,r=8,p=1$salt$hash`, the fallback for a Node without `crypto.argon2`
  * (SEC-02: N=2^17, r=8, p=1, and `maxmem` raised past Node's 32 MiB default, which refuses N=2^17).

@@ -1,6 +1,6 @@
 /**
  * The work factors of new password hashes and the bounds of verifiable ones: argon2id at
- * m=19456 KiB, t=2, p=1 (security.md SEC-01), scrypt at N=2^17, r=8, p=1 where Node has no
+ * m=19456 KiB, t=2, p=1 (SEC-01), scrypt at N=2^17, r=8, p=1 where Node has no
  * `crypto.argon2` (SEC-02), and the argon2 parameters beyond which a stored hash is not verified
  * (a DoS guard, SEC-12). What `PasswordHasher` needs at construction, apart from the
  * schemes' code, which it loads on first use (argon2.ts, bcrypt.ts, legacy.ts).

@@ -1,7 +1,7 @@
 /**
  * `latchkey/postgres`: sessions, remember-me tokens and throttle counters ({@link PostgresStore})
  * and accounts ({@link PostgresUserStore}) in PostgreSQL, through a `pg.Pool` the app passes in,
- * every time decision on the database's clock (security.md R-08).
+ * every time decision on the database's clock (R-08).
  *
  * @module postgres
  */

@@ -66,7 +66,7 @@ export function requirePool(owner: string, pool: unknown): PostgresPool {
 /**
  * The first part of every statement: `clock.now`, the time every decision of the statement uses,
  * evaluated once. `$1` is the injected test clock; when it is null (always, in production) the
- * database's own clock decides (security.md R-08), in ms since the epoch, rounded down so that
+ * database's own clock decides (R-08), in ms since the epoch, rounded down so that
  * `now` is never ahead of the real time. A CTE with a volatile function is never inlined, so
  * `clock_timestamp()` is read once per statement.
  */

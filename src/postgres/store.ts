@@ -6,7 +6,7 @@
  * created or upgraded on first use (or by `migrate()`), versioned in a `<prefix>meta` table, under
  * an advisory lock.
  *
- * The clock is the database's (security.md R-08): every expiry is stamped and compared in SQL
+ * The clock is the database's (R-08): every expiry is stamped and compared in SQL
  * with `clock_timestamp()`, so app instances with skewed clocks agree on when a session ends.
  * Each operation is one statement (atomic under PostgreSQL's row locks) except the remember-me
  * rotation, one short transaction. Every driver failure rejects with a coded

@@ -2,7 +2,7 @@
  * `PostgresUserStore` (exported by `latchkey/postgres`): accounts in a PostgreSQL table, the
  * counterpart of `SqliteUserStore`. The canonical email and username carry UNIQUE indexes, so
  * concurrent registrations of one address, on any number of instances, give one row and `null`
- * to the rest (`ON CONFLICT DO NOTHING`, or SQLSTATE 23505), never a 500 (security.md R-04). Queries are parameterised
+ * to the rest (`ON CONFLICT DO NOTHING`, or SQLSTATE 23505), never a 500 (R-04). Queries are parameterised
  * (SEC-73); `createdAt` is the database's clock unless a test injects one (R-08). Driver failures
  * become {@link StoreUnavailableError}.
  *

@@ -1,5 +1,5 @@
 /**
- * The start-up check of security.md R-10: latchkey's Redis must not evict. Every key latchkey
+ * The start-up check of R-10: latchkey's Redis must not evict. Every key latchkey
  * writes has a TTL, so the `volatile-*` policies, which evict only keys with a TTL, can evict any
  * of them, as the `allkeys-*` ones can: only `noeviction` (Redis's default) is safe. Under it, a full
  * Redis refuses writes, which the store reports as 503s; under any other, it drops keys without a
@@ -18,7 +18,7 @@ const RISK =
   'when Redis reaches maxmemory it will evict keys, and every key latchkey writes has a TTL, so sessions, ' +
   "the per-user indexes that revoke them ('log out everywhere', password changes) and login throttle " +
   'counters can silently vanish: a revocation misses sessions and an account lock lifts. ' +
-  'Set maxmemory-policy to noeviction (security.md R-10).';
+  'Set maxmemory-policy to noeviction: an evicted session or counter would silently log users out or lift a throttle (R-10).';
 
 /** The value of `CONFIG GET <name>`: an array `[name, value]` (RESP2), or a map or object (RESP3). */
 function configValue(reply: unknown, name: string): string | null {

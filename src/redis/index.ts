@@ -1,7 +1,7 @@
 /**
  * `latchkey/redis`: sessions, remember-me tokens, throttle counters and one-time tokens
  * ({@link RedisStore}) in Redis, through a node-redis client the app passes in: Lua scripts on
- * Redis time, every key with a TTL (security.md R-08, R-09), and {@link checkEvictionPolicy} for
+ * Redis time, every key with a TTL (R-08, R-09), and {@link checkEvictionPolicy} for
  * R-10.
  *
  * @module redis

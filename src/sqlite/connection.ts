@@ -1,7 +1,7 @@
 /**
  * Opening a SQLite file the way every latchkey SQLite store needs it: a busy timeout, so that
  * several processes on one file wait for the write lock instead of failing with SQLITE_BUSY
- * (`node:sqlite` defaults to 0, security.md R-03, R-11), the WAL journal so readers run beside
+ * (`node:sqlite` defaults to 0, R-03, R-11), the WAL journal so readers run beside
  * the one writer, and `synchronous = NORMAL`, durable across app crashes in WAL mode
  * (https://sqlite.org/pragma.html#pragma_synchronous). And what both SQLite stores share around
  * it: the `path`-or-`database` option ({@link requireSqliteSource}), connecting on first use

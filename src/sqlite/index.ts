@@ -1,7 +1,7 @@
 /**
  * `latchkey/sqlite`: sessions, remember-me tokens and throttle counters ({@link SqliteStore}) and
  * accounts ({@link SqliteUserStore}) in one SQLite file, on `node:sqlite`. One host, any number of
- * processes (WAL, busy timeout; security.md R-11).
+ * processes (WAL, busy timeout; R-11).
  *
  * @module sqlite
  */

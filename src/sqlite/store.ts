@@ -2,7 +2,7 @@
  * `latchkey/sqlite`: a {@link Store}, {@link CounterStore} (the login throttle's failure
  * counters) and {@link TokenStore} (one-time links) on Node's built-in `node:sqlite`, with no
  * dependencies. It is for one host: several processes may share the file (WAL journal, a busy
- * timeout, write transactions that take the lock up front; security.md R-03, R-11), several hosts
+ * timeout, write transactions that take the lock up front; R-03, R-11), several hosts
  * may not (use PostgreSQL or Redis). The schema is created on first use and versioned in a
  * `<prefix>meta` table. Every driver failure rejects with a coded {@link StoreUnavailableError}
  * that keeps the driver's error as `cause`, so a broken database reads as "try again" (503), never

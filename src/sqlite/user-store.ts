@@ -1,7 +1,7 @@
 /**
  * `SqliteUserStore` (exported by `latchkey/sqlite`): accounts in a SQLite table, on `node:sqlite`.
  * The canonical email and username carry UNIQUE indexes, so concurrent registrations of one
- * address give one row and `null` to the rest, never a 500 (security.md R-04). Queries are
+ * address give one row and `null` to the rest, never a 500 (R-04). Queries are
  * parameterised, prepared once (SEC-73). Driver failures become {@link StoreUnavailableError}.
  * The table is created, or upgraded in place, on first use (sqlite/user-schema).
  *

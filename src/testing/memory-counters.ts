@@ -1,6 +1,6 @@
 /**
  * **FOR TESTS ONLY.** The throttle's failure counters of {@link MemoryStore}: one process's Map,
- * so a throttle on it does not limit attempts spread over several instances (security.md R-07).
+ * so a throttle on it does not limit attempts spread over several instances (R-07).
  * Each operation runs to completion without an `await`, which is what makes it atomic here (R-05),
  * and decides with the time the store hands it: valid while `now < expiresAt` (SEC-29), a sliding
  * expiry that, like `lastAt`, never moves backwards, as the {@link CounterStore} contract says.

@@ -2,7 +2,7 @@
  * **FOR TESTS ONLY.** An in-memory {@link Store}: Maps and per-user indexes, in one process.
  * It keeps nothing across a restart and shares nothing between processes, so behind more than one
  * app instance a logout on one would not reach the other, and a restart logs everyone out
- * (security.md R-07; express-session's MemoryStore "will leak memory … does not scale past a
+ * (R-07; express-session's MemoryStore "will leak memory … does not scale past a
  * single process"). Use `latchkey/sqlite`, PostgreSQL or Redis for anything that serves users.
  *
  * It also keeps the throttle's failure counters ({@link CounterStore}), per process only, so a

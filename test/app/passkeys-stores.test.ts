@@ -14,20 +14,11 @@ import pg from 'pg';
 import { createClient } from 'redis';
 import { RedisStore } from 'latchkey/redis';
 import { SoftwareAuthenticator } from '../support/authenticator.ts';
-import { POSTGRES_URL, probePostgres, REDIS_URL, requireService } from '../support/services.ts';
+import { POSTGRES_URL, probePostgres, probeRedis, REDIS_URL, requireService } from '../support/services.ts';
 import { ORIGIN, PASSWORD, seedUser, setup, type Client, type TestApp } from './support.ts';
 
 const postgres = await requireService('postgres', probePostgres);
-const redis = await requireService('redis', async () => {
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 1_000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.sendCommand(['PING']);
-  } finally {
-    if (client.isOpen) await client.close();
-  }
-});
+const redis = await requireService('redis', probeRedis);
 for (const service of [postgres, redis]) if (!service.available) console.log(`# skipping: ${service.reason}`);
 
 async function admin(sql: string): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The reference app when its stores fail under it (security.md R-01, R-02, R-03, R-10, R-13,
+ * The reference app when its stores fail under it (R-01, R-02, R-03, R-10, R-13,
  * SEC-55), with real processes: a private redis-server killed with SIGKILL mid-run and started
  * again on the same port; PostgreSQL behind a TCP proxy of the test's own, cut (connections
  * destroyed, port closed) and restored, then turned into a blackhole (accepts, never answers);

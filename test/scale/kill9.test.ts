@@ -1,5 +1,5 @@
 /**
- * security.md R-07, "Kill -9 and restart app → existing sessions still valid": the reference app
+ * R-07, "Kill -9 and restart app → existing sessions still valid": the reference app
  * is killed with SIGKILL right after its logins (no shutdown, no chance to flush anything), and a
  * new process is started on the same store: SQLite on the same `DATA_DIR`, or the same PostgreSQL
  * database. A plain login's session cookie still works there, a remember-me login's session

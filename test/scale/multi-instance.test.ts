@@ -1,7 +1,7 @@
 /**
  * Two reference-app processes, A and B, behind an imaginary round-robin balancer: one SECRET_KEY,
  * one PUBLIC_URL, users in one PostgreSQL database, and sessions either in one Redis (a private
- * redis-server) or in the same PostgreSQL. security.md R-07 and SEC-32: a login on A works on B,
+ * redis-server) or in the same PostgreSQL. R-07 and SEC-32: a login on A works on B,
  * a logout on A is refused by B at its very next request, "log out other sessions" on A ends B's
  * session at once, and the throttle counts failures across both instances (the 6th wrong
  * password overall is throttled, whichever instance gets it).

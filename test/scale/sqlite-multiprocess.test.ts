@@ -1,5 +1,5 @@
 /**
- * security.md R-11: two reference-app processes on ONE `DATA_DIR`, so one SQLite file (WAL, busy
+ * R-11: two reference-app processes on ONE `DATA_DIR`, so one SQLite file (WAL, busy
  * timeout), doing 1 000 login + logout cycles between them, with a few concurrent clients and
  * many users (so that the per-account serialisation of logins never throttles anything). Each
  * cycle logs in on one instance, checks the session on the other, and logs out on either: the

@@ -14,6 +14,7 @@
  * @module test/support/services
  */
 import pg from 'pg';
+import { createClient } from 'redis';
 
 /** The test database; trust auth, a scratch database. Override with `TEST_POSTGRES_URL`. */
 export const POSTGRES_URL: string = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -86,5 +87,17 @@ export async function probePostgres(): Promise<void> {
     await client.query('SELECT 1');
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/** Probe for requireService('redis', …): connect without retrying, PING, disconnect. */
+export async function probeRedis(): Promise<void> {
+  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 1_000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.sendCommand(['PING']);
+  } finally {
+    if (client.isOpen) await client.close();
   }
 }
