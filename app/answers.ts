@@ -1,5 +1,5 @@
 /**
- * How the app answers, in the client's representation (app-contract.md, "Representations": JSON
+ * How the app answers, in the client's representation (the app's HTTP contract, "Representations": JSON
  * to API clients, HTML to browsers): JSON answers, redirects, error answers in the shape
  * `{"message": …, "errors": {field: reason}}`, and the page renderer that gives every HTML page
  * the same nav, CSRF token and flash messages. Above the views, which it renders; below the body
@@ -24,7 +24,7 @@ export function throttledMessage(seconds: number): string {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** True when the client wants JSON (app-contract.md, "Representations"). */
+/** True when the client wants JSON (the app's HTTP contract, "Representations"). */
 export function isJson(c: AppContext): boolean {
   // The auth context's request reads Node's own header object on @hono/node-server: cheaper.
   return wantsJson(c.get('auth')?.request ?? c.req.raw);

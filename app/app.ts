@@ -1,5 +1,5 @@
 /**
- * The reference app (app-contract.md): the login manager, throttle and accounts on the stores the
+ * The reference app (the app's HTTP contract): the login manager, throttle and accounts on the stores the
  * configuration opened, and every route, on Hono. Middleware order, outermost first:
  * 1. the request log, wrapping the security headers, wrapping latchkey (one layer): the request's
  *    id and log line (request-log.ts); `c.var.auth`, cookies committed after the handler, store
@@ -102,7 +102,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     registrationThrottle: throttles.registration,
     revokeSessions: async (userId) => (await manager.revokeUserSessions(userId)).sessions,
     policy: createPasswordPolicy({ minLength: config.passwordMinLength, appName: APP_NAME }),
-    requireEmail: true, // the registration form asks for an address (app-contract.md); the CLI allows a username alone
+    requireEmail: true, // the registration form asks for an address (the app's HTTP contract); the CLI allows a username alone
     userCache: config.userCacheTtl > 0 ? { ttl: config.userCacheTtl } : null,
   });
   const manager = createLoginManager<UserRecord>({

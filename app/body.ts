@@ -1,5 +1,5 @@
 /**
- * The request-body reader of every POST route (security.md §M). It reads at most 16 KB (SEC-74:
+ * The request-body reader of every POST route (the security requirements §M). It reads at most 16 KB (SEC-74:
  * 413 above that, before parsing anything), accepts JSON (`application/json`, UTF-8) or a browser
  * form (urlencoded or multipart), and turns the body into flat, typed fields:
  * - every field is a string, except flags (`remember`): JSON `true`/`false`, form `on`/`true`/`1`
@@ -10,7 +10,7 @@
  * - JSON keys the route does not take are refused (no mass assignment: `role`, `emailVerified`,
  *   `__proto__`); form fields it does not take are ignored, since only named fields are read;
  * - at most 50 fields, each once: `email=a&email=b` and duplicate JSON keys are 400, because two
- *   parsers downstream could pick different ones (SEC-74, security.md §2 "pollution");
+ *   parsers downstream could pick different ones (SEC-74, the security requirements §2 "pollution");
  * - malformed JSON, invalid UTF-8, bad percent-encoding and lone surrogates are 400, never 500
  *   (SEC-76, SEC-09).
  * A client that wants JSON must send JSON (SEC-46: 415), as must anything that is not a form.

@@ -1,5 +1,5 @@
 /**
- * The reference app's command line (app-contract.md, "Command line"): `npm run cli -- <command>`.
+ * The reference app's command line (the app's HTTP contract, "Command line"): `npm run cli -- <command>`.
  * It reads the app's configuration (`loadConfig(process.env)`: DATA_DIR, DATABASE_URL, …), opens
  * the same stores, and goes through latchkey's public API only: registration under the password
  * policy, the user store, the login manager's "log out everywhere", `importUser` for foreign

@@ -1,5 +1,5 @@
 /**
- * The reference app's configuration, from environment variables (app-contract.md, "Starting
+ * The reference app's configuration, from environment variables (the app's HTTP contract, "Starting
  * it"). Everything is checked at start; each problem is one line naming the variable, and the app
  * refuses to start while there is any. Nothing re-reads the environment later.
  *
@@ -198,7 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): ConfigR
 }
 
 /**
- * `SMTP_URL`, `MAIL_FROM` and `EMAIL_VERIFICATION` (app-contract.md). Production refuses to start
+ * `SMTP_URL`, `MAIL_FROM` and `EMAIL_VERIFICATION` (the app's HTTP contract). Production refuses to start
  * without SMTP_URL: the console outbox would swallow every reset link, and nobody could get back in.
  */
 function mailSettings(env: NodeJS.ProcessEnv, production: boolean, publicHost: string, problems: string[]): Pick<AppConfig, 'smtpUrl' | 'mailFrom' | 'emailVerification'> {

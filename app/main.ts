@@ -1,5 +1,5 @@
 /**
- * `npm start`: the reference app on @hono/node-server (app-contract.md, "Starting it").
+ * `npm start`: the reference app on @hono/node-server (the app's HTTP contract, "Starting it").
  * Configuration problems and a database that cannot be opened stop start-up with one line each
  * on stderr and exit code 1. `PORT=0` takes a free port; the line printed names the real one.
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most 10 s, then close what

@@ -1,5 +1,5 @@
 /**
- * The app's passkeys (`latchkey/passkeys`, app-contract.md "Second factors"): the relying party is
+ * The app's passkeys (`latchkey/passkeys`, the app's HTTP contract "Second factors"): the relying party is
  * PUBLIC_URL, its host name the RP ID and itself the one origin a browser may sign for (SEC-82,
  * WebAuthn L2 §5.1.3); the credentials live in the user store beside the accounts (SEC-83), the
  * challenges in the sessions store as hashed one-time tokens beside the mailed links (SEC-82), so

@@ -1,5 +1,5 @@
 /**
- * Opens the stores the configuration names (app-contract.md): users in `DATABASE_URL` (SQLite by
+ * Opens the stores the configuration names (the app's HTTP contract): users in `DATABASE_URL` (SQLite by
  * default, or PostgreSQL), and sessions, remember-me tokens and throttle counters in
  * `SESSION_STORE` (the same database by default, or Redis). Drivers are loaded only when
  * configured. Every connection gets explicit timeouts (R-03) and handled `error`

@@ -29,7 +29,7 @@ export interface ThrottleLimits {
 export const LOGIN_LIMITS: ThrottleLimits = Object.freeze({ account: { freeFailures: 5, hardLimit: 100 }, ip: { maxFailures: 50 } });
 
 /**
- * Reset, verification and email-change requests (SEC-16, SEC-54, app-contract.md "a few requests
+ * Reset, verification and email-change requests (SEC-16, SEC-54, the app's HTTP contract "a few requests
  * per hour for one address, or many from one IP"): 3 per address, then nothing for an hour; 30 per
  * IP per hour. Past them the answer stays the same and no mail goes out.
  */

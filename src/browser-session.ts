@@ -57,7 +57,7 @@ export async function startSession<U, R>(
     methods,
     ...(replaced && { authenticatedAt: replaced.authenticatedAt, absoluteExpiresAt: replaced.absoluteExpiresAt }),
   });
-  // A browser-session cookie: no Max-Age, closing the browser drops it (app-contract.md).
+  // A browser-session cookie: no Max-Age, closing the browser drops it (the app's HTTP contract).
   jar.set(o.cookieNames.session, `${id}.${secret}`);
   core.events.emit('sessionCreated', { request: auth.request, userId, sessionId: id, fresh, remembered: rememberSeries !== null });
   return session;

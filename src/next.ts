@@ -3,7 +3,7 @@
  * `?next=` value is written by whoever wrote the link, so {@link safeNext} is the only gate between
  * it and the `Location` header: a pure, total function that turns any input into a path on the app's
  * own origin or the fallback, never another origin and never an exception (SEC-49). Flask-Login only
- * produces `next` and leaves validating it to the app (flask-login.md §2.4); Flask-Security got it
+ * produces `next` and leaves validating it to the app (Flask-Login's behaviour §2.4); Flask-Security got it
  * wrong (CVE-2021-32618, `next=\\\github.com`). {@link makeNextParam} and {@link loginUrl} port
  * Flask-Login's helpers (utils.py 66-130), so the redirect to the login page is byte for byte theirs.
  *
@@ -39,7 +39,7 @@ const RAW_FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
 // Percent-encoded C0 or DEL anywhere: header injection for anything downstream that decodes (`/%0d%0aSet-Cookie:`).
 const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i;
 // Percent-encoded `/` or `\` in the path: a server that decodes and redirects again (trailing-slash
-// redirects) turns `/%2F%2Fevil.com` into `//evil.com`. We never decode, so we refuse these (security.md §2).
+// redirects) turns `/%2F%2Fevil.com` into `//evil.com`. We never decode, so we refuse these (the security requirements §2).
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** A login or refresh view: a path on this site or an http(s) URL (an external login page). */

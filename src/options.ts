@@ -1,7 +1,7 @@
 /**
  * The login manager's options, checked once at construction into a frozen object: nothing on the
  * request path re-reads or re-validates configuration (STYLE.md §7). Defaults follow
- * security.md §0.1 and §5.
+ * the security requirements §0.1 and §5.
  *
  * @module options
  */
@@ -75,11 +75,11 @@ export interface LoginManagerOptions<U, R = never> {
   freshTimeout?: number | string | null;
   /** How long a pending second step lives, on the store's clock: at most 15 minutes (SEC-80, second-step.ts). @default "5m" */
   secondStepTimeout?: number | string;
-  /** Lifetime of a remember-me login (SEC-36, security.md §5.5). @default "30d" */
+  /** Lifetime of a remember-me login (SEC-36, the security requirements §5.5). @default "30d" */
   rememberDuration?: number | string;
   /** How long a just-replaced remember validator is still accepted, for parallel requests (SEC-39). @default "30s" */
   rememberGrace?: number | string;
-  /** @default "Lax" (security.md §5.3) */
+  /** @default "Lax" (the security requirements §5.3) */
   sameSite?: 'Lax' | 'Strict';
   /** Base cookie names; `__Host-` is prefixed over HTTPS. @default { session: "session", remember: "remember_token" } */
   cookieNames?: { session?: string; remember?: string };

@@ -38,7 +38,7 @@ export function hasJsonBody(request: RequestLike): boolean {
 /**
  * True when the client wants JSON rather than HTML: it sent a JSON body, or its `Accept` header
  * does not list `text/html` (curl's `*∕*`, `fetch()`'s default). Browsers navigating always list
- * `text/html`. (app-contract.md, "Representations".)
+ * `text/html`. (the app's HTTP contract, "Representations".)
  *
  * @example
  * ```ts

@@ -8,7 +8,7 @@
  * not by a read before the write: two concurrent registrations of one address give exactly one
  * account and `null` to the other (R-04; ASVS 15.4.2).
  *
- * An account has an email address, a username, or both (app-contract.md: Flask apps with only a
+ * An account has an email address, a username, or both (the app's HTTP contract: Flask apps with only a
  * username import as they are). A store refuses one with neither with a `TypeError`.
  *
  * Whether the address is proven is the store's too (`emailVerified`), and it belongs to one

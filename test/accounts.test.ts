@@ -1,6 +1,6 @@
 /**
  * The accounts module on real SQLite stores: registration, login, rehash, password change,
- * deactivation and import, with security.md's numbers in the test names.
+ * deactivation and import, with the security requirements's numbers in the test names.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * The HTTP behaviour suite: Flask-Login's test scenarios (flask-login.md §3, cited by the line of
- * tests/test_login.py) and security.md's session, remember-me and CSRF requirements (cited by
+ * The HTTP behaviour suite: Flask-Login's test scenarios (Flask-Login's behaviour §3, cited by the line of
+ * tests/test_login.py) and the security requirements's session, remember-me and CSRF requirements (cited by
  * number), run against the route table of test/support/harness.ts. Every adapter runs it
  * unchanged, but for a case it names as skipped, with the reason the report prints. Each test
  * builds its own manager, store and clock.
@@ -1505,7 +1505,7 @@ export function describeBehaviour(adapter: string, make: MakeHarness, behaviourO
     });
   });
 
-  describe(`${adapter}: store failures (R-01, R-03, security.md §5.6)`, () => {
+  describe(`${adapter}: store failures (R-01, R-03, the security requirements §5.6)`, () => {
     it('answers 503 with Retry-After when the store fails, never anonymous, and public routes keep working', async (t) => {
       let broken = false;
       const s = await setup(t, {}, (store) => failWhen(store, () => broken));

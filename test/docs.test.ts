@@ -88,7 +88,7 @@ test('the README and the guides name no file outside the repository', () => {
     } catch {
       continue;
     }
-    // A name that is not part of a longer one (docs/migrating-from-flask-login.md is ours).
+    // A name that is not part of a longer one (docs/migrating-from-Flask-Login's behaviour is ours).
     for (const outside of [/(?<![\w-])app-contract\.md/, /(?<![\w-])flask-login\.md/, /(?<![\w-])security\.md/, /\/work\//, /style-anchors\.md/]) {
       assert.doesNotMatch(text, outside, `${file} cites a file outside the repository`);
     }

@@ -1,12 +1,12 @@
 // Tests for src/next.ts: SEC-49 (`next` validation) against every "next / redirect vectors" line of
-// security.md §2, and Flask-Login's make_next_param / login_url tests (tests/test_login.py line numbers).
+// the security requirements §2, and Flask-Login's make_next_param / login_url tests (tests/test_login.py line numbers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loginUrl, makeNextParam, safeNext } from '../src/next.ts';
 
 const origin = 'https://app.example.com';
 
-// security.md §2 "next / redirect vectors (all → /)", written exactly; control characters are real ones.
+// the security requirements §2 "next / redirect vectors (all → /)", written exactly; control characters are real ones.
 const redirectVectors: ReadonlyArray<readonly [label: string, value: unknown]> = [
   ...[
     'https://evil.com', '//evil.com', '///evil.com', '/\\evil.com', '\\\\evil.com', '\\/evil.com', '/\\/evil.com',

@@ -74,7 +74,7 @@ describe('guard option next (POST-only routes)', () => {
   });
 });
 
-describe('logout while the store is down (security.md §5.6)', () => {
+describe('logout while the store is down (the security requirements §5.6)', () => {
   it('still clears the session, remember and flash cookies: no flash outlives the login (SEC-50)', async () => {
     const store = new MemoryStore();
     const m = createLoginManager<{ id: string }>({ store, secret: 's'.repeat(32), loadUser: (id) => ({ id }) });

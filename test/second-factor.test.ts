@@ -1,7 +1,7 @@
 /**
  * The accounts' second factors on a real SqliteUserStore (its FactorStore) and the login throttle
  * over a MemoryStore, on an injected clock: TOTP setup and confirmation, replay, recovery codes,
- * the throttled second step and the notices, with security.md's numbers in the test names.
+ * the throttled second step and the notices, with the security requirements's numbers in the test names.
  */
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';

@@ -3,7 +3,7 @@
  * `Accounts.importUser`, its hash stored as is, so that its owner logs in with the old password
  * and the hash becomes argon2id at that login. A row with an email address keeps its username
  * beside it when it can; a row with only a username becomes an account with only a username
- * (app-contract.md), which logs in by it. A row is skipped, with the reason, when it has neither a
+ * (the app's HTTP contract), which logs in by it. A row is skipped, with the reason, when it has neither a
  * usable email address nor a usable username, when its password column holds anything but a hash
  * the hasher verifies (never a plain-text password), or when its address or username is already
  * registered, in any form that is the same once canonical; so a second run imports nothing. A

@@ -1,5 +1,5 @@
 /**
- * The account page and its three actions (app-contract.md): change the password, log out every
+ * The account page and its three actions (the app's HTTP contract): change the password, log out every
  * other session, log out one session. The page and its JSON also show the second factors: TOTP
  * (on only with a confirmed authenticator app) and the passkeys (routes/passkeys.ts). The actions need a fresh login (SEC-35): a login restored
  * from remember-me, or older than the fresh window, is sent to `/reauth` (JSON: 403). Anonymous
@@ -38,7 +38,7 @@ function sessionJson(s: SessionInfo) {
   };
 }
 
-/** A passkey as the account JSON lists it (app-contract.md), with its last use. */
+/** A passkey as the account JSON lists it (the app's HTTP contract), with its last use. */
 function passkeyJson(p: PasskeyCredential) {
   return { id: p.id, name: p.name, created_at: new Date(p.createdAt).toISOString(), last_used_at: p.lastUsedAt === null ? null : new Date(p.lastUsedAt).toISOString() };
 }

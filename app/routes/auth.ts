@@ -1,8 +1,8 @@
 /**
- * Registration, login and logout (app-contract.md, "Routes"). Login takes exactly one of `login`,
+ * Registration, login and logout (the app's HTTP contract, "Routes"). Login takes exactly one of `login`,
  * `email`, `username`; an unknown login, a wrong password and an inactive account get the same
  * 401, same body and headers (SEC-13; the accounts module makes the cost the same too, SEC-14).
- * Registration logs the new user in at once (security.md §5.2), so an address already registered
+ * Registration logs the new user in at once (the security requirements §5.2), so an address already registered
  * is told as such (409); with `EMAIL_VERIFICATION=required` it logs nobody in and answers the same
  * for a new and a registered address (SEC-15), and a correct password for an unverified account
  * is told to verify first, a wrong one the usual 401 (SEC-62). Browsers get the same texts as
@@ -158,7 +158,7 @@ export function authRoutes(deps: Deps): Route[] {
       await c.var.auth.logout();
     } catch (error) {
       if (!isServiceUnavailable(error)) throw error;
-      // security.md §5.6: say the server could not end the session; this browser's cookies are cleared anyway.
+      // the security requirements §5.6: say the server could not end the session; this browser's cookies are cleared anyway.
       return problem(c, 503, 'The server could not end your session right now; this browser is logged out. Try again shortly to end it on the server.', {
         headers: { 'retry-after': '5' },
       });

@@ -1,5 +1,5 @@
 /**
- * Changing the account's address (app-contract.md; SEC-63, SEC-71): a fresh login asks for it
+ * Changing the account's address (the app's HTTP contract; SEC-63, SEC-71): a fresh login asks for it
  * (SEC-35), the accounts mail a link to the NEW address and a notice to the old one, and the
  * address changes only when that link is confirmed, by a POST from the page it opens (SEC-42).
  * The answer is the same whether the new address belongs to someone already (SEC-16); the

@@ -1,6 +1,6 @@
 /**
  * `GET /healthz`: 200 `{"status":"ok","stores":{…}}` while every store answers, else 503 with
- * each store's state and `Retry-After` (app-contract.md; the per-store report is for operators of
+ * each store's state and `Retry-After` (the app's HTTP contract; the per-store report is for operators of
  * several stores). It never touches the session, so a load balancer's probes create nothing.
  *
  * @module app/routes/health

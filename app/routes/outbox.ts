@@ -1,5 +1,5 @@
 /**
- * `GET /dev/outbox` (app-contract.md, `SMTP_URL`): the mails kept by the development outbox, as a
+ * `GET /dev/outbox` (the app's HTTP contract, `SMTP_URL`): the mails kept by the development outbox, as a
  * page or as JSON. The route exists only while the outbox is the transport, which config.ts never
  * allows in production: there the path is the app's 404. The links in it open accounts, so the
  * page is never cached and sends no `Referer` (SEC-59).

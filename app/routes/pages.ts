@@ -1,5 +1,5 @@
 /**
- * The pages of app-contract.md that only read: home, dashboard, the download and the JSON-only
+ * The pages of the app's HTTP contract that only read: home, dashboard, the download and the JSON-only
  * `/protected` (with the stylesheet and the icon). Anonymous visitors of the dashboard and the
  * download get latchkey's `loginRequired()`: a redirect to `/login?next=…` with the flash "Please
  * log in to access this page.", or JSON 401 for API clients.

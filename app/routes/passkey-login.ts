@@ -1,5 +1,5 @@
 /**
- * Logging in with a passkey (app-contract.md, "Second factors"), in two forms:
+ * Logging in with a passkey (the app's HTTP contract, "Second factors"), in two forms:
  * - **passwordless**: a discoverable passkey with user verification is a full, fresh login by
  *   itself (SEC-82, SEC-84: something held, and something known or are), recorded as `hwk`
  *   (RFC 8176). It keeps what a password login keeps: an inactive account is refused as a wrong

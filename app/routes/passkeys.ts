@@ -1,5 +1,5 @@
 /**
- * The account's passkeys (app-contract.md, "Second factors"): the creation options, adding one
+ * The account's passkeys (the app's HTTP contract, "Second factors"): the creation options, adding one
  * (the browser's attestation, checked by latchkey/passkeys: origin, RP ID, challenge used once,
  * user verification, SEC-82), renaming and removing one. Adding and removing a factor need a fresh
  * login and tell the owner by mail (SEC-84): someone holding a remembered or stale session cannot

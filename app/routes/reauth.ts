@@ -116,7 +116,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
         loginRequired,
         async (c) => (isJson(c) ? json(c, 200, { message: 'POST your password (and code, with two-factor login) as JSON to this URL to confirm it is you.', methods: await factorsOf(await user(c)) }) : show(c)),
       ],
-      // The guard runs before the body is read: an anonymous visitor is sent to log in (app-contract.md).
+      // The guard runs before the body is read: an anonymous visitor is sent to log in (the app's HTTP contract).
       POST: [loginRequired, readInput({ password: 'text', code: 'text', next: 'text', username: 'text' }), csrf, post],
     },
     { path: '/reauth/passkey/options', POST: [loginRequired, readInput({}), csrf, on, passkeyOptions] },

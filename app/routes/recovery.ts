@@ -1,5 +1,5 @@
 /**
- * Password recovery (app-contract.md, "Account recovery…"; SEC-16, SEC-57…SEC-60):
+ * Password recovery (the app's HTTP contract, "Account recovery…"; SEC-16, SEC-57…SEC-60):
  * - `/forgot-password`: the same answer for every address, registered or not, throttled or not
  *   (SEC-16); the accounts send the mail in the background, so the time is the same too;
  * - `GET /reset-password/TOKEN`: a live token moves into the `lk-reset` cookie and the browser is

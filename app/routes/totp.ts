@@ -1,5 +1,5 @@
 /**
- * The account's second factor (app-contract.md, "Second factors"): set up an authenticator app
+ * The account's second factor (the app's HTTP contract, "Second factors"): set up an authenticator app
  * (a secret and its QR code, nothing on until a right code, SEC-77), confirm it (the 10 recovery
  * codes, shown once, SEC-81), turn it off, and a new set of recovery codes (the old void). Setup,
  * turning off and new codes need a fresh login (SEC-84, SEC-35): someone holding a remembered or

@@ -1,5 +1,5 @@
 /**
- * The login's second step (app-contract.md, "Second factors"): after a right password for an
+ * The login's second step (the app's HTTP contract, "Second factors"): after a right password for an
  * account with a second factor, POST /login starts a pending step (not a login, SEC-80) and sends
  * the browser here. A right TOTP code (once, SEC-78) or an unused recovery code (SEC-81) completes
  * it into a fresh login (SEC-84) answered as a login is, to the `next` the step carries; a wrong one

@@ -1,5 +1,5 @@
 /**
- * Email verification (app-contract.md; SEC-61, SEC-62, SEC-42): the mailed link opens a page with
+ * Email verification (the app's HTTP contract; SEC-61, SEC-62, SEC-42): the mailed link opens a page with
  * one button, and only its POST consumes the token, since mail scanners and link previews follow
  * GET links; a logged-in user whose address is not verified yet can ask for a new link (the
  * accounts rate-limit it). The POST looks the token up only within the per-IP limit (SEC-54,

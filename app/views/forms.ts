@@ -70,7 +70,7 @@ export function accountLoginField(login: string): Html {
   return field({ name: 'username', label: 'Account', value: login, autocomplete: 'username', readonly: true });
 }
 
-/** The "remember me" checkbox: unchecked unless the user just ticked it (security.md §5.5). */
+/** The "remember me" checkbox: unchecked unless the user just ticked it (the security requirements §5.5). */
 export function rememberBox(checked: boolean, errors: Errors): Html {
   const error = errors?.remember;
   return html`<div class="field checkbox">

@@ -1,5 +1,5 @@
 /**
- * The passkey parts of the pages (app-contract.md, "Second factors"): the account's list (name,
+ * The passkey parts of the pages (the app's HTTP contract, "Second factors"): the account's list (name,
  * added, last used) with a rename form and a remove button each, and an "Add a passkey" button;
  * and the buttons of the login, two-factor and re-authentication pages. Renaming and removing are
  * plain forms with `_csrf`, so they work without JavaScript; the WebAuthn ceremonies cannot, so

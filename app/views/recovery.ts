@@ -1,5 +1,5 @@
 /**
- * The pages of the mailed links (app-contract.md, "Account recovery, verification, email change"):
+ * The pages of the mailed links (the app's HTTP contract, "Account recovery, verification, email change"):
  * asking for a reset link, choosing the new password, the one-button pages that a verification or
  * email-change link opens (mail scanners follow GET links, so nothing happens until the button
  * POSTs the token: SEC-42), and the page of a link that is no good, with a way to ask again. Every

@@ -5,7 +5,7 @@
  * mislead). English plain text by default; an app overrides any of them
  * by key (`messages`), and every text goes through its `localize` hook before the placeholders
  * `{app}`, `{link}` and `{name}` are filled in, so a translation catalogue is keyed on the
- * template, never on a user's name. Each link stands on a line of its own (app-contract.md), so no
+ * template, never on a user's name. Each link stands on a line of its own (the app's HTTP contract), so no
  * mail client glues a full stop to it.
  *
  * @module accounts/mail-texts

@@ -2,7 +2,7 @@
  * The password policy of NIST SP 800-63B-4 §3.1.1.2, checked in an order that keeps it cheap:
  * type; size on the raw input, before any normalisation or hashing (SEC-06: a 1 MB body costs
  * O(1)); well-formed UTF-16 (SEC-09); NFKC (SEC-09); minimum length in code points, both as typed
- * and after NFKC (SEC-05: 15 by default, security.md §5.1): NFKC may expand one typed character
+ * and after NFKC (SEC-05: 15 by default, the security requirements §5.1): NFKC may expand one typed character
  * into 18, or compose two into one; then the blocklist on the whole password (SEC-08).
  * There are no composition rules, no trimming, no case folding, and NUL is an ordinary character
  * (SEC-07, SEC-09). NFKC is NIST's sanctioned canonicalisation, not a modification of what the

@@ -7,7 +7,7 @@
 
 const NO_STORE = 'no-store';
 
-/** A JSON response; `{"message": …}` is the shape of every error body (app-contract.md). */
+/** A JSON response; `{"message": …}` is the shape of every error body (the app's HTTP contract). */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,

@@ -1,5 +1,5 @@
 /**
- * app-contract.md: GET /account, POST /account/password, POST /account/sessions/revoke-others,
+ * the app's HTTP contract: GET /account, POST /account/password, POST /account/sessions/revoke-others,
  * POST /account/sessions/:id/revoke, GET and POST /reauth, and the fresh-login bullet.
  */
 import assert from 'node:assert/strict';
@@ -71,7 +71,7 @@ test('GET /account JSON says whether the address is verified: false after regist
   const bobs = app.client();
   await bobs.login('bob@example.com');
   assert.deepEqual((await ann.getJson('/account')).body.user, { id: Number(annId), email: 'ann@example.com', name: 'Ann', username: null, email_verified: false });
-  // app-contract.md: the account's fields at the top level of GET /account's JSON.
+  // the app's HTTP contract: the account's fields at the top level of GET /account's JSON.
   const top = (await ann.getJson('/account')).body;
   assert.deepEqual([top.id, top.email, top.name, top.username, top.email_verified, Array.isArray(top.sessions)], [Number(annId), 'ann@example.com', 'Ann', null, false, true]);
   assert.deepEqual((await bobs.getJson('/account')).body.user, { id: Number(bob), email: 'Bob@Example.com', name: 'Bob', username: null, email_verified: true });

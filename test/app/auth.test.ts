@@ -1,5 +1,5 @@
 /**
- * app-contract.md: POST /register, POST /login, POST /logout and their bullets (answers, 409,
+ * the app's HTTP contract: POST /register, POST /login, POST /logout and their bullets (answers, 409,
  * policy failures, identical login failures, throttling), in both representations.
  */
 import assert from 'node:assert/strict';
@@ -230,7 +230,7 @@ test('GET /logout: 405, and the user stays logged in (SEC-31)', async (t) => {
   assert.equal((await client.getJson('/protected')).status, 200);
 });
 
-test('POST /logout while the store is down: 503 saying so, and this browser\'s cookies cleared (security.md §5.6)', async (t) => {
+test('POST /logout while the store is down: 503 saying so, and this browser\'s cookies cleared (the security requirements §5.6)', async (t) => {
   const app = await setup(t);
   const client = app.client();
   await client.register();

@@ -1,5 +1,5 @@
 /**
- * app-contract.md, "Cookies and CSRF": cookie attributes over HTTP and HTTPS, remember-me, the
+ * the app's HTTP contract, "Cookies and CSRF": cookie attributes over HTTP and HTTPS, remember-me, the
  * `_csrf` field in every form, and the attacks the checks stop (SEC-24, SEC-36, SEC-43…SEC-47).
  */
 import assert from 'node:assert/strict';

@@ -123,7 +123,7 @@ test('A store that is down: 503 with Retry-After, never "logged out" (no cookie 
     assert.ok(!res.headers.getSetCookie().some((c) => c.startsWith('session=')), 'the session cookie is kept');
   }
   const login = await app.client().json('/login', { login: 'ann@example.com', password: PASSWORD });
-  assert.equal(login.status, 503, 'the throttle fails closed (security.md §5.4)');
+  assert.equal(login.status, 503, 'the throttle fails closed (the security requirements §5.4)');
 });
 
 test('Anything else that fails: 500 with a generic message and a request id, logged with its stack (SEC-66)', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * security.md §2 "Bad inputs", as they apply to the app's bodies: JSON type confusion, prototype
+ * the security requirements §2 "Bad inputs", as they apply to the app's bodies: JSON type confusion, prototype
  * pollution, duplicate keys and fields, sizes (SEC-74), encodings (SEC-76), content types
  * (SEC-46), Unicode and SQL metacharacters (SEC-09, SEC-73, SEC-75). Every answer is a 4xx with a
  * reason (or a plain failed login), never a 500 and never a success.

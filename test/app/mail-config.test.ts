@@ -1,5 +1,5 @@
 /**
- * The mail settings (app-contract.md: SMTP_URL, MAIL_FROM, EMAIL_VERIFICATION) and the
+ * The mail settings (the app's HTTP contract: SMTP_URL, MAIL_FROM, EMAIL_VERIFICATION) and the
  * development outbox: one clear line per bad value, production refusing to start without
  * SMTP_URL, and `GET /dev/outbox` listing the kept mails (newest first, with their links) outside
  * production only.

@@ -1,5 +1,5 @@
 /**
- * app-contract.md, "Routes": the read-only pages (home, dashboard, protected, download), the form
+ * the app's HTTP contract, "Routes": the read-only pages (home, dashboard, protected, download), the form
  * pages for logged-in users, `/healthz`, the stylesheet, and "Representations" (HTML to browsers,
  * JSON to API clients). One test at least per row.
  */

@@ -1,5 +1,5 @@
 /**
- * The app's passkeys on the other stores it runs on (app-contract.md, "Starting it"): users,
+ * The app's passkeys on the other stores it runs on (the app's HTTP contract, "Starting it"): users,
  * credentials, sessions and challenges all in PostgreSQL (`DATABASE_URL=postgres://…`, a database
  * of this test's own, opened by the app as `npm start` opens it), and sessions and challenges in
  * Redis (under a key prefix of the test's own) with users in PostgreSQL. On each, the core flows:

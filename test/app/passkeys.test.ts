@@ -1,5 +1,5 @@
 /**
- * app-contract.md, "Second factors" (passkeys), over HTTP with a software authenticator that
+ * the app's HTTP contract, "Second factors" (passkeys), over HTTP with a software authenticator that
  * answers as a browser does (test/support/authenticator.ts): adding a passkey, the account's list,
  * a passwordless login and the second step after a password (recorded as `hwk`, SEC-84), the
  * ceremonies' checks as the attacker sees them (wrong origin, wrong RP ID, a reused challenge, a

@@ -1,5 +1,5 @@
 /**
- * The app's recovery, verification and email-change routes (app-contract.md, "Account recovery,
+ * The app's recovery, verification and email-change routes (the app's HTTP contract, "Account recovery,
  * verification, email change"), mails read from the development outbox.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * "A `next` that leads off the app's origin in any way is replaced by `/dashboard`"
- * (app-contract.md; SEC-49): every redirect vector of security.md §2, sent as the login form's
+ * (the app's HTTP contract; SEC-49): every redirect vector of the security requirements §2, sent as the login form's
  * `next` field and as the login page's `?next=`, lands on `/dashboard`; safe targets are kept.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * app-contract.md's session timeouts (`SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`) seen
+ * the app's HTTP contract's session timeouts (`SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`) seen
  * from outside, as the black-box run of issue 10 drove them: a client on `/protected` and on the
  * account actions, with the app's clock and its session store's clock moved together by the test.
  */

@@ -1,5 +1,5 @@
 /**
- * app-contract.md, "Second factors" (TOTP and recovery codes): setup, confirm, disable and new
+ * the app's HTTP contract, "Second factors" (TOTP and recovery codes): setup, confirm, disable and new
  * codes on the account, and the login's second step. Codes come from `oathtool` (an independent
  * RFC 6238 implementation) at the test clock's time when it is installed, else from latchkey's
  * `totpCode` (printed once). Time is the injected clock of the app and of its store.

@@ -78,7 +78,7 @@ function links(mail: ParsedMail): string[] {
 
 /**
  * The next mail to `to` with a link to `app.url + path + TOKEN`; returns that link, after checking
- * that it stands alone on its line and is built from the app's origin (app-contract.md, SEC-58).
+ * that it stands alone on its line and is built from the app's origin (the app's HTTP contract, SEC-58).
  */
 async function linkMailedTo(smtp: SmtpSink, app: RunningApp, to: string, path: string): Promise<string> {
   const mail = await mailTo(smtp, to, (m) => links(m).some((line) => line.includes(path)), `${path}… link`);

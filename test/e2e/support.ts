@@ -34,7 +34,7 @@ export const STEP_TIMEOUT = 15_000;
 const START_TIMEOUT = 30_000;
 const STOP_TIMEOUT = 5_000;
 
-/** The contract's visible texts (app-contract.md), verbatim. */
+/** The contract's visible texts (the app's HTTP contract), verbatim. */
 export const TEXT = {
   loginRequired: 'Please log in to access this page.',
   reauthRequired: 'Please reauthenticate to access this page.',

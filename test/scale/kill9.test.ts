@@ -53,7 +53,7 @@ async function survivesKill9(settings: Record<string, string>, restarted: Record
   assert.equal(account.status, 200);
   assert.equal(account.body.fresh, true, 'the session cookie keeps its fresh login');
 
-  // The remember-me cookie alone restores a login, non-fresh (app-contract.md).
+  // The remember-me cookie alone restores a login, non-fresh (the app's HTTP contract).
   const restored = await browserClosed.get(second, '/protected');
   assert.equal(restored.status, 200, `the remember-me cookie after kill -9: ${restored.status} ${JSON.stringify(restored.body)}`);
   assert.ok(browserClosed.jar.has('session'), 'the restored login got a session cookie');

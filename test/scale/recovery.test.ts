@@ -37,7 +37,7 @@ else if (noRedis) console.log(`# skipping the Redis recovery setup: ${noRedis}`)
 
 /** A new password that passes the default policy. */
 const NEW_PASSWORD = 'quince lantern orbit meadow';
-/** The answers app-contract.md gives, word for word. */
+/** The answers the app's HTTP contract gives, word for word. */
 const RESET_DONE = 'Your password has been reset. Please log in.';
 const VERIFIED = 'Your email address is verified.';
 const INVALID_LINK = 'This link is invalid or has expired.';
