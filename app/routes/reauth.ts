@@ -26,9 +26,12 @@ const FACTOR_REQUIRED = 'Two-factor code required.';
 export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): Route[] {
   const { accounts } = deps;
   const user = async (c: AppContext) => (await c.var.auth.user())!;
-  /** The factors this site can ask for: a passkey only while passkeys are on. */
-  const factorsOf = async (u: UserRecord): Promise<SecondFactorMethod[]> =>
-    (await accounts.secondFactorMethods(u.id)).filter((m) => m !== 'passkey' || deps.passkeys !== null);
+  /**
+   * The account's second factors, as the login asks for them (routes/auth.ts): a passkey stays one
+   * while passkeys are off, so such an account cannot step up with its password alone, as it
+   * cannot log in with it alone (SEC-84: fail closed, never a weaker re-authentication than login).
+   */
+  const factorsOf = (u: UserRecord): Promise<SecondFactorMethod[]> => accounts.secondFactorMethods(u.id);
 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const u = await user(c);

@@ -544,3 +544,18 @@ test('SEC-35, SEC-84: re-authenticating to remove a passkey comes back to that p
   assert.equal(removed.status, 303);
   assert.deepEqual((await client.getJson('/account')).body.passkeys, []);
 });
+
+test('SEC-84, as the attacker: while passkeys are off, an account whose second factor is a passkey cannot step up with its password alone, as it cannot log in with it alone', async (t) => {
+  const app = await setup(t, { env: { PUBLIC_URL: 'http://app.example' } });
+  const userId = await seedUser(app);
+  const client = app.client();
+  await client.login(); // before the passkey existed: a password login
+  // The passkey was registered while passkeys were on (straight into the store here).
+  const stored = await app.stores.users.addCredential({ id: 'cGFzc2tleS1pZA', userId, publicKey: 'AQID', counter: 0, transports: ['internal'], name: 'Laptop' });
+  assert.ok(stored);
+  const login = await app.client().json('/login', { login: 'ann@example.com', password: PASSWORD });
+  assert.deepEqual([login.status, login.body.mfa_required, login.body.methods], [200, true, ['passkey']], 'the login stays pending');
+  const reauth = await client.json('/reauth', { password: PASSWORD });
+  assert.equal(reauth.status, 400, JSON.stringify(reauth.body));
+  assert.deepEqual(reauth.body.methods, ['passkey']);
+});
