@@ -5,7 +5,8 @@
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish (at most 10 s, then close what
  * is left), let queued mail leave (at most 5 s), close the stores, exit 0. An unhandled rejection is logged and the process goes on
  * serving (SEC-66). Log lines (JSON, at LOG_LEVEL) go to stderr; stdout has only the line naming
- * the URL.
+ * the URL. Started with `--expose-gc`, as npm start does, it gives a burst's memory back once
+ * requests stop (idle-gc.ts).
  *
  * @module app/main
  */
@@ -16,12 +17,15 @@ import { serve } from '@hono/node-server';
 import type { Accounts } from 'latchkey';
 import { createApp } from './app.ts';
 import { loadConfig, mallocArenaWarning } from './config.ts';
+import { idleCollector, type IdleCollector } from './idle-gc.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { openStores, type AppStores } from './stores.ts';
 
 /** How long in-flight requests get to finish at shutdown: well under the usual 30 s SIGKILL grace. */
 const DRAIN_MS = 10_000;
+/** Silence after which a burst of requests is over and its memory is collected (app/idle-gc.ts). */
+const IDLE_GC_MS = 2_000;
 
 // Errors only until the configuration (LOG_LEVEL) is read.
 let logger: Logger = createLogger({ level: 'error' });
@@ -40,20 +44,22 @@ let server: Server | null = null;
 let stores: AppStores | null = null;
 let mailer: Mailer | null = null;
 let accounts: Accounts | null = null;
+let idle: IdleCollector | null = null;
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   process.stderr.write(`${signal}: finishing requests in flight, then stopping\n`);
+  idle?.stop();
   if (server) {
     const listening = server;
     const force = setTimeout(() => listening.closeAllConnections(), DRAIN_MS);
     // close() stops accepting and closes the keep-alive connections idle at that moment; one
     // busy then goes idle once its answer is sent, and would otherwise wait out its 5 s keep-alive.
-    const idle = setInterval(() => listening.closeIdleConnections(), 100);
+    const closeIdle = setInterval(() => listening.closeIdleConnections(), 100);
     await new Promise<void>((resolve) => listening.close(() => resolve()));
     clearTimeout(force);
-    clearInterval(idle);
+    clearInterval(closeIdle);
   }
   // The accounts' background work (a reset request's lookup, token and mail) ends, then mail queued
   // by the last requests gets a few seconds to leave, before the stores close under them.
@@ -94,6 +100,17 @@ try {
   fail(`PORT: cannot listen on ${config.host}:${config.port} (${(error as Error).message})`);
 }
 server = listening;
+// With --expose-gc (npm start passes it), the memory of a burst goes back once requests stop.
+const gc = globalThis.gc;
+if (gc) {
+  idle = idleCollector({
+    collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
+    idleMs: IDLE_GC_MS,
+    onCollected: ({ ms, rssBefore, rssAfter }) =>
+      logger.log('debug', 'idle_gc', { ms: Math.round(ms), rss_before_mib: Math.round(rssBefore / 1048576), rss_after_mib: Math.round(rssAfter / 1048576) }),
+  });
+  listening.on('request', idle.activity);
+}
 const port = (listening.address() as AddressInfo).port;
 if (config.port === 0) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

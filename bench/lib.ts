@@ -58,10 +58,12 @@ export function rssMiB(pid: number | undefined): number {
   }
 }
 
-/** What `npm start` puts in the app's environment before `node`: `{ vars, note }`. */
+/** How `npm start` runs the app: the environment it sets before `node`, and node's own flags. */
 export interface StartEnv {
   /** The `NAME=value` assignments that open package.json's `scripts.start`, in order. */
   readonly vars: Readonly<Record<string, string>>;
+  /** The flags between `node` and the script (`--expose-gc`, `--max-semi-space-size=…`), without `--conditions=source`, which every bench passes itself. */
+  readonly nodeArgs: readonly string[];
   /** One line for the report: what the bench's app processes get, or a warning. */
   readonly note: string;
 }
@@ -69,13 +71,15 @@ export interface StartEnv {
 let startEnvCache: StartEnv | null = null;
 
 /**
- * The environment assignments that open package.json's `scripts.start` (`MALLOC_ARENA_MAX=1 node
- * …`), so that a bench starts the app, and the servers that stand for it, as `npm start` does.
- * MALLOC_ARENA_MAX is the one that matters: glibc gives each thread that allocates (every libuv
- * worker that ran argon2id) a malloc arena of its own, 20–40 MiB each that are seldom returned, so
- * peak and idle RSS depend on it while CPU per hash does not. Without it in the start script the
- * note is a warning, and the variable is removed from the children's environment so that what is
- * measured is what `npm start` runs, not what the shell exported.
+ * What opens package.json's `scripts.start` (`MALLOC_ARENA_MAX=1 … node --expose-gc … app/main.ts`),
+ * so that a bench starts the app, and the servers that stand for it, as `npm start` does: its
+ * environment assignments and node's flags. They decide the memory figures while CPU per request
+ * hardly moves: MALLOC_ARENA_MAX (glibc gives each thread that allocates, every libuv worker that
+ * ran argon2id, a malloc arena of its own, 20–40 MiB each that are seldom returned), V8's young
+ * generation cap, `--expose-gc` for the app's collection once a burst is over (app/idle-gc.ts), and
+ * NODE_COMPILE_CACHE (type-stripped sources cached, so the stripper is not loaded). Without
+ * MALLOC_ARENA_MAX in the start script the note is a warning, and the variable is removed from the
+ * children's environment so that what is measured is what `npm start` runs, not what the shell exported.
  */
 export function startScriptEnv(): StartEnv {
   if (startEnvCache !== null) return startEnvCache;
@@ -87,11 +91,24 @@ export function startScriptEnv(): StartEnv {
     // no package.json: nothing to copy
   }
   const vars: Record<string, string> = {};
-  for (const m of start.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s+/gy)) vars[m[1] as string] = m[2] as string;
+  const assignments = /([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s+/y;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  while ((m = assignments.exec(start)) !== null) {
+    vars[m[1] as string] = m[2] as string;
+    end = assignments.lastIndex;
+  }
+  const rest = start.slice(end).split(/\s+/);
+  const nodeArgs: string[] = [];
+  if (rest[0] === 'node') for (const arg of rest.slice(1)) {
+    if (!arg.startsWith('-')) break;
+    if (arg !== '--conditions=source') nodeArgs.push(arg);
+  }
+  const shown = [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...nodeArgs].join(' ');
   const note =
-    vars.MALLOC_ARENA_MAX !== undefined ? `MALLOC_ARENA_MAX=${vars.MALLOC_ARENA_MAX} (from package.json scripts.start, as npm start runs the app)`
+    vars.MALLOC_ARENA_MAX !== undefined ? `${shown} (from package.json scripts.start, as npm start runs the app)`
     : `WARNING: package.json scripts.start ("${start}") does not start with MALLOC_ARENA_MAX=…: the app runs with glibc's default malloc arenas, so its RSS reads higher than with MALLOC_ARENA_MAX=1`;
-  startEnvCache = Object.freeze({ vars: Object.freeze(vars), note });
+  startEnvCache = Object.freeze({ vars: Object.freeze(vars), nodeArgs: Object.freeze(nodeArgs), note });
   return startEnvCache;
 }
 

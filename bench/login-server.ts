@@ -26,7 +26,8 @@
  * experiment knob only). Also answers `GET /stats` (diagnostics for the driver): the hasher's
  * running/queued counts, the number of 503s it gave, and the main thread's event-loop utilisation
  * and event-loop delay since the last `GET /stats?reset=1`. Stops on SIGTERM / SIGINT, or when its stdin closes under the driver,
- * and removes its temporary directory.
+ * and removes its temporary directory. With `--expose-gc` (the bench passes npm start's node flags),
+ * it collects once a burst is over, as the app does (app/idle-gc.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { idleCollector } from '../app/idle-gc.ts';
 import { createAccounts } from '../src/accounts/accounts.ts';
 import type { UserRecord } from '../src/user-store.ts';
 import { isServiceUnavailable } from '../src/errors.ts';
@@ -189,7 +191,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(line)}\n`);
   });
 
+  // As the reference app does when started as npm start starts it (--expose-gc): one memory-reducing
+  // collection once a burst of requests is over (app/idle-gc.ts).
+  const gc = globalThis.gc;
+  const idle = gc ? idleCollector({ collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), idleMs: 2_000 }) : null;
+  if (idle) server.on('request', idle.activity);
+
   stopWithDriver(server, async () => {
+    idle?.stop();
     try {
       await Promise.all([store.close(), users.close()]);
     } finally {

@@ -304,11 +304,11 @@ interface Server {
 async function startServer(cpuProf: string | null): Promise<Server> {
   const { child, line, stderr } = await startJsonServer<Omit<Server, 'child' | 'stderr'>>(join(HERE, 'login-server.ts'), {
     label: 'login server',
-    nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
+    nodeArgs: [...startScriptEnv().nodeArgs, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])],
     // Registering 64 accounts is 64 argon2id hashes, two at a time: a few seconds.
     timeoutMs: 60_000,
     track: (c) => children.add(c),
-    // As `npm start` runs the app: the start script's MALLOC_ARENA_MAX (argon2 runs on libuv threads).
+    // As `npm start` runs the app: the start script's environment (MALLOC_ARENA_MAX: argon2 runs on libuv threads) and node flags.
     env: withStartEnv(process.env),
   });
   return { ...line, child, stderr };

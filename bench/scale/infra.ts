@@ -17,7 +17,7 @@ import { SMTPServer } from 'smtp-server';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
-import { collect as libCollect, median, parseWrk, stopChild, withStartEnv, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
+import { collect as libCollect, median, parseWrk, startScriptEnv, stopChild, withStartEnv, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
 
 export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
 export { sparePort } from '../../test/support/ports.ts';
@@ -199,14 +199,14 @@ function benchSmtp(): Promise<string> {
  * Starts `app/main.ts` with Node 24 (this process's node) on the store, in a fresh DATA_DIR and,
  * for postgres and redis, a fresh database (and, for redis, the sessions in `redisUrl`), with
  * SESSION_CACHE_TTL=`cacheTtlMs` or, for 0, without it (the app's default: no session cache), and
- * `nodeArgs` (e.g. --cpu-prof) before the script, and the environment assignments of package.json's
- * `scripts.start` (MALLOC_ARENA_MAX). Resolves once it printed its URL.
+ * `nodeArgs` (e.g. --cpu-prof) before the script, and the environment assignments and node flags of
+ * package.json's `scripts.start`. Resolves once it printed its URL.
  */
 export async function startApp(store: StoreName, tag: string, redisUrl: string | null, cacheTtlMs: number, nodeArgs: readonly string[] = []): Promise<RunningApp> {
   if (!Number.isSafeInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > 5000) throw new RangeError(`session cache ttl ${cacheTtlMs} ms: 0 (off) to 5000 ms`);
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-scale-'));
   onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
-  // As `npm start` runs it: the start script's MALLOC_ARENA_MAX (bench/lib.ts startScriptEnv).
+  // As `npm start` runs it: the start script's environment and node flags (bench/lib.ts startScriptEnv).
   const env: NodeJS.ProcessEnv = withStartEnv({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SECRET_KEY, NODE_ENV: 'production' });
   // Whatever the shell exported must not change what is measured: the app gets only what is set here.
   for (const name of [
@@ -241,7 +241,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
     env.DATABASE_URL = await createDatabase(database);
     if (store === 'redis') env.SESSION_STORE = redisUrl ?? '';
   }
-  const child = track(process.execPath, ['--conditions=source', ...nodeArgs, join(ROOT, 'app', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(process.execPath, ['--conditions=source', ...startScriptEnv().nodeArgs, ...nodeArgs, join(ROOT, 'app', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = tail(child);
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';

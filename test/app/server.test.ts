@@ -26,9 +26,9 @@ interface Server {
 }
 
 /** Spawns app/main.ts on a free port and waits for the line naming it. */
-async function start(t: TestContext, env: Record<string, string> = {}, cwd?: string): Promise<Server> {
+async function start(t: TestContext, env: Record<string, string> = {}, cwd?: string, nodeArgs: readonly string[] = []): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-main-'));
-  const child = spawn(process.execPath, ['--conditions=source', MAIN], {
+  const child = spawn(process.execPath, ['--conditions=source', ...nodeArgs, MAIN], {
     cwd: cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(cwd ? {} : { DATA_DIR: dir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -244,7 +244,7 @@ test('A port already in use stops start-up with one line naming PORT', async (t)
 
 test('Memory: npm start runs the app with MALLOC_ARENA_MAX=1, and a start without it says how to set it (glibc keeps an arena per hashing thread)', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  assert.match(pkg.scripts.start, /^MALLOC_ARENA_MAX=1 node /);
+  assert.match(pkg.scripts.start, /^MALLOC_ARENA_MAX=1 (\S+=\S+ )*node /);
   assert.equal(mallocArenaWarning({ MALLOC_ARENA_MAX: '1' }, 'linux', true), null);
   assert.equal(mallocArenaWarning({}, 'darwin', false), null, 'no glibc, no arenas to limit');
   assert.equal(mallocArenaWarning({}, 'linux', false), null, 'musl has no per-thread arenas of this kind');
@@ -254,4 +254,32 @@ test('Memory: npm start runs the app with MALLOC_ARENA_MAX=1, and a start withou
   const withIt = await start(t, { SECRET_KEY: 'k'.repeat(64), MALLOC_ARENA_MAX: '1' });
   if (process.platform === 'linux' && glibc) assert.match(without.stderr(), /warning: MALLOC_ARENA_MAX is not set/);
   assert.doesNotMatch(withIt.stderr(), /MALLOC_ARENA_MAX/);
+});
+
+test('Memory: npm start passes --expose-gc, and the app then collects once a burst of requests is over; without it, never (V8 keeps the burst\'s heap while idle)', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.match(pkg.scripts.start, / node (\S+ )*--expose-gc (\S+ )*app\/main\.ts$/);
+  assert.match(pkg.scripts.start, / --max-semi-space-size=\d+ /, 'a young generation cap: V8 grew it to 128 MiB under a login load');
+  const env = { SECRET_KEY: 'k'.repeat(64), MALLOC_ARENA_MAX: '1', LOG_LEVEL: 'debug' };
+  const [exposed, plain] = await Promise.all([start(t, env, undefined, ['--expose-gc']), start(t, env)]);
+  const burst = async (url: string) => {
+    for (let i = 0; i < 20; i++) assert.equal((await fetch(`${url}/protected`)).status, 401);
+  };
+  await Promise.all([burst(exposed.url), burst(plain.url)]);
+  const collected = () => exposed.stderr().split('\n').filter((line) => line.includes('"event":"idle_gc"'));
+  // The tick is 2 s: the collection comes 2 to 4 s after the last request; 15 s is the test's patience, not a figure.
+  for (let waited = 0; collected().length === 0 && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  const lines = collected();
+  assert.equal(lines.length, 1, exposed.stderr());
+  const fields = JSON.parse(lines[0]!) as { level: string; ms: number; rss_before_mib: number; rss_after_mib: number };
+  assert.equal(fields.level, 'debug');
+  assert.ok(Number.isInteger(fields.ms) && fields.ms >= 0);
+  assert.ok(fields.rss_before_mib > 0 && fields.rss_after_mib > 0);
+  assert.doesNotMatch(plain.stderr(), /idle_gc/, 'without --expose-gc there is no gc to call');
+  // Still idle: no second collection without a new burst.
+  await new Promise((resolve) => setTimeout(resolve, 4_500));
+  assert.equal(collected().length, 1);
+  await burst(exposed.url);
+  for (let waited = 0; collected().length === 1 && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(collected().length, 2, 'a new burst is collected too');
 });
