@@ -27,7 +27,8 @@
  *              verifying, the rest queued in the hasher): p50/p99 of the protected requests, the
  *              logins/s meanwhile, and how many logins got 503 (hasher queue full; 16 < 2 + 64, so
  *              none are expected).
- * The req/s, p50 and p99 medians over the rounds are taken separately; the ratio is of the medians.
+ * The req/s, p50 and p99 medians over the rounds are taken separately; the login/raw verdict is on
+ * the median of per-round pairs (raw and login measured seconds apart), the ratio of the medians beside it.
  *
  * On a 2-core machine anything else that runs (another test suite, a browser) takes a core from
  * argon2 or from the event loop, and a round measures that instead. So each phase also measures
@@ -669,10 +670,14 @@ async function main(): Promise<number> {
   console.log(`  login server RSS: peak (VmHWM, over the whole run) ${serverRss.toFixed(0)} MiB, after ${IDLE_WAIT} s idle ${idleRss.toFixed(0)} MiB`);
   console.log('');
   const perRound = (f: (r: Round) => string) => (used.length > 1 ? `  [per round: ${used.map(f).join(' ')}]` : '');
+  // The verdict is on the median of per-round pairs, as bench:scale's ratios: each round measures raw
+  // verifies and logins seconds apart, so drift between rounds cancels; the ratio of the medians
+  // (taken separately, often from different rounds) is shown beside it.
   const pairRatios = spread(used.map((r) => r.login.rps / r.raw.verifiesPerSec));
+  const pairRatio = pairRatios.median;
   console.log(
-    `${mark(ratio >= RATIO_GOAL)} login/raw = ${ratio.toFixed(2)} (goal ≥ ${RATIO_GOAL}: ${verdict(ratio, RATIO_GOAL)}; ratio of the medians; ` +
-      `per-round pairs ${fmtSpread(pairRatios)})${perRound((r) => (r.login.rps / r.raw.verifiesPerSec).toFixed(2))}`,
+    `${mark(pairRatio >= RATIO_GOAL)} login/raw = ${pairRatio.toFixed(2)} (goal ≥ ${RATIO_GOAL}: ${verdict(pairRatio, RATIO_GOAL)}; median of per-round pairs ${fmtSpread(pairRatios)}; ` +
+      `ratio of the medians ${ratio.toFixed(2)})${perRound((r) => (r.login.rps / r.raw.verifiesPerSec).toFixed(2))}`,
   );
   console.log(
     `${mark(satP99 < P99_GOAL_MS)} protected p99 while logins saturate the hasher = ${fmtMs(satP99)} ms (goal < ${P99_GOAL_MS} ms: ${satP99 < P99_GOAL_MS ? 'met' : 'NOT met'}; hasher idle ${fmtMs(idleP99)} ms)` +
