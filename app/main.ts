@@ -17,15 +17,13 @@ import { serve } from '@hono/node-server';
 import type { Accounts } from 'latchkey';
 import { createApp } from './app.ts';
 import { loadConfig, mallocArenaWarning } from './config.ts';
-import { idleCollector, type IdleCollector } from './idle-gc.ts';
+import { collectAfterBursts, type IdleCollector } from './idle-gc.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { openStores, type AppStores } from './stores.ts';
 
 /** How long in-flight requests get to finish at shutdown: well under the usual 30 s SIGKILL grace. */
 const DRAIN_MS = 10_000;
-/** Silence after which a burst of requests is over and its memory is collected (app/idle-gc.ts). */
-const IDLE_GC_MS = 2_000;
 
 // Errors only until the configuration (LOG_LEVEL) is read.
 let logger: Logger = createLogger({ level: 'error' });
@@ -101,16 +99,10 @@ try {
 }
 server = listening;
 // With --expose-gc (npm start passes it), the memory of a burst goes back once requests stop.
-const gc = globalThis.gc;
-if (gc) {
-  idle = idleCollector({
-    collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
-    idleMs: IDLE_GC_MS,
-    onCollected: ({ ms, rssBefore, rssAfter }) =>
-      logger.log('debug', 'idle_gc', { ms: Math.round(ms), rss_before_mib: Math.round(rssBefore / 1048576), rss_after_mib: Math.round(rssAfter / 1048576) }),
-  });
-  listening.on('request', idle.activity);
-}
+idle = collectAfterBursts(listening, {
+  onCollected: ({ ms, rssBefore, rssAfter }) =>
+    logger.log('debug', 'idle_gc', { ms: Math.round(ms), rss_before_mib: Math.round(rssBefore / 1048576), rss_after_mib: Math.round(rssAfter / 1048576) }),
+});
 const port = (listening.address() as AddressInfo).port;
 if (config.port === 0) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { idleCollector } from '../app/idle-gc.ts';
+import { collectAfterBursts } from '../app/idle-gc.ts';
 import { createAccounts } from '../src/accounts/accounts.ts';
 import type { UserRecord } from '../src/user-store.ts';
 import { isServiceUnavailable } from '../src/errors.ts';
@@ -193,9 +193,7 @@ async function main(): Promise<void> {
 
   // As the reference app does when started as npm start starts it (--expose-gc): one memory-reducing
   // collection once a burst of requests is over (app/idle-gc.ts).
-  const gc = globalThis.gc;
-  const idle = gc ? idleCollector({ collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }), idleMs: 2_000 }) : null;
-  if (idle) server.on('request', idle.activity);
+  const idle = collectAfterBursts(server);
 
   stopWithDriver(server, async () => {
     idle?.stop();
