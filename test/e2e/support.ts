@@ -267,7 +267,16 @@ export class Browsing {
     mkdirSync(SCREENSHOTS, { recursive: true });
     const file = join(SCREENSHOTS, `${this.#test}-${String(this.#step).padStart(2, '0')}-${step}.png`);
     await this.page.waitForLoadState('load');
-    await this.page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+    try {
+      await this.page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+    } catch (error) {
+      // Chromium now and then refuses one capture ("Unable to capture screenshot") under a loaded
+      // machine; the screenshot is a record of the step, not what is tested, so it is tried once
+      // more, and a second refusal fails the test as before.
+      if (!/Unable to capture screenshot/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await this.page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
+    }
     const problems = this.#problems;
     this.#problems = [];
     this.#allowed = [];
