@@ -3,7 +3,7 @@
  * correct password for an account with a second factor, a state that is not a login, SEC-80),
  * which ends the step at the fifth (SEC-79), on top of the accounts' per-account
  * delays. The count is keyed by a keyed hash of the pending cookie, so each pending step has its
- * own and no raw token reaches the counter store (STYLE.md).
+ * own and no raw token reaches the counter store.
  *
  * @module app/second-step
  */

@@ -1,6 +1,6 @@
 /**
  * The write side of the session a browser holds: starting one under a new `id.secret` token whose
- * store row keeps only SHA-256 of the secret (SEC-19, STYLE.md §4), and ending a login. A login
+ * store row keeps only SHA-256 of the secret (SEC-19), and ending a login. A login
  * always starts a new session rather than upgrading the browser's old one, so a token planted
  * before the login is worth nothing after it (no fixation, SEC-23, ASVS 7.2.4). Ending a login,
  * whatever ends it (logout, a login replacing it, strong session protection, a revocation, a stolen

@@ -20,8 +20,8 @@ import type { Session } from './store.ts';
 
 /**
  * How long a session may go without its sliding expiry being written, for an idle timeout: a tenth
- * of it, at most a minute (SEC-28: "write-throttled ≤1/min"), so most requests only read (STYLE.md
- * §4) whatever the timeout. The write lags a request by less than this interval, so a user whose
+ * of it, at most a minute (SEC-28: "write-throttled ≤1/min"), so most requests only read
+ * whatever the timeout. The write lags a request by less than this interval, so a user whose
  * requests are less than 0.9 × idleTimeout apart is never logged out, and a session ends at most
  * idleTimeout after its last request. The manager computes it once, at construction.
  */

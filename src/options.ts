@@ -1,6 +1,6 @@
 /**
  * The login manager's options, checked once at construction into a frozen object: nothing on the
- * request path re-reads or re-validates configuration (STYLE.md §7). Defaults follow
+ * request path re-reads or re-validates configuration. Defaults follow
  * the security requirements §0.1 and §5.
  *
  * @module options

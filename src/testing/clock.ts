@@ -1,5 +1,5 @@
 /**
- * A clock that tests move by hand (STYLE.md point 13: tests move time explicitly). Stores, the
+ * A clock that tests move by hand: time moves only when a test says so. Stores, the
  * manager and the throttle take its `now`; nothing else moves it, so expiry boundaries can be
  * tested to the millisecond. The conformance suites give every test a fresh one at a fixed
  * instant.
