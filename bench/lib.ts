@@ -119,6 +119,21 @@ export function withStartEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.assign(out, startScriptEnv().vars);
 }
 
+/**
+ * A bench's last lines and exit code: 1 with the first line of each problem (something broke),
+ * else 0, whatever the goals said (they are reported, not enforced).
+ */
+export function finish(problems: readonly string[], log: (line: string) => void): 0 | 1 {
+  log('');
+  if (problems.length > 0) {
+    log(`FAILED: ${problems.length} problem(s):`);
+    for (const p of problems) log(`  - ${p.split('\n')[0]}`);
+    return 1;
+  }
+  log('done: nothing broke (the goals above are reported, not enforced)');
+  return 0;
+}
+
 /** wrk's version, or null when it is not installed. */
 export function wrkVersion(): string | null {
   const result = spawnSync('wrk', ['-v'], { encoding: 'utf8' });

@@ -106,7 +106,7 @@ import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer,
 import { summarizeProfile } from './scale/profile.ts';
 import { namedCores, namedSeconds, peakRssMiB, processCores, processSeconds, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
 import { fmtSpread, relativeIqr, spread, verdict, type Spread } from './scale/ratios.ts';
-import { rssMiB, seconds, startJsonServer, startScriptEnv } from './lib.ts';
+import { finish, rssMiB, seconds, startJsonServer, startScriptEnv } from './lib.ts';
 import { parseDuration } from '../src/duration.ts';
 
 const HERE = import.meta.dirname;
@@ -818,14 +818,7 @@ async function main(): Promise<number> {
 
   if (PART === 'all' || PART === 'ratio') await ratioPart();
   if (PART === 'all' || PART === 'load') await loadPart();
-  log('');
-  if (problems.length > 0) {
-    log(`FAILED: ${problems.length} problem(s):`);
-    for (const p of problems) log(`  - ${p.split('\n')[0]}`);
-    return 1;
-  }
-  log('done: nothing broke (the goals above are reported, not enforced)');
-  return 0;
+  return finish(problems, log);
 }
 
 main()

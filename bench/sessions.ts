@@ -29,7 +29,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { positiveInt, seconds, startScriptEnv } from './lib.ts';
+import { finish, positiveInt, seconds, startScriptEnv } from './lib.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
 import { cleanup, fmtCores, fmtInt, median, pgQuery, pgVersion, privateRedis, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
 import { namedSeconds, processSeconds, usage, usageDelta, waitForQuiet } from './scale/procfs.ts';
@@ -245,14 +245,7 @@ async function main(): Promise<number> {
     const notMet = summary.filter((r) => r[3] !== 'met' || r[5] !== 'met');
     log(notMet.length === 0 ? `GOALS: all ${summary.length} sizes flat within ${K.FLAT * 100} %` : `GOALS: NOT met for ${notMet.map((r) => `${r[0]} ${r[1]}`).join(', ')}`);
   }
-  log('');
-  if (problems.length > 0) {
-    log(`FAILED: ${problems.length} problem(s):`);
-    for (const p of problems) log(`  - ${p.split('\n')[0]}`);
-    return 1;
-  }
-  log('done: nothing broke (the goals above are reported, not enforced)');
-  return 0;
+  return finish(problems, log);
 }
 
 main().then(

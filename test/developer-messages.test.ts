@@ -14,6 +14,7 @@ import { createLoginManager } from '../src/manager.ts';
 import { MemoryStore } from '../src/testing/memory-store.ts';
 import { createLoginThrottle } from '../src/throttle.ts';
 import { requireNode } from '../src/lib/runtime.ts';
+import { withNodeEnv } from './support/env.ts';
 
 const MAKE = `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
 const manager = (extra: Record<string, unknown>) => createLoginManager({ store: new MemoryStore(), loadUser: () => null, ...extra } as any);
@@ -62,17 +63,6 @@ describe('an unusable secret says what was passed and how to make one', () => {
 });
 
 describe('explainCsrfFailures: the CSRF 403 speaks to the developer unless NODE_ENV=production', () => {
-  function withNodeEnv<T>(value: string | undefined, body: () => T): T {
-    const saved = process.env.NODE_ENV;
-    if (value === undefined) delete process.env.NODE_ENV;
-    else process.env.NODE_ENV = value;
-    try {
-      return body();
-    } finally {
-      if (saved === undefined) delete process.env.NODE_ENV;
-      else process.env.NODE_ENV = saved;
-    }
-  }
   const secret = 's'.repeat(32);
 
   it('is on without NODE_ENV and in development, off in production, and an explicit value wins', () => {

@@ -6,6 +6,7 @@ import { MemoryStore } from '../src/testing/memory-store.ts';
 import { checkRequestOrigin } from '../src/csrf.ts';
 import { wantsJson } from '../src/request.ts';
 import { anonymousUser } from '../src/anonymous.ts';
+import { withNodeEnv } from './support/env.ts';
 
 const base = () => ({ store: new MemoryStore(), secret: 's'.repeat(32), loadUser: () => null });
 
@@ -117,18 +118,6 @@ describe('checkRequestOrigin (SEC-45)', () => {
 });
 
 describe('the CSRF origin check\'s target origin comes from configuration (SEC-45)', () => {
-  /** Runs `body` with NODE_ENV set as given, then puts it back. */
-  function withNodeEnv<T>(value: string | undefined, body: () => T): T {
-    const saved = process.env.NODE_ENV;
-    if (value === undefined) delete process.env.NODE_ENV;
-    else process.env.NODE_ENV = value;
-    try {
-      return body();
-    } finally {
-      if (saved === undefined) delete process.env.NODE_ENV;
-      else process.env.NODE_ENV = saved;
-    }
-  }
   /** A JSON POST whose Origin is the origin of the URL it went to: what a request to whatever Host looks like. */
   const jsonPost = (url: string) => new Request(url, { method: 'POST', headers: { origin: new URL(url).origin, 'content-type': 'application/json' } });
 
