@@ -79,7 +79,7 @@ import type { ClientOptions, ClientReport, Kind } from './scale/client.ts';
 import { send } from './scale/http.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
 import {
-  cleanup,
+  runBench,
   collect,
   fmtCores,
   fmtInt,
@@ -821,15 +821,4 @@ async function main(): Promise<number> {
   return finish(problems, log);
 }
 
-main()
-  .then(
-    async (code) => {
-      await cleanup();
-      process.exit(code);
-    },
-    async (error: unknown) => {
-      console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      await cleanup();
-      process.exit(1);
-    },
-  );
+runBench(main);

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { finish, positiveInt, seconds, startScriptEnv } from './lib.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
-import { cleanup, fmtCores, fmtInt, median, pgQuery, pgVersion, privateRedis, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
+import { fmtCores, fmtInt, median, pgQuery, pgVersion, privateRedis, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
 import { namedSeconds, processSeconds, usage, usageDelta, waitForQuiet } from './scale/procfs.ts';
 import { fmtSpread, spread, type Spread } from './scale/ratios.ts';
 import { fillSessions } from './sessions/bulk.ts';
@@ -248,14 +248,4 @@ async function main(): Promise<number> {
   return finish(problems, log);
 }
 
-main().then(
-  async (code) => {
-    await cleanup();
-    process.exit(code);
-  },
-  async (error: unknown) => {
-    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    await cleanup();
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -317,3 +317,18 @@ export function table(rows: readonly (readonly string[])[], right: readonly bool
 }
 
 export { median, wrkVersion };
+
+/** Runs a bench's `main`, then the cleanup (databases, redis-server, apps) and exits with its code; 1 when it threw. */
+export function runBench(main: () => Promise<number>): void {
+  main().then(
+    async (code) => {
+      await cleanup();
+      process.exit(code);
+    },
+    async (error: unknown) => {
+      console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      await cleanup();
+      process.exit(1);
+    },
+  );
+}
