@@ -251,17 +251,31 @@ export function redact(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }
 
+/** The glibc tunables npm start sets (package.json), named by the warning below. */
+export const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=4194304:glibc.malloc.hugetlb=1';
+
 /**
- * On glibc, every libuv thread that hashed a password keeps a malloc arena of its own with up to
- * two argon2id blocks in it (19 MiB each): 4 threads took a hashing process from 73 to 211 MiB,
- * for good. `MALLOC_ARENA_MAX=1` keeps one arena (111 MiB at peak, 73 MiB after, the same CPU
- * per hash; bench/README.md). glibc reads it once, when the process starts, so the app cannot set
- * it for itself: `npm start` does, and anyone starting the server (app/main.ts) some other way is
- * told; the short-lived CLI is not.
+ * What npm start's environment sets for glibc's malloc, read once when the process starts (the
+ * app cannot set it for itself), so that argon2id's 19 MiB blocks do not stay resident:
+ * - `MALLOC_ARENA_MAX=1`: without it every libuv thread that hashed keeps an arena of its own with
+ *   up to two blocks in it: 4 threads took a hashing process from 73 to 211 MiB, for good.
+ * - `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304`: a fixed threshold, so that each block is
+ *   mapped for its hash and unmapped after it. glibc's own threshold moves up to the largest block
+ *   freed so far; once something freed a larger one, blocks landed in the heap, and smaller
+ *   allocations between them kept 66 MiB of freed blocks resident after a login load.
+ *   `glibc.malloc.hugetlb=1` maps them with transparent huge pages, so that the fresh mapping
+ *   costs 3 % CPU per hash instead of 28 % (bench/README.md).
+ * Anyone starting the server (app/main.ts) some other way is told what is missing; the
+ * short-lived CLI is not.
  */
-export function mallocArenaWarning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform, glibc = isGlibc()): string | null {
-  if (platform !== 'linux' || !glibc || env.MALLOC_ARENA_MAX !== undefined) return null;
-  return 'MALLOC_ARENA_MAX is not set: each thread that runs argon2id keeps its own malloc arena (up to ~40 MiB each, for good). Start the app with MALLOC_ARENA_MAX=1 in its environment, as npm start does.';
+export function mallocWarning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform, glibc = isGlibc()): string | null {
+  if (platform !== 'linux' || !glibc) return null;
+  const missing = [
+    ...(env.MALLOC_ARENA_MAX === undefined ? ['MALLOC_ARENA_MAX=1 (without it each thread that runs argon2id keeps its own malloc arena, up to ~40 MiB each, for good)'] : []),
+    ...(/(^|:)glibc\.malloc\.mmap_threshold=/.test(env.GLIBC_TUNABLES ?? '') ? [] : [`GLIBC_TUNABLES=${MALLOC_TUNABLES} (without it freed argon2id blocks can stay in the heap)`]),
+  ];
+  if (missing.length === 0) return null;
+  return `malloc is not set up for argon2id: start the app with ${missing.join(' and ')} in its environment, as npm start does.`;
 }
 
 let glibcRuntime: boolean | undefined;

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Accounts } from 'latchkey';
 import { createApp } from './app.ts';
-import { loadConfig, mallocArenaWarning } from './config.ts';
+import { loadConfig, mallocWarning } from './config.ts';
 import { collectAfterBursts, type IdleCollector } from './idle-gc.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -77,8 +77,8 @@ if (!loaded.ok) {
 let config = loaded.config;
 logger = createLogger({ level: config.logLevel });
 for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
-const arenas = mallocArenaWarning(process.env);
-if (arenas !== null) process.stderr.write(`warning: ${arenas}\n`);
+const malloc = mallocWarning(process.env);
+if (malloc !== null) process.stderr.write(`warning: ${malloc}\n`);
 
 stores = await openStores(config).catch((error: Error) => fail(error.message));
 const opened = stores;

@@ -112,10 +112,11 @@ export function startScriptEnv(): StartEnv {
   return startEnvCache;
 }
 
-/** `env` with the start script's assignments applied, and MALLOC_ARENA_MAX removed when it sets none. */
+/** `env` with the start script's assignments applied, and the malloc settings removed when it sets none. */
 export function withStartEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
   delete out.MALLOC_ARENA_MAX;
+  delete out.GLIBC_TUNABLES;
   return Object.assign(out, startScriptEnv().vars);
 }
 

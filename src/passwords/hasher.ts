@@ -14,7 +14,9 @@
  * **Memory**: on glibc, every libuv thread that ran an argon2id keeps those 19 MiB (twice, at
  * worst) in a malloc arena of its own; start the process with `MALLOC_ARENA_MAX=1` (read by glibc
  * only at start-up) to keep one arena: 111 MiB at peak instead of 211 in a process hashing on 4
- * threads, 73 MiB after, at the same CPU per hash (README, "Memory on Linux").
+ * threads, 73 MiB after, at the same CPU per hash. Add
+ * `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304:glibc.malloc.hugetlb=1`, so that each block
+ * is unmapped after its hash instead of staying in the heap (README, "Memory on Linux").
  *
  * @module passwords/hasher
  */

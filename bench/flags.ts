@@ -1,0 +1,70 @@
+/**
+ * What extra node flags cost the authenticated request: two apps on SQLite side by side, A as
+ * `npm start` runs it and B with the flags given after `--` appended (a V8 flag given twice takes
+ * its last value), loaded in alternating rounds of `wrk -c32 -d3s` on GET /protected with the
+ * session cache off. Prints, per app, the medians of req/s and of server CPU µs per request, and
+ * the median of the per-round B/A pairs with their range: a flag is worth its memory only when the
+ * CPU pair stays near 1.
+ *
+ *   npm run bench:flags -- --max-semi-space-size=16
+ *
+ * Knobs (env): REPS=10 rounds (even: each app goes first as often), WRK_DUR=3 (s), WARM=2 (s, before
+ * each measured run), SESSIONS=64.
+ *
+ * @module bench/flags
+ */
+import { finish } from './lib.ts';
+import { loginSessions } from './scale/app-user.ts';
+import { fmtInt, median, runBench, startApp, table, wrk } from './scale/infra.ts';
+import { processSeconds, usage } from './scale/procfs.ts';
+
+const REPS = Number(process.env.REPS ?? 10);
+const WARM = Number(process.env.WARM ?? 2);
+const WRK_DUR = Number(process.env.WRK_DUR ?? 3);
+const SESSIONS = Number(process.env.SESSIONS ?? 64);
+const flags = process.argv.slice(2);
+const UA = 'latchkey-bench-flags';
+
+async function main(): Promise<number> {
+  if (flags.length === 0 || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16');
+  const apps = [await startApp('sqlite', 'flags_a', null, 0), await startApp('sqlite', 'flags_b', null, 0, flags)];
+  const cookies = await Promise.all(apps.map((app, i) => loginSessions(app.base, i === 0 ? 'A' : 'B', UA, SESSIONS)));
+  const rows: { rps: number; cpuUs: number }[][] = [[], []];
+  const load = async (i: number, seconds: number) => {
+    const run = await wrk(`${apps[i]!.base}/protected`, { 'user-agent': UA }, 32, seconds, cookies[i]!.cookies);
+    if (run.non2xx > 0 || run.socketErrors > 0) throw new Error(`${i === 0 ? 'A' : 'B'}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors`);
+    return run;
+  };
+  for (let round = 0; round < REPS; round++) {
+    // Alternate which app goes first, so that a drift within a round hits both alike. Each app has
+    // been idle while the other ran, and an idle app has collected its heap (app/idle-gc.ts),
+    // which costs the next seconds of load up to a fifth more CPU: each measured run follows a
+    // warm-up of its own, so that both are measured in the same state whatever their order.
+    for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      await load(i, WARM);
+      const before = usage(null);
+      const run = await load(i, WRK_DUR);
+      const after = usage(null);
+      rows[i]!.push({ rps: run.rps, cpuUs: (processSeconds(before, after, apps[i]!.child.pid) / run.requests) * 1e6 });
+    }
+  }
+  const pair = (f: (r: { rps: number; cpuUs: number }) => number) => rows[1]!.map((b, k) => f(b) / f(rows[0]![k]!)).sort((x, y) => x - y);
+  const rps = pair((r) => r.rps);
+  const cpu = pair((r) => r.cpuUs);
+  const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${xs[0]!.toFixed(2)}–${xs.at(-1)!.toFixed(2)}]`;
+  console.log(`A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
+  console.log(
+    table(
+      [
+        ['app', 'req/s', 'CPU µs/req'],
+        ...rows.map((r, i) => [i === 0 ? 'A' : 'B', fmtInt(median(r.map((x) => x.rps))), median(r.map((x) => x.cpuUs)).toFixed(1)]),
+      ],
+      [false, true, true],
+    ),
+  );
+  console.log(`per round B ÷ A CPU: ${rows[1]!.map((b, k) => (b.cpuUs / rows[0]![k]!.cpuUs).toFixed(2)).join(' ')}`);
+  console.log(`B ÷ A per round, median [range]: req/s ${fmt(rps)} · CPU per request ${fmt(cpu)}`);
+  return finish([], console.log);
+}
+
+runBench(main);
