@@ -22,7 +22,7 @@
  * gets without choosing, and the cache is the documented trade-off (a revocation on another
  * instance is honoured here up to the ttl late, R-07 allows ≤ 5 s) that an app may
  * choose; in the same rounds, the difference between them is the cache's, not drift's. Each
- * target gets `wrk -t1 -c32 -d3s --latency` after a 1 s warm-up, in many short rounds (every
+ * target gets `wrk -t1 -c32 -d3s --latency` after a 3 s warm-up, in many short rounds (every
  * target once per round, so drift hits all alike), REPS=9 rounds. Beside req/s, each run measures
  * the server's CPU time per request (utime + stime of all its threads ÷ the requests wrk got
  * answered), a steadier figure on a shared machine. Prints a table (medians), and for each store
@@ -62,7 +62,7 @@
  * Knobs (env): PART=all|ratio|load (or the first argument), STORES="sqlite postgres redis",
  * CACHE="off 5s" (the ratio part's session-cache settings, each `off` or a duration ≤ 5s),
  * DUR=60s (load, per store), VUS=32, PROTECTED_PER_ITER=5, RACE_EVERY=10 (0: no races),
- * HASH_DUR=5s (the hasher ceiling), IDLE_WAIT=10s, WRK_DUR=3s, WARM=1s, REPS=9, MAX_ROUNDS=2×REPS, CONC=32,
+ * HASH_DUR=5s (the hasher ceiling), IDLE_WAIT=10s, WRK_DUR=3s, WARM=3s, REPS=9, MAX_ROUNDS=2×REPS, CONC=32,
  * PEERS="express-sqlite better-auth" (also: express-memory, bare-hono; "" for none),
  * PEER_NODE=/usr/bin/node, PEERS_DIR=bench/.peers, PEERS_SOURCE=/work/shared/peers,
  * OTHERS_MAX=0.25 (cores), QUIET_WAIT=60s, PG_URL, CPU_PROF=<dir> (run the ratio part's apps
@@ -180,7 +180,7 @@ const K = {
   HASH_DUR: seconds('HASH_DUR', '5s'),
   IDLE_WAIT: seconds('IDLE_WAIT', '10s'),
   WRK_DUR: seconds('WRK_DUR', '3s'),
-  WARM: seconds('WARM', '1s'),
+  WARM: seconds('WARM', '3s'),
   REPS: integer('REPS', 9),
   MAX_ROUNDS: integer('MAX_ROUNDS', 2 * integer('REPS', 9)),
   CONC: integer('CONC', 32),

@@ -5,7 +5,7 @@
  * (10³ 10⁴ 10⁵ 10⁶ sessions stored), fills each store in bulk (bench/sessions/bulk.ts: straight
  * SQL or a Lua loop, laid out as the store's createSession writes, not through HTTP) up to its
  * size, of which SESSIONS (64) are real logins through POST /login that the load sends in turn,
- * and then measures every size in alternating rounds: `wrk -t1 -c32 -d3s` after a 1 s warm-up,
+ * and then measures every size in alternating rounds: `wrk -t1 -c32 -d3s` after a 3 s warm-up,
  * the server's CPU time per request (utime + stime of all its threads ÷ requests), and the
  * store's (the PostgreSQL backends of the bench's databases, the bench's redis-server). A store's
  * result is the median over the rounds of each size's ratio to the smallest size in the same
@@ -20,7 +20,7 @@
  * dropped WITH (FORCE) at the end), its own redis-server (one database number per size; a million
  * sessions take about 0.5 GiB; stopped at the end), wrk.
  *
- * Knobs (env): STORES="sqlite postgres redis", SIZES="1e3 1e4 1e5 1e6", WRK_DUR=3s, WARM=1s,
+ * Knobs (env): STORES="sqlite postgres redis", SIZES="1e3 1e4 1e5 1e6", WRK_DUR=3s, WARM=3s,
  * REPS=5, MAX_ROUNDS=2×REPS, CONC=32, SESSIONS=64, OTHERS_MAX=0.25 (cores), QUIET_WAIT=60s,
  * FLAT=0.10, PG_URL.
  */
@@ -57,7 +57,7 @@ const SESSIONS = positiveInt('SESSIONS', 64);
 const REPS = positiveInt('REPS', 5);
 const K = {
   WRK_DUR: seconds('WRK_DUR', '3s'),
-  WARM: seconds('WARM', '1s'),
+  WARM: seconds('WARM', '3s'),
   REPS,
   MAX_ROUNDS: positiveInt('MAX_ROUNDS', 2 * REPS),
   CONC: positiveInt('CONC', 32),
