@@ -19,7 +19,7 @@
  * holds is above `heapCeiling`, it asks for one regular major collection. V8 itself lets the old
  * generation grow to a multiple of what is live before it collects: with sessions in Redis it
  * reached 92 MiB, 38 MiB of it live, under a login load, and the app's peak RSS 249 MiB. With the
- * ceiling at 80 MiB the peak was 202 MiB. At most one such collection per tick (a few ms of pause
+ * ceiling at 80 MiB the peak was 202 MiB, at 64 MiB 189 MiB. At most one such collection per tick (a few ms of pause
  * every 2 s at worst, when the live heap itself is above the ceiling); V8's own heap-growth
  * setting did the same for 10 % more CPU per request (`--heap-growing-percent=30`).
  *
@@ -63,10 +63,10 @@ export interface IdleCollector {
 export const IDLE_GC_MS = 2_000;
 
 /**
- * The heap V8 may hold under load before a tick asks for a collection, by default: 80 MiB of
+ * The heap V8 may hold under load before a tick asks for a collection, by default: 64 MiB of
  * `heapTotal`, of which the young generation is 32 MiB with npm start's `--max-semi-space-size=16`.
  */
-export const HEAP_CEILING = 80 * 1024 * 1024;
+export const HEAP_CEILING = 64 * 1024 * 1024;
 
 /**
  * With `--expose-gc`, a collector on `server`'s requests whose collection is V8's memory-reducing
