@@ -19,9 +19,10 @@
  * holds is above `heapCeiling`, it asks for one regular major collection. V8 itself lets the old
  * generation grow to a multiple of what is live before it collects: with sessions in Redis it
  * reached 92 MiB, 38 MiB of it live, under a login load, and the app's peak RSS 249 MiB. With the
- * ceiling at 80 MiB the peak was 202 MiB, at 64 MiB 189 MiB. At most one such collection per tick (a few ms of pause
- * every 2 s at worst, when the live heap itself is above the ceiling); V8's own heap-growth
- * setting did the same for 10 % more CPU per request (`--heap-growing-percent=30`).
+ * ceiling at 80 MiB the peak was 202 MiB, at 64 MiB 189 MiB. At most one such collection per
+ * tick: a few ms of pause every 2 s at worst, when the live heap itself is above the ceiling.
+ * V8's own heap-growth setting did the same for 10 % more CPU per request
+ * (`--heap-growing-percent=30`).
  *
  * @module app/idle-gc
  */

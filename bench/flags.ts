@@ -1,8 +1,8 @@
 /**
  * What extra node flags cost the authenticated request: two apps on SQLite side by side, A as
  * `npm start` runs it and B with the flags given after `--` appended (a V8 flag given twice takes
- * its last value), loaded in alternating rounds of `wrk -c32 -d3s` on GET /protected with the
- * session cache off. Prints, per app, the medians of req/s and of server CPU µs per request, and
+ * its last value), loaded in alternating rounds on GET /protected with the session cache off:
+ * in each round each app gets `wrk -c32` for WARM seconds, then for WRK_DUR measured ones. Prints, per app, the medians of req/s and of server CPU µs per request, and
  * the median of the per-round B/A pairs with their range: a flag is worth its memory only when the
  * CPU pair stays near 1.
  *
@@ -13,20 +13,23 @@
  *
  * @module bench/flags
  */
-import { finish } from './lib.ts';
+import { finish, positiveInt, seconds } from './lib.ts';
 import { loginSessions } from './scale/app-user.ts';
 import { fmtInt, median, runBench, startApp, table, wrk } from './scale/infra.ts';
 import { processSeconds, usage } from './scale/procfs.ts';
 
-const REPS = Number(process.env.REPS ?? 10);
-const WARM = Number(process.env.WARM ?? 2);
-const WRK_DUR = Number(process.env.WRK_DUR ?? 3);
-const SESSIONS = Number(process.env.SESSIONS ?? 64);
+const REPS = positiveInt('REPS', 10);
+const WARM = seconds('WARM', '2s');
+const WRK_DUR = seconds('WRK_DUR', '3s');
+const SESSIONS = positiveInt('SESSIONS', 64);
 const flags = process.argv.slice(2);
 const UA = 'latchkey-bench-flags';
 
 async function main(): Promise<number> {
   if (flags.length === 0 || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16');
+  // An odd number of rounds lets one order win the median: the second app of a round is measured
+  // after both ran, so any order effect left would fall on one side.
+  if (REPS % 2 !== 0) throw new TypeError(`REPS must be even, so that each app goes first as often, got ${REPS}`);
   const apps = [await startApp('sqlite', 'flags_a', null, 0), await startApp('sqlite', 'flags_b', null, 0, flags)];
   const cookies = await Promise.all(apps.map((app, i) => loginSessions(app.base, i === 0 ? 'A' : 'B', UA, SESSIONS)));
   const rows: { rps: number; cpuUs: number }[][] = [[], []];
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   const rps = pair((r) => r.rps);
   const cpu = pair((r) => r.cpuUs);
   const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${xs[0]!.toFixed(2)}–${xs.at(-1)!.toFixed(2)}]`;
-  console.log(`A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
+  console.log(`A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
   console.log(
     table(
       [
