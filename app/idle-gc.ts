@@ -41,10 +41,11 @@ export interface IdleCollectorOptions {
   readonly idleMs: number;
   /** Told after each collection. */
   readonly onCollected?: (collection: IdleCollection) => void;
-  /** Under load, the heap (bytes, as `heapTotal()` reads it) above which a tick asks for `collectUnderLoad`; none when unset. */
-  readonly heapCeiling?: number;
-  /** A regular major collection, asked for at most once per tick while the heap is above `heapCeiling`. */
-  readonly collectUnderLoad?: () => void;
+  /**
+   * Under load: a regular major collection (`collect`), asked for at most once per tick while the
+   * heap (bytes, as `heapTotal()` reads it) is above `heapCeiling`; nothing when unset.
+   */
+  readonly underLoad?: { readonly heapCeiling: number; readonly collect: () => void };
   /** Injectable for tests: the tick's timer, and the clock and RSS reported. */
   readonly setInterval?: (tick: () => void, ms: number) => { unref(): unknown };
   readonly clearInterval?: (timer: never) => void;
@@ -89,9 +90,8 @@ export function collectAfterBursts(
     collect: () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }),
     idleMs: options.idleMs ?? IDLE_GC_MS,
     onCollected: options.onCollected,
-    heapCeiling: options.heapCeiling ?? HEAP_CEILING,
     // Not the memory-reducing flavour: under load that would shrink what the next requests need.
-    collectUnderLoad: () => void gc({ type: 'major', execution: 'async' }),
+    underLoad: { heapCeiling: options.heapCeiling ?? HEAP_CEILING, collect: () => void gc({ type: 'major', execution: 'async' }) },
   });
   server.on('request', collector.activity);
   return collector;
@@ -102,10 +102,11 @@ export function idleCollector(options: IdleCollectorOptions): IdleCollector {
   const { collect, idleMs, onCollected } = options;
   if (typeof collect !== 'function') throw new TypeError('idleCollector: collect must be a function');
   if (!Number.isSafeInteger(idleMs) || idleMs < 100) throw new TypeError(`idleCollector: idleMs must be an integer of at least 100 ms, got ${String(idleMs)}`);
-  const { heapCeiling, collectUnderLoad } = options;
-  if (heapCeiling !== undefined && (!Number.isSafeInteger(heapCeiling) || heapCeiling <= 0)) throw new TypeError(`idleCollector: heapCeiling must be a positive integer of bytes, got ${String(heapCeiling)}`);
-  if ((heapCeiling === undefined) !== (collectUnderLoad === undefined)) throw new TypeError('idleCollector: heapCeiling and collectUnderLoad go together');
-  if (collectUnderLoad !== undefined && typeof collectUnderLoad !== 'function') throw new TypeError('idleCollector: collectUnderLoad must be a function');
+  const { underLoad } = options;
+  if (underLoad !== undefined) {
+    if (!Number.isSafeInteger(underLoad.heapCeiling) || underLoad.heapCeiling <= 0) throw new TypeError(`idleCollector: underLoad.heapCeiling must be a positive integer of bytes, got ${String(underLoad.heapCeiling)}`);
+    if (typeof underLoad.collect !== 'function') throw new TypeError('idleCollector: underLoad.collect must be a function');
+  }
   const heapTotal = options.heapTotal ?? (() => process.memoryUsage().heapTotal);
   const every = options.setInterval ?? ((tick, ms) => setInterval(tick, ms));
   const cancel = options.clearInterval ?? ((timer: never) => clearInterval(timer));
@@ -124,8 +125,8 @@ export function idleCollector(options: IdleCollectorOptions): IdleCollector {
         collect();
         onCollected?.({ ms: now() - started, rssBefore, rssAfter: rss() });
       }
-    } else if (heapCeiling !== undefined && heapTotal() > heapCeiling) {
-      (collectUnderLoad as () => void)();
+    } else if (underLoad !== undefined && heapTotal() > underLoad.heapCeiling) {
+      underLoad.collect();
     }
     atLastTick = seen;
   }, idleMs);

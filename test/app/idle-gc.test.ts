@@ -105,7 +105,7 @@ test('Under load, a heap above the ceiling gets one regular collection per tick,
   const MiB = 1024 * 1024;
   let heap = 120 * MiB;
   let underLoad = 0;
-  const d = driven({ heapCeiling: 80 * MiB, collectUnderLoad: () => underLoad++, heapTotal: () => heap });
+  const d = driven({ underLoad: { heapCeiling: 80 * MiB, collect: () => underLoad++ }, heapTotal: () => heap });
   for (let i = 0; i < 10; i++) {
     d.collector.activity();
     d.tick();
@@ -126,7 +126,7 @@ test('Under load, a heap above the ceiling gets one regular collection per tick,
 
 test('As the attacker: however many requests come in a tick, a heap above the ceiling costs one collection per tick, no more', () => {
   let underLoad = 0;
-  const d = driven({ heapCeiling: 1, collectUnderLoad: () => underLoad++, heapTotal: () => 2 });
+  const d = driven({ underLoad: { heapCeiling: 1, collect: () => underLoad++ }, heapTotal: () => 2 });
   for (let t = 0; t < 50; t++) {
     for (let i = 0; i < 10_000; i++) d.collector.activity();
     d.tick();
@@ -137,11 +137,9 @@ test('As the attacker: however many requests come in a tick, a heap above the ce
 test('Misuse throws TypeError at construction', () => {
   assert.throws(() => idleCollector({ collect: undefined as unknown as () => void, idleMs: 2_000 }), TypeError);
   for (const heapCeiling of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-    assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, heapCeiling, collectUnderLoad: () => {} }), TypeError, String(heapCeiling));
+    assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, underLoad: { heapCeiling, collect: () => {} } }), TypeError, String(heapCeiling));
   }
-  assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, heapCeiling: 1 }), TypeError, 'a ceiling without its collection');
-  assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, collectUnderLoad: () => {} }), TypeError, 'a collection without its ceiling');
-  assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, heapCeiling: 1, collectUnderLoad: 'gc' as unknown as () => void }), TypeError);
+  assert.throws(() => idleCollector({ collect: () => {}, idleMs: 2_000, underLoad: { heapCeiling: 1, collect: 'gc' as unknown as () => void } }), TypeError);
   for (const idleMs of [0, 99, 1.5, Number.NaN, -1, Number.POSITIVE_INFINITY]) {
     assert.throws(() => idleCollector({ collect: () => {}, idleMs }), TypeError, String(idleMs));
   }
