@@ -280,7 +280,7 @@ export function mallocWarning(env: NodeJS.ProcessEnv, platform: NodeJS.Platform 
 
 let glibcRuntime: boolean | undefined;
 /** Whether this Node runs on glibc (Node's diagnostic report names its version), asked once. */
-function isGlibc(): boolean {
+export function isGlibc(): boolean {
   glibcRuntime ??= typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined)?.header?.glibcVersionRuntime === 'string';
   return glibcRuntime;
 }

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { SqliteUserStore } from 'latchkey/sqlite';
-import { MALLOC_TUNABLES, mallocWarning } from '../../app/config.ts';
+import { isGlibc, MALLOC_TUNABLES, mallocWarning } from '../../app/config.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'app/main.ts');
 const run = promisify(execFile);
 /** The malloc settings of package.json's start script, as `npm start` gives them to the app. */
 const NPM_START_MALLOC = { MALLOC_ARENA_MAX: '1', GLIBC_TUNABLES: MALLOC_TUNABLES };
-const GLIBC = typeof (process.report.getReport() as { header?: { glibcVersionRuntime?: unknown } }).header?.glibcVersionRuntime === 'string';
+const GLIBC = isGlibc();
 
 interface Server {
   readonly url: string;
