@@ -73,13 +73,12 @@ let startEnvCache: StartEnv | null = null;
 /**
  * What opens package.json's `scripts.start` (`MALLOC_ARENA_MAX=1 … node --expose-gc … app/main.ts`),
  * so that a bench starts the app, and the servers that stand for it, as `npm start` does: its
- * environment assignments and node's flags. They decide the memory figures; at the values chosen,
- * CPU per request moved by nothing measurable (a semi-space of 16 MiB did cost 11–18 %): MALLOC_ARENA_MAX (glibc gives each thread that allocates, every libuv worker that
- * ran argon2id, a malloc arena of its own, 20–40 MiB each that are seldom returned), V8's young
- * generation cap, `--expose-gc` for the app's collection once a burst is over (app/idle-gc.ts), and
- * NODE_COMPILE_CACHE (type-stripped sources cached, so the stripper is not loaded). Without
- * MALLOC_ARENA_MAX in the start script the note is a warning, and the variable is removed from the
- * children's environment so that what is measured is what `npm start` runs, not what the shell exported.
+ * environment assignments and node's flags. They decide the memory figures: MALLOC_ARENA_MAX and
+ * GLIBC_TUNABLES (one malloc arena, and argon2id's blocks unmapped after each hash), V8's young
+ * generation cap, `--expose-gc` for the app's collections (app/idle-gc.ts), and NODE_COMPILE_CACHE
+ * (type-stripped sources cached, so the stripper is not loaded). Without MALLOC_ARENA_MAX in the
+ * start script the note is a warning. Either way `withStartEnv` drops the malloc variables the shell
+ * exported, so that what is measured is what `npm start` runs.
  */
 export function startScriptEnv(): StartEnv {
   if (startEnvCache !== null) return startEnvCache;
