@@ -15,8 +15,7 @@
  */
 import { finish, positiveInt, seconds } from './lib.ts';
 import { loginSessions } from './scale/app-user.ts';
-import { fmtInt, median, runBench, startApp, table, wrk } from './scale/infra.ts';
-import { processSeconds, usage } from './scale/procfs.ts';
+import { fmtInt, measuredRun, median, runBench, startApp, table } from './scale/infra.ts';
 
 const REPS = positiveInt('REPS', 10);
 const WARM = seconds('WARM', '2s');
@@ -33,22 +32,19 @@ async function main(): Promise<number> {
   const apps = [await startApp('sqlite', 'flags_a', null, 0), await startApp('sqlite', 'flags_b', null, 0, flags)];
   const cookies = await Promise.all(apps.map((app, i) => loginSessions(app.base, i === 0 ? 'A' : 'B', UA, SESSIONS)));
   const rows: { rps: number; cpuUs: number }[][] = [[], []];
-  const load = async (i: number, seconds: number) => {
-    const run = await wrk(`${apps[i]!.base}/protected`, { 'user-agent': UA }, 32, seconds, cookies[i]!.cookies);
-    if (run.non2xx > 0 || run.socketErrors > 0) throw new Error(`${i === 0 ? 'A' : 'B'}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors`);
-    return run;
-  };
   for (let round = 0; round < REPS; round++) {
     // Alternate which app goes first, so that a drift within a round hits both alike. Each app has
     // been idle while the other ran, and an idle app has collected its heap (app/idle-gc.ts),
     // which costs the next seconds of load up to a fifth more CPU: each measured run follows a
     // warm-up of its own, so that both are measured in the same state whatever their order.
     for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      await load(i, WARM);
-      const before = usage(null);
-      const run = await load(i, WRK_DUR);
-      const after = usage(null);
-      rows[i]!.push({ rps: run.rps, cpuUs: (processSeconds(before, after, apps[i]!.child.pid) / run.requests) * 1e6 });
+      const app = apps[i]!;
+      const { run, cpuUs } = await measuredRun(
+        { url: `${app.base}/protected`, headers: { 'user-agent': UA }, cookies: cookies[i]!.cookies, pid: app.child.pid },
+        { conc: 32, warm: WARM, seconds: WRK_DUR, dbPrefix: null },
+      );
+      if (run.non2xx > 0 || run.socketErrors > 0) throw new Error(`${i === 0 ? 'A' : 'B'}: ${run.non2xx} non-2xx answers, ${run.socketErrors} socket errors`);
+      rows[i]!.push({ rps: run.rps, cpuUs });
     }
   }
   const pair = (f: (r: { rps: number; cpuUs: number }) => number) => rows[1]!.map((b, k) => f(b) / f(rows[0]![k]!)).sort((x, y) => x - y);

@@ -85,6 +85,7 @@ import {
   fmtInt,
   fmtMs,
   fmtTtl,
+  measuredRun,
   median,
   pgQuery,
   pgVersion,
@@ -104,7 +105,7 @@ import {
 } from './scale/infra.ts';
 import { loginPeer, PEERS, peerNodeVersion, preparePeerDir, seedPeer, startPeer, type PeerName, type RunningPeer } from './scale/peers.ts';
 import { summarizeProfile } from './scale/profile.ts';
-import { namedCores, namedSeconds, peakRssMiB, processCores, processSeconds, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
+import { namedCores, namedSeconds, peakRssMiB, processCores, threadCores, threadGroups, usage, usageDelta, waitForQuiet, type Usage } from './scale/procfs.ts';
 import { fmtSpread, relativeIqr, spread, verdict, type Spread } from './scale/ratios.ts';
 import { finish, rssMiB, seconds, startJsonServer, startScriptEnv, withStartEnv } from './lib.ts';
 import { parseDuration } from '../src/duration.ts';
@@ -419,17 +420,17 @@ async function ratioPart(): Promise<void> {
       await quiet(`round ${round}`);
       let disturbed = false;
       for (const t of targets) {
-        await wrk(t.url, t.headers, K.CONC, K.WARM, t.cookies);
-        const u0 = usage(DB_PREFIX);
-        const run = await wrk(t.url, t.headers, K.CONC, K.WRK_DUR, t.cookies);
-        const u1 = usage(DB_PREFIX);
+        const { run, before: u0, after: u1, cpuUs } = await measuredRun(
+          { url: t.url, headers: t.headers, cookies: t.cookies, pid: t.child.pid },
+          { conc: K.CONC, warm: K.WARM, seconds: K.WRK_DUR, dbPrefix: DB_PREFIX },
+        );
         const d = usageDelta(u0, u1);
         const redisCores = namedCores(u0, u1, 'redis-server');
         const entry: RatioRun = {
           ...run,
           round,
           serverCores: processCores(u0, u1, t.child.pid),
-          cpuUs: (processSeconds(u0, u1, t.child.pid) * 1e6) / run.requests,
+          cpuUs,
           storeUs: ((d.postgres * d.seconds + namedSeconds(u0, u1, 'redis-server')) * 1e6) / run.requests,
           postgres: d.postgres,
           redis: redisCores,

@@ -31,8 +31,8 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { finish, positiveInt, seconds, startScriptEnv } from './lib.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
-import { fmtCores, fmtInt, median, pgQuery, pgVersion, privateRedis, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
-import { namedSeconds, processSeconds, usage, usageDelta, waitForQuiet } from './scale/procfs.ts';
+import { fmtCores, fmtInt, measuredRun, median, pgQuery, pgVersion, privateRedis, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
+import { namedSeconds, usageDelta, waitForQuiet } from './scale/procfs.ts';
 import { fmtSpread, spread, type Spread } from './scale/ratios.ts';
 import { fillSessions } from './sessions/bulk.ts';
 
@@ -146,17 +146,16 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
       const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as SizeTarget);
       const cells: string[] = [];
       for (const t of order) {
-        const url = `${t.app.base}/protected`;
-        await wrk(url, { 'user-agent': USER_AGENT }, K.CONC, K.WARM, t.cookies);
-        const u0 = usage(DB_PREFIX);
-        const run = await wrk(url, { 'user-agent': USER_AGENT }, K.CONC, K.WRK_DUR, t.cookies);
-        const u1 = usage(DB_PREFIX);
+        const { run, before: u0, after: u1, cpuUs } = await measuredRun(
+          { url: `${t.app.base}/protected`, headers: { 'user-agent': USER_AGENT }, cookies: t.cookies, pid: t.app.child.pid },
+          { conc: K.CONC, warm: K.WARM, seconds: K.WRK_DUR, dbPrefix: DB_PREFIX },
+        );
         const d = usageDelta(u0, u1);
         if (run.non2xx + run.socketErrors > 0) broke(`${store} ${fmtSize(t.size)} round ${round}: ${run.non2xx} non-2xx, ${run.socketErrors} socket errors`);
         const entry: Run = {
           round,
           rps: run.rps,
-          cpuUs: (processSeconds(u0, u1, t.app.child.pid) * 1e6) / run.requests,
+          cpuUs,
           storeUs: ((d.postgres * d.seconds + namedSeconds(u0, u1, 'redis-server')) * 1e6) / run.requests,
           others: d.others,
         };

@@ -17,6 +17,7 @@ import { SMTPServer } from 'smtp-server';
 import { startRedisServer, type RedisServer } from '../../test/fixtures/redis-server.ts';
 import { sparePort } from '../../test/support/ports.ts';
 import { send } from './http.ts';
+import { processSeconds, usage, type Usage } from './procfs.ts';
 import { collect as libCollect, median, parseWrk, startScriptEnv, stopChild, withStartEnv, writeCookieScript, wrkVersion, type WrkRun } from '../lib.ts';
 
 export { parseWrk, stopChild as stop, type WrkRun } from '../lib.ts';
@@ -282,6 +283,23 @@ export async function wrk(url: string, headers: Record<string, string>, conc: nu
   } finally {
     if (dir !== null) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One measured run as the ratio benches take it: `warm` s of load that are not counted (an app that
+ * sat idle regrows its heap in the first seconds, app/idle-gc.ts), then `seconds` measured between
+ * two CPU snapshots (`dbPrefix` names the bench's PostgreSQL databases). wrk's figures, the
+ * snapshots, and the server's CPU µs per request.
+ */
+export async function measuredRun(
+  target: { readonly url: string; readonly headers: Record<string, string>; readonly cookies?: readonly string[]; readonly pid: number | undefined },
+  how: { readonly conc: number; readonly warm: number; readonly seconds: number; readonly dbPrefix: string | null },
+): Promise<{ run: WrkRun; before: Usage; after: Usage; cpuUs: number }> {
+  await wrk(target.url, target.headers, how.conc, how.warm, target.cookies);
+  const before = usage(how.dbPrefix);
+  const run = await wrk(target.url, target.headers, how.conc, how.seconds, target.cookies);
+  const after = usage(how.dbPrefix);
+  return { run, before, after, cpuUs: (processSeconds(before, after, target.pid) * 1e6) / run.requests };
 }
 
 // ------------------------------------------------------------------ waiting and statistics
