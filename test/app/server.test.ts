@@ -26,22 +26,34 @@ interface Server {
   readonly url: string;
   readonly child: ChildProcess;
   readonly stderr: () => string;
+  /** Where it runs: the repository, or with `freshCwd` a temporary folder of its own. */
+  readonly cwd: string;
 }
 
-/** Spawns app/main.ts on a free port and waits for the line naming it. */
-async function start(t: TestContext, env: Record<string, string> = {}, cwd?: string, nodeArgs: readonly string[] = []): Promise<Server> {
+/**
+ * Spawns app/main.ts on a free port and waits for the line naming it. With `freshCwd` it runs in
+ * a temporary folder (for relative DATA_DIRs), without DATA_DIR unless `env` gives one. After the
+ * test the server is killed and waited for before its folders are removed: removing them while it
+ * still writes its WAL fails (ENOTEMPTY), and a hook that throws leaves the server running.
+ */
+async function start(t: TestContext, env: Record<string, string> = {}, options: { freshCwd?: boolean; nodeArgs?: readonly string[] } = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-main-'));
-  const child = spawn(process.execPath, ['--conditions=source', ...nodeArgs, MAIN], {
-    cwd: cwd ?? ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(cwd ? {} : { DATA_DIR: dir }), ...env },
+  const cwd = options.freshCwd ? mkdtempSync(join(tmpdir(), 'latchkey-cwd-')) : ROOT;
+  const child = spawn(process.execPath, ['--conditions=source', ...(options.nodeArgs ?? []), MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(options.freshCwd ? {} : { DATA_DIR: dir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk) => (err += chunk));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
     rmSync(dir, { recursive: true, force: true });
+    if (cwd !== ROOT) rmSync(cwd, { recursive: true, force: true });
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
@@ -51,7 +63,7 @@ async function start(t: TestContext, env: Record<string, string> = {}, cwd?: str
     });
     child.on('exit', (code) => reject(new Error(`main.ts exited with ${code}: ${err}`)));
   });
-  return { url, child, stderr: () => err };
+  return { url, child, stderr: () => err, cwd };
 }
 
 /** A raw HTTP/1.1 request (fetch refuses TRACE and huge headers). */
@@ -126,9 +138,8 @@ test('SIGTERM: the request in flight finishes, then the process exits 0', async 
 });
 
 test('With no configuration: SQLite and a generated secret key under ./data, created on first start', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
-  const server = await start(t, {}, cwd);
+  const server = await start(t, {}, { freshCwd: true });
+  const cwd = server.cwd;
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.ok(existsSync(join(cwd, 'data/app.db')));
   assert.equal(statSync(join(cwd, 'data/secret_key')).mode & 0o777, 0o600);
@@ -155,19 +166,17 @@ test('SEC-11: a fresh production start creates no account: the usual default log
 });
 
 test('finding 11: under umask 022, after start-up and a registration, DATA_DIR is 0700 and the database, its -wal and -shm and the secret key are 0600', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
   const previous = process.umask(0o022); // the child inherits it
   let server: Server;
   try {
-    server = await start(t, { DATA_DIR: 'var/data' }, cwd);
+    server = await start(t, { DATA_DIR: 'var/data' }, { freshCwd: true });
   } finally {
     process.umask(previous);
   }
   const body = JSON.stringify({ email: 'ann@example.com', name: 'Ann', password: 'correct horse battery staple' });
   const registered = await fetch(`${server.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   assert.equal(registered.status, 201);
-  const data = join(cwd, 'var/data');
+  const data = join(server.cwd, 'var/data');
   assert.equal(statSync(data).mode & 0o777, 0o700, 'DATA_DIR');
   for (const file of ['app.db', 'app.db-wal', 'app.db-shm', 'secret_key']) {
     assert.equal(statSync(join(data, file)).mode & 0o777, 0o600, file);
@@ -191,10 +200,8 @@ test('finding 14: a DATABASE_URL whose folder does not exist stops start-up with
 });
 
 test('finding 14: a DATA_DIR that does not exist is created at start-up (the quick start without ./data)', async (t) => {
-  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-cwd-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
-  const server = await start(t, { SECRET_KEY: 'k'.repeat(64), DATA_DIR: './data' }, cwd);
-  assert.ok(statSync(join(cwd, 'data')).isDirectory());
+  const server = await start(t, { SECRET_KEY: 'k'.repeat(64), DATA_DIR: './data' }, { freshCwd: true });
+  assert.ok(statSync(join(server.cwd, 'data')).isDirectory());
   const body = JSON.stringify({ email: 'ann@example.com', name: 'Ann', password: 'correct horse battery staple' });
   assert.equal((await fetch(`${server.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status, 201);
 });
@@ -302,7 +309,7 @@ test('Memory: npm start passes --expose-gc, and the app then collects once a bur
   assert.match(pkg.scripts.start, / node (\S+ )*--expose-gc (\S+ )*app\/main\.ts$/);
   assert.match(pkg.scripts.start, / --max-semi-space-size=\d+ /, 'a young generation cap: V8 grew it to 128 MiB under a login load');
   const env = { SECRET_KEY: 'k'.repeat(64), ...NPM_START_MALLOC, LOG_LEVEL: 'debug' };
-  const [exposed, plain] = await Promise.all([start(t, env, undefined, ['--expose-gc']), start(t, env)]);
+  const [exposed, plain] = await Promise.all([start(t, env, { nodeArgs: ['--expose-gc'] }), start(t, env)]);
   const burst = async (url: string) => {
     for (let i = 0; i < 20; i++) assert.equal((await fetch(`${url}/protected`)).status, 401);
   };
