@@ -236,6 +236,26 @@ describe('SqliteStore', () => {
       assert.equal(count(db, 'latchkey_sessions'), 0);
     }));
 
+  it('every way a session comes back gives the same frozen plain object, each field from its own column (sessions are read from arrays of values)', () =>
+    withFile(async ({ store, clock }) => {
+      const made = await store.createSession(
+        session({ id: 'shape', secretHash: 'h', userId: 'u-9', fresh: false, rememberSeries: 'series', identifier: 'fp', userAgent: 'ua', ipAddress: '192.0.2.1', methods: ['pwd', 'otp'] }),
+      );
+      clock.time += 3 * 60_000;
+      const touched = await store.updateSession('shape', { idleTimeout: 30 * 60_000 });
+      const expected = {
+        id: 'shape', secretHash: 'h', userId: 'u-9', fresh: false, rememberSeries: 'series', identifier: 'fp', userAgent: 'ua', ipAddress: '192.0.2.1',
+        createdAt: T0, authenticatedAt: T0, lastSeenAt: T0 + 3 * 60_000, expiresAt: T0 + 33 * 60_000, absoluteExpiresAt: T0 + 24 * 3_600_000, methods: ['pwd', 'otp'],
+      };
+      assert.deepStrictEqual({ ...made }, { ...expected, lastSeenAt: T0, expiresAt: T0 + 30 * 60_000 });
+      for (const read of [touched, await store.getSession('shape'), (await store.listUserSessions('u-9'))[0]]) {
+        assert.ok(read !== null && read !== undefined);
+        assert.ok(Object.isFrozen(read));
+        assert.equal(Object.getPrototypeOf(read), Object.prototype);
+        assert.deepStrictEqual({ ...read }, expected);
+      }
+    }));
+
   it('reads the sessions asked for in one turn with one statement at its end: a logout committed by another connection in that turn is seen (SEC-31)', () =>
     withFile(async ({ store, db }) => {
       for (const id of ['a', 'b']) await store.createSession(session({ id }));

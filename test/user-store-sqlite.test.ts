@@ -75,6 +75,23 @@ describe('SqliteUserStore', () => {
     db.close();
   });
 
+  it('every way a user comes back gives the same frozen plain object, each field from its own column (users are read from arrays of values)', async () => {
+    const db = new DatabaseSync(':memory:');
+    const store = new SqliteUserStore({ database: db, now: () => 1_700_000_000_000 });
+    const made = await store.createUser({ email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann N', passwordHash: '$argon2id$x', isActive: false, emailVerified: true });
+    assert.ok(made !== null);
+    const expected = { id: made.id, email: 'Ann@Example.com', emailCanonical: 'ann@example.com', username: 'Ann', usernameCanonical: 'ann', name: 'Ann N', passwordHash: '$argon2id$x', isActive: false, emailVerified: true, createdAt: 1_700_000_000_000 };
+    assert.match(made.id, /^\d+$/);
+    for (const user of [made, await store.getUserById(made.id), await store.getUserByLogin('ann'), await store.getUserByLogin('ann@example.com'), (await store.listUsers())[0]]) {
+      assert.ok(user !== null && user !== undefined);
+      assert.ok(Object.isFrozen(user));
+      assert.equal(Object.getPrototypeOf(user), Object.prototype);
+      assert.deepStrictEqual({ ...user }, expected);
+    }
+    await store.close();
+    db.close();
+  });
+
   it('refuses a users table whose schema is newer than it knows with ERR_LATCHKEY_SCHEMA_TOO_NEW, not a retryable 503 (issue 11)', async () => {
     const db = new DatabaseSync(':memory:');
     await new SqliteUserStore({ database: db }).listUsers(); // creates the table at the version this code knows

@@ -16,7 +16,6 @@
  * @module sqlite/store
  */
 import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
-import { parseAuthMethods } from '../auth-methods.ts';
 import type { CounterState, CounterStore } from '../counter-store.ts';
 import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
@@ -26,7 +25,7 @@ import type { NewOneTimeToken, OneTimeToken, TokenStore } from '../token-store.t
 import { checkNewSession, newSessionTimes, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
 import { connectSqlite } from './connection.ts';
 import { forgiveFailure, getCounter, recordFailure } from './counters.ts';
-import { migrate, prepareStatements, transaction } from './schema.ts';
+import { migrate, prepareStatements, sessionFromValues, transaction } from './schema.ts';
 import type { Statements } from './schema.ts';
 import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteStoreOptions } from './store-options.ts';
@@ -36,13 +35,6 @@ type Row = Record<string, SQLOutputValue>;
 /** A remember-me row under the names of {@link RememberSeriesState} (sqlite/schema's `selectToken`). */
 interface RememberRow extends RememberSeriesState {
   readonly userId: string;
-}
-
-function toSession(row: Row): Session {
-  // The row is a new object of node:sqlite's, ours to finish: no copy on the hot path.
-  (row as { fresh: unknown }).fresh = row.fresh === 1;
-  (row as { methods: unknown }).methods = parseAuthMethods(row.methods as string | null);
-  return Object.freeze(row) as unknown as Session;
 }
 
 /** How many of the rows a `DELETE … RETURNING expires_at > :now AS live` removed were still live. */
@@ -96,7 +88,7 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
         absoluteExpiresAt: times.absoluteExpiresAt,
         methods: JSON.stringify(session.methods ?? []),
       });
-      return toSession(row as Row);
+      return sessionFromValues(row as object);
     });
   }
 
@@ -113,10 +105,10 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
     return this.#run('getSession', (st, now) => {
       const sessions = new Map<string, Session>();
       for (const row of st.selectSessions.all({ ids: JSON.stringify(ids) })) {
-        const id = row.id as string;
+        const session = sessionFromValues(row);
         // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
-        if (now < (row.expiresAt as number)) sessions.set(id, toSession(row));
-        else st.deleteSessionIfExpired.run({ id, now });
+        if (now < session.expiresAt) sessions.set(session.id, session);
+        else st.deleteSessionIfExpired.run({ id: session.id, now });
       }
       return sessions;
     });
@@ -133,7 +125,7 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
         setIdentifier: update.identifier === undefined ? 0 : 1,
         identifier: update.identifier ?? null,
       });
-      return row === undefined ? null : toSession(row);
+      return row === undefined ? null : sessionFromValues(row);
     });
   }
 
@@ -142,7 +134,7 @@ export class SqliteStore implements Store, CounterStore, TokenStore {
   }
 
   async listUserSessions(userId: string): Promise<Session[]> {
-    return this.#run('listUserSessions', (st, now) => st.listUserSessions.all({ userId, now }).map(toSession));
+    return this.#run('listUserSessions', (st, now) => st.listUserSessions.all({ userId, now }).map(sessionFromValues));
   }
 
   async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {

@@ -8,7 +8,7 @@
  *
  * @module sqlite/user-schema
  */
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
 import { prepare } from './connection.ts';
 import { applyMigrations } from './schema.ts';
 
@@ -18,8 +18,30 @@ const V2_COLUMNS = 'id, email, email_canonical, username, username_canonical, na
 /** An account id as the contract passes it around: an INTEGER PRIMARY KEY, as a string. */
 export const ID = /^\d{1,18}$/;
 
-/** Every column, in table order. */
+/** Every column, in table order, and the order {@link userColumns} reads them in. */
 export const USER_COLUMNS = `${V2_COLUMNS}, email_verified`;
+
+/**
+ * One row of {@link USER_COLUMNS}, returned as an array of values (`setReturnArrays`), under the
+ * column names, as a literal: node:sqlite makes its row objects in dictionary mode, whose every
+ * field read is a dictionary lookup, and a user is loaded on every authenticated request (as a
+ * session is read: sqlite/schema's sessionFromValues).
+ */
+export function userColumns(row: object): Readonly<Record<string, SQLOutputValue>> {
+  const v = row as readonly SQLOutputValue[]; // node:sqlite's types do not follow setReturnArrays
+  return {
+    id: v[0],
+    email: v[1],
+    email_canonical: v[2],
+    username: v[3],
+    username_canonical: v[4],
+    name: v[5],
+    password_hash: v[6],
+    is_active: v[7],
+    created_at: v[8],
+    email_verified: v[9],
+  } as Record<string, SQLOutputValue>;
+}
 
 /**
  * Migration `n` takes the table `t` from version `n` to `n + 1`. Append new ones; never edit one

@@ -7,7 +7,7 @@
  *
  * @module sqlite/user-store
  */
-import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { requireNewEmail, requireNewUser, userFromRow } from '../user-store.ts';
 import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import type { FactorStore, TotpRecord } from '../factor-store.ts';
@@ -17,7 +17,7 @@ import { MAX_TIMER_MS, requireClock, requireOptions, StoreKit } from '../lib/sto
 import { connectSqlite, prepare, requireSqliteSource, type SqliteSource } from './connection.ts';
 import * as credentials from './credentials.ts';
 import * as factors from './factors.ts';
-import { ID, migrateUsers, USER_COLUMNS } from './user-schema.ts';
+import { ID, migrateUsers, USER_COLUMNS, userColumns } from './user-schema.ts';
 
 /**
  * Options of {@link SqliteUserStore}: a file it opens (its folder must exist, or the constructor
@@ -39,7 +39,6 @@ const UNIQUE_VIOLATIONS = new Set([2067, 1555]);
 /** Whether a unique index refused the write: an address or username is taken (R-04). */
 const isUniqueViolation = (error: unknown): boolean => UNIQUE_VIOLATIONS.has((error as { errcode?: number }).errcode ?? 0);
 
-type Row = Record<string, SQLOutputValue>;
 interface Statements {
   insert: StatementSync;
   byId: StatementSync;
@@ -54,8 +53,9 @@ interface Statements {
   credentials: credentials.CredentialStatements;
 }
 
-function toUser(row: Row): UserRecord {
-  return userFromRow(row, (value) => value === 1, (value) => value as number);
+/** A user from a row of the statements that return users (arrays of USER_COLUMNS). */
+function toUser(row: object): UserRecord {
+  return userFromRow(userColumns(row), (value) => value === 1, (value) => value as number);
 }
 
 /**
@@ -102,8 +102,8 @@ export class SqliteUserStore implements UserStore, FactorStore, CredentialStore 
           isActive: user.isActive === false ? 0 : 1,
           emailVerified: user.emailVerified === true ? 1 : 0,
           createdAt: this.#now(),
-        }) as Row;
-        return toUser(row);
+        });
+        return toUser(row as object); // RETURNING gives the inserted row
       } catch (error) {
         // The unique index decided: the email or username is taken (R-04).
         if (isUniqueViolation(error)) return null;
@@ -115,14 +115,14 @@ export class SqliteUserStore implements UserStore, FactorStore, CredentialStore 
   async getUserById(id: string): Promise<UserRecord | null> {
     if (typeof id !== 'string' || !ID.test(id)) return null;
     return this.#run('getUserById', (st) => {
-      const row = st.byId.get({ id: Number(id) }) as Row | undefined;
+      const row = st.byId.get({ id: Number(id) });
       return row ? toUser(row) : null;
     });
   }
 
   async getUserByLogin(canonical: string): Promise<UserRecord | null> {
     return this.#run('getUserByLogin', (st) => {
-      const row = st.byLogin.get({ login: canonical }) as Row | undefined;
+      const row = st.byLogin.get({ login: canonical });
       return row ? toUser(row) : null;
     });
   }
@@ -145,7 +145,7 @@ export class SqliteUserStore implements UserStore, FactorStore, CredentialStore 
   async listUsers(options: { limit?: number; offset?: number } = {}): Promise<UserRecord[]> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 1000), 0), 100_000);
     const offset = Math.max(Math.trunc(options.offset ?? 0), 0);
-    return this.#run('listUsers', (st) => (st.list.all({ limit, offset }) as Row[]).map(toUser));
+    return this.#run('listUsers', (st) => st.list.all({ limit, offset }).map(toUser));
   }
 
   async markEmailVerified(id: string, emailCanonical: string): Promise<boolean> {
@@ -265,15 +265,21 @@ export class SqliteUserStore implements UserStore, FactorStore, CredentialStore 
     const { db, prepared } = connectSqlite('SqliteUserStore', this.#source, this.#busyTimeout, (db): Statements => {
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
+      // Rows of users as arrays of values, read by userColumns.
+      const users = (sql: string): StatementSync => {
+        const prepared = prepare(db, sql);
+        prepared.setReturnArrays(true);
+        return prepared;
+      };
       return {
-        insert: statement(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
+        insert: users(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
           VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt, :emailVerified) RETURNING ${USER_COLUMNS}`),
-        byId: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
-        byLogin: statement(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
+        byId: users(`SELECT ${USER_COLUMNS} FROM ${t} WHERE id = :id`),
+        byLogin: users(`SELECT ${USER_COLUMNS} FROM ${t} WHERE email_canonical = :login OR username_canonical = :login LIMIT 1`),
         setHash: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id`),
         setHashIf: statement(`UPDATE ${t} SET password_hash = :passwordHash WHERE id = :id AND password_hash = :expected`),
         setActive: statement(`UPDATE ${t} SET is_active = :isActive WHERE id = :id`),
-        list: statement(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
+        list: users(`SELECT ${USER_COLUMNS} FROM ${t} ORDER BY id LIMIT :limit OFFSET :offset`),
         markVerified: statement(`UPDATE ${t} SET email_verified = 1 WHERE id = :id AND email_canonical = :emailCanonical`),
         changeEmail: statement(`UPDATE ${t} SET email = :email, email_canonical = :emailCanonical, email_verified = 1 WHERE id = :id`),
         factors: factors.prepareFactorStatements(db, t),
