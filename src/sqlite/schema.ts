@@ -150,8 +150,8 @@ const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, u
  * A {@link Session} from one row of {@link SESSION}, as an object literal. Why not node:sqlite's
  * row objects: it makes them in dictionary mode (slow properties, null prototype), so every read
  * of a session's fields on the request path was a dictionary lookup; objects of one literal share
- * one hidden class and their reads stay monomorphic. Measured: a session read in the in-process
- * loop of GET /protected cost less with arrays (the figures are in bench/README.md).
+ * one hidden class and their reads stay monomorphic. Measured with bench/hot-path.ts (sessions
+ * and users together): an authenticated request's path went from 12.5 to 8.5 µs of CPU.
  */
 export function sessionFromValues(row: object): Session {
   const v = row as readonly SQLOutputValue[]; // node:sqlite's types do not follow setReturnArrays
