@@ -47,10 +47,11 @@ async function main(): Promise<number> {
       rows[i]!.push({ rps: run.rps, cpuUs });
     }
   }
-  const pair = (f: (r: { rps: number; cpuUs: number }) => number) => rows[1]!.map((b, k) => f(b) / f(rows[0]![k]!)).sort((x, y) => x - y);
+  // B ÷ A of each round, in round order.
+  const pair = (f: (r: { rps: number; cpuUs: number }) => number) => rows[1]!.map((b, k) => f(b) / f(rows[0]![k]!));
   const rps = pair((r) => r.rps);
   const cpu = pair((r) => r.cpuUs);
-  const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${xs[0]!.toFixed(2)}–${xs.at(-1)!.toFixed(2)}]`;
+  const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
   console.log(`A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
   console.log(
     table(
@@ -61,7 +62,7 @@ async function main(): Promise<number> {
       [false, true, true],
     ),
   );
-  console.log(`per round B ÷ A CPU: ${rows[1]!.map((b, k) => (b.cpuUs / rows[0]![k]!.cpuUs).toFixed(2)).join(' ')}`);
+  console.log(`per round B ÷ A CPU: ${cpu.map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`B ÷ A per round, median [range]: req/s ${fmt(rps)} · CPU per request ${fmt(cpu)}`);
   return finish([], console.log);
 }

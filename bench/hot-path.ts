@@ -19,6 +19,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { readCookies } from '../src/cookie.ts';
+import { parseToken } from '../src/lib/tokens.ts';
 import { createLoginManager } from '../src/manager.ts';
 import type { RequestLike } from '../src/request.ts';
 import { SqliteStore } from '../src/sqlite/index.ts';
@@ -56,10 +58,10 @@ async function main(): Promise<number> {
 
   // The baseline: the same two rows, read straight.
   const db = new DatabaseSync(path);
-  const sessionIds = cookies.map((c) => /session=([^.;]+)/.exec(c)?.[1] ?? '');
+  const sessionIds = cookies.map((c) => parseToken(readCookies(c, ['session']).get('session'))?.id ?? '');
   const selectSession = db.prepare('SELECT * FROM latchkey_sessions WHERE id = ?');
   const selectUser = db.prepare('SELECT * FROM users WHERE id = ?');
-  if (selectSession.get(sessionIds[0] as string) === undefined) throw new Error('the baseline cannot find the session rows');
+  if (sessionIds.some((id) => selectSession.get(id) === undefined)) throw new Error('the baseline cannot find the session rows');
 
   let missing = 0;
   const latchkey = async (ops: number): Promise<void> => {

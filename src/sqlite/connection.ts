@@ -111,16 +111,20 @@ export function openSqlite(owner: string, path: string, busyTimeout: number): Da
 }
 
 /**
- * Prepares `sql` to give rows as objects of numbers and strings with bare named parameters,
- * whatever defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…).
- * Every statement of the session store, the user store and the schema code comes from here, so
- * none can miss a setting (finding 12 of issue 10: the user store's own copy skipped
+ * Prepares `sql` to give rows of numbers and strings with bare named parameters, whatever
+ * defaults an app's shared connection was opened with (`readBigInts`, `returnArrays`…). Every
+ * statement of the session store, the user store and the schema code comes from here, so none
+ * can miss a setting (finding 12 of issue 10: the user store's own copy skipped
  * `setReturnArrays(false)` and read rows of an app's `returnArrays` connection as garbage).
+ * Rows are objects, or with `arrays` arrays of values in the order of the columns: the request
+ * path's statements (a session, a user) take arrays, because node:sqlite makes its row objects in
+ * dictionary mode and every field read of those is a dictionary lookup (sqlite/schema's
+ * sessionFromValues).
  */
-export function prepare(db: DatabaseSync, sql: string): StatementSync {
+export function prepare(db: DatabaseSync, sql: string, rows: 'objects' | 'arrays' = 'objects'): StatementSync {
   const statement = db.prepare(sql);
   statement.setReadBigInts(false); // ms timestamps and row ids are far below 2^53
-  statement.setReturnArrays(false);
+  statement.setReturnArrays(rows === 'arrays');
   statement.setAllowBareNamedParameters(true);
   statement.setAllowUnknownNamedParameters(false);
   return statement;

@@ -184,11 +184,7 @@ export function prepareStatements(db: DatabaseSync, p: string) {
   const t = `${p}tokens`;
   const statement = (sql: string): StatementSync => prepare(db, sql);
   // Rows of sessions as arrays of values, read by sessionFromValues.
-  const sessions = (sql: string): StatementSync => {
-    const prepared = prepare(db, sql);
-    prepared.setReturnArrays(true);
-    return prepared;
-  };
+  const sessions = (sql: string): StatementSync => prepare(db, sql, 'arrays');
   return Object.freeze({
     insertSession: sessions(`INSERT INTO ${s} (id, secret_hash, user_id, fresh, remember_series, identifier,
         user_agent, ip_address, created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods)

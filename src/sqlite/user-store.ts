@@ -266,11 +266,7 @@ export class SqliteUserStore implements UserStore, FactorStore, CredentialStore 
       migrateUsers(db, t);
       const statement = (sql: string): StatementSync => prepare(db, sql);
       // Rows of users as arrays of values, read by userColumns.
-      const users = (sql: string): StatementSync => {
-        const prepared = prepare(db, sql);
-        prepared.setReturnArrays(true);
-        return prepared;
-      };
+      const users = (sql: string): StatementSync => prepare(db, sql, 'arrays');
       return {
         insert: users(`INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
           VALUES (:email, :emailCanonical, :username, :usernameCanonical, :name, :passwordHash, :isActive, :createdAt, :emailVerified) RETURNING ${USER_COLUMNS}`),
