@@ -117,16 +117,16 @@ export function idleCollector(options: IdleCollectorOptions): IdleCollector {
   let atLastCollection = 0;
   const timer = every(() => {
     const seen = requests;
-    if (seen === atLastTick) {
-      if (seen !== atLastCollection) {
-        atLastCollection = seen;
-        const rssBefore = rss();
-        const started = now();
-        collect();
-        onCollected?.({ ms: now() - started, rssBefore, rssAfter: rss() });
-      }
-    } else if (underLoad !== undefined && heapTotal() > underLoad.heapCeiling) {
-      underLoad.collect();
+    if (seen !== atLastTick) {
+      // Under load: a regular collection when the heap is above the ceiling.
+      if (underLoad !== undefined && heapTotal() > underLoad.heapCeiling) underLoad.collect();
+    } else if (seen !== atLastCollection) {
+      // A whole tick without a request after some: the burst is over.
+      atLastCollection = seen;
+      const rssBefore = rss();
+      const started = now();
+      collect();
+      onCollected?.({ ms: now() - started, rssBefore, rssAfter: rss() });
     }
     atLastTick = seen;
   }, idleMs);
