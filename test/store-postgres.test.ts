@@ -21,8 +21,10 @@ import { isServiceUnavailable, SchemaVersionError } from '../src/errors.ts';
 import { createLoginManager } from '../src/manager.ts';
 import { PostgresStore, PostgresUserStore } from '../src/postgres/index.ts';
 import type { NewSession } from '../src/store.ts';
+import type { UserRecord } from '../src/user-store.ts';
 import { describeCounterStoreConformance, describeCredentialStoreConformance, describeFactorStoreConformance, describeStoreConformance, describeTokenStoreConformance, describeUserStoreConformance, loginTestUser } from '../src/testing/index.ts';
 import { POSTGRES_URL, probePostgres, requireService } from './support/services.ts';
+import { newUser } from '../src/testing/user-store-fixture.ts';
 
 const UNAVAILABLE = 'ERR_LATCHKEY_STORE_UNAVAILABLE';
 /** Names of knowledge-based authentication or password-hint columns, which SEC-11 forbids. */
@@ -624,6 +626,30 @@ describe('PostgreSQL stores', { skip }, () => {
         for (const oneOff of ['pg_advisory_xact_lock', 'CREATE TABLE', 'schema_version', 'to_regclass']) {
           assert.ok(!statements.some((s) => s.statement.includes(oneOff)), `${oneOff} stays unnamed`);
         }
+      }));
+
+    it('reads the users asked for by id in one turn with one statement, at most 128 ids each, and finds 007 as user 7', (t) =>
+      withSchema(async (schema) => {
+        const pool = testPool(t, { max: 1, idleTimeoutMillis: 0 });
+        const users = new PostgresUserStore({ pool, schema });
+        await users.migrate();
+        const made: UserRecord[] = [];
+        for (let i = 0; i < 3; i++) made.push((await users.createUser(newUser()))!);
+        const byIds = async () => (await preparedStatements(pool)).find((s) => s.statement.includes('WHERE id = ANY($1::bigint[])'))?.runs ?? 0;
+        // One request's user, then the users of 32 requests parsed in one turn.
+        assert.equal((await users.getUserById(made[0]!.id))?.id, made[0]!.id);
+        assert.equal(await byIds(), 1);
+        const ids = Array.from({ length: 32 }, (_, i) => made[i % 3]!.id);
+        const got = await Promise.all(ids.map((id) => users.getUserById(id)));
+        assert.deepEqual(got.map((u) => u?.id), ids);
+        assert.equal(await byIds(), 2, 'one statement for the 32 reads of one turn');
+        assert.equal((await users.getUserById(`00${made[1]!.id}`))?.id, made[1]!.id, 'leading zeros name the same account, as `id = $1` did');
+        assert.equal(await byIds(), 3);
+        // As the attacker: 300 made-up ids in one turn (cookies of sessions that name them cannot be
+        // forged, but a caller may loop): never one unbounded statement, and every caller answered.
+        const flood = await Promise.all(Array.from({ length: 300 }, (_, i) => users.getUserById(String(10_000_000 + i))));
+        assert.ok(flood.every((u) => u === null));
+        assert.equal(await byIds(), 6, '300 ids are three statements of at most 128');
       }));
   });
 

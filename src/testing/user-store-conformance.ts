@@ -70,6 +70,26 @@ export function describeUserStoreConformance(name: string, options: UserStoreCon
       for (const login of ['nobody@example.com', "' OR '1'='1", '%', '_']) assert.equal(await store.getUserByLogin(login), null, login);
     });
 
+    it('answers many reads by id made at once each with its own account or null, and sees a change made before the read', async (t) => {
+      // A busy server loads the user of every request it parsed in one turn: a store may read them
+      // together, but each caller must get its own row, and never one read before its change landed.
+      const store = await fresh(t);
+      const made = await Promise.all([0, 1, 2].map(() => store.createUser(newUser())));
+      const [a, b, c] = made.map((user) => {
+        assert.ok(user);
+        return user;
+      }) as [NonNullable<(typeof made)[number]>, NonNullable<(typeof made)[number]>, NonNullable<(typeof made)[number]>];
+      const ids = [a.id, '999999999', b.id, 'abc', a.id, c.id, ''];
+      const got = await Promise.all(ids.map((id) => store.getUserById(id)));
+      assert.deepEqual(got.map((user) => user?.id ?? null), [a.id, null, b.id, null, a.id, c.id, null]);
+      assert.deepEqual(got[0], a);
+      assert.deepEqual(got[5], c);
+      assert.equal(await store.setUserActive(b.id, false), true);
+      const [again, before] = await Promise.all([store.getUserById(b.id), store.getUserById(a.id)]);
+      assert.equal(again?.isActive, false, 'the deactivation completed before the read');
+      assert.deepEqual(before, a);
+    });
+
     it('refuses a second account with the same canonical email or username: null, never an error (R-04)', async (t) => {
       const store = await fresh(t);
       const first = newUser({ username: 'x', usernameCanonical: `u${randomUUID().slice(0, 8)}` });
