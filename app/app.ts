@@ -31,6 +31,7 @@ import { outboxTransport } from './mail/outbox.ts';
 import { smtpTransport } from './mail/smtp.ts';
 import { methodAnswers, withSecurityHeaders } from './middleware.ts';
 import { currentRequest, requestFields, withRequestLog } from './request-log.ts';
+import { FixedPathRouter } from './router.ts';
 import { openPasskeys } from './passkeys.ts';
 import { logSecurityEvents } from './security-log.ts';
 import { STYLESHEET_URL } from './static.ts';
@@ -145,7 +146,7 @@ export async function createApp(options: CreateAppOptions): Promise<App> {
     healthRoute(deps),
   ];
 
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ router: new FixedPathRouter() });
   app.use(withRequestLog(logger, withSecurityHeaders(latchkey(manager) as unknown as Handler)));
   for (const route of routes) {
     for (const method of ['GET', 'POST'] as const) {
