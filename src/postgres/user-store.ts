@@ -124,8 +124,8 @@ export class PostgresUserStore implements UserStore, FactorStore, CredentialStor
 
   /**
    * Read with the other user reads of this turn of the event loop, in one statement
-   * (lib/read-batch): every authenticated request loads its user, and one query per request
-   * cost the app more CPU than the rest of the request (bench/scale.ts).
+   * (lib/read-batch), as the sessions are: every authenticated request whose user is not cached
+   * loads it, and a busy server would otherwise send one query, and wait for one round trip, per request.
    */
   async getUserById(id: string): Promise<UserRecord | null> {
     if (typeof id !== 'string' || !ID.test(id)) return null;
