@@ -126,7 +126,7 @@ test('A store that is down: 503 with Retry-After, never "logged out" (no cookie 
   assert.equal(login.status, 503, 'the throttle fails closed (the security requirements §5.4)');
 });
 
-test('Anything else that fails: 500 with a generic message and a request id, logged with its stack (SEC-66)', async (t) => {
+for (const level of ['info', 'warn']) test(`Anything else that fails: 500 with a generic message and a request id, logged with its stack (SEC-66), at LOG_LEVEL=${level}`, async (t) => {
   let broken = false;
   // A bug past the guards: the handler reads a field that throws. (A user store that fails is a
   // 503, SEC-67: see fail-closed.test.ts.)
@@ -134,6 +134,7 @@ test('Anything else that fails: 500 with a generic message and a request id, log
     get: () => { throw new Error('boom in /srv/secret/path.ts: SELECT * FROM users'); },
   });
   const app = await setup(t, {
+    env: { LOG_LEVEL: level },
     wrapStores: (stores) => {
       const users = new Proxy(stores.users, {
         get(target, name, receiver) {

@@ -338,6 +338,23 @@ test('finding 9: one request line per request, path without its query; LOG_LEVEL
   assert.deepEqual(silent.lines, []);
 });
 
+test('at LOG_LEVEL=warn, without request lines, every line of one request still carries that request\'s one id, and other requests other ids', async (t) => {
+  // The id is made when a request's first line needs it (app/request-log.ts): at warn most
+  // requests write none, and the lines that are written must still be placed in their request.
+  const app = await clockedApp(t, createTestClock(T0), { LOG_LEVEL: 'warn' });
+  const ann = clientFrom(app, '192.0.2.10');
+  await ann.register('ann@example.com', 'Ann', PASSWORD);
+  const attacker = clientFrom(app, '198.51.100.9');
+  for (let i = 0; i < 5; i++) assert.equal((await attacker.json('/login', { login: 'ann@example.com', password: 'wrong guess number ' + i })).status, 401);
+  assert.equal(named(app, 'http_request').length, 0);
+  const fails = named(app, 'authn_login_fail');
+  assert.equal(fails.length, 5);
+  for (const line of fails) assert.match(String(line.request_id), UUID);
+  assert.equal(new Set(fails.map((line) => line.request_id)).size, 5, 'five requests, five ids');
+  const max = only(app, 'authn_login_fail_max');
+  assert.equal(max.request_id, fails[4]!.request_id, 'the fifth request\'s two lines share its id');
+});
+
 test('finding 9: a bad LOG_LEVEL refuses to start with one line naming it', async () => {
   const loaded = loadConfig({ LOG_LEVEL: 'loud', SECRET_KEY: 'k'.repeat(64), DATA_DIR: '/nonexistent-latchkey' });
   assert.ok(!loaded.ok);
