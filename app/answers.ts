@@ -72,7 +72,7 @@ const TITLES: Readonly<Record<number, string>> = {
 
 /** The visitor of this request; consumes the flash messages (they are shown once, SEC-50). */
 async function visitor(c: AppContext): Promise<Visitor> {
-  const auth = c.var.auth;
+  const auth = c.get('auth');
   const user = await auth.user();
   return { user, csrf: await auth.csrfToken(), flashes: auth.getFlashedMessages() };
 }

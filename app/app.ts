@@ -2,7 +2,7 @@
  * The reference app (the app's HTTP contract): the login manager, throttle and accounts on the stores the
  * configuration opened, and every route, on Hono. Middleware order, outermost first:
  * 1. the request log, wrapping the security headers, wrapping latchkey (one layer): the request's
- *    id and log line (request-log.ts); `c.var.auth`, cookies committed after the handler, store
+ *    id and log line (request-log.ts); `c.get('auth')`, cookies committed after the handler, store
  *    failures as 503; the headers on every answer including errors (SEC-64);
  * then each route's own chain: guard, body reader (16 KB, strict types), CSRF, freshness, handler;
  * behind it, for the same path, OPTIONS and the 405 of every other method, chosen by the router

@@ -44,7 +44,7 @@ export function objectField(input: Input, name: string): Readonly<Record<string,
 type Parsed = { ok: true; entries: [string, unknown][]; json: boolean } | { ok: false; status: number; message: string };
 const fail = (status: number, message: string): Parsed => ({ ok: false, status, message });
 
-/** Middleware: reads the body into `c.var.input`, or answers 400/413/415. */
+/** Middleware: reads the body into `c.get('input')`, or answers 400/413/415. */
 export function readInput(spec: FieldSpec): Handler {
   const allowed: FieldSpec = { ...spec, _csrf: 'text' };
   return async function readInputMiddleware(c, next) {

@@ -41,7 +41,7 @@ export function withSecurityHeaders(inner: Handler): Handler {
     if (outgoing !== undefined) {
       for (const [name, value] of HEADERS) outgoing.setHeader(name, value);
       return inner(c, () => {
-        if (c.var.auth.secure) outgoing.setHeader('strict-transport-security', HSTS);
+        if (c.get('auth').secure) outgoing.setHeader('strict-transport-security', HSTS);
         return next();
       });
     }

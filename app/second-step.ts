@@ -28,7 +28,7 @@ export interface CodeFailures {
 export function codeFailures(store: CounterStore, secret: string): CodeFailures {
   const hash = keyedHasher(secret);
   const keyOf = (c: AppContext): string | null => {
-    const name = c.var.auth.secure ? `__Host-${PENDING_COOKIE}` : PENDING_COOKIE;
+    const name = c.get('auth').secure ? `__Host-${PENDING_COOKIE}` : PENDING_COOKIE;
     const value = readCookies(c.req.header('cookie'), [name]).get(name);
     return value === undefined ? null : `2fa-step:${hash('second-step', value)}`;
   };

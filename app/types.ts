@@ -1,6 +1,7 @@
 /**
  * The types every part of the reference app is built from, at the ground floor of app/: the Hono
- * environment (`c.var.auth` from latchkey, `c.var.input` from the body reader), a route and its
+ * environment (`c.get('auth')` from latchkey, `c.get('input')` from the body reader; read with
+ * `c.get`, since Hono's `c.var` copies every variable into a new object on each read), a route and its
  * middleware chain, what the route modules receive, and the shapes of a request body and of its
  * field errors. Types only, so that the answer helpers, the views, the body reader and the static
  * files can all import them without importing each other.

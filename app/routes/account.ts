@@ -53,13 +53,13 @@ export function accountRoutes(deps: Deps): Route[] {
   /** The guard of one session's revoke: back to the confirmation of that very session. */
   const freshForSession: Handler = async (c, next) => {
     const id = c.req.param('id') ?? '';
-    const denied = await c.var.auth.requireLogin({ fresh: true, next: SESSION_ID.test(id) ? confirmPath('revoke-session', id) : '/account' });
+    const denied = await c.get('auth').requireLogin({ fresh: true, next: SESSION_ID.test(id) ? confirmPath('revoke-session', id) : '/account' });
     if (denied) return denied;
     await next();
   };
 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const user = (await auth.user())!;
     const sessions = await auth.listSessions();
     const isFresh = await auth.isFresh();
@@ -98,14 +98,14 @@ export function accountRoutes(deps: Deps): Route[] {
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {
     if (isJson(c)) return json(c, 200, { message, ...extra });
-    c.var.auth.flash(message, 'success');
+    c.get('auth').flash(message, 'success');
     return redirect(c, '/account');
   }
 
   async function changePassword(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const user = (await auth.user())!;
-    const input = c.var.input;
+    const input = c.get('input');
     const result = await accounts.changePassword({
       userId: user.id,
       currentPassword: text(input, 'current_password') ?? '',
@@ -128,13 +128,13 @@ export function accountRoutes(deps: Deps): Route[] {
 
   async function revokeOthers(c: AppContext): Promise<Response> {
     // The list first, to say which devices were logged out; the count is what the store ended.
-    const before = await c.var.auth.listSessions();
-    const n = await c.var.auth.revokeOtherSessions();
+    const before = await c.get('auth').listSessions();
+    const n = await c.get('auth').revokeOtherSessions();
     return done(c, endedSummary(n, before, deps.now()), { sessions_ended: n });
   }
 
   async function revokeOne(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const id = c.req.param('id') ?? '';
     const current = await auth.session();
     if (!SESSION_ID.test(id) || !(await auth.revokeSession(id))) return problem(c, 404, 'No such session.');

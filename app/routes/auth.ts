@@ -32,13 +32,13 @@ export function authRoutes(deps: Deps): Route[] {
   const guard = formGuard();
 
   async function showLogin(c: AppContext, status = 200, form: { login?: string; remember?: boolean; errors?: FieldErrors } = {}, headers: Record<string, string> = {}) {
-    const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
+    const next = c.get('auth').nextTarget(c.get('input') ? text(c.get('input'), 'next') : undefined, '/dashboard');
     return page(c, (v) => loginPage({ csrf: v.csrf, next, passkeys: deps.passkeys !== null, ...form }), status, headers);
   }
 
   async function loginFailed(c: AppContext, status: number, message: string, form: { login: string; remember: boolean; errors?: FieldErrors }, headers: Record<string, string> = {}) {
     if (isJson(c)) return json(c, status, form.errors ? { message, errors: form.errors } : { message }, headers);
-    c.var.auth.flash(message, 'error'); // shown at once by the re-rendered form, as a flash
+    c.get('auth').flash(message, 'error'); // shown at once by the re-rendered form, as a flash
     return showLogin(c, status, form, headers);
   }
 
@@ -49,13 +49,13 @@ export function authRoutes(deps: Deps): Route[] {
    */
   async function passwordStep(c: AppContext, user: UserRecord, remember: boolean, next: string): Promise<SecondFactorMethod[] | null> {
     const methods = await accounts.secondFactorMethods(user.id);
-    if (methods.length === 0) return (await c.var.auth.login(user, { remember })) ? methods : null;
-    return (await c.var.auth.beginSecondStep(user, { remember, next })) ? methods : null;
+    if (methods.length === 0) return (await c.get('auth').login(user, { remember })) ? methods : null;
+    return (await c.get('auth').beginSecondStep(user, { remember, next })) ? methods : null;
   }
 
   async function postLogin(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
-    const input = c.var.input;
+    const auth = c.get('auth');
+    const input = c.get('input');
     const given = LOGIN_FIELDS.filter((name) => input.fields[name] !== undefined);
     const field = given[0] ?? 'login';
     const login = text(input, field) ?? '';
@@ -100,8 +100,8 @@ export function authRoutes(deps: Deps): Route[] {
   }
 
   async function postRegister(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
-    const input = c.var.input;
+    const auth = c.get('auth');
+    const input = c.get('input');
     const username = text(input, 'username');
     const result = await accounts.register({
       email: text(input, 'email') ?? '',
@@ -155,7 +155,7 @@ export function authRoutes(deps: Deps): Route[] {
 
   async function postLogout(c: AppContext): Promise<Response> {
     try {
-      await c.var.auth.logout();
+      await c.get('auth').logout();
     } catch (error) {
       if (!isServiceUnavailable(error)) throw error;
       // the security requirements §5.6: say the server could not end the session; this browser's cookies are cleared anyway.
@@ -164,13 +164,13 @@ export function authRoutes(deps: Deps): Route[] {
       });
     }
     if (isJson(c)) return json(c, 200, { message: 'Logout successful!' });
-    c.var.auth.flash('Logout successful!', 'success');
+    c.get('auth').flash('Logout successful!', 'success');
     return redirect(c, '/');
   }
 
   /** GET of a form page: logged-in users go to the dashboard; API clients get the fields to send. */
   const formPage = (fields: string, show: (c: AppContext) => Promise<Response>) => async (c: AppContext) => {
-    if (await c.var.auth.user()) return redirect(c, '/dashboard');
+    if (await c.get('auth').user()) return redirect(c, '/dashboard');
     if (isJson(c)) return json(c, 200, { message: `POST ${fields} as JSON to this URL.` });
     return show(c);
   };

@@ -28,9 +28,9 @@ export function emailChangeRoutes(deps: Deps): Route[] {
   const gate = tokenGate(deps.throttles.token);
 
   async function requestChange(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const user = (await auth.user())!;
-    const result = await accounts.requestEmailChange({ userId: user.id, email: text(c.var.input, 'email') ?? '', ip: auth.clientIp });
+    const result = await accounts.requestEmailChange({ userId: user.id, email: text(c.get('input'), 'email') ?? '', ip: auth.clientIp });
     if (result.ok) {
       if (isJson(c)) return json(c, 202, { message: CHANGE_REQUESTED });
       auth.flash(CHANGE_REQUESTED, 'success');
@@ -47,7 +47,7 @@ export function emailChangeRoutes(deps: Deps): Route[] {
   const openLink = openTokenLink(CONFIRM_EMAIL_ACTION, ASK_AGAIN.emailChange);
 
   async function confirm(c: AppContext): Promise<Response> {
-    const token = tokenField(text(c.var.input, 'token'));
+    const token = tokenField(text(c.get('input'), 'token'));
     if (token === null) return invalidLink(c, ASK_AGAIN.emailChange);
     const refused = await gate(c);
     if (refused) return refused;
@@ -56,8 +56,8 @@ export function emailChangeRoutes(deps: Deps): Route[] {
     if (!result.ok) return problem(c, 409, 'That address now belongs to another account; your address was not changed.', { headers: TOKEN_PAGE_HEADERS });
     await endOtherSessionsOf(c, result.user.id);
     if (isJson(c)) return json(c, 200, { message: EMAIL_CHANGED }, TOKEN_PAGE_HEADERS);
-    c.var.auth.flash(EMAIL_CHANGED, 'success');
-    return redirect(c, (await c.var.auth.user()) ? '/account' : '/login');
+    c.get('auth').flash(EMAIL_CHANGED, 'success');
+    return redirect(c, (await c.get('auth').user()) ? '/account' : '/login');
   }
 
   return [

@@ -21,7 +21,7 @@ const POST_ONLY = ['/logout', '/account/password', '/account/sessions', '/accoun
  * re-checked by `safeNext`; `null` when unknown, cross-origin or not a page to go back to.
  */
 export function refererPath(c: AppContext): string | null {
-  const origin = c.var.auth.origin;
+  const origin = c.get('auth').origin;
   const referer = URL.parse(c.req.header('referer') ?? '');
   if (origin === null || referer === null || referer.origin !== origin) return null;
   const path = safeNext(referer.pathname + referer.search, { origin, fallback: '/', disallow: POST_ONLY });
@@ -32,7 +32,7 @@ export function refererPath(c: AppContext): string | null {
 export function formGuard(): Handler {
   return async function formGuardMiddleware(c, next) {
     const input = c.get('input');
-    const check = await c.var.auth.checkCsrf(() => input?.csrf ?? null);
+    const check = await c.get('auth').checkCsrf(() => input?.csrf ?? null);
     if (check.ok) return next();
     if (isJson(c)) return json(c, 403, { message: check.reason });
     return page(c, errorContent(403, inPlainWords(check.reason), undefined, { back: refererPath(c) }), 403);

@@ -55,7 +55,7 @@ export function tokenField(value: string | undefined): string | null {
  * to another account, changes no session: a link logs nobody in.
  */
 export async function endOtherSessionsOf(c: AppContext, userId: string): Promise<void> {
-  const auth = c.var.auth;
+  const auth = c.get('auth');
   if ((await auth.user())?.id === userId) await auth.revokeOtherSessions();
 }
 

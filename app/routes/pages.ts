@@ -15,14 +15,14 @@ import { homePage } from '../views/pages.ts';
 
 /** The user of a route behind `loginRequired()`. */
 async function user(c: AppContext) {
-  return (await c.var.auth.user())!;
+  return (await c.get('auth').user())!;
 }
 
 export function pageRoutes(deps: Deps): Route[] {
   const loginMessage = deps.manager.options.loginMessage ?? 'Please log in to access this page.';
 
   async function home(c: AppContext): Promise<Response> {
-    const current = await c.var.auth.user();
+    const current = await c.get('auth').user();
     if (isJson(c)) {
       return current
         ? json(c, 200, { message: 'You are already logged in', user: { id: Number(current.id), name: current.name } })
@@ -34,7 +34,7 @@ export function pageRoutes(deps: Deps): Route[] {
   async function dashboard(c: AppContext): Promise<Response> {
     const current = await user(c);
     if (isJson(c)) return json(c, 200, { message: `Hello, ${current.name}! Welcome to your dashboard.` });
-    const sessions = await c.var.auth.listSessions();
+    const sessions = await c.get('auth').listSessions();
     const twoFactor = await deps.accounts.hasSecondFactor(current.id);
     return page(
       c,
@@ -63,7 +63,7 @@ export function pageRoutes(deps: Deps): Route[] {
 
   /** Always JSON, whoever asks: it is the API route of the contract. */
   async function protectedRoute(c: AppContext): Promise<Response> {
-    const current = await c.var.auth.user();
+    const current = await c.get('auth').user();
     if (!current) return json(c, 401, { message: loginMessage });
     return json(c, 200, { message: `Hello, ${current.name}! This is a protected route.` });
   }

@@ -30,7 +30,7 @@ export function passkeysOf(deps: Deps): Passkeys {
 
 /** The request's `credential`, or the 400 that says it is missing. */
 export function credentialOf(c: AppContext): { ok: true; credential: object } | { ok: false; answer: Promise<Response> } {
-  const credential = objectField(c.var.input, 'credential');
+  const credential = objectField(c.get('input'), 'credential');
   if (credential !== undefined) return { ok: true, credential };
   const message = 'Send credential: the browser\'s WebAuthn answer, as JSON.';
   return { ok: false, answer: problem(c, 400, message, { errors: Object.assign(Object.create(null), { credential: 'Required.' }) }) };

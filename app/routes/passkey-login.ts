@@ -34,13 +34,13 @@ export function passkeyLoginRoutes(deps: Deps): Route[] {
   const throttled = (c: AppContext, retryAfter: number) => problem(c, 429, throttledMessage(retryAfter), { headers: { 'retry-after': String(retryAfter) } });
 
   async function loginOptions(c: AppContext): Promise<Response> {
-    const verdict = await throttles.challenge.countRequest({ ip: c.var.auth.clientIp });
+    const verdict = await throttles.challenge.countRequest({ ip: c.get('auth').clientIp });
     if (!verdict.ok) return throttled(c, verdict.retryAfter);
     return json(c, 200, await passkeysOf(deps).authenticationOptions(), NO_STORE);
   }
 
   async function login(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const given = credentialOf(c);
     if (!given.ok) return given.answer;
     const attempt = await throttles.passkey.reserve(passkeyAttempt(auth.clientIp));
@@ -55,19 +55,19 @@ export function passkeyLoginRoutes(deps: Deps): Route[] {
     await attempt.succeed();
     // Said only after a verified passkey, so it reveals nothing to a prober (SEC-62).
     if (config.emailVerification === 'required' && !user.emailVerified) return problem(c, 403, UNVERIFIED);
-    if (!(await auth.login(user, { remember: c.var.input.fields.remember === true, methods: ['hwk'] }))) return problem(c, 401, NOT_ACCEPTED);
-    return loginSucceeded(c, user, auth.nextTarget(text(c.var.input, 'next'), '/dashboard'), true);
+    if (!(await auth.login(user, { remember: c.get('input').fields.remember === true, methods: ['hwk'] }))) return problem(c, 401, NOT_ACCEPTED);
+    return loginSucceeded(c, user, auth.nextTarget(text(c.get('input'), 'next'), '/dashboard'), true);
   }
 
   async function stepOptions(c: AppContext): Promise<Response> {
-    const pending = await c.var.auth.pendingSecondStep();
+    const pending = await c.get('auth').pendingSecondStep();
     if (pending === null) return logInAgain(c, 'Log in first.');
     if (!(await passkeysOf(deps).has(pending.userId))) return problem(c, 409, 'This account has no passkey.');
     return json(c, 200, await passkeysOf(deps).authenticationOptions({ userId: pending.userId }), NO_STORE);
   }
 
   async function step(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const pending = await auth.pendingSecondStep();
     if (pending === null) return logInAgain(c);
     const given = credentialOf(c);

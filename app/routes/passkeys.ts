@@ -28,12 +28,12 @@ export function passkeyRoutes(deps: Deps): Route[] {
   /** The guard of one passkey's removal: after re-authenticating, back to the confirmation of that passkey (views/confirm.ts). */
   const freshForPasskey: Handler = async (c, next) => {
     const id = c.req.param('id') ?? '';
-    const denied = await c.var.auth.requireLogin({ fresh: true, next: PASSKEY_ID.test(id) ? confirmPath('passkey-delete', id) : '/account' });
+    const denied = await c.get('auth').requireLogin({ fresh: true, next: PASSKEY_ID.test(id) ? confirmPath('passkey-delete', id) : '/account' });
     if (denied) return denied;
     await next();
   };
   const on = passkeysOn(deps);
-  const user = async (c: AppContext) => (await c.var.auth.user())!;
+  const user = async (c: AppContext) => (await c.get('auth').user())!;
 
   async function options(c: AppContext): Promise<Response> {
     const u = await user(c);
@@ -46,7 +46,7 @@ export function passkeyRoutes(deps: Deps): Route[] {
     const u = await user(c);
     const given = credentialOf(c);
     if (!given.ok) return given.answer;
-    const named = passkeyName(text(c.var.input, 'name'), 'Passkey');
+    const named = passkeyName(text(c.get('input'), 'name'), 'Passkey');
     if (!named.ok) return problem(c, 400, named.message, { errors: Object.assign(Object.create(null), { name: named.message }) });
     const result = await passkeysOf(deps).register({ userId: u.id, response: given.credential, name: named.name });
     if (!result.ok) return registrationRefused(c, result.reason);
@@ -56,14 +56,14 @@ export function passkeyRoutes(deps: Deps): Route[] {
 
   async function done(c: AppContext, message: string, extra: Record<string, unknown> = {}): Promise<Response> {
     if (isJson(c)) return json(c, 200, { message, ...extra });
-    c.var.auth.flash(message, 'success');
+    c.get('auth').flash(message, 'success');
     return redirect(c, '/account#passkeys');
   }
 
   async function rename(c: AppContext): Promise<Response> {
     const u = await user(c);
     const id = c.req.param('id') ?? '';
-    const named = passkeyName(text(c.var.input, 'name'), null);
+    const named = passkeyName(text(c.get('input'), 'name'), null);
     if (!PASSKEY_ID.test(id)) return problem(c, 404, NO_SUCH);
     if (!named.ok) return problem(c, 400, named.message, { errors: Object.assign(Object.create(null), { name: named.message }) });
     if (!(await passkeysOf(deps).rename(u.id, id, named.name))) return problem(c, 404, NO_SUCH);

@@ -25,7 +25,7 @@ const FACTOR_REQUIRED = 'Two-factor code required.';
 
 export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): Route[] {
   const { accounts } = deps;
-  const user = async (c: AppContext) => (await c.var.auth.user())!;
+  const user = async (c: AppContext) => (await c.get('auth').user())!;
   /**
    * The account's second factors, as the login asks for them (routes/auth.ts): a passkey stays one
    * while passkeys are off, so such an account cannot step up with its password alone, as it
@@ -35,21 +35,21 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
 
   async function show(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     const u = await user(c);
-    const next = c.var.auth.nextTarget(c.get('input') ? text(c.var.input, 'next') : undefined, '/dashboard');
+    const next = c.get('auth').nextTarget(c.get('input') ? text(c.get('input'), 'next') : undefined, '/dashboard');
     const methods = await factorsOf(u);
     return page(c, (v) => reauthPage({ csrf: v.csrf, next, login: u.email ?? u.username ?? '', methods, passkeys: deps.passkeys !== null, errors }), status);
   }
 
   async function failed(c: AppContext, status: number, message: string, errors?: FieldErrors, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) {
     if (isJson(c)) return json(c, status, { message, ...(errors && { errors }), ...extra }, headers);
-    c.var.auth.flash(message, 'error');
+    c.get('auth').flash(message, 'error');
     return show(c, status, errors);
   }
 
   /** The password, checked; an answer when it is missing, wrong or throttled, else null. */
   async function checkPassword(c: AppContext, u: UserRecord): Promise<Response | null> {
-    const auth = c.var.auth;
-    const password = text(c.var.input, 'password') ?? '';
+    const auth = c.get('auth');
+    const password = text(c.get('input'), 'password') ?? '';
     if (password === '') return failed(c, 400, 'Enter your password.', Object.assign(fieldErrors(), { password: 'Enter your password.' }));
     // Throttled by this session, not the account: strangers' failures never refuse its owner (finding 8).
     const result = await accounts.confirmPassword({ userId: u.id, password, auth, ip: auth.clientIp });
@@ -62,8 +62,8 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
 
   /** Fresh again, with `methods` recorded (SEC-84), then on to `next`. */
   async function confirmed(c: AppContext, methods: string[]): Promise<Response> {
-    const auth = c.var.auth;
-    const next = auth.nextTarget(text(c.var.input, 'next'), '/dashboard');
+    const auth = c.get('auth');
+    const next = auth.nextTarget(text(c.get('input'), 'next'), '/dashboard');
     if (!(await auth.confirmLogin({ methods }))) return failed(c, 401, 'Incorrect password.');
     if (isJson(c)) return json(c, 200, { message: CONFIRMED, ...(methods.includes('hwk') && { next }) });
     auth.flash(CONFIRMED, 'success');
@@ -73,15 +73,15 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
   async function post(c: AppContext): Promise<Response> {
     const u = await user(c);
     const methods = await factorsOf(u);
-    const code = text(c.var.input, 'code') ?? '';
-    if (methods.length > 0 && code === '' && text(c.var.input, 'password')) {
+    const code = text(c.get('input'), 'code') ?? '';
+    if (methods.length > 0 && code === '' && text(c.get('input'), 'password')) {
       const message = methods.includes('totp') ? 'Enter the code from your authenticator app, or a recovery code.' : 'Confirm with your passkey.';
       return failed(c, 400, message, Object.assign(fieldErrors(), { code: message }), {}, { message: FACTOR_REQUIRED, mfa_required: true, methods });
     }
     const wrong = await checkPassword(c, u);
     if (wrong !== null) return wrong;
     if (methods.length === 0) return confirmed(c, ['pwd']);
-    const auth = c.var.auth;
+    const auth = c.get('auth');
     const result = await accounts.verifySecondFactor({ userId: u.id, code, ip: auth.clientIp });
     if (result.ok) return confirmed(c, ['pwd', result.method]);
     if (result.reason === 'throttled') return failed(c, 429, throttledMessage(result.retryAfter), undefined, { 'retry-after': String(result.retryAfter) });
@@ -100,7 +100,7 @@ export function reauthRoute(deps: Deps, csrf: Handler, loginRequired: Handler): 
     if (!given.ok) return given.answer;
     const wrong = await checkPassword(c, u);
     if (wrong !== null) return wrong;
-    const attempt = await deps.throttles.passkey.reserve(passkeyAttempt(c.var.auth.clientIp));
+    const attempt = await deps.throttles.passkey.reserve(passkeyAttempt(c.get('auth').clientIp));
     if (!attempt.ok) return failed(c, 429, throttledMessage(attempt.retryAfter), undefined, { 'retry-after': String(attempt.retryAfter) });
     const result = await passkeysOf(deps).authenticate({ response: given.credential, userId: u.id });
     if (!result.ok) {

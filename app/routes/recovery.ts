@@ -37,22 +37,22 @@ export function recoveryRoutes(deps: Deps): Route[] {
   }
 
   async function postForgot(c: AppContext): Promise<Response> {
-    const email = (text(c.var.input, 'email') ?? '').trim();
+    const email = (text(c.get('input'), 'email') ?? '').trim();
     if (email === '') {
       const errors = Object.assign(fieldErrors(), { email: 'Enter your email address.' });
       if (isJson(c)) return json(c, 400, { message: errors.email, errors });
       return showForgot(c, 400, { email, errors });
     }
-    await accounts.requestPasswordReset({ email, ip: c.var.auth.clientIp });
+    await accounts.requestPasswordReset({ email, ip: c.get('auth').clientIp });
     if (isJson(c)) return json(c, 202, { message: RESET_REQUESTED });
-    c.var.auth.flash(RESET_REQUESTED, 'info');
+    c.get('auth').flash(RESET_REQUESTED, 'info');
     return redirect(c, '/login');
   }
 
   /** The link of the mail: exchanged for the cookie, never consumed (SEC-59, SEC-42). */
   async function openLink(c: AppContext): Promise<Response> {
     const token = c.req.param('token') ?? '';
-    const secure = c.var.auth.secure;
+    const secure = c.get('auth').secure;
     if (!TOKEN.test(token)) return invalidLink(c, ASK_AGAIN.reset);
     const refused = await gate(c);
     if (refused) return refused;
@@ -63,14 +63,14 @@ export function recoveryRoutes(deps: Deps): Route[] {
 
   /** The token of the reset cookie, if it is shaped like one. */
   function cookieToken(c: AppContext): string | null {
-    return tokenField(readResetCookie(c.req.header('cookie'), c.var.auth.secure) ?? undefined);
+    return tokenField(readResetCookie(c.req.header('cookie'), c.get('auth').secure) ?? undefined);
   }
 
   async function showReset(c: AppContext, status = 200, errors?: FieldErrors): Promise<Response> {
     if (isJson(c) && status === 200) return json(c, 200, { message: 'POST password (and token, unless the reset cookie is set) as JSON to this URL.' }, TOKEN_PAGE_HEADERS);
     if (status === 200) {
       const token = cookieToken(c);
-      const cleared = { 'set-cookie': clearResetCookie(c.var.auth.secure) };
+      const cleared = { 'set-cookie': clearResetCookie(c.get('auth').secure) };
       if (token === null) return invalidLink(c, ASK_AGAIN.reset, cleared);
       const refused = await gate(c);
       if (refused) return refused;
@@ -80,8 +80,8 @@ export function recoveryRoutes(deps: Deps): Route[] {
   }
 
   async function postReset(c: AppContext): Promise<Response> {
-    const auth = c.var.auth;
-    const input = c.var.input;
+    const auth = c.get('auth');
+    const input = c.get('input');
     // A token sent in the body is the one meant, good or bad; else the cookie's.
     const sent = text(input, 'token');
     const token = sent !== undefined ? tokenField(sent) : cookieToken(c);

@@ -21,7 +21,7 @@ export type TokenGate = (c: AppContext) => Promise<Response | null>;
 
 export function tokenGate(throttle: LoginThrottle): TokenGate {
   return async function gateTokenLookup(c) {
-    const verdict = await throttle.countRequest({ ip: c.var.auth.clientIp });
+    const verdict = await throttle.countRequest({ ip: c.get('auth').clientIp });
     if (verdict.ok) return null;
     const wait = verdict.retryAfter;
     // The address of a refused GET may hold a token: the same referrer and cache headers as its page (SEC-59).

@@ -24,7 +24,7 @@ export function totpRoutes(deps: Deps): Route[] {
   const login = loginRequired();
   // After re-authenticating, back to the account page that asks to confirm the action (views/confirm.ts).
   const fresh = (action: Confirmable) => freshLoginRequired({ next: confirmPath(action) });
-  const userId = async (c: AppContext) => (await c.var.auth.user())!.id;
+  const userId = async (c: AppContext) => (await c.get('auth').user())!.id;
 
   async function setup(c: AppContext): Promise<Response> {
     const result = await accounts.beginTotpSetup(await userId(c));
@@ -43,7 +43,7 @@ export function totpRoutes(deps: Deps): Route[] {
   }
 
   async function confirm(c: AppContext): Promise<Response> {
-    const result = await accounts.confirmTotpSetup({ userId: await userId(c), code: text(c.var.input, 'code') ?? '' });
+    const result = await accounts.confirmTotpSetup({ userId: await userId(c), code: text(c.get('input'), 'code') ?? '' });
     if (!result.ok) return problem(c, 400, 'Invalid code. Type the code your app shows now, or set it up again from your account page.', { errors: { code: 'Invalid code.' } });
     return showCodes(c, { message: ENABLED }, result.recoveryCodes, ENABLED);
   }
@@ -52,7 +52,7 @@ export function totpRoutes(deps: Deps): Route[] {
     if (!(await accounts.disableTotp(await userId(c)))) return problem(c, 409, NOT_ON);
     const message = 'Two-factor authentication is off.';
     if (isJson(c)) return json(c, 200, { message });
-    c.var.auth.flash(message, 'success');
+    c.get('auth').flash(message, 'success');
     return redirect(c, '/account');
   }
 

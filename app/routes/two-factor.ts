@@ -32,14 +32,14 @@ const LOG_IN_AGAIN = 'Your login has ended. Log in again.';
 export function loginSucceeded(c: AppContext, user: UserRecord, next: string, withNext = false): Response {
   const target = next.split(/[?#]/, 1)[0] === DOWNLOAD_PATH ? DOWNLOAD_LANDING : next;
   if (isJson(c)) return json(c, 200, { message: 'Login successful!', user_id: Number(user.id), ...(withNext && { next: target }) });
-  c.var.auth.flash('Login successful!', 'success');
+  c.get('auth').flash('Login successful!', 'success');
   return redirect(c, target);
 }
 
 /** No pending step (none, expired, completed or ended by wrong codes): back to the password. */
 export function logInAgain(c: AppContext, message = LOG_IN_AGAIN): Response {
   if (isJson(c)) return json(c, 401, { message });
-  c.var.auth.flash(message, 'error');
+  c.get('auth').flash(message, 'error');
   return redirect(c, '/login');
 }
 
@@ -54,7 +54,7 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
     );
 
   async function show(c: AppContext): Promise<Response> {
-    const pending = await c.var.auth.pendingSecondStep();
+    const pending = await c.get('auth').pendingSecondStep();
     if (pending === null) return logInAgain(c, 'Log in first.');
     if (isJson(c)) {
       const methods = await accounts.secondFactorMethods(pending.userId);
@@ -69,12 +69,12 @@ export function twoFactorRoute(deps: Deps, guard: Handler): Route {
   }
 
   async function submit(c: AppContext): Promise<Response> {
-    const step = c.var.auth;
+    const step = c.get('auth');
     const pending = await step.pendingSecondStep();
     if (pending === null) return logInAgain(c);
-    const code = text(c.var.input, 'code') ?? '';
+    const code = text(c.get('input'), 'code') ?? '';
     if (code === '') return invalid(c, pending.userId, 400, 'Enter the code.');
-    const result = await accounts.verifySecondFactor({ userId: pending.userId, code, ip: c.var.auth.clientIp });
+    const result = await accounts.verifySecondFactor({ userId: pending.userId, code, ip: c.get('auth').clientIp });
     if (!result.ok && result.reason === 'throttled') {
       return invalid(c, pending.userId, 429, throttledMessage(result.retryAfter), { 'retry-after': String(result.retryAfter) });
     }

@@ -29,7 +29,7 @@ export function verificationRoutes(deps: Deps): Route[] {
   const openLink = openTokenLink(VERIFY_ACTION, ASK_AGAIN.verify);
 
   async function postVerify(c: AppContext): Promise<Response> {
-    const token = tokenField(text(c.var.input, 'token'));
+    const token = tokenField(text(c.get('input'), 'token'));
     if (token === null) return invalidLink(c, ASK_AGAIN.verify);
     const refused = await gate(c);
     if (refused) return refused;
@@ -37,16 +37,16 @@ export function verificationRoutes(deps: Deps): Route[] {
     if (!result.ok) return invalidLink(c, ASK_AGAIN.verify);
     await endOtherSessionsOf(c, result.user.id);
     if (isJson(c)) return json(c, 200, { message: VERIFIED }, TOKEN_PAGE_HEADERS);
-    c.var.auth.flash(VERIFIED, 'success');
-    return redirect(c, (await c.var.auth.user()) ? '/dashboard' : '/login');
+    c.get('auth').flash(VERIFIED, 'success');
+    return redirect(c, (await c.get('auth').user()) ? '/dashboard' : '/login');
   }
 
   async function resend(c: AppContext): Promise<Response> {
-    const user = (await c.var.auth.user())!;
+    const user = (await c.get('auth').user())!;
     const result = await accounts.sendEmailVerification(user.id);
     if (result.ok) {
       if (isJson(c)) return json(c, 202, { message: VERIFICATION_SENT });
-      c.var.auth.flash(VERIFICATION_SENT, 'success');
+      c.get('auth').flash(VERIFICATION_SENT, 'success');
       return redirect(c, '/account');
     }
     if (result.reason === 'throttled') {
