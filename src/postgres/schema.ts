@@ -11,6 +11,7 @@
  *
  * @module postgres/schema
  */
+import { parseAuthMethods } from '../auth-methods.ts';
 import type { Session } from '../store.ts';
 import { applyMigrations } from './migrations.ts';
 import { CLOCK, toMs } from './pool.ts';
@@ -125,6 +126,12 @@ export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
 
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
   created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods`;
+/**
+ * The same columns as read back, `methods` as JSON text: the few values it takes are parsed once
+ * (auth-methods `parseAuthMethods`), where pg's text[] parser built each row's array anew, on every
+ * authenticated request (bench/README.md, bench:app-path).
+ */
+const SESSION_READ = SESSION.replace(/methods$/, 'array_to_json(methods)::text AS methods');
 
 /** A session row as {@link Session}, frozen: a snapshot that later writes do not change. */
 export function toSession(row: Row): Session {
@@ -142,7 +149,7 @@ export function toSession(row: Row): Session {
     lastSeenAt: toMs(row.last_seen_at),
     expiresAt: toMs(row.expires_at),
     absoluteExpiresAt: toMs(row.absolute_expires_at),
-    methods: Object.freeze([...((row.methods as string[] | null) ?? [])]),
+    methods: parseAuthMethods(row.methods as string | null),
   });
 }
 
@@ -160,10 +167,10 @@ export function statements(t: Tables) {
       INSERT INTO ${s} (${SESSION})
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
         now, authenticated, now, least(now + $10::bigint, absolute), absolute, $14::text[] FROM times
-      RETURNING ${SESSION}`,
+      RETURNING ${SESSION_READ}`,
     // `live` is decided by the database's clock; the caller deletes the row when it is false.
     // The sessions of a batch of reads (lib/read-batch): one statement for all of them.
-    selectSessions: `${CLOCK} SELECT ${SESSION}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
+    selectSessions: `${CLOCK} SELECT ${SESSION_READ}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
     deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
     // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
     // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).
@@ -174,10 +181,10 @@ export function statements(t: Tables) {
         expires_at = CASE WHEN $6::bigint IS NULL THEN s.expires_at
           ELSE greatest(s.expires_at, least(clock.now + $6::bigint, s.absolute_expires_at)) END
       FROM clock WHERE s.id = $2 AND s.expires_at > clock.now
-      RETURNING ${SESSION}`,
+      RETURNING ${SESSION_READ}`,
     // `live` tells whether the row was still a session or already expired garbage.
     deleteSession: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 RETURNING s.expires_at > clock.now AS live`,
-    listUserSessions: `${CLOCK} SELECT ${SESSION} FROM ${s} s, clock
+    listUserSessions: `${CLOCK} SELECT ${SESSION_READ} FROM ${s} s, clock
       WHERE s.user_id = $2 AND s.expires_at > clock.now ORDER BY s.created_at DESC`,
     deleteUserSessions: `${CLOCK}, gone AS (
         DELETE FROM ${s} s USING clock WHERE s.user_id = $2 AND s.id IS DISTINCT FROM $3::text
