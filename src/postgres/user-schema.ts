@@ -1,11 +1,12 @@
 /**
- * The accounts table of `PostgresUserStore` and its migrations, with those of its second factors
- * (postgres/factors) and passkeys (postgres/credentials).
+ * The accounts table of `PostgresUserStore`: its migrations, with those of its second factors
+ * (postgres/factors) and passkeys (postgres/credentials), and the statements the store runs on it.
  *
  * @module postgres/user-schema
  */
 import { credentialTable } from './credentials.ts';
 import * as factors from './factors.ts';
+import { CLOCK } from './pool.ts';
 
 /**
  * Migration `n` takes the table from version `n` to `n + 1`, versioned in `<table>_meta` as the
@@ -43,4 +44,24 @@ export function userMigrations(t: string, schema: string, table: string): string
     // Version 5: passkeys, in a table of their own (issue 14, SEC-83; postgres/credentials).
     credentialTable(schema, table),
   ];
+}
+
+const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified';
+
+/** Every statement `PostgresUserStore` runs per call, on the quoted table `t`. */
+export function userStatements(t: string) {
+  return {
+    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
+      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now, $9::boolean FROM clock
+      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+    byIds: `SELECT ${COLUMNS} FROM ${t} WHERE id = ANY($1::bigint[])`,
+    byLogin: `SELECT ${COLUMNS} FROM ${t} WHERE email_canonical = $1 OR username_canonical = $1 ORDER BY id LIMIT 1`,
+    setPassword: `UPDATE ${t} SET password_hash = $2 WHERE id = $1`,
+    setPasswordIf: `UPDATE ${t} SET password_hash = $2 WHERE id = $1 AND password_hash = $3`,
+    setActive: `UPDATE ${t} SET is_active = $2 WHERE id = $1`,
+    list: `SELECT ${COLUMNS} FROM ${t} ORDER BY id LIMIT $1 OFFSET $2`,
+    markVerified: `UPDATE ${t} SET email_verified = true WHERE id = $1 AND email_canonical = $2`,
+    changeEmail: `UPDATE ${t} SET email = $2, email_canonical = $3, email_verified = true WHERE id = $1`,
+    ping: 'SELECT 1',
+  };
 }

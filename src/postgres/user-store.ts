@@ -18,11 +18,11 @@ import * as credentials from './credentials.ts';
 import * as factors from './factors.ts';
 import { ID } from './factors.ts';
 import { applyMigrations, Migration } from './migrations.ts';
-import { CLOCK, requireIdentifier, requirePool, sqlState, toMs } from './pool.ts';
+import { requireIdentifier, requirePool, sqlState, toMs } from './pool.ts';
 import type { PostgresPool, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { PreparedStatement } from './prepared.ts';
-import { userMigrations } from './user-schema.ts';
+import { userMigrations, userStatements } from './user-schema.ts';
 
 /** Options of {@link PostgresUserStore}. */
 export interface PostgresUserStoreOptions {
@@ -38,26 +38,6 @@ export interface PostgresUserStoreOptions {
 
 /** Zeros before an id's first significant digit. */
 const LEADING_ZEROS = /^0+(?=\d)/;
-
-const COLUMNS = 'id, email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified';
-
-/** Every statement the store runs per call, on the quoted table `t`. */
-function userStatements(t: string) {
-  return {
-    insert: `${CLOCK} INSERT INTO ${t} (email, email_canonical, username, username_canonical, name, password_hash, is_active, created_at, email_verified)
-      SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean, now, $9::boolean FROM clock
-      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-    byIds: `SELECT ${COLUMNS} FROM ${t} WHERE id = ANY($1::bigint[])`,
-    byLogin: `SELECT ${COLUMNS} FROM ${t} WHERE email_canonical = $1 OR username_canonical = $1 ORDER BY id LIMIT 1`,
-    setPassword: `UPDATE ${t} SET password_hash = $2 WHERE id = $1`,
-    setPasswordIf: `UPDATE ${t} SET password_hash = $2 WHERE id = $1 AND password_hash = $3`,
-    setActive: `UPDATE ${t} SET is_active = $2 WHERE id = $1`,
-    list: `SELECT ${COLUMNS} FROM ${t} ORDER BY id LIMIT $1 OFFSET $2`,
-    markVerified: `UPDATE ${t} SET email_verified = true WHERE id = $1 AND email_canonical = $2`,
-    changeEmail: `UPDATE ${t} SET email = $2, email_canonical = $3, email_verified = true WHERE id = $1`,
-    ping: 'SELECT 1',
-  };
-}
 
 function toUser(row: Row): UserRecord {
   return userFromRow(row, (value) => value === true, toMs);
