@@ -79,8 +79,10 @@ export function toSession(reply: unknown): Session {
   if (!Array.isArray(pairs)) throw unexpected(reply);
   // One pass over the pairs into locals: this runs for every session read on every request, and a
   // Map and a closure per session were a measurable share of the Redis store's request path.
-  let id, secretHash, userId, fresh, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt: string | undefined;
-  let rememberSeries, identifier, userAgent, ipAddress, authenticatedAt, methods: string | undefined;
+  let id: string | undefined, secretHash: string | undefined, userId: string | undefined, fresh: string | undefined;
+  let createdAt: string | undefined, lastSeenAt: string | undefined, expiresAt: string | undefined, absoluteExpiresAt: string | undefined;
+  let rememberSeries: string | undefined, identifier: string | undefined, userAgent: string | undefined, ipAddress: string | undefined;
+  let authenticatedAt: string | undefined, methods: string | undefined;
   for (let i = 0; i + 1 < pairs.length; i += 2) {
     const value = text(pairs[i + 1]);
     switch (text(pairs[i])) {
