@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { NewUser, UserStore } from '../user-store.ts';
+import type { NewUser, UserRecord, UserStore } from '../user-store.ts';
 import { checkSuiteArguments, type StoreUnderTest } from './conformance-fixture.ts';
 import { registerUserEmailTests } from './user-email-conformance.ts';
 import { newUser, type FreshUserStore } from './user-store-fixture.ts';
@@ -74,11 +74,13 @@ export function describeUserStoreConformance(name: string, options: UserStoreCon
       // A busy server loads the user of every request it parsed in one turn: a store may read them
       // together, but each caller must get its own row, and never one read before its change landed.
       const store = await fresh(t);
-      const made = await Promise.all([0, 1, 2].map(() => store.createUser(newUser())));
-      const [a, b, c] = made.map((user) => {
+      const made: UserRecord[] = [];
+      for (let i = 0; i < 3; i++) {
+        const user = await store.createUser(newUser());
         assert.ok(user);
-        return user;
-      }) as [NonNullable<(typeof made)[number]>, NonNullable<(typeof made)[number]>, NonNullable<(typeof made)[number]>];
+        made.push(user);
+      }
+      const [a, b, c] = made as [UserRecord, UserRecord, UserRecord];
       const ids = [a.id, '999999999', b.id, 'abc', a.id, c.id, ''];
       const got = await Promise.all(ids.map((id) => store.getUserById(id)));
       assert.deepEqual(got.map((user) => user?.id ?? null), [a.id, null, b.id, null, a.id, c.id, null]);
