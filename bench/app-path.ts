@@ -39,7 +39,7 @@ import { loadConfig } from '../app/config.ts';
 import { createApp } from '../app/app.ts';
 import { openStores } from '../app/stores.ts';
 import { finish, median, positiveInt, startScriptEnv, withStartEnv } from './lib.ts';
-import { cleanup, createDatabase, privateRedis, type StoreName } from './scale/infra.ts';
+import { createDatabase, privateRedis, runBench, type StoreName } from './scale/infra.ts';
 
 const CHILD = 'LATCHKEY_BENCH_APP_PATH_CHILD';
 const REPS = positiveInt('REPS', 9);
@@ -63,7 +63,6 @@ interface Target {
 
 /** What @hono/node-server reads of node:http's response: headers, status, the body, and its events. */
 class FakeResponse extends EventEmitter {
-  statusCode = 200;
   headersSent = false;
   writable = true;
   writableFinished = false;
@@ -244,8 +243,8 @@ async function main(): Promise<number> {
     });
     console.log('(÷ bare: bare Hono\'s CPU per request ÷ the target\'s, in the same round; bytes: V8\'s sampling heap profiler over ' + `${ALLOC_OPS.toLocaleString('en-US')} requests, collected objects included)`);
   } finally {
+    // Before runBench's cleanup drops the databases and stops redis-server under them.
     for (const target of targets) await target.close();
-    await cleanup();
   }
   return finish(wrong > 0 ? [`${wrong} requests were not answered 200 with their user`] : [], console.log);
 }
@@ -258,11 +257,5 @@ if (process.env[CHILD] !== '1') {
   });
   process.exitCode = status ?? 1;
 } else {
-  main().then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  runBench(main);
 }
