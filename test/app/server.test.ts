@@ -37,11 +37,12 @@ interface Server {
  * still writes its WAL fails (ENOTEMPTY), and a hook that throws leaves the server running.
  */
 async function start(t: TestContext, env: Record<string, string> = {}, options: { freshCwd?: boolean; nodeArgs?: readonly string[] } = {}): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-main-'));
+  // Either a DATA_DIR of its own, or a folder of its own to run in: never both.
   const cwd = options.freshCwd ? mkdtempSync(join(tmpdir(), 'latchkey-cwd-')) : ROOT;
+  const dir = options.freshCwd ? null : mkdtempSync(join(tmpdir(), 'latchkey-main-'));
   const child = spawn(process.execPath, ['--conditions=source', ...(options.nodeArgs ?? []), MAIN], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(options.freshCwd ? {} : { DATA_DIR: dir }), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...(dir === null ? {} : { DATA_DIR: dir }), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -52,8 +53,7 @@ async function start(t: TestContext, env: Record<string, string> = {}, options: 
       child.kill('SIGKILL');
       await once(child, 'exit');
     }
-    rmSync(dir, { recursive: true, force: true });
-    if (cwd !== ROOT) rmSync(cwd, { recursive: true, force: true });
+    rmSync(dir ?? cwd, { recursive: true, force: true });
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
