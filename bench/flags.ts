@@ -1,5 +1,5 @@
 /**
- * What extra node flags cost the authenticated request: two apps on SQLite side by side, A as
+ * What extra node flags cost the authenticated request: two apps on one store side by side, A as
  * `npm start` runs it and B with the flags given after `--` appended (a V8 flag given twice takes
  * its last value), loaded in alternating rounds on GET /protected with the session cache off:
  * in each round each app gets `wrk -c32` for WARM seconds, then for WRK_DUR measured ones. Prints, per app, the medians of req/s and of server CPU µs per request, and
@@ -8,20 +8,24 @@
  *
  *   npm run bench:flags -- --max-semi-space-size=16
  *
- * Knobs (env): REPS=10 rounds (even: each app goes first as often), WRK_DUR=3 (s), WARM=2 (s, before
+ *   STORE=postgres npm run bench:flags -- --single-threaded-gc
+ *
+ * Knobs (env): STORE=sqlite (or postgres, redis: a database each, as bench:scale makes them, and
+ * for redis one private redis-server for both), REPS=10 rounds (even: each app goes first as often), WRK_DUR=3 (s), WARM=2 (s, before
  * each measured run), SESSIONS=64.
  *
  * @module bench/flags
  */
 import { finish, positiveInt, seconds } from './lib.ts';
 import { loginSessions } from './scale/app-user.ts';
-import { fmtInt, measuredRun, median, runBench, startApp, table } from './scale/infra.ts';
+import { fmtInt, measuredRun, median, privateRedis, runBench, startApp, STORE_LABEL, table, type StoreName } from './scale/infra.ts';
 
 const REPS = positiveInt('REPS', 10);
 const WARM = seconds('WARM', '2s');
 const WRK_DUR = seconds('WRK_DUR', '3s');
 const SESSIONS = positiveInt('SESSIONS', 64);
 const flags = process.argv.slice(2);
+const STORE = (process.env.STORE ?? 'sqlite') as StoreName;
 const UA = 'latchkey-bench-flags';
 
 async function main(): Promise<number> {
@@ -29,7 +33,9 @@ async function main(): Promise<number> {
   // An odd number of rounds lets one order win the median: the second app of a round is measured
   // after both ran, so any order effect left would fall on one side.
   if (REPS % 2 !== 0) throw new TypeError(`REPS must be even, so that each app goes first as often, got ${REPS}`);
-  const apps = [await startApp('sqlite', 'flags_a', null, 0), await startApp('sqlite', 'flags_b', null, 0, flags)];
+  if (!Object.hasOwn(STORE_LABEL, STORE)) throw new TypeError(`STORE must be sqlite, postgres or redis, got ${STORE}`);
+  const redisUrl = STORE === 'redis' ? (await privateRedis()).url : null;
+  const apps = [await startApp(STORE, 'flags_a', redisUrl, 0), await startApp(STORE, 'flags_b', redisUrl, 0, flags)];
   const cookies = await Promise.all(apps.map((app, i) => loginSessions(app.base, i === 0 ? 'A' : 'B', UA, SESSIONS)));
   const rows: { rps: number; cpuUs: number }[][] = [[], []];
   for (let round = 0; round < REPS; round++) {
@@ -52,7 +58,7 @@ async function main(): Promise<number> {
   const rps = pair((r) => r.rps);
   const cpu = pair((r) => r.cpuUs);
   const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
-  console.log(`A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
+  console.log(`${STORE_LABEL[STORE]} · A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
   console.log(
     table(
       [
