@@ -11,10 +11,10 @@
  *
  * @module postgres/schema
  */
-import { parseAuthMethods } from '../auth-methods.ts';
+import { MalformedSessionError, sessionFromRecord } from '../session-record.ts';
 import type { Session } from '../store.ts';
 import { applyMigrations } from './migrations.ts';
-import { CLOCK, toMs } from './pool.ts';
+import { CLOCK } from './pool.ts';
 import type { PostgresPool, Row } from './pool.ts';
 import type { PreparedStatement } from './prepared.ts';
 
@@ -127,30 +127,27 @@ export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
   created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods`;
 /**
- * The same columns as read back, `methods` as JSON text: the few values it takes are parsed once
- * (auth-methods `parseAuthMethods`), where pg's text[] parser built each row's array anew, on every
- * authenticated request (bench/README.md, bench:app-path).
+ * A session row as one JSON array in session-record's order (`fresh` as 1 or 0, `methods` as
+ * the text of a JSON array), read by {@link toSession}. One value per row for pg to decode, where
+ * fourteen columns cost a string, a property and a type parser each on every authenticated request.
  */
-const SESSION_READ = SESSION.replace(/methods$/, 'array_to_json(methods)::text AS methods');
+const SESSION_RECORD = `json_build_array(s.id, s.secret_hash, s.user_id, s.fresh::int, s.remember_series, s.identifier,
+  s.user_agent, s.ip_address, s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at, s.absolute_expires_at,
+  array_to_json(s.methods)::text)`;
 
-/** A session row as {@link Session}, frozen: a snapshot that later writes do not change. */
+/** The `sessions` value of selectSessions: each found row's `[live, record]`; none for NULL. */
+export function readBatchReply(value: unknown): Array<readonly [boolean, unknown]> {
+  if (value === null || value === undefined) return [];
+  const pairs: unknown = JSON.parse(value as string);
+  if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'boolean')) {
+    throw new MalformedSessionError('selectSessions returned something other than [live, record] pairs');
+  }
+  return pairs as Array<readonly [boolean, unknown]>;
+}
+
+/** A row holding one session record (`session`), as a frozen {@link Session}: a snapshot later writes do not change. */
 export function toSession(row: Row): Session {
-  return Object.freeze({
-    id: row.id as string,
-    secretHash: row.secret_hash as string,
-    userId: row.user_id as string,
-    fresh: row.fresh === true,
-    rememberSeries: (row.remember_series as string | null) ?? null,
-    identifier: (row.identifier as string | null) ?? null,
-    userAgent: (row.user_agent as string | null) ?? null,
-    ipAddress: (row.ip_address as string | null) ?? null,
-    createdAt: toMs(row.created_at),
-    authenticatedAt: toMs(row.authenticated_at),
-    lastSeenAt: toMs(row.last_seen_at),
-    expiresAt: toMs(row.expires_at),
-    absoluteExpiresAt: toMs(row.absolute_expires_at),
-    methods: parseAuthMethods(row.methods as string | null),
-  });
+  return sessionFromRecord(JSON.parse(row.session as string));
 }
 
 const TOKEN = 'hash, user_id, purpose, email, created_at, expires_at';
@@ -164,13 +161,15 @@ export function statements(t: Tables) {
     insertSession: `${CLOCK}, times AS (
         SELECT now, coalesce($12::bigint, now) AS authenticated,
           least(now + $11::bigint, coalesce($13::bigint, now + $11::bigint)) AS absolute FROM clock)
-      INSERT INTO ${s} (${SESSION})
+      INSERT INTO ${s} AS s (${SESSION})
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
         now, authenticated, now, least(now + $10::bigint, absolute), absolute, $14::text[] FROM times
-      RETURNING ${SESSION_READ}`,
-    // `live` is decided by the database's clock; the caller deletes the row when it is false.
-    // The sessions of a batch of reads (lib/read-batch): one statement for all of them.
-    selectSessions: `${CLOCK} SELECT ${SESSION_READ}, s.expires_at > clock.now AS live FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
+      RETURNING ${SESSION_RECORD}::text AS session`,
+    // The sessions of a batch of reads (lib/read-batch): one statement for all of them, and one
+    // value, a JSON array of [live, record] (NULL when none is found). `live` is decided by the
+    // database's clock; the caller deletes the row when it is false.
+    selectSessions: `${CLOCK} SELECT json_agg(json_build_array(s.expires_at > clock.now, ${SESSION_RECORD}))::text AS sessions
+      FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
     deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
     // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
     // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).
@@ -181,10 +180,10 @@ export function statements(t: Tables) {
         expires_at = CASE WHEN $6::bigint IS NULL THEN s.expires_at
           ELSE greatest(s.expires_at, least(clock.now + $6::bigint, s.absolute_expires_at)) END
       FROM clock WHERE s.id = $2 AND s.expires_at > clock.now
-      RETURNING ${SESSION_READ}`,
+      RETURNING ${SESSION_RECORD}::text AS session`,
     // `live` tells whether the row was still a session or already expired garbage.
     deleteSession: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 RETURNING s.expires_at > clock.now AS live`,
-    listUserSessions: `${CLOCK} SELECT ${SESSION_READ} FROM ${s} s, clock
+    listUserSessions: `${CLOCK} SELECT ${SESSION_RECORD}::text AS session FROM ${s} s, clock
       WHERE s.user_id = $2 AND s.expires_at > clock.now ORDER BY s.created_at DESC`,
     deleteUserSessions: `${CLOCK}, gone AS (
         DELETE FROM ${s} s USING clock WHERE s.user_id = $2 AND s.id IS DISTINCT FROM $3::text

@@ -18,6 +18,7 @@
 import type { CounterState, CounterStore } from '../counter-store.ts';
 import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
+import { sessionFromRecord } from '../session-record.ts';
 import { readClock, requireString, startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
 import { checkNewSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
@@ -28,7 +29,7 @@ import { toMs, withTransaction } from './pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { Query } from './prepared.ts';
-import { migrate, statements, toSession } from './schema.ts';
+import { migrate, readBatchReply, statements, toSession } from './schema.ts';
 import type { Sql } from './schema.ts';
 import { resolvePostgresOptions, type PostgresStoreOptions } from './store-options.ts';
 import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
@@ -114,10 +115,12 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
   #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
     return this.#run('getSession', async (query) => {
       const sessions = new Map<string, Session>();
-      for (const row of await query(this.#sql.selectSessions, [ids])) {
+      const [row] = await query(this.#sql.selectSessions, [ids]);
+      for (const [live, record] of readBatchReply(row?.sessions)) {
         // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
-        if (row.live === true) sessions.set(row.id as string, toSession(row));
-        else await query(this.#sql.deleteSessionIfExpired, [row.id]);
+        const session = sessionFromRecord(record);
+        if (live === true) sessions.set(session.id, session);
+        else await query(this.#sql.deleteSessionIfExpired, [session.id]);
       }
       return sessions;
     });

@@ -7,8 +7,8 @@
  *
  * @module redis/commands
  */
-import { parseAuthMethods } from '../auth-methods.ts';
 import type { CounterState } from '../counter-store.ts';
+import { MalformedSessionError, sessionFromRecord } from '../session-record.ts';
 import { requireString } from '../lib/store-kit.ts';
 import type { NewSession, Session } from '../store.ts';
 import type { OneTimeToken } from '../token-store.ts';
@@ -39,8 +39,8 @@ export async function runScript(client: RedisCommander, script: RedisScript, key
 }
 
 /** A reply that is not the shape the script returns: a server or client we do not understand. */
-export function unexpected(reply: unknown): Error {
-  return new Error(`unexpected reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`);
+export function unexpected(reply: unknown, cause?: unknown): Error {
+  return new Error(`unexpected reply from Redis: ${JSON.stringify(reply)?.slice(0, 200)}`, cause === undefined ? undefined : { cause });
 }
 
 function text(value: unknown): string {
@@ -56,73 +56,41 @@ function integer(value: unknown): number {
   return n;
 }
 
-/** The strings of an array reply. */
-function parseJson(reply: string): unknown {
+/** A JSON reply of a script (`cjson.encode`), as values. */
+function parseJson(reply: unknown): unknown {
   try {
-    return JSON.parse(reply);
+    return JSON.parse(text(reply));
   } catch {
     throw unexpected(reply);
   }
 }
 
+/** The strings of an array reply. */
 export function strings(reply: unknown): string[] {
   if (!Array.isArray(reply)) throw unexpected(reply);
   return reply.map(text);
 }
 
 /**
- * A session hash, as `HGETALL` gives it inside a script (field, value, field, value…), either as
- * the array itself or, from getSession and updateSession, JSON-encoded by `cjson.encode`.
+ * The records of a JSON array reply (getSessions, listUserSessions) as sessions, `false` entries
+ * (a session not found) as null; `length`, when given, is how many entries there must be.
  */
-export function toSession(reply: unknown): Session {
-  const pairs = typeof reply === 'string' ? parseJson(reply) : reply;
-  if (!Array.isArray(pairs)) throw unexpected(reply);
-  // One pass over the pairs into locals: this runs for every session read on every request, and a
-  // Map and a closure per session were a measurable share of the Redis store's request path.
-  let id: string | undefined, secretHash: string | undefined, userId: string | undefined, fresh: string | undefined;
-  let createdAt: string | undefined, lastSeenAt: string | undefined, expiresAt: string | undefined, absoluteExpiresAt: string | undefined;
-  let rememberSeries: string | undefined, identifier: string | undefined, userAgent: string | undefined, ipAddress: string | undefined;
-  let authenticatedAt: string | undefined, methods: string | undefined;
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const value = text(pairs[i + 1]);
-    switch (text(pairs[i])) {
-      case 'id': id = value; break;
-      case 'secretHash': secretHash = value; break;
-      case 'userId': userId = value; break;
-      case 'fresh': fresh = value; break;
-      case 'rememberSeries': rememberSeries = value; break;
-      case 'identifier': identifier = value; break;
-      case 'userAgent': userAgent = value; break;
-      case 'ipAddress': ipAddress = value; break;
-      case 'createdAt': createdAt = value; break;
-      case 'authenticatedAt': authenticatedAt = value; break;
-      case 'lastSeenAt': lastSeenAt = value; break;
-      case 'expiresAt': expiresAt = value; break;
-      case 'absoluteExpiresAt': absoluteExpiresAt = value; break;
-      case 'methods': methods = value; break;
-    }
+export function toSessions(reply: unknown, length?: number): Array<Session | null> {
+  const records = parseJson(reply);
+  if (!Array.isArray(records) || (length !== undefined && records.length !== length)) throw unexpected(reply);
+  return records.map((record: unknown) => (record === false ? null : toSession(record, reply)));
+}
+
+/**
+ * A session record (session-record: its values in order, `false` for a missing field), or the
+ * JSON of one (updateSession); `reply` is what the error quotes.
+ */
+export function toSession(record: unknown, reply: unknown = record): Session {
+  try {
+    return sessionFromRecord(typeof record === 'string' ? parseJson(record) : record);
+  } catch (error) {
+    throw error instanceof MalformedSessionError ? unexpected(reply, error) : error;
   }
-  if (id === undefined || secretHash === undefined || userId === undefined || fresh === undefined || createdAt === undefined
-    || lastSeenAt === undefined || expiresAt === undefined || absoluteExpiresAt === undefined) throw unexpected(reply);
-  const created = integer(createdAt);
-  return Object.freeze({
-    id,
-    secretHash,
-    userId,
-    fresh: fresh === '1',
-    rememberSeries: rememberSeries ?? null,
-    identifier: identifier ?? null,
-    userAgent: userAgent ?? null,
-    ipAddress: ipAddress ?? null,
-    createdAt: created,
-    // A session written before the field existed was a login of its own: it was authenticated then.
-    authenticatedAt: authenticatedAt === undefined ? created : integer(authenticatedAt),
-    lastSeenAt: integer(lastSeenAt),
-    expiresAt: integer(expiresAt),
-    absoluteExpiresAt: integer(absoluteExpiresAt),
-    // A JSON array (SEC-84); a session written before the field existed recorded none.
-    methods: parseAuthMethods(methods),
-  });
 }
 
 /** `{ count, firstAt, lastAt }` as the counter scripts return it. */

@@ -45,10 +45,6 @@ local function clock(arg)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function int(n) return string.format('%d', n) end
-local function field(record, name)
-  for i = 1, #record, 2 do if record[i] == name then return record[i + 1] end end
-  return nil
-end
 -- Constant-time equality of two digests (SEC-04): every byte is compared whatever the first difference.
 local function same(a, b)
   if not a or not b or #a ~= #b then return false end

@@ -5,7 +5,19 @@
  *
  * @module redis/session-scripts
  */
+import { EXPIRES_AT, SESSION_FIELDS, USER_ID } from '../session-record.ts';
 import { script } from './lua.ts';
+
+/**
+ * A session's values in session-record's order, by `HMGET` (false for a missing field), for
+ * the scripts that return sessions: one `cjson.encode` of them is one string for the client to
+ * decode, by position, where the hash's field/value pairs were twice as many strings, each read
+ * by name (the client's decoding of the reply was a measurable share of a protected request).
+ */
+const RECORD = `
+local SESSION_FIELDS = { ${SESSION_FIELDS.map((name) => `'${name}'`).join(', ')} }
+local function record(key) return redis.call('HMGET', key, unpack(SESSION_FIELDS)) end
+`;
 
 // KEYS: session, user index. ARGV: now, id, idleTimeout, absoluteTimeout, the inherited
 // authenticatedAt and absoluteExpiresAt of a rotation (or '' and '' for a login), field/value pairs
@@ -28,34 +40,32 @@ reindex(KEYS[2], now)
 return { int(now), int(expires), int(absolute), int(authenticated) }
 `);
 
-// KEYS: sessions. ARGV: now, then their ids in the same order. Returns, for each, the hash's
-// field/value pairs as one JSON array, or nil: one string to decode instead of ~26 (the client's
-// reply decoding was ~15 % of a protected request's CPU on the Redis store). Several sessions at
-// once because the store coalesces the reads of one turn of the event loop (lib/read-batch). An
-// expired session is deleted as it is found (SEC-28).
-const getSessions = script('getSessions', `
+// KEYS: sessions. ARGV: now, then their ids in the same order. Returns one JSON array with, for
+// each, its record (see RECORD) or false. Several sessions at once because the store coalesces the
+// reads of one turn of the event loop (lib/read-batch). An expired session is deleted as it is
+// found (SEC-28). A hash without expiresAt is returned as it is, for the client to refuse.
+const getSessions = script('getSessions', `${RECORD}
 local now = clock(ARGV[1])
 local found = {}
 for i, key in ipairs(KEYS) do
   local id = ARGV[i + 1]
-  local record = redis.call('HGETALL', key)
+  local values = record(key)
+  local expires = tonumber(values[${EXPIRES_AT + 1}])
   found[i] = false
-  if #record > 0 then
-    if now < tonumber(field(record, 'expiresAt')) then
-      found[i] = cjson.encode(record)
-    else
-      redis.call('DEL', key)
-      redis.call('ZREM', base(key, 's:' .. id) .. 'u:' .. field(record, 'userId'), id)
-    end
+  if expires and now >= expires then
+    redis.call('DEL', key)
+    redis.call('ZREM', base(key, 's:' .. id) .. 'u:' .. values[${USER_ID + 1}], id)
+  elseif expires or values[1] then
+    found[i] = values
   end
 end
-return found
+return cjson.encode(found)
 `);
 
 // KEYS: session. ARGV: now, id, idleTimeout or '', fresh ('' | '0' | '1'),
 // identifier mode ('' | 'null' | 'set'), identifier. Only a live session changes (SEC-34); the
-// touch is monotonic and capped at the absolute expiry (R-06). Returns the hash as getSessions does (JSON), or nil.
-const updateSession = script('updateSession', `
+// touch is monotonic and capped at the absolute expiry (R-06). Returns its record (see RECORD) as JSON, or nil.
+const updateSession = script('updateSession', `${RECORD}
 local now = clock(ARGV[1])
 local prefix = base(KEYS[1], 's:' .. ARGV[2])
 local current = redis.call('HMGET', KEYS[1], 'expiresAt', 'lastSeenAt', 'absoluteExpiresAt', 'userId')
@@ -78,7 +88,7 @@ if touched ~= expires then
   redis.call('ZADD', index, int(touched), ARGV[2])
   reindex(index, now)
 end
-return cjson.encode(redis.call('HGETALL', KEYS[1]))
+return cjson.encode(record(KEYS[1]))
 `);
 
 // KEYS: session. ARGV: now, id. Returns 1 if the session was live, else 0.
@@ -86,17 +96,21 @@ const deleteSession = script('deleteSession', `
 return deleteRecord(KEYS[1], base(KEYS[1], 's:' .. ARGV[2]), 'u:', ARGV[2], clock(ARGV[1]))
 `);
 
-// KEYS: user index. ARGV: now, userId. Returns the live sessions' hashes, unordered.
-const listUserSessions = script('listUserSessions', `
+// KEYS: user index. ARGV: now, userId. Returns the live sessions' records (see RECORD), unordered,
+// as one JSON array.
+const listUserSessions = script('listUserSessions', `${RECORD}
 local now = clock(ARGV[1])
 local prefix = base(KEYS[1], 'u:' .. ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. int(now), '+inf')
 local sessions = {}
 for _, id in ipairs(ids) do
-  local record = redis.call('HGETALL', prefix .. 's:' .. id)
-  if #record > 0 and now < tonumber(field(record, 'expiresAt')) then sessions[#sessions + 1] = record end
+  local values = record(prefix .. 's:' .. id)
+  local expires = tonumber(values[${EXPIRES_AT + 1}])
+  if expires and now < expires then sessions[#sessions + 1] = values end
 end
-return sessions
+-- cjson writes an empty table as {}
+if #sessions == 0 then return '[]' end
+return cjson.encode(sessions)
 `);
 
 // KEYS: user index. ARGV: now, userId, '1' if there is an exception, the excepted id.

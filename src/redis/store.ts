@@ -33,7 +33,7 @@ import { readClock, requireString, StoreKit } from '../lib/store-kit.ts';
 import { rememberUseOf, type RememberDecision } from '../remember-decision.ts';
 import { checkTokenArguments, checkUserTokensArguments, type NewOneTimeToken, type OneTimeToken, type TokenStore } from '../token-store.ts';
 import { checkNewSession, createdSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
-import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSession, toSessionOrNull, toToken, unexpected } from './commands.ts';
+import { isOne, runScript, sessionFields, strings, toCounter, toInteger, toSessionOrNull, toSessions, toToken, unexpected } from './commands.ts';
 import type { RedisCommander } from './commands.ts';
 import { SCRIPTS } from './scripts.ts';
 import type { RedisScript } from './lua.ts';
@@ -113,10 +113,9 @@ export class RedisStore implements Store, CounterStore, TokenStore {
   #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
     const keys = ids.map((id) => this.#key('s:', id));
     return this.#run('getSession', SCRIPTS.getSessions, keys, [...ids], (reply) => {
-      if (!Array.isArray(reply) || reply.length !== ids.length) throw unexpected(reply);
       const sessions = new Map<string, Session>();
-      reply.forEach((found, i) => {
-        if (found !== null) sessions.set(ids[i] as string, toSession(found));
+      toSessions(reply, ids.length).forEach((session, i) => {
+        if (session !== null) sessions.set(ids[i] as string, session);
       });
       return sessions;
     });
@@ -138,8 +137,9 @@ export class RedisStore implements Store, CounterStore, TokenStore {
 
   async listUserSessions(userId: string): Promise<Session[]> {
     return this.#run('listUserSessions', SCRIPTS.listUserSessions, [this.#key('u:', userId)], [userId], (reply) => {
-      if (!Array.isArray(reply)) throw unexpected(reply);
-      return reply.map(toSession).sort((a, b) => b.createdAt - a.createdAt); // most recently created first
+      const sessions = toSessions(reply);
+      if (sessions.includes(null)) throw unexpected(reply); // the script lists found sessions only
+      return (sessions as Session[]).sort((a, b) => b.createdAt - a.createdAt); // most recently created first
     });
   }
 

@@ -51,6 +51,27 @@ export function registerSessionRecordTests(withStore: WithStore): void {
       assert.equal(got.ipAddress, null);
     }));
 
+  it('as the attacker: returns the text a client chose byte for byte, whatever a record encoding would make of it', () =>
+    withStore(async (store) => {
+      // A User-Agent is the client's: quotes, backslashes, slashes, field names and JSON in it must
+      // come back as they went in, and never as another field (a store may encode records as JSON).
+      const hostile = ['"quoted" back\\slash /slash/ \t tab', '{"userId":"1","fresh":1}', '","fresh":"1","userId":"1', 'userId', '𝄞 🙂 \u2028 é \x7f', 'false', 'null', '1'];
+      for (const userAgent of hostile) {
+        const input = newSession({ userAgent, identifier: userAgent, ipAddress: userAgent });
+        const created = await store.createSession(input);
+        const read = await store.getSession(input.id);
+        const touched = await store.updateSession(input.id, { idleTimeout: IDLE });
+        const listed = (await store.listUserSessions(input.userId)).find((session) => session.id === input.id);
+        for (const got of [created, read, touched, listed]) {
+          assert.equal(got?.userAgent, userAgent);
+          assert.equal(got?.identifier, userAgent);
+          assert.equal(got?.ipAddress, userAgent);
+          assert.equal(got?.userId, input.userId);
+          assert.equal(got?.fresh, true);
+        }
+      }
+    }));
+
   it('keeps exactly the secret hash it was given, never anything derived from a raw secret (SEC-21)', () =>
     withStore(async (store) => {
       const secret = randomBytes(32).toString('base64url');
