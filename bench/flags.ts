@@ -9,6 +9,11 @@
  *   npm run bench:flags -- --max-semi-space-size=16
  *
  *   STORE=postgres npm run bench:flags -- --single-threaded-gc
+ *   A_ROOT=/tmp/old STORE=redis npm run bench:flags     # this code (B) against another checkout's (A)
+ *
+ * With A_ROOT, A is the app of that checkout (a `git worktree` of an earlier commit, its
+ * node_modules linked to this one's), still as npm start runs it: an A/B of two versions of the
+ * code, and B's flags may be left out.
  *
  * Knobs (env): STORE=sqlite (or postgres, redis: a database each, as bench:scale makes them, and
  * for redis one private redis-server for both), REPS=10 rounds (even: each app goes first as often), WRK_DUR=3 (s), WARM=2 (s, before
@@ -26,16 +31,17 @@ const WRK_DUR = seconds('WRK_DUR', '3s');
 const SESSIONS = positiveInt('SESSIONS', 64);
 const flags = process.argv.slice(2);
 const STORE = (process.env.STORE ?? 'sqlite') as StoreName;
+const A_ROOT = process.env.A_ROOT;
 const UA = 'latchkey-bench-flags';
 
 async function main(): Promise<number> {
-  if (flags.length === 0 || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16');
+  if ((flags.length === 0 && A_ROOT === undefined) || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16');
   // An odd number of rounds lets one order win the median: the second app of a round is measured
   // after both ran, so any order effect left would fall on one side.
   if (REPS % 2 !== 0) throw new TypeError(`REPS must be even, so that each app goes first as often, got ${REPS}`);
   if (!Object.hasOwn(STORE_LABEL, STORE)) throw new TypeError(`STORE must be sqlite, postgres or redis, got ${STORE}`);
   const redisUrl = STORE === 'redis' ? (await privateRedis()).url : null;
-  const apps = [await startApp(STORE, 'flags_a', redisUrl, 0), await startApp(STORE, 'flags_b', redisUrl, 0, flags)];
+  const apps = [await startApp(STORE, 'flags_a', redisUrl, 0, [], A_ROOT), await startApp(STORE, 'flags_b', redisUrl, 0, flags)];
   const cookies = await Promise.all(apps.map((app, i) => loginSessions(app.base, i === 0 ? 'A' : 'B', UA, SESSIONS)));
   const rows: { rps: number; cpuUs: number }[][] = [[], []];
   for (let round = 0; round < REPS; round++) {
@@ -58,7 +64,7 @@ async function main(): Promise<number> {
   const rps = pair((r) => r.rps);
   const cpu = pair((r) => r.cpuUs);
   const fmt = (xs: number[]) => `${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}]`;
-  console.log(`${STORE_LABEL[STORE]} · A: as npm start runs the app · B: the same + ${flags.join(' ')} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
+  console.log(`${STORE_LABEL[STORE]} · A: ${A_ROOT === undefined ? 'as npm start runs the app' : `the app of ${A_ROOT}`} · B: ${A_ROOT === undefined ? 'the same' : 'this checkout\'s'}${flags.length > 0 ? ` + ${flags.join(' ')}` : ''} · ${REPS} rounds of ${WRK_DUR} s after ${WARM} s, wrk -c32, ${SESSIONS} sessions each, session cache off`);
   console.log(
     table(
       [

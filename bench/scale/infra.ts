@@ -201,9 +201,11 @@ function benchSmtp(): Promise<string> {
  * for postgres and redis, a fresh database (and, for redis, the sessions in `redisUrl`), with
  * SESSION_CACHE_TTL=`cacheTtlMs` or, for 0, without it (the app's default: no session cache), and
  * `nodeArgs` (e.g. --cpu-prof) before the script, and the environment assignments and node flags of
- * package.json's `scripts.start`. Resolves once it printed its URL.
+ * package.json's `scripts.start`. `root` is the checkout whose `app/main.ts` runs: this one by
+ * default, another (a worktree of an earlier commit) for an A/B of two versions. Resolves once it
+ * printed its URL.
  */
-export async function startApp(store: StoreName, tag: string, redisUrl: string | null, cacheTtlMs: number, nodeArgs: readonly string[] = []): Promise<RunningApp> {
+export async function startApp(store: StoreName, tag: string, redisUrl: string | null, cacheTtlMs: number, nodeArgs: readonly string[] = [], root = ROOT): Promise<RunningApp> {
   if (!Number.isSafeInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > 5000) throw new RangeError(`session cache ttl ${cacheTtlMs} ms: 0 (off) to 5000 ms`);
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-scale-'));
   onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
@@ -242,7 +244,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
     env.DATABASE_URL = await createDatabase(database);
     if (store === 'redis') env.SESSION_STORE = redisUrl ?? '';
   }
-  const child = track(process.execPath, ['--conditions=source', ...startScriptEnv().nodeArgs, ...nodeArgs, join(ROOT, 'app', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(process.execPath, ['--conditions=source', ...startScriptEnv().nodeArgs, ...nodeArgs, join(root, 'app', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = tail(child);
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';
