@@ -22,7 +22,9 @@
  * PostgreSQL (PG_URL) gets a fresh database per run, dropped at the end; Redis a private
  * `redis-server` on a spare port. 64 sessions of one user, sent in turn.
  *
- * Knobs (env): STORES="sqlite postgres redis", REPS=9, OPS=50000, CONC=32, ALLOC_OPS=20000.
+ * Knobs (env): STORES="sqlite postgres redis", REPS=9, OPS=50000, CONC=32, ALLOC_OPS=20000, and
+ * ALLOC_PROFILE=<dir>, an existing folder where each target's allocation profile is written
+ * (`<label>.heapprofile`, for Chrome DevTools' Memory tab): the allocation sites behind the bytes.
  * Exits 0 whatever the figures, non-zero when a request is not answered 200 with its user.
  *
  * @module bench/app-path
@@ -30,7 +32,7 @@
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Session } from 'node:inspector/promises';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
@@ -49,6 +51,7 @@ const ALLOC_OPS = positiveInt('ALLOC_OPS', 20_000);
 const SESSIONS = 64;
 const USER_AGENT = 'latchkey-app-path-bench/1.0';
 const USER = Object.freeze({ email: 'path@example.com', name: 'Path', password: 'violet kettle drums under nine moons' });
+const ALLOC_PROFILE = process.env.ALLOC_PROFILE;
 const STORES = (process.env.STORES ?? 'sqlite postgres redis').split(/[\s,]+/).filter((s) => s !== '') as StoreName[];
 
 type Listener = ReturnType<typeof getRequestListener>;
@@ -196,6 +199,8 @@ async function allocatedPerRequest(session: Session, target: Target, ops: number
   await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   await load(target, ops);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: SampledNode } };
+  // Chrome DevTools opens the file (Memory tab, "Load profile") to show the allocation sites.
+  if (ALLOC_PROFILE !== undefined) writeFileSync(join(ALLOC_PROFILE, `${target.label.replace(/\W+/g, '-')}.heapprofile`), JSON.stringify(profile));
   let total = 0;
   const walk = (node: SampledNode) => {
     total += node.selfSize;
