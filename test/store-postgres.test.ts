@@ -613,7 +613,7 @@ describe('PostgreSQL stores', { skip }, () => {
         const statements = await preparedStatements(pool);
         for (const { name } of statements) assert.match(name, /^lk_[0-9a-f]{16}$/);
         const selectSession = (prefix: string) => {
-          const found = statements.filter((s) => s.statement.includes(`FROM "${schema}"."${prefix}sessions" s, clock WHERE s.id = ANY($2::text[])`));
+          const found = statements.filter((s) => s.statement.includes(`FROM "${schema}"."${prefix}sessions" s, clock WHERE s.id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))`));
           assert.equal(found.length, 1, `one prepared session SELECT for ${prefix}: ${JSON.stringify(statements, null, 1)}`);
           return found[0] as { name: string; statement: string; runs: number };
         };

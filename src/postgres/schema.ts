@@ -165,11 +165,12 @@ export function statements(t: Tables) {
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
         now, authenticated, now, least(now + $10::bigint, absolute), absolute, $14::text[] FROM times
       RETURNING ${SESSION_RECORD}::text AS session`,
-    // The sessions of a batch of reads (lib/read-batch): one statement for all of them, and one
-    // value, a JSON array of [live, record] (NULL when none is found). `live` is decided by the
+    // The sessions of a batch of reads (lib/read-batch): one statement for all of them, the ids in
+    // as one JSON array (pg built a text[] literal element by element), and one value out, a JSON
+    // array of [live, record] (NULL when none is found). `live` is decided by the
     // database's clock; the caller deletes the row when it is false.
     selectSessions: `${CLOCK} SELECT json_agg(json_build_array(s.expires_at > clock.now, ${SESSION_RECORD}))::text AS sessions
-      FROM ${s} s, clock WHERE s.id = ANY($2::text[])`,
+      FROM ${s} s, clock WHERE s.id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))`,
     deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
     // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
     // nothing, so nothing is recreated (SEC-34). The touch is monotonic and capped (R-06).

@@ -72,6 +72,15 @@ export function registerSessionRecordTests(withStore: WithStore): void {
       }
     }));
 
+  it('as the attacker: ids that an encoding of the ids would mistake (quotes, commas, braces, JSON, NULL) each read their own session in one batch', () =>
+    withStore(async (store) => {
+      // A store may send a batch of ids as one array literal or JSON text: none may split, merge or escape into another.
+      const ids = ['a"b', 'a\\b', 'a,b', '{a,b}', '["a","b"]', 'NULL', 'null', '', ' ', 'é𝄞', `${randomId()}'`];
+      for (const id of ids) await store.createSession(newSession({ id, userId: `user:${id}` }));
+      const reads = await Promise.all([...ids, 'a', 'b', '"a"', 'a\\', '{a', 'a,b,c'].map((id) => store.getSession(id)));
+      assert.deepEqual(reads.map((s) => s?.userId ?? null), [...ids.map((id) => `user:${id}`), null, null, null, null, null, null]);
+    }));
+
   it('keeps exactly the secret hash it was given, never anything derived from a raw secret (SEC-21)', () =>
     withStore(async (store) => {
       const secret = randomBytes(32).toString('base64url');
