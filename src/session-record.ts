@@ -1,18 +1,17 @@
 /**
- * A session as the network stores send it back: one JSON array of its values, in
- * {@link SESSION_FIELDS} order, built by the server (PostgreSQL's `json_build_array`, a Redis
- * script's `HMGET` under `cjson.encode`). One string per session, or per batch of sessions, that
- * `JSON.parse` turns into values at once: the drivers' own decoding made a string, a property and
- * a type conversion per column, per session, on every authenticated request (bench/README.md,
- * bench:app-path). By position, so that no value is ever read as a field name.
+ * A session as the network stores send it back: its values in {@link SESSION_FIELDS} order, each
+ * as text, read by position. PostgreSQL returns the session statements' rows as arrays of text
+ * (postgres/prepared, `fresh::int`); a Redis script `HMGET`s the fields and JSON-encodes the
+ * result (`cjson.encode`), one string for a batch of sessions. Before, pg built an object with
+ * fourteen properties and ran a type parser per column, and the Redis scripts returned each
+ * session's field/value pairs, read by name: both on every authenticated request (bench/README.md).
+ * By position, a value can never be read as a field name.
  *
- * The two servers encode a value differently, and either form is read:
- * - times: a JSON number (PostgreSQL's bigint) or its decimal text (Redis), integer ms;
- * - `fresh`: `1`/`0` (PostgreSQL, `fresh::int`) or `'1'`/`'0'` (Redis);
- * - an absent value: `null` (PostgreSQL's NULL) or `false` (Redis's `HMGET` of a missing field).
- *
- * A record that is not a session (a required value missing, a time that is not an integer) is
- * refused, never read as half a session (R-03): the store turns the error into a coded failure.
+ * The two servers differ only in how a value is absent: `null` (PostgreSQL's NULL) or `false`
+ * (Redis's `HMGET` of a missing field). Times are integer ms as decimal text, `fresh` is `'1'` or
+ * `'0'`. A record that is not a session (a required value missing, a time that is not an integer)
+ * is refused with {@link MalformedSessionError}, never read as half a session (R-03): the store
+ * turns it into a coded failure.
  *
  * @module session-record
  */
@@ -37,7 +36,7 @@ export const SESSION_FIELDS = Object.freeze([
   'methods',
 ] as const);
 
-/** Where `expiresAt` and `userId` are in a record, for the scripts and statements that decide liveness. */
+/** Where `expiresAt` and `userId` are in a record, for the scripts that decide liveness. */
 export const EXPIRES_AT = SESSION_FIELDS.indexOf('expiresAt');
 export const USER_ID = SESSION_FIELDS.indexOf('userId');
 
@@ -46,50 +45,53 @@ export class MalformedSessionError extends Error {
   override readonly name = 'MalformedSessionError';
 }
 
-function required(values: readonly unknown[], i: number): string {
-  const value = values[i];
-  if (typeof value !== 'string') throw new MalformedSessionError(`session record: ${SESSION_FIELDS[i]} is ${value === false || value === null ? 'missing' : typeof value}`);
+const absent = (value: unknown): boolean => value === null || value === false;
+
+function required(v: readonly unknown[], at: number, i: number): string {
+  const value = v[at + i];
+  if (typeof value !== 'string') throw new MalformedSessionError(`session record: ${SESSION_FIELDS[i]} is ${absent(value) ? 'missing' : typeof value}`);
   return value;
 }
 
-function optional(values: readonly unknown[], i: number): string | null {
-  const value = values[i];
-  return value === null || value === false ? null : required(values, i);
+function optional(v: readonly unknown[], at: number, i: number): string | null {
+  return absent(v[at + i]) ? null : required(v, at, i);
 }
 
-function time(values: readonly unknown[], i: number): number {
-  const value = values[i];
-  const ms = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : Number.NaN;
+function time(v: readonly unknown[], at: number, i: number): number {
+  const value = v[at + i];
+  const ms = typeof value === 'string' && value !== '' ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(ms)) throw new MalformedSessionError(`session record: ${SESSION_FIELDS[i]} is not integer ms`);
   return ms;
 }
 
-/** The frozen {@link Session} of one record; {@link MalformedSessionError} when it is not one. */
-export function sessionFromRecord(record: unknown): Session {
-  if (!Array.isArray(record) || record.length !== SESSION_FIELDS.length) {
+/**
+ * The frozen {@link Session} of the record that starts at index `at` of `values` and fills the
+ * rest of it; {@link MalformedSessionError} when it is not one.
+ */
+export function sessionFromRecord(values: unknown, at = 0): Session {
+  if (!Array.isArray(values) || values.length !== at + SESSION_FIELDS.length) {
     throw new MalformedSessionError(`session record: not an array of ${SESSION_FIELDS.length} values`);
   }
-  const v = record as readonly unknown[];
-  const fresh = v[3];
-  if (fresh !== 1 && fresh !== 0 && fresh !== '1' && fresh !== '0') throw new MalformedSessionError('session record: fresh is not 1 or 0');
-  const createdAt = time(v, 8);
-  const methods = optional(v, 13);
+  const v = values as readonly unknown[];
+  const fresh = v[at + 3];
+  if (fresh !== '1' && fresh !== '0') throw new MalformedSessionError('session record: fresh is not 1 or 0');
+  const createdAt = time(v, at, 8);
   return Object.freeze({
-    id: required(v, 0),
-    secretHash: required(v, 1),
-    userId: required(v, 2),
-    fresh: fresh === 1 || fresh === '1',
-    rememberSeries: optional(v, 4),
-    identifier: optional(v, 5),
-    userAgent: optional(v, 6),
-    ipAddress: optional(v, 7),
+    id: required(v, at, 0),
+    secretHash: required(v, at, 1),
+    userId: required(v, at, 2),
+    fresh: fresh === '1',
+    rememberSeries: optional(v, at, 4),
+    identifier: optional(v, at, 5),
+    userAgent: optional(v, at, 6),
+    ipAddress: optional(v, at, 7),
     createdAt,
     // A Redis session written before the field existed was a login of its own: authenticated then.
-    authenticatedAt: v[9] === null || v[9] === false ? createdAt : time(v, 9),
-    lastSeenAt: time(v, 10),
-    expiresAt: time(v, 11),
-    absoluteExpiresAt: time(v, 12),
+    authenticatedAt: absent(v[at + 9]) ? createdAt : time(v, at, 9),
+    lastSeenAt: time(v, at, 10),
+    expiresAt: time(v, at, 11),
+    absoluteExpiresAt: time(v, at, 12),
     // A JSON array (SEC-84); a session written before the field existed recorded none.
-    methods: parseAuthMethods(methods),
+    methods: parseAuthMethods(optional(v, at, 13)),
   });
 }

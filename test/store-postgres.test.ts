@@ -594,6 +594,27 @@ describe('PostgreSQL stores', { skip }, () => {
     }
     const expectedName = (text: string): string => `lk_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 
+    it('reads sessions the same through a pool whose app set type parsers of its own (bigint, boolean, json, text), for every statement that returns one', (t) =>
+      withSchema(async (schema) => {
+        // An app may parse int8 as BigInt, booleans as words, or text otherwise for its own queries: the
+        // session statements take the text as PostgreSQL sent it and must read every field as before.
+        const odd: Record<number, (text: string) => unknown> = { 20: (v) => BigInt(v), 16: (v) => (v === 't' ? 'yes' : 'no'), 23: (v) => `int:${v}`, 25: (v) => `text:${v}`, 114: () => ({}) };
+        const pool = testPool(t, { types: { getTypeParser: ((oid: number, format?: string) => odd[oid] ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser } });
+        const store = new PostgresStore({ pool, schema, sweepInterval: 0 });
+        const plain = new PostgresStore({ pool: shared(), schema, sweepInterval: 0 });
+        const input = session({ fresh: false, rememberSeries: randomId(), methods: ['pwd', 'otp'] });
+        const created = await store.createSession(input);
+        const expected = await plain.getSession(input.id);
+        assert.ok(expected);
+        assert.deepEqual({ ...created }, { ...expected });
+        assert.deepEqual({ ...(await store.getSession(input.id)) }, { ...expected });
+        assert.deepEqual((await store.listUserSessions(input.userId)).map((s) => ({ ...s })), [{ ...expected }]);
+        const touched = await store.updateSession(input.id, { fresh: true });
+        assert.equal(touched?.fresh, true);
+        assert.equal(touched?.createdAt, expected.createdAt);
+        await Promise.all([store.close(), plain.close()]);
+      }));
+
     it('prepares each repeated statement once per connection as lk_ + 16 hex of the SHA-256 of its text, and leaves the migration unnamed', (t) =>
       withSchema(async (schema) => {
         const pool = testPool(t, { max: 1, idleTimeoutMillis: 0 }); // one connection, kept: the one the view describes

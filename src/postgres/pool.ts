@@ -1,13 +1,14 @@
 /**
  * What latchkey's PostgreSQL stores need of the app's connection pool, and what they share: the
- * structural pool type (a `pg.Pool` fits it, and so does any pool with the same two methods, so
- * the package never needs `pg` or `@types/pg` itself), identifier and pool checks, the database
+ * structural pool type (a `pg.Pool` fits it, and so does any pool with the same two methods that
+ * honours node-postgres's `rowMode: 'array'` and per-query `types`, so the package never needs
+ * `pg` or `@types/pg` itself), identifier and pool checks, the database
  * clock as SQL, BIGINT conversion and transactions that survive a connection dying under them.
  *
  * @module postgres/pool
  */
 
-/** A row as node-postgres returns it: column names to values. */
+/** A row as node-postgres returns it: column names to values (or, with `rowMode: 'array'`, the values in order). */
 export type Row = Record<string, unknown>;
 
 /**
@@ -19,6 +20,10 @@ export interface PostgresQueryConfig {
   readonly name: string;
   readonly text: string;
   readonly values?: unknown[];
+  /** `'array'`: each row as an array of its values, in column order (node-postgres's `rowMode`). */
+  readonly rowMode?: 'array';
+  /** The type parsers of this query alone (node-postgres's per-query `types`). */
+  readonly types?: { getTypeParser(oid: number, format?: string): (text: string) => unknown };
 }
 
 /** Anything that runs a parameterised query, as text or as a named statement: a pool, or a client checked out of one. */

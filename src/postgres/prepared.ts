@@ -36,7 +36,17 @@ import type { PostgresQueryable, Row } from './pool.ts';
 export interface PreparedStatement {
   readonly name: string;
   readonly text: string;
+  /** Rows come back as arrays of PostgreSQL's text for each column (NULL as null), no type parser applied. */
+  readonly textRows: boolean;
 }
+
+/**
+ * node-postgres's per-query type parsers, for {@link PreparedStatement.textRows}: every column as
+ * the text PostgreSQL sent. The statement decides the text (`fresh::int`, bigint ms), and the store
+ * reads it by position (session-record): no row object with fourteen properties, no parser per
+ * column, and nothing an app's global `pg.types` setting could change.
+ */
+const AS_TEXT = Object.freeze({ getTypeParser: () => (text: string) => text });
 
 /** Runs one named statement bound to a store's clock: `$1` is the clock, `values` the rest. */
 export type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]>;
@@ -45,17 +55,18 @@ export type Query = (sql: PreparedStatement, values: unknown[]) => Promise<Row[]
 export const STATEMENT_PREFIX = 'lk_';
 
 /** `text` under its name: the prefix and 16 hex digits (64 bits) of its SHA-256. */
-export function prepared(text: string): PreparedStatement {
-  return Object.freeze({ name: STATEMENT_PREFIX + hash('sha256', text, 'hex').slice(0, 16), text });
+export function prepared(text: string, textRows = false): PreparedStatement {
+  return Object.freeze({ name: STATEMENT_PREFIX + hash('sha256', text, 'hex').slice(0, 16), text, textRows });
 }
 
-/** Every statement of `texts` under its name, computed once. */
-export function preparedAll<K extends string>(texts: Readonly<Record<K, string>>): Readonly<Record<K, PreparedStatement>> {
+/** Every statement of `texts` under its name, computed once; those named in `textRows` return text rows. */
+export function preparedAll<K extends string>(texts: Readonly<Record<K, string>>, textRows: readonly NoInfer<K>[] = []): Readonly<Record<K, PreparedStatement>> {
   const entries = Object.entries(texts) as Array<[K, string]>;
-  return Object.freeze(Object.fromEntries(entries.map(([key, text]) => [key, prepared(text)])) as Record<K, PreparedStatement>);
+  return Object.freeze(Object.fromEntries(entries.map(([key, text]) => [key, prepared(text, textRows.includes(key))])) as Record<K, PreparedStatement>);
 }
 
 /** Runs `statement` with `values`, prepared on the connection the first time. */
 export function execute(db: PostgresQueryable, statement: PreparedStatement, values: unknown[]): Promise<{ rows: Row[]; rowCount: number | null }> {
-  return db.query({ name: statement.name, text: statement.text, values });
+  const { name, text, textRows } = statement;
+  return db.query(textRows ? { name, text, values, rowMode: 'array', types: AS_TEXT } : { name, text, values });
 }

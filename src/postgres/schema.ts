@@ -11,7 +11,7 @@
  *
  * @module postgres/schema
  */
-import { MalformedSessionError, sessionFromRecord } from '../session-record.ts';
+import { sessionFromRecord } from '../session-record.ts';
 import type { Session } from '../store.ts';
 import { applyMigrations } from './migrations.ts';
 import { CLOCK } from './pool.ts';
@@ -127,27 +127,24 @@ export async function migrate(pool: PostgresPool, t: Tables): Promise<void> {
 const SESSION = `id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address,
   created_at, authenticated_at, last_seen_at, expires_at, absolute_expires_at, methods`;
 /**
- * A session row as one JSON array in session-record's order (`fresh` as 1 or 0, `methods` as
- * the text of a JSON array), read by {@link toSession}. One value per row for pg to decode, where
- * fourteen columns cost a string, a property and a type parser each on every authenticated request.
+ * A session's columns in session-record's order, as text (`fresh` as 1 or 0, `methods` as the
+ * text of a JSON array): the statements that return sessions run with text rows
+ * (postgres/prepared), and {@link toSession} reads them by position. pg's own decoding built an
+ * object with fourteen properties per row and ran a type parser per column, on every
+ * authenticated request (`npm run bench:pg-read`, bench/README.md).
  */
-const SESSION_RECORD = `json_build_array(s.id, s.secret_hash, s.user_id, s.fresh::int, s.remember_series, s.identifier,
-  s.user_agent, s.ip_address, s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at, s.absolute_expires_at,
-  array_to_json(s.methods)::text)`;
+const SESSION_RECORD = `s.id, s.secret_hash, s.user_id, s.fresh::int, s.remember_series, s.identifier, s.user_agent, s.ip_address,
+  s.created_at, s.authenticated_at, s.last_seen_at, s.expires_at, s.absolute_expires_at, array_to_json(s.methods)::text`;
 
-/** The `sessions` value of selectSessions: each found row's `[live, record]`; none for NULL. */
-export function readBatchReply(value: unknown): Array<readonly [boolean, unknown]> {
-  if (value === null || value === undefined) return [];
-  const pairs: unknown = JSON.parse(value as string);
-  if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'boolean')) {
-    throw new MalformedSessionError('selectSessions returned something other than [live, record] pairs');
-  }
-  return pairs as Array<readonly [boolean, unknown]>;
-}
+/** The statements whose rows are session records, run with text rows (postgres/prepared). */
+export const SESSION_STATEMENTS = Object.freeze(['insertSession', 'selectSessions', 'updateSession', 'listUserSessions'] as const);
 
-/** A row holding one session record (`session`), as a frozen {@link Session}: a snapshot later writes do not change. */
-export function toSession(row: Row): Session {
-  return sessionFromRecord(JSON.parse(row.session as string));
+/**
+ * A text row of {@link SESSION_RECORD} (from `at`: selectSessions puts `live` first) as a frozen
+ * {@link Session}: a snapshot that later writes do not change.
+ */
+export function toSession(row: Row, at = 0): Session {
+  return sessionFromRecord(row as unknown as readonly unknown[], at);
 }
 
 const TOKEN = 'hash, user_id, purpose, email, created_at, expires_at';
@@ -164,12 +161,11 @@ export function statements(t: Tables) {
       INSERT INTO ${s} AS s (${SESSION})
       SELECT $2::text, $3::text, $4::text, $5::boolean, $6::text, $7::text, $8::text, $9::text,
         now, authenticated, now, least(now + $10::bigint, absolute), absolute, $14::text[] FROM times
-      RETURNING ${SESSION_RECORD}::text AS session`,
+      RETURNING ${SESSION_RECORD}`,
     // The sessions of a batch of reads (lib/read-batch): one statement for all of them, the ids in
-    // as one JSON array (pg built a text[] literal element by element), and one value out, a JSON
-    // array of [live, record] (NULL when none is found). `live` is decided by the
-    // database's clock; the caller deletes the row when it is false.
-    selectSessions: `${CLOCK} SELECT json_agg(json_build_array(s.expires_at > clock.now, ${SESSION_RECORD}))::text AS sessions
+    // as one JSON array (pg built a text[] literal element by element). `live` (1 or 0) is decided
+    // by the database's clock; the caller deletes the row when it is 0.
+    selectSessions: `${CLOCK} SELECT (s.expires_at > clock.now)::int AS live, ${SESSION_RECORD}
       FROM ${s} s, clock WHERE s.id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))`,
     deleteSessionIfExpired: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 AND s.expires_at <= clock.now`,
     // One conditional statement: the row lock makes it atomic, and a deleted or expired row matches
@@ -181,10 +177,10 @@ export function statements(t: Tables) {
         expires_at = CASE WHEN $6::bigint IS NULL THEN s.expires_at
           ELSE greatest(s.expires_at, least(clock.now + $6::bigint, s.absolute_expires_at)) END
       FROM clock WHERE s.id = $2 AND s.expires_at > clock.now
-      RETURNING ${SESSION_RECORD}::text AS session`,
+      RETURNING ${SESSION_RECORD}`,
     // `live` tells whether the row was still a session or already expired garbage.
     deleteSession: `${CLOCK} DELETE FROM ${s} s USING clock WHERE s.id = $2 RETURNING s.expires_at > clock.now AS live`,
-    listUserSessions: `${CLOCK} SELECT ${SESSION_RECORD}::text AS session FROM ${s} s, clock
+    listUserSessions: `${CLOCK} SELECT ${SESSION_RECORD} FROM ${s} s, clock
       WHERE s.user_id = $2 AND s.expires_at > clock.now ORDER BY s.created_at DESC`,
     deleteUserSessions: `${CLOCK}, gone AS (
         DELETE FROM ${s} s USING clock WHERE s.user_id = $2 AND s.id IS DISTINCT FROM $3::text

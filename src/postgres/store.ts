@@ -18,7 +18,6 @@
 import type { CounterState, CounterStore } from '../counter-store.ts';
 import { requireMs } from '../duration.ts';
 import { ReadBatch } from '../lib/read-batch.ts';
-import { sessionFromRecord } from '../session-record.ts';
 import { readClock, requireString, startSweep, StoreKit } from '../lib/store-kit.ts';
 import { decideRememberUse, rememberUseOf } from '../remember-decision.ts';
 import { checkNewSession, type NewRememberToken, type NewSession, type RememberUse, type Session, type SessionUpdate, type Store } from '../store.ts';
@@ -29,7 +28,7 @@ import { toMs, withTransaction } from './pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { Query } from './prepared.ts';
-import { migrate, readBatchReply, statements, toSession } from './schema.ts';
+import { migrate, SESSION_STATEMENTS, statements, toSession } from './schema.ts';
 import type { Sql } from './schema.ts';
 import { resolvePostgresOptions, type PostgresStoreOptions } from './store-options.ts';
 import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
@@ -84,7 +83,7 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
     this.#migration = new Migration(() => migrate(pool, tables));
     // Named once here: unnamed, PostgreSQL would parse and plan each statement on every call (~360 µs
     // of database CPU per protected request with two SELECTs). Caveats: postgres/prepared.
-    this.#sql = preparedAll(statements(tables));
+    this.#sql = preparedAll(statements(tables), SESSION_STATEMENTS);
     this.#stopSweep = startSweep(sweepInterval, () => this.deleteExpired());
   }
 
@@ -116,11 +115,10 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
   #readSessions(ids: readonly string[]): Promise<Map<string, Session>> {
     return this.#run('getSession', async (query) => {
       const sessions = new Map<string, Session>();
-      const [row] = await query(this.#sql.selectSessions, [JSON.stringify(ids)]);
-      for (const [live, record] of readBatchReply(row?.sessions)) {
+      for (const row of await query(this.#sql.selectSessions, [JSON.stringify(ids)])) {
         // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
-        const session = sessionFromRecord(record);
-        if (live === true) sessions.set(session.id, session);
+        const session = toSession(row, 1);
+        if ((row as unknown as readonly unknown[])[0] === '1') sessions.set(session.id, session);
         else await query(this.#sql.deleteSessionIfExpired, [session.id]);
       }
       return sessions;
@@ -145,7 +143,7 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
 
   async listUserSessions(userId: string): Promise<Session[]> {
     requireString('userId', userId);
-    return this.#run('listUserSessions', async (query) => (await query(this.#sql.listUserSessions, [userId])).map(toSession));
+    return this.#run('listUserSessions', async (query) => (await query(this.#sql.listUserSessions, [userId])).map((row) => toSession(row)));
   }
 
   async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {
