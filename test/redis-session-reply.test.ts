@@ -47,7 +47,8 @@ describe('toSessions and toSession (session replies of the Redis scripts)', () =
     assert.deepEqual(toSessions('[]'), []);
   });
 
-  it('reads the record updateSession returns', () => {
+  it('reads the record updateSession returns, as text or bytes', () => {
+    assert.equal(toSession(Buffer.from(cjson(record()))).id, 'sid1');
     const session = toSession(cjson(record()));
     assert.equal(session.lastSeenAt, 2000);
     assert.ok(Object.isFrozen(session));

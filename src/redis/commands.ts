@@ -87,7 +87,7 @@ export function toSessions(reply: unknown, length?: number): Array<Session | nul
  */
 export function toSession(record: unknown, reply: unknown = record): Session {
   try {
-    return sessionFromRecord(typeof record === 'string' ? parseJson(record) : record);
+    return sessionFromRecord(typeof record === 'string' || record instanceof Uint8Array ? parseJson(record) : record);
   } catch (error) {
     throw error instanceof MalformedSessionError ? unexpected(reply, error) : error;
   }
