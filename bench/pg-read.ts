@@ -43,7 +43,7 @@ const SESSIONS = positiveInt('SESSIONS', 2000);
 /** Linux's clock ticks per second, in which /proc reports CPU time. */
 const HZ = 100;
 
-/** The statement and decoding the store used before 2026-12-06 (fb6164f), as the baseline. */
+/** The statement and decoding the store used until cffb71c (2026-12-06), as the baseline. */
 const BEFORE_SQL = `WITH clock AS (SELECT coalesce($1::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now)
   SELECT id, secret_hash, user_id, fresh, remember_series, identifier, user_agent, ip_address, created_at, authenticated_at,
     last_seen_at, expires_at, absolute_expires_at, array_to_json(methods)::text AS methods, s.expires_at > clock.now AS live
