@@ -35,7 +35,7 @@ const A_ROOT = process.env.A_ROOT;
 const UA = 'latchkey-bench-flags';
 
 async function main(): Promise<number> {
-  if ((flags.length === 0 && A_ROOT === undefined) || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16');
+  if ((flags.length === 0 && A_ROOT === undefined) || flags.some((f) => !f.startsWith('--'))) throw new TypeError('give the node flags of B after --, e.g. npm run bench:flags -- --max-semi-space-size=16, or A_ROOT=<another checkout> to compare two versions');
   // An odd number of rounds lets one order win the median: the second app of a round is measured
   // after both ran, so any order effect left would fall on one side.
   if (REPS % 2 !== 0) throw new TypeError(`REPS must be even, so that each app goes first as often, got ${REPS}`);
