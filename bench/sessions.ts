@@ -5,7 +5,11 @@
  * (10³ 10⁴ 10⁵ 10⁶ sessions stored), fills each store in bulk (bench/sessions/bulk.ts: straight
  * SQL or a Lua loop, laid out as the store's createSession writes, not through HTTP) up to its
  * size, of which SESSIONS (64) are real logins through POST /login that the load sends in turn,
- * and then measures every size in alternating rounds: `wrk -t1 -c32 -d3s` after a 3 s warm-up,
+ * and then measures every size in alternating rounds. In each round each size's app is started
+ * again, on the same data (restartApp): a process that slows down over its life, which one app
+ * per size for the whole run read as the effect of its size (bench/README.md), then moves only
+ * the round it is in. Each measured run: 5 s for the fresh process's JIT, not counted, then
+ * `wrk -t1 -c32 -d3s` after a 3 s warm-up,
  * the server's CPU time per request (utime + stime of all its threads ÷ requests), and the
  * store's (the PostgreSQL backends of the bench's databases, the bench's redis-server). A store's
  * result is the median over the rounds of each size's ratio to the smallest size in the same
@@ -31,7 +35,7 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { finish, positiveInt, seconds, startScriptEnv } from './lib.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
-import { fmtCores, fmtInt, measuredRun, median, pgQuery, pgVersion, privateRedis, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
+import { fmtCores, fmtInt, measuredRun, median, pgQuery, pgVersion, privateRedis, restartApp, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
 import { namedSeconds, usageDelta, waitForQuiet } from './scale/procfs.ts';
 import { fmtSpread, spread, type Spread } from './scale/ratios.ts';
 import { fillSessions } from './sessions/bulk.ts';
@@ -87,7 +91,8 @@ interface Run {
 
 interface SizeTarget {
   readonly size: number;
-  readonly app: RunningApp;
+  /** Started again in every round. */
+  app: RunningApp;
   readonly cookies: string[];
   readonly runs: Run[];
 }
@@ -134,8 +139,6 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
       targets.push({ size, app, cookies, runs: [] });
     }
 
-    // A first pass, not counted: a fresh app's JIT spends about twice the CPU per request at first.
-    for (const t of targets) await wrk(`${t.app.base}/protected`, { 'user-agent': USER_AGENT }, K.CONC, 5, t.cookies);
     let quiet = 0;
     const disturbedRounds = new Set<number>();
     for (let round = 1; round <= K.MAX_ROUNDS && quiet < K.REPS; round++) {
@@ -146,6 +149,9 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
       const order = targets.map((_, i) => targets[(i + round - 1) % targets.length] as SizeTarget);
       const cells: string[] = [];
       for (const t of order) {
+        t.app = await restartApp(t.app);
+        // Not counted: a fresh app's JIT spends about twice the CPU per request at first.
+        await wrk(`${t.app.base}/protected`, { 'user-agent': USER_AGENT }, K.CONC, 5, t.cookies);
         const { run, before: u0, after: u1, cpuUs } = await measuredRun(
           { url: `${t.app.base}/protected`, headers: { 'user-agent': USER_AGENT }, cookies: t.cookies, pid: t.app.child.pid },
           { conc: K.CONC, warm: K.WARM, seconds: K.WRK_DUR, dbPrefix: DB_PREFIX },

@@ -164,6 +164,19 @@ export interface RunningApp {
   /** The PostgreSQL database of the users (postgres and redis), or null for SQLite. */
   readonly database: string | null;
   readonly stderr: string[];
+  /** What it was started with, for {@link restartApp}. */
+  readonly setup: AppSetup;
+}
+
+/** Where an app keeps its data and how it runs: what a restart keeps. */
+interface AppSetup {
+  readonly store: StoreName;
+  readonly cacheTtlMs: number;
+  readonly dataDir: string;
+  readonly database: string | null;
+  readonly redisUrl: string | null;
+  readonly nodeArgs: readonly string[];
+  readonly root: string;
 }
 
 /** A fixed key: sessions and throttle hashes stay valid across restarts within a run. */
@@ -209,6 +222,28 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
   if (!Number.isSafeInteger(cacheTtlMs) || cacheTtlMs < 0 || cacheTtlMs > 5000) throw new RangeError(`session cache ttl ${cacheTtlMs} ms: 0 (off) to 5000 ms`);
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-scale-'));
   onCleanup(async () => rmSync(dataDir, { recursive: true, force: true }));
+  let database: string | null = null;
+  if (store !== 'sqlite') {
+    // One database per app: the same store is measured once per cache setting, side by side.
+    database = `latchkey_bench_${tag}_${store}${cacheTtlMs > 0 ? `_cache${cacheTtlMs}` : ''}`;
+    await createDatabase(database);
+  }
+  return launch({ store, cacheTtlMs, dataDir, database, redisUrl, nodeArgs, root });
+}
+
+/**
+ * The same app in a new process: it stops `app`, then starts `app/main.ts` again on the same
+ * DATA_DIR, database and Redis, so its sessions, and the cookies that name them, stay valid (the
+ * key is fixed, {@link SECRET_KEY}). For benches that must not read one process's drift as an
+ * effect of what they compare.
+ */
+export async function restartApp(app: RunningApp): Promise<RunningApp> {
+  await stopChild(app.child);
+  return launch(app.setup);
+}
+
+async function launch(setup: AppSetup): Promise<RunningApp> {
+  const { store, cacheTtlMs, dataDir, database, redisUrl, nodeArgs, root } = setup;
   // As `npm start` runs it: the start script's environment and node flags (bench/lib.ts startScriptEnv).
   const env: NodeJS.ProcessEnv = withStartEnv({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, SECRET_KEY, NODE_ENV: 'production' });
   // Whatever the shell exported must not change what is measured: the app gets only what is set here.
@@ -237,11 +272,8 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
   env.LOG_LEVEL = 'warn';
   env.SMTP_URL = await benchSmtp();
   if (cacheTtlMs > 0) env.SESSION_CACHE_TTL = `${cacheTtlMs}ms`;
-  let database: string | null = null;
-  if (store !== 'sqlite') {
-    // One database per app: the same store is measured once per cache setting, side by side.
-    database = `latchkey_bench_${tag}_${store}${cacheTtlMs > 0 ? `_cache${cacheTtlMs}` : ''}`;
-    env.DATABASE_URL = await createDatabase(database);
+  if (database !== null) {
+    env.DATABASE_URL = pgUrl(database);
     if (store === 'redis') env.SESSION_STORE = redisUrl ?? '';
   }
   const child = track(process.execPath, ['--conditions=source', ...startScriptEnv().nodeArgs, ...nodeArgs, join(root, 'app', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -266,7 +298,7 @@ export async function startApp(store: StoreName, tag: string, redisUrl: string |
       resolve(m[1] as string);
     });
   });
-  return { store, cacheTtlMs, child, base, dataDir, database, stderr };
+  return { store, cacheTtlMs, child, base, dataDir, database, stderr, setup };
 }
 
 // ------------------------------------------------------------------ wrk
