@@ -1,5 +1,5 @@
 /**
- * redis/commands `toSessions` and `toSession`: how the session scripts' replies become Sessions.
+ * redis/commands `toSessions` and `toSessionOrNull`: how the session scripts' replies become Sessions.
  * getSessions and listUserSessions answer with one JSON array (cjson) of records, `false` for a
  * session not found; updateSession with the JSON of one record (session-record reads each).
  * A reply that cannot be read must become a coded failure, never a null that reads as "logged out"
@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MalformedSessionError, SESSION_FIELDS } from '../src/session-record.ts';
-import { toSession, toSessions } from '../src/redis/commands.ts';
+import { toSessionOrNull, toSessions } from '../src/redis/commands.ts';
 
 const VALUES: Record<string, string | false> = {
   id: 'sid1',
@@ -31,7 +31,7 @@ const record = (over: Record<string, string | false> = {}) => SESSION_FIELDS.map
 /** What cjson writes: it escapes `/`, which JSON allows. */
 const cjson = (value: unknown) => JSON.stringify(value).replaceAll('/', '\\/');
 
-describe('toSessions and toSession (session replies of the Redis scripts)', () => {
+describe('toSessions and toSessionOrNull (session replies of the Redis scripts)', () => {
   it('reads a batch reply in order, a session not found as null, whether the client returns text or bytes', () => {
     const reply = cjson([record(), false, record({ id: 'sid2', fresh: '0' })]);
     for (const form of [reply, Buffer.from(reply)]) {
@@ -48,9 +48,10 @@ describe('toSessions and toSession (session replies of the Redis scripts)', () =
   });
 
   it('reads the record updateSession returns, as text or bytes', () => {
-    assert.equal(toSession(Buffer.from(cjson(record()))).id, 'sid1');
-    const session = toSession(cjson(record()));
-    assert.equal(session.lastSeenAt, 2000);
+    assert.equal(toSessionOrNull(Buffer.from(cjson(record())))?.id, 'sid1');
+    assert.equal(toSessionOrNull(null), null);
+    const session = toSessionOrNull(cjson(record()));
+    assert.equal(session?.lastSeenAt, 2000);
     assert.ok(Object.isFrozen(session));
   });
 
@@ -61,7 +62,7 @@ describe('toSessions and toSession (session replies of the Redis scripts)', () =
     }
     const error = (() => {
       try {
-        toSession(cjson(record({ createdAt: 'soon' })));
+        toSessionOrNull(cjson(record({ createdAt: 'soon' })));
       } catch (caught) {
         return caught as Error;
       }

@@ -81,13 +81,10 @@ export function toSessions(reply: unknown, length?: number): Array<Session | nul
   return records.map((record: unknown) => (record === false ? null : toSession(record, reply)));
 }
 
-/**
- * A session record (session-record: its values in order, `false` for a missing field), or the
- * JSON of one (updateSession); `reply` is what the error quotes.
- */
-export function toSession(record: unknown, reply: unknown = record): Session {
+/** A session record (session-record: its values in order, `false` for a missing field); `reply` is what an error quotes. */
+function toSession(record: unknown, reply: unknown): Session {
   try {
-    return sessionFromRecord(typeof record === 'string' || record instanceof Uint8Array ? parseJson(record) : record);
+    return sessionFromRecord(record);
   } catch (error) {
     throw error instanceof MalformedSessionError ? unexpected(reply, error) : error;
   }
@@ -117,9 +114,9 @@ export function toInteger(reply: unknown): number {
   return integer(reply);
 }
 
-/** A session reply, or null for nil. */
+/** updateSession's reply: the JSON of one record (text or bytes), or null for nil. */
 export function toSessionOrNull(reply: unknown): Session | null {
-  return reply === null ? null : toSession(reply);
+  return reply === null ? null : toSession(parseJson(reply), reply);
 }
 
 /** True for the integer reply 1. */
