@@ -31,7 +31,7 @@ import { parseAuthMethods } from '../src/auth-methods.ts';
 import { PostgresStore } from '../src/postgres/index.ts';
 import { toMs } from '../src/postgres/pool.ts';
 import { execute, prepared } from '../src/postgres/prepared.ts';
-import { statements, tableNames, toSession } from '../src/postgres/schema.ts';
+import { statements, tableNames, toBatchRow } from '../src/postgres/schema.ts';
 import type { Session } from '../src/store.ts';
 import { finish, median, positiveInt } from './lib.ts';
 import { createDatabase, runBench } from './scale/infra.ts';
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
         label: 'now: text rows, JSON ids',
         read: async (batch) => {
           const { rows } = await execute(pool, NOW, [null, JSON.stringify(batch)]);
-          return rows.filter((row) => (row as unknown as unknown[])[0] === '1').map((row) => toSession(row, 1)).length;
+          return rows.map(toBatchRow).filter((row) => row.live).length;
         },
       },
       // The whole store path: getSession per id, coalesced by lib/read-batch, behind the store's error handling.

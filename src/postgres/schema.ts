@@ -139,12 +139,15 @@ const SESSION_RECORD = `s.id, s.secret_hash, s.user_id, s.fresh::int, s.remember
 /** The statements whose rows are session records, run with text rows (postgres/prepared). */
 export const SESSION_STATEMENTS = Object.freeze(['insertSession', 'selectSessions', 'updateSession', 'listUserSessions'] as const);
 
-/**
- * A text row of {@link SESSION_RECORD} (from `at`: selectSessions puts `live` first) as a frozen
- * {@link Session}: a snapshot that later writes do not change.
- */
-export function toSession(row: Row, at = 0): Session {
-  return sessionFromRecord(row as unknown as readonly unknown[], at);
+/** A text row of {@link SESSION_RECORD} as a frozen {@link Session}: a snapshot that later writes do not change. */
+export function toSession(row: Row): Session {
+  return sessionFromRecord(row as unknown as readonly unknown[]);
+}
+
+/** A text row of selectSessions: `live` ('1' or '0') first, then the session's record. */
+export function toBatchRow(row: Row): { live: boolean; session: Session } {
+  const values = row as unknown as readonly unknown[];
+  return { live: values[0] === '1', session: sessionFromRecord(values, 1) };
 }
 
 const TOKEN = 'hash, user_id, purpose, email, created_at, expires_at';

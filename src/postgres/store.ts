@@ -28,7 +28,7 @@ import { toMs, withTransaction } from './pool.ts';
 import type { PostgresPool, PostgresQueryable, Row } from './pool.ts';
 import { execute, preparedAll } from './prepared.ts';
 import type { Query } from './prepared.ts';
-import { migrate, SESSION_STATEMENTS, statements, toSession } from './schema.ts';
+import { migrate, SESSION_STATEMENTS, statements, toBatchRow, toSession } from './schema.ts';
 import type { Sql } from './schema.ts';
 import { resolvePostgresOptions, type PostgresStoreOptions } from './store-options.ts';
 import { consumeToken, createToken, deleteUserTokens, findToken } from './tokens.ts';
@@ -117,8 +117,8 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
       const sessions = new Map<string, Session>();
       for (const row of await query(this.#sql.selectSessions, [JSON.stringify(ids)])) {
         // Valid while now < expiresAt (SEC-29); an expired row goes as it is found (SEC-28).
-        const session = toSession(row, 1);
-        if ((row as unknown as readonly unknown[])[0] === '1') sessions.set(session.id, session);
+        const { live, session } = toBatchRow(row);
+        if (live) sessions.set(session.id, session);
         else await query(this.#sql.deleteSessionIfExpired, [session.id]);
       }
       return sessions;
@@ -143,7 +143,7 @@ export class PostgresStore implements Store, CounterStore, TokenStore {
 
   async listUserSessions(userId: string): Promise<Session[]> {
     requireString('userId', userId);
-    return this.#run('listUserSessions', async (query) => (await query(this.#sql.listUserSessions, [userId])).map((row) => toSession(row)));
+    return this.#run('listUserSessions', async (query) => (await query(this.#sql.listUserSessions, [userId])).map(toSession));
   }
 
   async deleteUserSessions(userId: string, exceptId?: string): Promise<number> {
