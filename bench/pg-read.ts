@@ -24,7 +24,6 @@
  *
  * @module bench/pg-read
  */
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseAuthMethods } from '../src/auth-methods.ts';
@@ -35,13 +34,12 @@ import { statements, tableNames, toBatchRow } from '../src/postgres/schema.ts';
 import type { Session } from '../src/store.ts';
 import { finish, median, positiveInt } from './lib.ts';
 import { createDatabase, runBench } from './scale/infra.ts';
+import { processSeconds, usage } from './scale/procfs.ts';
 
 const REPS = positiveInt('REPS', 6);
 const OPS = positiveInt('OPS', 4000);
 const BATCH = positiveInt('BATCH', 14);
 const SESSIONS = positiveInt('SESSIONS', 2000);
-/** Linux's clock ticks per second, in which /proc reports CPU time. */
-const HZ = 100;
 
 /** The statement and decoding the store used until cffb71c (2026-12-06), as the baseline. */
 const BEFORE_SQL = `WITH clock AS (SELECT coalesce($1::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now)
@@ -71,12 +69,6 @@ function sessionBefore(row: Record<string, unknown>): Session {
   });
 }
 
-/** CPU seconds of process `pid` so far (utime + stime). */
-function cpuOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / HZ;
-}
-
 interface Target {
   readonly label: string;
   /** Reads one batch; resolves with how many sessions it found. */
@@ -84,7 +76,8 @@ interface Target {
 }
 
 async function main(): Promise<number> {
-  const url = await createDatabase(`latchkey_bench_pgread_${randomBytes(4).toString('hex')}`);
+  const database = `latchkey_bench_pgread_${randomBytes(4).toString('hex')}`;
+  const url = await createDatabase(database);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   const store = new PostgresStore({ pool, sweepInterval: 0 });
   try {
@@ -132,17 +125,18 @@ async function main(): Promise<number> {
     for (const target of targets) await run(target, 300); // warm-up: plans, JIT
     for (let round = 0; round < REPS; round++) {
       for (const i of round % 2 === 0 ? order : [...order].reverse()) {
+        // usage() reads every process in /proc: outside the window this process's CPU is read in.
+        const db0 = usage(database); // counts the backends of `database` (bench/scale/procfs)
         const app0 = process.cpuUsage();
-        const db0 = cpuOf(backend);
         await run(targets[i] as Target, OPS);
         const app = process.cpuUsage(app0);
         results[i]?.app.push((app.user + app.system) / OPS);
-        results[i]?.db.push(((cpuOf(backend) - db0) * 1e6) / OPS);
+        results[i]?.db.push((processSeconds(db0, usage(database), backend) * 1e6) / OPS);
       }
     }
     const fmt = (xs: number[]) => `${median(xs).toFixed(1).padStart(6)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
     console.log(`=== ${BATCH} session reads per batch, ${REPS} alternating rounds of ${OPS} batches, one connection, Node ${process.versions.node}`);
-    console.log(`${'target'.padEnd(40)} ${'app CPU µs/batch'.padEnd(22)} database backend CPU µs/batch (at ${1e6 / HZ / OPS} µs resolution)`);
+    console.log(`${'target'.padEnd(40)} ${'app CPU µs/batch'.padEnd(22)} database backend CPU µs/batch (in /proc's 10 ms ticks: ${1e4 / OPS} µs resolution)`);
     targets.forEach((t, i) => console.log(`${t.label.padEnd(40)} ${fmt(results[i]!.app).padEnd(22)} ${fmt(results[i]!.db)}`));
     return finish(problems, console.log);
   } finally {
