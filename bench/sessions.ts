@@ -8,8 +8,8 @@
  * and then measures every size in alternating rounds. In each round each size's app is started
  * again, on the same data (restartApp): a process that slows down over its life, which one app
  * per size for the whole run read as the effect of its size (bench/README.md), then moves only
- * the round it is in. Each measured run: 5 s for the fresh process's JIT, not counted, then
- * `wrk -t1 -c32 -d3s` after a 3 s warm-up,
+ * the round it is in. Each measured run: `wrk -t1 -c32 -d3s` after 5 + 3 s of warm-up (the fresh
+ * process's JIT, then WARM),
  * the server's CPU time per request (utime + stime of all its threads ÷ requests), and the
  * store's (the PostgreSQL backends of the bench's databases, the bench's redis-server). A store's
  * result is the median over the rounds of each size's ratio to the smallest size in the same
@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { finish, positiveInt, seconds, startScriptEnv } from './lib.ts';
 import { APP_USER, checkSession, loginSessions } from './scale/app-user.ts';
-import { fmtCores, fmtInt, measuredRun, median, pgQuery, pgVersion, privateRedis, restartApp, runBench, startApp, stop, STORE_LABEL, table, wrk, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
+import { fmtCores, fmtInt, measuredRun, median, pgQuery, pgVersion, privateRedis, restartApp, runBench, startApp, stop, STORE_LABEL, table, wrkVersion, type RunningApp, type StoreName } from './scale/infra.ts';
 import { namedSeconds, usageDelta, waitForQuiet } from './scale/procfs.ts';
 import { fmtSpread, spread, type Spread } from './scale/ratios.ts';
 import { fillSessions } from './sessions/bulk.ts';
@@ -59,6 +59,8 @@ const SIZES = list('SIZES', '1e3 1e4 1e5 1e6').map((s) => {
 });
 const SESSIONS = positiveInt('SESSIONS', 64);
 const REPS = positiveInt('REPS', 5);
+/** Seconds of load, not counted, for a freshly started app's JIT before each measured run. */
+const JIT_WARM = 5;
 const K = {
   WRK_DUR: seconds('WRK_DUR', '3s'),
   WARM: seconds('WARM', '3s'),
@@ -150,11 +152,10 @@ async function measureStore(store: StoreName, redisBase: string | null): Promise
       const cells: string[] = [];
       for (const t of order) {
         t.app = await restartApp(t.app);
-        // Not counted: a fresh app's JIT spends about twice the CPU per request at first.
-        await wrk(`${t.app.base}/protected`, { 'user-agent': USER_AGENT }, K.CONC, 5, t.cookies);
+        // JIT_WARM more seconds of warm-up: a fresh app's JIT spends about twice the CPU per request at first.
         const { run, before: u0, after: u1, cpuUs } = await measuredRun(
           { url: `${t.app.base}/protected`, headers: { 'user-agent': USER_AGENT }, cookies: t.cookies, pid: t.app.child.pid },
-          { conc: K.CONC, warm: K.WARM, seconds: K.WRK_DUR, dbPrefix: DB_PREFIX },
+          { conc: K.CONC, warm: JIT_WARM + K.WARM, seconds: K.WRK_DUR, dbPrefix: DB_PREFIX },
         );
         const d = usageDelta(u0, u1);
         if (run.non2xx + run.socketErrors > 0) broke(`${store} ${fmtSize(t.size)} round ${round}: ${run.non2xx} non-2xx, ${run.socketErrors} socket errors`);
@@ -236,7 +237,7 @@ async function main(): Promise<number> {
   log(`latchkey sessions bench: GET /protected on the reference app with ${SIZES.map(fmtSize).join(', ')} sessions stored, on ${STORES.join(', ')}`);
   log(
     `node ${process.version}, ${availableParallelism()} CPUs, load avg ${loadavg().map((n) => n.toFixed(2)).join(' ')}; wrk ${wrkV ?? 'MISSING'}; ` +
-      `PostgreSQL ${pg.ok ? pg.version : `UNREACHABLE (${pg.error})`}; wrk -t1 -c${K.CONC} -d${K.WRK_DUR}s after ${K.WARM} s, ${K.REPS} undisturbed rounds (at most ${K.MAX_ROUNDS}); ` +
+      `PostgreSQL ${pg.ok ? pg.version : `UNREACHABLE (${pg.error})`}; wrk -t1 -c${K.CONC} -d${K.WRK_DUR}s after ${JIT_WARM} + ${K.WARM} s of warm-up on an app started afresh, ${K.REPS} undisturbed rounds (at most ${K.MAX_ROUNDS}); ` +
       `${SESSIONS} real sessions sent in turn; app environment: ${startScriptEnv().note}`,
   );
   if (wrkV === null) throw new Error('wrk is missing: apt-get update && apt-get install -y wrk');
