@@ -24,7 +24,7 @@
  *
  * Knobs (env): STORES="sqlite postgres redis", REPS=9, OPS=50000, CONC=32, ALLOC_OPS=20000, and
  * ALLOC_PROFILE=<dir>, an existing folder where each target's allocation profile is written
- * (`<label>.heapprofile`, for Chrome DevTools' Memory tab): the allocation sites behind the bytes.
+ * (`<label>.heapprofile`, as V8's inspector returns it): the allocation sites behind the bytes.
  * Exits 0 whatever the figures, non-zero when a request is not answered 200 with its user.
  *
  * @module bench/app-path
@@ -199,7 +199,7 @@ async function allocatedPerRequest(session: Session, target: Target, ops: number
   await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   await load(target, ops);
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: SampledNode } };
-  // Chrome DevTools opens the file (Memory tab, "Load profile") to show the allocation sites.
+  // A tree from `head`: each node's callFrame and the selfSize allocated there (bench/README.md).
   if (ALLOC_PROFILE !== undefined) writeFileSync(join(ALLOC_PROFILE, `${target.label.replace(/\W+/g, '-')}.heapprofile`), JSON.stringify(profile));
   let total = 0;
   const walk = (node: SampledNode) => {
