@@ -27,7 +27,8 @@
  * the server's CPU time per request (utime + stime of all its threads ÷ the requests wrk got
  * answered), a steadier figure on a shared machine. Prints a table (medians), and for each store
  * and setting, ÷ bare Hono (goals, the same with and without the cache: SQLite ≥ 0.6, PostgreSQL
- * and Redis ≥ 0.4) and ÷ the best peer (goal ≥ 8×), each in req/s and in CPU terms (the other's
+ * and Redis ≥ 0.4) and ÷ the best peer (goals: SQLite ≥ 8×, PostgreSQL and Redis ≥ 5×, with their
+ * verdict at 8× beside them), each in req/s and in CPU terms (the other's
  * CPU µs per request ÷ the app's), each the median of the per-round pair ratios with their
  * interquartile range and range (bench/scale/ratios.ts). The apps start with the environment
  * assignments of package.json's `scripts.start` (MALLOC_ARENA_MAX), as `npm start` runs them.
@@ -113,7 +114,14 @@ import { parseDuration } from '../src/duration.ts';
 const HERE = import.meta.dirname;
 const USER_AGENT = 'latchkey-scale-bench/1.0';
 const RATIO_GOALS: Record<StoreName, number> = { sqlite: 0.6, postgres: 0.4, redis: 0.4 };
-const PEER_GOAL = 8;
+/**
+ * ÷ the best peer, per store, as the performance issue's table of goals gives them: 8× for SQLite,
+ * 5× for PostgreSQL and Redis, which pay a network round trip per request that a peer on SQLite
+ * does not. The same issue's prose says "each ≥ 8×": that stricter reading is printed beside the
+ * network stores' verdicts and on a line of its own after GOALS, not counted in it.
+ */
+const PEER_GOALS: Record<StoreName, number> = { sqlite: 8, postgres: 5, redis: 5 };
+const STRICT_PEER_GOAL = 8;
 /** Seconds of load each target gets once before the first round. */
 const FIRST_WARM = 5;
 /** The app's memory under the register/login load and after it (the performance issue's goals). */
@@ -515,6 +523,9 @@ async function ratioPart(): Promise<void> {
     const nameOf = (t: Target) => appName(t.store as StoreName, t.cacheTtlMs as number);
     const nameWidth = Math.max(28, ...appTargets.map((t) => nameOf(t).length));
     const verdicts: Array<{ what: string; met: boolean }> = [];
+    /** The network stores' ratios to the best peer under {@link STRICT_PEER_GOAL}, reported, not counted. */
+    const strictMisses: string[] = [];
+    let strictJudged = false;
     const judge = (what: string, s: Spread, goal: number) => {
       const v = verdict(s.median, goal);
       verdicts.push({ what, met: v === 'met' });
@@ -538,10 +549,18 @@ async function ratioPart(): Promise<void> {
           `by CPU: ${bestCpu.label}, ${fmtUs(cpu.get(bestCpu.key) as number)} µs/req`,
       );
       for (const t of appTargets) {
+        const goal = PEER_GOALS[t.store as StoreName];
         const r = pairs(t, bestRps, byRps);
         const c = pairs(t, bestCpu, byCpu);
-        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer  req/s ${fmtSpread(r, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, req/s`, r, PEER_GOAL)}`);
-        log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c, 1, '×')}  goal ≥ ${PEER_GOAL}×: ${judge(`${nameOf(t)} ÷ best peer, CPU`, c, PEER_GOAL)}`);
+        const strict = (what: string, s: Spread) => {
+          if (goal >= STRICT_PEER_GOAL) return '';
+          strictJudged = true;
+          const v = verdict(s.median, STRICT_PEER_GOAL);
+          if (v !== 'met') strictMisses.push(`${nameOf(t)} ÷ best peer, ${what}`);
+          return ` (≥ ${STRICT_PEER_GOAL}×: ${v})`;
+        };
+        log(`${nameOf(t).padEnd(nameWidth)} ÷ best peer  req/s ${fmtSpread(r, 1, '×')}  goal ≥ ${goal}×: ${judge(`${nameOf(t)} ÷ best peer, req/s`, r, goal)}${strict('req/s', r)}`);
+        log(`${' '.repeat(nameWidth)}              CPU   ${fmtSpread(c, 1, '×')}  goal ≥ ${goal}×: ${judge(`${nameOf(t)} ÷ best peer, CPU`, c, goal)}${strict('CPU', c)}`);
       }
     } else {
       log('(no peer measured: no ratio to the best peer)');
@@ -559,6 +578,12 @@ async function ratioPart(): Promise<void> {
       : `GOALS: ${verdicts.length - notMet.length} of ${verdicts.length} met; NOT met: ${notMet.map((v) => v.what).join('; ')}`) +
         (useAll ? ` (DISTURBED: every round had others > ${K.OTHERS_MAX} cores; these figures measure a shared machine)` : ''),
     );
+    if (strictJudged) {
+      log(
+        `(the stricter reading, every store ≥ ${STRICT_PEER_GOAL}× the best peer, not counted above: ` +
+          `${strictMisses.length === 0 ? 'met' : `NOT met for ${strictMisses.join('; ')}`})`,
+      );
+    }
     if (K.CPU_PROF) {
       for (const t of appTargets) {
         log('');
