@@ -16,6 +16,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
+import { addHeadersOnWrite, type HeadWriter, type HeaderList } from './lib/write-head.ts';
 import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
@@ -24,6 +25,13 @@ import { requireNode } from './lib/runtime.ts';
 
 // Fails here, at import, on a Node older than 24, with the fix in the message (lib/runtime.ts).
 requireNode('latchkey/hono', 'URL.parse, crypto.argon2');
+
+/**
+ * For an app's own headers on every answer (security headers) on @hono/node-server:
+ * `addHeadersOnWrite(c.env.outgoing, [['x-content-type-options', 'nosniff']])` adds them when
+ * Node writes the head, unless the answer sets them, without `setHeader`'s cost (lib/write-head).
+ */
+export { addHeadersOnWrite, type HeaderList, type HeadWriter } from './lib/write-head.ts';
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
 export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };
@@ -41,10 +49,7 @@ interface IncomingLike {
 }
 
 /** And `c.env.outgoing`: Node's response. */
-interface OutgoingLike {
-  readonly headersSent: boolean;
-  setHeader(name: string, value: string): unknown;
-}
+type OutgoingLike = HeadWriter;
 
 /**
  * On @hono/node-server, reads headers from Node's plain header object: reading `c.req.raw.headers`
@@ -80,11 +85,12 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
     const cookies = auth.setCookies();
     if (cookies.length === 0) {
       if (!auth.used) return;
-      // Only `Cache-Control` to add: on @hono/node-server, set it on Node's response, which
-      // `writeHead` merges (a header the app set on its Response still wins). Touching
-      // `c.res.headers` would make the server rebuild the response the slow way.
+      // Only `Cache-Control` to add: on @hono/node-server, to Node's response as it writes its
+      // head (a header the app set on its Response still wins). Touching `c.res.headers` would
+      // make the server rebuild the response the slow way, and `setHeader` would send node:http's
+      // `writeHead` down its slow path (lib/write-head).
       if (env?.outgoing && !env.outgoing.headersSent) {
-        env.outgoing.setHeader('cache-control', NO_STORE);
+        addHeadersOnWrite(env.outgoing, NO_STORE_HEADER);
         return;
       }
     }
@@ -102,6 +108,7 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
  * cache out, so no `Vary: Cookie` is needed beside it.
  */
 const NO_STORE = 'no-store';
+const NO_STORE_HEADER: HeaderList = Object.freeze([Object.freeze(['cache-control', NO_STORE] as const)]);
 
 function appendAuthHeaders(headers: Headers, cookies: readonly string[]): void {
   for (const cookie of cookies) headers.append('set-cookie', cookie);
