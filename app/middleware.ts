@@ -5,7 +5,7 @@
  *
  * @module app/middleware
  */
-import { addHeadersOnWrite, type HeaderList, type HeadWriter } from 'latchkey/hono';
+import { addHeadersOnWrite, headerList, type HeadWriter } from 'latchkey/hono';
 import { isJson, page, problem } from './answers.ts';
 import type { AppContext, Handler, Route } from './types.ts';
 import { errorContent } from './views/pages.ts';
@@ -16,15 +16,15 @@ import { errorContent } from './views/pages.ts';
  * passkey buttons, static.ts), which fetch only from it.
  */
 const CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const HEADERS: HeaderList = Object.freeze([
-  Object.freeze(['content-security-policy', CSP] as const),
-  Object.freeze(['x-content-type-options', 'nosniff'] as const),
-  Object.freeze(['referrer-policy', 'strict-origin-when-cross-origin'] as const),
-  Object.freeze(['cross-origin-opener-policy', 'same-origin'] as const),
-]);
+const HEADERS = headerList({
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+  'cross-origin-opener-policy': 'same-origin',
+});
 /** One year, the minimum HSTS preload lists accept (SEC-64: max-age ≥ 31 536 000). */
 const HSTS = 'max-age=31536000; includeSubDomains';
-const HSTS_HEADER: HeaderList = Object.freeze([Object.freeze(['strict-transport-security', HSTS] as const)]);
+const HSTS_HEADER = headerList({ 'strict-transport-security': HSTS });
 
 /**
  * Runs `inner` (the latchkey middleware) with the security headers added to whatever the app

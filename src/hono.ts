@@ -16,7 +16,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AnonymousUser } from './anonymous.ts';
 import { isServiceUnavailable } from './errors.ts';
 import { forbiddenResponse, serviceUnavailableResponse } from './lib/responses.ts';
-import { addHeadersOnWrite, type HeadWriter, type HeaderList } from './lib/write-head.ts';
+import { addHeadersOnWrite, headerList, type HeadWriter } from './lib/write-head.ts';
 import { checkGuardOptions, type GuardOptions } from './login-redirect.ts';
 import type { LoginManager } from './manager.ts';
 import type { RequestAuth } from './request-auth.ts';
@@ -28,10 +28,11 @@ requireNode('latchkey/hono', 'URL.parse, crypto.argon2');
 
 /**
  * For an app's own headers on every answer (security headers) on @hono/node-server:
- * `addHeadersOnWrite(c.env.outgoing, [['x-content-type-options', 'nosniff']])` adds them when
- * Node writes the head, unless the answer sets them, without `setHeader`'s cost (lib/write-head).
+ * `addHeadersOnWrite(c.env.outgoing, SECURITY)`, with `SECURITY = headerList({…})` made once,
+ * adds them when Node writes the head, unless the answer sets them, without `setHeader`'s cost
+ * (lib/write-head).
  */
-export { addHeadersOnWrite, type HeaderList, type HeadWriter } from './lib/write-head.ts';
+export { addHeadersOnWrite, headerList, type HeaderList, type HeadWriter } from './lib/write-head.ts';
 
 /** The Hono `Env` of an app that uses latchkey: `c.var.auth` is the request's auth context. */
 export type LatchkeyEnv<U, R = AnonymousUser> = { Variables: { auth: RequestAuth<U, R> } };
@@ -108,7 +109,7 @@ export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): Mid
  * cache out, so no `Vary: Cookie` is needed beside it.
  */
 const NO_STORE = 'no-store';
-const NO_STORE_HEADER: HeaderList = Object.freeze([Object.freeze(['cache-control', NO_STORE] as const)]);
+const NO_STORE_HEADER = headerList({ 'cache-control': NO_STORE });
 
 function appendAuthHeaders(headers: Headers, cookies: readonly string[]): void {
   for (const cookie of cookies) headers.append('set-cookie', cookie);

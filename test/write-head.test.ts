@@ -9,13 +9,13 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { addHeadersOnWrite, type HeaderList } from '../src/lib/write-head.ts';
+import { addHeadersOnWrite, headerList, type HeaderList } from '../src/lib/write-head.ts';
 
-const SECURITY: HeaderList = [
-  ['x-content-type-options', 'nosniff'],
-  ['referrer-policy', 'strict-origin-when-cross-origin'],
-  ['cache-control', 'no-store'],
-];
+const SECURITY: HeaderList = headerList({
+  'x-content-type-options': 'nosniff',
+  'Referrer-Policy': 'strict-origin-when-cross-origin', // kept in lower case
+  'cache-control': 'no-store',
+});
 
 /** Serves one request with `handle`, and answers the headers the client received. */
 function serveOnce(t: TestContext, handle: (res: ServerResponse) => void, requestHeaders: Record<string, string> = {}): Promise<IncomingHttpHeaders> {
@@ -101,11 +101,11 @@ test('every form of writeHead gets them: no headers, a status message, a flat li
 test('calls add up, and a call once the head is sent changes nothing and does not throw', async (t) => {
   let late: unknown = 'not called';
   const headers = await serveOnce(t, (res) => {
-    addHeadersOnWrite(res, [['x-first', '1']]);
-    addHeadersOnWrite(res, [['x-second', '2']]);
+    addHeadersOnWrite(res, headerList({ 'x-first': '1' }));
+    addHeadersOnWrite(res, headerList({ 'x-second': '2' }));
     res.writeHead(200, {});
     try {
-      addHeadersOnWrite(res, [['x-late', '3']]);
+      addHeadersOnWrite(res, headerList({ 'x-late': '3' }));
       late = null;
     } catch (error) {
       late = error;
@@ -129,4 +129,27 @@ test('as the attacker: a client’s own Cache-Control or Referrer-Policy request
   );
   assert.equal(headers['cache-control'], 'no-store');
   assert.equal(headers['referrer-policy'], 'strict-origin-when-cross-origin');
+});
+
+test('headerList checks once what every response would otherwise check: names are tokens, values have no CR, LF or NUL, no name twice (TypeError)', () => {
+  assert.deepEqual([...headerList({ 'X-Frame-Options': 'DENY' })], [['x-frame-options', 'DENY']]);
+  assert.ok(Object.isFrozen(headerList({ a: 'b' })));
+  const bad: unknown[] = [null, [], 'x-a: 1', { 'bad name': 'x' }, { '': 'x' }, { 'x-a': 'one\r\nset-cookie: stolen=1' }, { 'x-a': 'nul\0' }, { 'x-a': 1 }, { 'X-A': '1', 'x-a': '2' }];
+  for (const input of bad) assert.throws(() => headerList(input as Record<string, string>), TypeError, JSON.stringify(input));
+});
+
+test('as the attacker: addHeadersOnWrite refuses a list headerList did not check, so no unchecked value reaches a head (TypeError)', async (t) => {
+  const forged = [['x-a', 'one\r\nset-cookie: stolen=1']] as unknown as HeaderList;
+  let refused: unknown = null;
+  const headers = await serveOnce(t, (res) => {
+    try {
+      addHeadersOnWrite(res, forged);
+    } catch (error) {
+      refused = error;
+    }
+    res.end('x');
+  });
+  assert.ok(refused instanceof TypeError);
+  assert.equal(headers['set-cookie'], undefined);
+  assert.throws(() => addHeadersOnWrite(null as unknown as ServerResponse, SECURITY), TypeError);
 });

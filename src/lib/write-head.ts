@@ -19,16 +19,48 @@ export interface HeadWriter {
   writeHead(statusCode: number, ...rest: unknown[]): unknown;
 }
 
-/** Header names in lower case, with their values. */
-export type HeaderList = readonly (readonly [name: string, value: string])[];
+declare const checked: unique symbol;
+/** Header names in lower case, with their values: made by {@link headerList}, once. */
+export type HeaderList = readonly (readonly [name: string, value: string])[] & { readonly [checked]: true };
+
+/** RFC 9110 §5.1: a field name is a token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5: no CR, LF or NUL in a field value (node:http would throw at writeHead). */
+const BAD_VALUE = /[\r\n\0]/;
+const LISTS = new WeakSet<object>();
 
 /**
- * When `response` writes its head, adds each of `headers` (names in lower case) that the answer
- * does not set itself, in any case, neither in the head nor earlier with `setHeader`. The answer's
- * object is copied, never changed: it may be a constant the app reuses. Several calls on one
- * response add up. Does nothing once the head is sent.
+ * Headers for {@link addHeadersOnWrite}, checked once here rather than on every response: each
+ * name a token (kept in lower case), each value a string without CR, LF or NUL. Throws TypeError.
+ *
+ * @example
+ * ```ts
+ * const SECURITY = headerList({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+ * ```
+ */
+export function headerList(headers: Readonly<Record<string, string>>): HeaderList {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new TypeError('headerList: give an object of header names and values');
+  const list = Object.entries(headers).map(([name, value]) => {
+    if (!TOKEN.test(name)) throw new TypeError(`headerList: ${JSON.stringify(name)} is not a header name`);
+    if (typeof value !== 'string' || BAD_VALUE.test(value)) throw new TypeError(`headerList: the value of ${name} must be a string without CR, LF or NUL`);
+    return Object.freeze([name.toLowerCase(), value] as const);
+  });
+  const names = new Set(list.map(([name]) => name));
+  if (names.size !== list.length) throw new TypeError('headerList: a header name is given twice');
+  const frozen = Object.freeze(list) as unknown as HeaderList;
+  LISTS.add(frozen);
+  return frozen;
+}
+
+/**
+ * When `response` writes its head, adds each of `headers` that the answer does not set itself, in
+ * any case, neither in the head nor earlier with `setHeader`. The answer's object is copied, never
+ * changed: it may be a constant the app reuses. Several calls on one response add up. Does
+ * nothing once the head is sent. Throws TypeError for a list not made by {@link headerList}.
  */
 export function addHeadersOnWrite(response: HeadWriter, headers: HeaderList): void {
+  if (!LISTS.has(headers)) throw new TypeError('addHeadersOnWrite: headers must come from headerList()');
+  if (typeof response?.writeHead !== 'function') throw new TypeError("addHeadersOnWrite: response must be Node's ServerResponse");
   if (response.headersSent) return;
   const writeHead = response.writeHead;
   response.writeHead = function writeHeadWithHeaders(this: HeadWriter, statusCode: number, ...rest: unknown[]) {
