@@ -7,12 +7,12 @@
  *
  * @module cookie
  */
+import { HTTP_TOKEN } from './lib/http-token.ts';
 
 /** RFC 6265bis §5.6: browsers cap a cookie's name plus value at 4096 bytes. */
 const MAX_COOKIE_LENGTH = 4096;
 /** The characters latchkey's own cookie values use: base64url and `.`. */
 const VALUE = /^[A-Za-z0-9._-]*$/;
-const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * The values of the wanted cookie names in a `Cookie` header. A name that is absent, duplicated,
@@ -72,7 +72,7 @@ export const MAX_COOKIE_AGE = 400 * 86_400;
  * ```
  */
 export function serializeCookie(name: string, value: string, attributes: CookieAttributes = {}, now = Date.now()): string {
-  if (!NAME.test(name)) throw new TypeError(`invalid cookie name: ${name}`);
+  if (!HTTP_TOKEN.test(name)) throw new TypeError(`invalid cookie name: ${name}`);
   if (!VALUE.test(value)) throw new TypeError(`invalid cookie value for ${name}`);
   let cookie = `${name}=${value}`;
   if (attributes.maxAge !== undefined) {
