@@ -49,9 +49,6 @@ interface IncomingLike {
   socket?: { remoteAddress?: string };
 }
 
-/** And `c.env.outgoing`: Node's response. */
-type OutgoingLike = HeadWriter;
-
 /**
  * On @hono/node-server, reads headers from Node's plain header object: reading `c.req.raw.headers`
  * would make the server build a full `Headers` object for every request, which cost more than
@@ -73,7 +70,7 @@ function fromIncoming(raw: Request, headers: Record<string, string | string[] | 
 /** Makes the request's auth context and commits its cookies after the handler. */
 export function latchkey<U, R = AnonymousUser>(manager: LoginManager<U, R>): MiddlewareHandler<LatchkeyEnv<U, R>> {
   return async function latchkeyMiddleware(c, next) {
-    const env = c.env as { incoming?: IncomingLike; outgoing?: OutgoingLike } | undefined;
+    const env = c.env as { incoming?: IncomingLike; outgoing?: HeadWriter } | undefined;
     const incoming = env?.incoming;
     const request = incoming?.headers ? fromIncoming(c.req.raw, incoming.headers) : c.req.raw;
     const auth = manager.forRequest(request, { remoteAddress: incoming?.socket?.remoteAddress ?? null });

@@ -98,11 +98,14 @@ test('every form of writeHead gets them: no headers, a status message, a flat li
   }
 });
 
-test('calls add up, and a call once the head is sent changes nothing and does not throw', async (t) => {
+test('calls add up on one hook (a name in two lists takes the first value), and a call once the head is sent changes nothing and does not throw', async (t) => {
   let late: unknown = 'not called';
+  let hooks = 0;
   const headers = await serveOnce(t, (res) => {
-    addHeadersOnWrite(res, headerList({ 'x-first': '1' }));
-    addHeadersOnWrite(res, headerList({ 'x-second': '2' }));
+    addHeadersOnWrite(res, headerList({ 'x-first': '1', 'x-both': 'first' }));
+    const hook = res.writeHead;
+    addHeadersOnWrite(res, headerList({ 'x-second': '2', 'x-both': 'second' }));
+    hooks = res.writeHead === hook ? 1 : 2;
     res.writeHead(200, {});
     try {
       addHeadersOnWrite(res, headerList({ 'x-late': '3' }));
@@ -114,6 +117,8 @@ test('calls add up, and a call once the head is sent changes nothing and does no
   });
   assert.equal(headers['x-first'], '1');
   assert.equal(headers['x-second'], '2');
+  assert.equal(headers['x-both'], 'first');
+  assert.equal(hooks, 1, 'the second call wraps writeHead no further');
   assert.equal(headers['x-late'], undefined);
   assert.equal(late, null);
 });

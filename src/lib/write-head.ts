@@ -10,6 +10,7 @@
  *
  * @module lib/write-head
  */
+import { HTTP_TOKEN } from './http-token.ts';
 
 /** Node's `ServerResponse`, as far as this module uses it. */
 export interface HeadWriter {
@@ -23,8 +24,6 @@ declare const checked: unique symbol;
 /** Header names in lower case, with their values: made by {@link headerList}, once. */
 export type HeaderList = readonly (readonly [name: string, value: string])[] & { readonly [checked]: true };
 
-/** RFC 9110 §5.1: a field name is a token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 §5.5: no CR, LF or NUL in a field value (node:http would throw at writeHead). */
 const BAD_VALUE = /[\r\n\0]/;
 const LISTS = new WeakSet<object>();
@@ -41,7 +40,7 @@ const LISTS = new WeakSet<object>();
 export function headerList(headers: Readonly<Record<string, string>>): HeaderList {
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new TypeError('headerList: give an object of header names and values');
   const list = Object.entries(headers).map(([name, value]) => {
-    if (!TOKEN.test(name)) throw new TypeError(`headerList: ${JSON.stringify(name)} is not a header name`);
+    if (!HTTP_TOKEN.test(name)) throw new TypeError(`headerList: ${JSON.stringify(name)} is not a header name`);
     if (typeof value !== 'string' || BAD_VALUE.test(value)) throw new TypeError(`headerList: the value of ${name} must be a string without CR, LF or NUL`);
     return Object.freeze([name.toLowerCase(), value] as const);
   });
@@ -52,37 +51,55 @@ export function headerList(headers: Readonly<Record<string, string>>): HeaderLis
   return frozen;
 }
 
+/** The lists still to add to a response whose `writeHead` is hooked: one hook per response. */
+const PENDING = Symbol('latchkey.headersOnWrite');
+type Hooked = HeadWriter & { [PENDING]?: HeaderList[] };
+
 /**
  * When `response` writes its head, adds each of `headers` that the answer does not set itself, in
  * any case, neither in the head nor earlier with `setHeader`. The answer's object is copied, never
- * changed: it may be a constant the app reuses. Several calls on one response add up. Does
- * nothing once the head is sent. Throws TypeError for a list not made by {@link headerList}.
+ * changed: it may be a constant the app reuses. Several calls on one response add up (one hook,
+ * one copy; a name in two lists takes the first call's value). Does nothing once the head is
+ * sent. Throws TypeError for a list not made by {@link headerList}.
  */
 export function addHeadersOnWrite(response: HeadWriter, headers: HeaderList): void {
   if (!LISTS.has(headers)) throw new TypeError('addHeadersOnWrite: headers must come from headerList()');
   if (typeof response?.writeHead !== 'function') throw new TypeError("addHeadersOnWrite: response must be Node's ServerResponse");
   if (response.headersSent) return;
+  const hooked = response as Hooked;
+  const pending = hooked[PENDING];
+  if (pending !== undefined) {
+    pending.push(headers);
+    return;
+  }
+  const lists = [headers];
+  hooked[PENDING] = lists;
   const writeHead = response.writeHead;
   response.writeHead = function writeHeadWithHeaders(this: HeadWriter, statusCode: number, ...rest: unknown[]) {
     // writeHead(status[, statusMessage][, headers])
     const at = typeof rest[0] === 'string' ? 1 : 0;
     const given = rest[at];
     if (given === undefined || given === null || (typeof given === 'object' && !Array.isArray(given))) {
-      rest[at] = withMissing(response, (given ?? {}) as Record<string, unknown>, headers);
+      rest[at] = withMissing(response, (given ?? {}) as Record<string, unknown>, lists);
     } else if (Array.isArray(given)) {
       // A flat list of names and values: node:http merges it with setHeader's, so the missing ones go there.
       const named = rawNames(given);
-      for (const [name, value] of headers) if (!named.has(name) && !response.hasHeader(name)) response.setHeader(name, value);
+      for (const list of lists) {
+        for (const [name, value] of list) if (!named.has(name) && !response.hasHeader(name)) response.setHeader(name, value);
+      }
     }
     return writeHead.call(this, statusCode, ...rest);
   };
 }
 
-function withMissing(response: HeadWriter, given: Record<string, unknown>, headers: HeaderList): Record<string, unknown> {
+/** A copy of `given` with each listed header it lacks (in any case) and setHeader did not set. */
+function withMissing(response: HeadWriter, given: Record<string, unknown>, lists: readonly HeaderList[]): Record<string, unknown> {
   const out = { ...given };
-  next: for (const [name, value] of headers) {
-    for (const key in given) if (key.length === name.length && key.toLowerCase() === name) continue next;
-    if (!response.hasHeader(name)) out[name] = value;
+  for (const list of lists) {
+    next: for (const [name, value] of list) {
+      for (const key in out) if (key.length === name.length && key.toLowerCase() === name) continue next;
+      if (!response.hasHeader(name)) out[name] = value;
+    }
   }
   return out;
 }
