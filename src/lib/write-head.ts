@@ -5,7 +5,7 @@
  * `setHeader` again for every header of the answer; without one, it writes the answer's object
  * as it is. On @hono/node-server the answer's headers always come that way: four security
  * headers and a `Cache-Control` added here instead of with `setHeader` took the reference app to
- * 0.94–0.97 of its CPU per request in side-by-side runs (bench/README.md). Hooking `writeHead` is
+ * 0.94–0.99 of its CPU per request in side-by-side runs (bench/README.md). Hooking `writeHead` is
  * how the `on-headers` package lets Express middleware add headers at the last moment.
  *
  * @module lib/write-head
